@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest venv clean
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Run the product locally: embedded or local PostgreSQL and Redis, web, worker and beat.
+demo: $(STAMP)
+	$(PY) -m dashbird_clone.devservices demo
+
+## Lint, type-check and run every test on real PostgreSQL and Redis.
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m dashbird_clone.devservices run --redis-db 15 -- \
+		sh -c '$(VENV)/bin/mypy . && $(PY) -m pytest $(PYTEST_ARGS)'
+
+
+clean:
+	rm -rf var/static var/celerybeat-schedule .pytest_cache .mypy_cache

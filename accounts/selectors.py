@@ -1,0 +1,51 @@
+"""Reads for views, each scoped to what the user may see.
+
+Every object lookup a view makes goes through a `get_<kind>_for_user` helper here (or in
+the owning app's selectors), which scopes by organisation and raises Http404 otherwise —
+never 403, so a URL does not even confirm that another tenant's object exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from .models import Membership, Organization
+
+M = TypeVar("M", bound=Model)
+
+
+def get_scoped_or_404(queryset: QuerySet[M], *, organization: Organization | None, **lookup: Any) -> M:
+    """The one scoping rule: the object must belong to `organization`."""
+    if organization is None:
+        raise Http404("No organisation selected")
+    try:
+        return queryset.get(organization=organization, **lookup)
+    except ObjectDoesNotExist as exc:
+        raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from exc
+
+
+def memberships_for_user(user: Any) -> QuerySet[Membership]:
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
+
+
+def get_membership_in(user: Any, organization_id: int) -> Membership:
+    """The user's own membership of an organisation, or 404 when they are not a member."""
+    try:
+        return memberships_for_user(user).get(organization_id=organization_id)
+    except Membership.DoesNotExist as exc:
+        raise Http404("No such organisation") from exc
+
+
+def get_member_for_user(user: Any, organization: Organization | None, pk: int) -> Membership:
+    """A membership (a row of the members page) of the user's current organisation."""
+    return get_scoped_or_404(Membership.objects.select_related("user"), organization=organization, pk=pk)
+
+
+def members_of(organization: Organization) -> QuerySet[Membership]:
+    return organization.memberships.select_related("user").order_by("user__email")

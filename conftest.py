@@ -1,0 +1,108 @@
+"""Shared fixtures: an owner, a teammate and an outsider in another organisation, so
+that every view gets its permission test; Redis on its own test database; Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from accounts.models import Membership, Organization, Role
+from accounts.services import organization_create, user_create_verified
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
+# inside one unless told that this is safe (it is: the test thread is not async code).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "Correct-horse-42"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
+
+
+@dataclass
+class Tenant:
+    user: Any
+    organization: Organization
+    membership: Membership
+
+    def client(self) -> Client:
+        client = Client()
+        client.force_login(self.user)
+        return client
+
+
+@pytest.fixture(autouse=True)
+def _static_without_collectstatic(settings: Any) -> None:
+    """Tests render templates without a `collectstatic` manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def owner(db: Any) -> Tenant:
+    user = user_create_verified(email="owner@acme.test", password=PASSWORD)
+    org = organization_create(name="Acme", owner=user)
+    return Tenant(user, org, Membership.objects.get(user=user, organization=org))
+
+
+@pytest.fixture
+def teammate(owner: Tenant) -> Tenant:
+    user = user_create_verified(email="teammate@acme.test", password=PASSWORD)
+    membership = Membership.objects.create(organization=owner.organization, user=user, role=Role.MEMBER)
+    return Tenant(user, owner.organization, membership)
+
+
+@pytest.fixture
+def outsider(db: Any) -> Tenant:
+    user = user_create_verified(email="someone@globex.test", password=PASSWORD)
+    org = organization_create(name="Globex", owner=user)
+    return Tenant(user, org, Membership.objects.get(user=user, organization=org))
+
+
+@pytest.fixture(autouse=True)
+def redis_db() -> Iterator[Any]:
+    """The Redis the app uses (cache, rate limits, heartbeat), emptied around every test.
+    `make test` points the suite at database 15 so that a running demo keeps its data."""
+    from dashbird_clone.health import redis_client
+
+    client = redis_client()
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
