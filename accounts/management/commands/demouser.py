@@ -15,23 +15,24 @@ DEMO_ORGANIZATION = "Demo"
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisation and user once (idempotent) and print how to sign in."
+    help = "Create the demo organisation and user (idempotent) and print how to sign in."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The password lives in var/ (local only) and is the source of truth: a database
+        # that was reset, or another one, gets the same credentials the user was shown.
         credentials = settings.VAR_DIR / "demo-credentials"
-        user = User.objects.filter(email__iexact=DEMO_EMAIL).first()
-        if user is None or not credentials.exists():
-            password = secrets.token_urlsafe(9)
-            with transaction.atomic():
-                if user is None:
-                    organization_create(
-                        name=DEMO_ORGANIZATION, owner=user_create_verified(email=DEMO_EMAIL, password=password)
-                    )
-                else:
-                    user.set_password(password)
-                    user.save(update_fields=["password"])
+        if not credentials.exists():
             settings.VAR_DIR.mkdir(exist_ok=True)
-            credentials.write_text(password)
+            credentials.write_text(secrets.token_urlsafe(9))
             credentials.chmod(0o600)
         password = credentials.read_text().strip()
+        with transaction.atomic():
+            user = User.objects.filter(email__iexact=DEMO_EMAIL).first()
+            if user is None:
+                organization_create(
+                    name=DEMO_ORGANIZATION, owner=user_create_verified(email=DEMO_EMAIL, password=password)
+                )
+            elif not user.check_password(password):
+                user.set_password(password)
+                user.save(update_fields=["password"])
         self.stdout.write(self.style.SUCCESS(f"Demo sign-in: {DEMO_EMAIL} / {password}"))

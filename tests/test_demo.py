@@ -1,0 +1,74 @@
+"""`make demo` end to end: services up, HTTP answers, worker and beat alive, clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from dashbird_clone.devservices import free_port, with_redis_db
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own loopback server)
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+@pytest.fixture
+def demo_env() -> dict[str, str]:
+    """The demo against its own database and Redis number, so it does not touch the tests'."""
+    database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/dashbird_demo_check"
+    redis_url = with_redis_db(os.environ["REDIS_URL"], 14)
+    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PORT": str(free_port())}
+
+
+def test_demo_serves_login_and_healthz_then_stops_without_strays(demo_env: dict[str, Any]) -> None:
+    base = f"http://127.0.0.1:{demo_env['PORT']}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashbird_clone.devservices", "demo"],
+        cwd=BASE_DIR,
+        env=demo_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    started = time.monotonic()
+    descendants: set[int] = set()
+    try:
+        while time.monotonic() - started < 120:
+            descendants |= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+            if status_of(f"{base}/healthz") == 200:
+                break
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(1)
+        assert status_of(f"{base}/healthz") == 200, "healthz not 200 within 2 minutes"
+        assert status_of(f"{base}/accounts/login/") == 200
+        descendants |= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+        names = {" ".join(psutil.Process(pid).cmdline()) for pid in descendants if psutil.pid_exists(pid)}
+        assert any("gunicorn" in n for n in names)
+        assert any("worker" in n for n in names)
+        assert any("beat" in n for n in names)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "Demo sign-in: demo@example.com / " in output
+    time.sleep(0.5)
+    strays = [pid for pid in descendants if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    assert strays == [], f"processes left running: {strays}"
