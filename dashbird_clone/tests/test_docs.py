@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def test_every_environment_setting_is_in_the_readme_table() -> None:
+    settings_source = (BASE_DIR / "dashbird_clone" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+|_bool)\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
+    readme = (BASE_DIR / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
+
+    assert read, "no settings found: the pattern is stale"
+    assert read - documented == set()
