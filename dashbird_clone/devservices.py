@@ -222,18 +222,23 @@ class Terminated(Exception):
 
 
 def raise_terminated(signum: int, frame: object) -> None:
+    # Shut down once: a second Ctrl-C or SIGTERM must not interrupt the clean-up itself
+    # (stop_process escalates to SIGKILL on its own).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated(signum)
 
 
 def run(command: list[str], redis_db: int | None) -> int:
+    signal.signal(signal.SIGINT, raise_terminated)
+    signal.signal(signal.SIGTERM, raise_terminated)
     with ExitStack() as stack:
         env = {**os.environ, **service_environment(stack, redis_db)}
         proc = subprocess.Popen(command, env=env, start_new_session=True)
         stack.callback(lambda: stop_process(proc, command[0]))
-        signal.signal(signal.SIGTERM, raise_terminated)
         try:
             return proc.wait()
-        except (KeyboardInterrupt, Terminated):
+        except Terminated:
             return 130
 
 
@@ -245,7 +250,9 @@ def demo() -> int:
     port = int(os.environ.get("PORT", "8000"))
     if port_answers("127.0.0.1", port):
         raise SystemExit(f"port {port} is already in use; stop what runs there or set PORT=…")
+    signal.signal(signal.SIGINT, raise_terminated)
     signal.signal(signal.SIGTERM, raise_terminated)
+    parent = os.getppid()
     with ExitStack() as stack:
         env = {**os.environ, **service_environment(stack)}
         env.setdefault("SITE_URL", f"http://localhost:{port}")
@@ -289,12 +296,16 @@ def demo() -> int:
         log(f"dashboard on http://localhost:{port}/ (health: /healthz); Ctrl-C stops everything")
         try:
             while True:
+                if os.getppid() != parent:
+                    # `make` (or the shell) that started us is gone: nobody can Ctrl-C us.
+                    log("parent process exited; stopping the demo")
+                    return 1
                 for name, proc in running.items():
                     if proc.poll() is not None:
                         log(f"{name} exited with status {proc.returncode}; stopping the demo")
                         return 1
                 time.sleep(1)
-        except (KeyboardInterrupt, Terminated):
+        except Terminated:
             log("shutting down")
             return 0
 
