@@ -7,9 +7,13 @@ import secrets
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Membership, Organization, Role
+from monitoring.aws.clients import forget_credentials
+
+from .models import AwsAccount, Membership, Organization, Role
+from .onboarding import ROLE_ARN_RE, ValidationReport, parse_regions, validate_role
 
 
 def _unique_slug(name: str) -> str:
@@ -45,3 +49,87 @@ def user_create_verified(*, email: str, password: str) -> User:
     user = User.objects.create_user(username=email[:150], email=email, password=password)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
+
+
+# --- AWS accounts ---------------------------------------------------------------------------
+
+
+def aws_account_start(*, organization: Organization, name: str) -> AwsAccount:
+    """Step 1 of onboarding: a pending account, so its ExternalId exists and stays put while
+    the user deploys the CloudFormation stack."""
+    name = name.strip() or "AWS account"
+    return AwsAccount.objects.create(organization=organization, name=name)
+
+
+@transaction.atomic
+def aws_account_configure(
+    *, account: AwsAccount, role_arn: str, regions: list[str], name: str | None = None
+) -> AwsAccount:
+    """Step 2: the role ARN and regions (validated for shape here, for access in step 3)."""
+    role_arn = role_arn.strip()
+    match = ROLE_ARN_RE.match(role_arn)
+    if not match:
+        raise ValueError(f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME).")
+    clash = (
+        AwsAccount.objects.filter(organization=account.organization, role_arn=role_arn).exclude(pk=account.pk).first()
+    )
+    if clash is not None:
+        raise ValueError(f"This role is already connected as {clash.name!r}.")
+    account.role_arn = role_arn
+    account.aws_account_id = match.group("account")
+    account.regions = parse_regions(regions)
+    if name is not None and name.strip():
+        account.name = name.strip()
+    account.save(update_fields=["role_arn", "aws_account_id", "regions", "name"])
+    return account
+
+
+def aws_account_validate(*, account: AwsAccount) -> ValidationReport:
+    """Step 3 (and "re-validate"): assume the role and probe each region; record the outcome."""
+    forget_credentials(account)
+    report = validate_role(role_arn=account.role_arn, external_id=account.external_id, regions=account.regions)
+    now = timezone.now()
+    if report.ok:
+        fields = {"status": AwsAccount.Status.CONNECTED, "last_error": "", "validated_at": now}
+    else:
+        fields = {"status": AwsAccount.Status.ERROR, "last_error": "\n".join(report.messages), "last_error_at": now}
+    if report.aws_account_id:
+        fields["aws_account_id"] = report.aws_account_id
+    AwsAccount.objects.filter(pk=account.pk).update(**fields)
+    for key, value in fields.items():
+        setattr(account, key, value)
+    return report
+
+
+@transaction.atomic
+def aws_account_connect(
+    *, organization: Organization, role_arn: str, regions: list[str], name: str = "", external_id: str | None = None
+) -> tuple[AwsAccount, ValidationReport]:
+    """Create (or reuse the pending account of the ExternalId), configure and validate."""
+    account = None
+    if external_id:
+        account = AwsAccount.objects.filter(external_id=external_id).first()
+        if account is not None and account.organization_id != organization.pk:
+            raise ValueError("That ExternalId belongs to another organisation.")
+    if account is None:
+        account = AwsAccount(organization=organization, name=name or "AWS account")
+        if external_id:
+            account.external_id = external_id
+        account.save()
+    aws_account_configure(account=account, role_arn=role_arn, regions=regions, name=name or None)
+    return account, aws_account_validate(account=account)
+
+
+def aws_account_pause(*, account: AwsAccount, paused: bool) -> None:
+    if paused:
+        account.status = AwsAccount.Status.PAUSED
+    else:
+        account.status = AwsAccount.Status.CONNECTED if account.validated_at else AwsAccount.Status.PENDING
+    account.save(update_fields=["status"])
+
+
+def aws_account_remove(*, account: AwsAccount) -> None:
+    """Remove the account and everything collected from it (resources, and all that hangs
+    off them, cascade)."""
+    forget_credentials(account)
+    account.delete()

@@ -169,8 +169,34 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # Find account × region units whose discovery is due and queue one task per unit.
+    "discovery-fan-out": {
+        "task": "monitoring.discovery_fan_out",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
+
+# --- AWS access (DESIGN §4) --------------------------------------------------------------
+# The platform's own identity comes from the standard AWS chain (instance role,
+# AWS_PROFILE, AWS_ACCESS_KEY_ID…) and endpoints from AWS_ENDPOINT_URL; not from here.
+AWS_STS_REGION = env.str("AWS_STS_REGION", default="us-east-1")
+# The principal customer roles trust (shown in the CloudFormation template), e.g.
+# arn:aws:iam::111122223333:role/dashbird-platform. Empty: asked from STS at onboarding.
+PLATFORM_AWS_PRINCIPAL = env.str("PLATFORM_AWS_PRINCIPAL", default="")
+# Where the operator hosts the (parametrised) template in S3, for quick-create links.
+ONBOARDING_TEMPLATE_URL = env.str("ONBOARDING_TEMPLATE_URL", default="")
+# Multiplies every per-API pace in monitoring/aws/quotas.py: below 1 leaves more of each
+# customer's quota to their own tools; the sandbox, which has no quotas, uses more.
+AWS_CALL_RATE_SCALE = env.float("AWS_CALL_RATE_SCALE", default=1.0)
+if AWS_CALL_RATE_SCALE <= 0:
+    raise ImproperlyConfigured("AWS_CALL_RATE_SCALE must be above 0")
+DEFAULT_AWS_REGIONS = env.list("DEFAULT_AWS_REGIONS", default=["us-east-1"])
+# Minutes between discovery runs of one account × region.
+DISCOVERY_INTERVAL_MINUTES = env.int("DISCOVERY_INTERVAL_MINUTES", default=15)
+if DISCOVERY_INTERVAL_MINUTES < 1:
+    raise ImproperlyConfigured("DISCOVERY_INTERVAL_MINUTES must be at least 1")
 
 # --- Auth (django-allauth) -----------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

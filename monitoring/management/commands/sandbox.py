@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from monitoring.sandbox.catalog import FunctionSpec
+from monitoring.sandbox.seed import admin_client, seed
+from monitoring.sandbox.server import SandboxServer
+from monitoring.sandbox.traffic import TrafficGenerator
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the sandbox AWS: a local moto server seeded with an account's worth of serverless "
+        "resources and a read-only role, generating Lambda logs and metrics until stopped."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=5000)
+        parser.add_argument("--functions", type=int, default=25)
+        parser.add_argument("--seed", type=int, default=7, help="same seed, same account and traffic")
+        parser.add_argument("--region", default="us-east-1")
+        parser.add_argument("--rate", type=float, default=120.0, help="invocations per minute, all functions")
+        parser.add_argument("--tick", type=float, default=5.0, help="seconds between traffic writes")
+        parser.add_argument("--external-id", default="", help="the ExternalId the role trusts (default: random)")
+        parser.add_argument(
+            "--state", default=str(settings.VAR_DIR / "sandbox.json"), help="where to write endpoint, role and keys"
+        )
+        parser.add_argument("--no-traffic", action="store_true", help="seed, then only serve")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS request is noise
+        server = SandboxServer(port=options["port"])
+        server.start()
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        state_path = Path(options["state"])
+        try:
+            external_id = options["external_id"] or f"sandbox-{secrets.token_urlsafe(12)}"
+            state = seed(
+                endpoint=server.url,
+                region=options["region"],
+                count=options["functions"],
+                seed_value=options["seed"],
+                external_id=external_id,
+            )
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            state_path.write_text(state.as_json())
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Sandbox AWS on {server.url}: account {state.account_id}, {options['functions']} functions\n"
+                    f"  role {state.role_arn}\n  ExternalId {state.external_id}\n  state in {state_path}"
+                )
+            )
+            generator = TrafficGenerator(
+                [FunctionSpec(**f) for f in state.functions],
+                logs=admin_client("logs", server.url, options["region"]),
+                cloudwatch=admin_client("cloudwatch", server.url, options["region"]),
+                seed=options["seed"],
+                per_minute=options["rate"],
+            )
+            ledger = state_path.with_name("sandbox-ledger.json")
+            while not stopping:
+                started = time.monotonic()
+                if not options["no_traffic"]:
+                    generator.tick(options["tick"])
+                    generator.write_ledger(ledger)
+                while not stopping and time.monotonic() - started < options["tick"]:
+                    time.sleep(0.2)
+        finally:
+            server.stop()
+            state_path.unlink(missing_ok=True)
+            self.stdout.write("Sandbox AWS stopped.")

@@ -1,0 +1,259 @@
+"""Create the sandbox account's resources, the platform identity and the read-only role."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import boto3
+
+from accounts.onboarding import ROLE_NAME
+from monitoring.aws.permissions import REQUIRED_ACTIONS
+
+from .catalog import FunctionSpec, functions
+from .server import SANDBOX_ACCOUNT_ID
+
+# Keys of the sandbox's own (seeding, traffic) identity. moto accepts any key that is
+# not an assumed-role key, and the enforcing layer lets such requests through.
+ADMIN_KEY = {"aws_access_key_id": "AKIASANDBOXADMIN0000", "aws_secret_access_key": "sandbox-admin-secret"}
+
+
+@dataclass
+class SandboxState:
+    endpoint: str
+    region: str
+    account_id: str
+    role_arn: str
+    external_id: str
+    platform_access_key_id: str
+    platform_secret_access_key: str
+    platform_principal: str
+    functions: list[dict[str, Any]]
+
+    def environment(self) -> dict[str, str]:
+        """What the platform's processes need to reach the sandbox as their AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.platform_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.platform_secret_access_key,
+            "AWS_DEFAULT_REGION": self.region,
+            "PLATFORM_AWS_PRINCIPAL": self.platform_principal,
+        }
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def admin_client(service: str, endpoint: str, region: str) -> Any:
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, **ADMIN_KEY)
+
+
+def _zip(code: str, filename: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr(filename, code)
+    return buffer.getvalue()
+
+
+def create_identities(endpoint: str, region: str, external_id: str, role_name: str = ROLE_NAME) -> dict[str, str]:
+    """The platform's IAM user (its own identity) and the customer's read-only role."""
+    iam = admin_client("iam", endpoint, region)
+    user = iam.create_user(UserName="dashbird-platform")["User"]
+    key = iam.create_access_key(UserName="dashbird-platform")["AccessKey"]
+    iam.put_user_policy(
+        UserName="dashbird-platform",
+        PolicyName="assume-customer-roles",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+        ),
+    )
+    role_arn = create_customer_role(
+        endpoint, region, role_name=role_name, principal=user["Arn"], external_id=external_id, actions=REQUIRED_ACTIONS
+    )
+    return {
+        "role_arn": role_arn,
+        "access_key_id": key["AccessKeyId"],
+        "secret_access_key": key["SecretAccessKey"],
+        "principal": user["Arn"],
+    }
+
+
+def create_customer_role(
+    endpoint: str, region: str, *, role_name: str, principal: str, external_id: str, actions: Any
+) -> str:
+    """A role as the CloudFormation template makes it (also used by tests to make bad ones)."""
+    iam = admin_client("iam", endpoint, region)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": principal},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+            }
+        ],
+    }
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(
+        RoleName=role_name,
+        PolicyName="DashbirdReadOnly",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": sorted(actions), "Resource": "*"}]}
+        ),
+    )
+    return str(role["Arn"])
+
+
+HANDLER_CODE = {
+    "python": ("app.py", "def handler(event, context):\n    return {'ok': True}\n"),
+    "nodejs": ("index.mjs", "export const handler = async () => ({ ok: true });\n"),
+    "java": ("Handler.java", "public class Handler {}\n"),
+    "go": ("bootstrap", "#!/bin/sh\n"),
+    "dotnet": ("Function.cs", "public class Function {}\n"),
+    "ruby": ("function.rb", "def handler(event:, context:) = { ok: true }\n"),
+}
+
+
+def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> None:
+    iam = admin_client("iam", endpoint, region)
+    exec_role = iam.create_role(
+        RoleName="sandbox-lambda-exec",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+
+    sqs = admin_client("sqs", endpoint, region)
+    dlq = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    orders = sqs.create_queue(
+        QueueName="orders",
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            "VisibilityTimeout": "30",
+            "SqsManagedSseEnabled": "true",
+        },
+        tags={"team": "checkout"},
+    )["QueueUrl"]
+    orders_arn = sqs.get_queue_attributes(QueueUrl=orders, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.create_queue(QueueName="emails", Attributes={"VisibilityTimeout": "10"})  # no DLQ, no encryption
+    sqs.create_queue(QueueName="events.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+
+    sns = admin_client("sns", endpoint, region)
+    alerts = sns.create_topic(Name="alerts", Tags=[{"Key": "team", "Value": "platform"}])["TopicArn"]
+    sns.subscribe(TopicArn=alerts, Protocol="sqs", Endpoint=orders_arn)
+    sns.subscribe(TopicArn=alerts, Protocol="http", Endpoint="http://hooks.example.com/alerts")
+    sns.create_topic(Name="billing", Attributes={"KmsMasterKeyId": "alias/aws/sns"})
+
+    lam = admin_client("lambda", endpoint, region)
+    logs = admin_client("logs", endpoint, region)
+    for spec in specs:
+        filename, code = HANDLER_CODE[spec.family]
+        params: dict[str, Any] = {
+            "FunctionName": spec.name,
+            "Runtime": spec.runtime,
+            "Role": exec_role,
+            "Handler": spec.handler,
+            "Code": {"ZipFile": _zip(code, filename)},
+            "MemorySize": spec.memory_mb,
+            "Timeout": spec.timeout_s,
+            "Architectures": [spec.architecture],
+            "Environment": {"Variables": spec.env_vars},
+            "TracingConfig": {"Mode": "Active" if spec.tracing else "PassThrough"},
+            "LoggingConfig": {"LogFormat": spec.log_format},
+            "Tags": spec.tags,
+        }
+        if spec.dead_letter:
+            params["DeadLetterConfig"] = {"TargetArn": dlq_arn}
+        lam.create_function(**params)
+        group = f"/aws/lambda/{spec.name}"
+        logs.create_log_group(logGroupName=group)
+        if spec.name != specs[-1].name:  # the last one keeps "never expire": a finding
+            logs.put_retention_policy(logGroupName=group, retentionInDays=30)
+        if spec.reserved_concurrency is not None:
+            lam.put_function_concurrency(FunctionName=spec.name, ReservedConcurrentExecutions=spec.reserved_concurrency)
+        if spec.function_url_auth:
+            lam.create_function_url_config(FunctionName=spec.name, AuthType=spec.function_url_auth)
+        if spec.sqs_source:
+            lam.create_event_source_mapping(EventSourceArn=orders_arn, FunctionName=spec.name, BatchSize=10)
+
+    ddb = admin_client("dynamodb", endpoint, region)
+    ddb.create_table(
+        TableName="users",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        DeletionProtectionEnabled=True,
+        Tags=[{"Key": "team", "Value": "growth"}],
+    )
+    ddb.update_continuous_backups(
+        TableName="users", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    ddb.create_table(
+        TableName="sessions",
+        KeySchema=[{"AttributeName": "sid", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "sid", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+    )
+
+    admin_client("kinesis", endpoint, region).create_stream(StreamName="clickstream", ShardCount=2)
+
+    apigw = admin_client("apigateway", endpoint, region)
+    api = apigw.create_rest_api(name="shop-api", tags={"team": "checkout"})
+    root = next(r for r in apigw.get_resources(restApiId=api["id"])["items"] if r["path"] == "/")
+    apigw.put_method(restApiId=api["id"], resourceId=root["id"], httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api["id"], resourceId=root["id"], httpMethod="GET", type="MOCK")
+    deployment = apigw.create_deployment(restApiId=api["id"])
+    apigw.create_stage(restApiId=api["id"], stageName="prod", deploymentId=deployment["id"], tracingEnabled=True)
+    apigw.create_stage(restApiId=api["id"], stageName="dev", deploymentId=deployment["id"])
+    http = admin_client("apigatewayv2", endpoint, region)
+    http_api = http.create_api(Name="webhooks", ProtocolType="HTTP")
+    http.create_stage(ApiId=http_api["ApiId"], StageName="$default", AutoDeploy=True)
+
+    sfn = admin_client("stepfunctions", endpoint, region)
+    sfn.create_state_machine(
+        name="order-workflow",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn=exec_role,
+    )
+
+    events = admin_client("events", endpoint, region)
+    events.put_rule(Name="nightly-report", ScheduleExpression="cron(0 2 * * ? *)", State="ENABLED")
+    report_fn = next((s.name for s in specs if s.name.startswith("report-nightly")), specs[0].name if specs else None)
+    if report_fn:
+        fn_arn = f"arn:aws:lambda:{region}:{SANDBOX_ACCOUNT_ID}:function:{report_fn}"
+        events.put_targets(Rule="nightly-report", Targets=[{"Id": "report", "Arn": fn_arn}])
+    events.put_rule(
+        Name="order-events",
+        EventPattern=json.dumps({"source": ["shop.orders"]}),
+        State="ENABLED",
+    )
+    events.put_targets(
+        Rule="order-events", Targets=[{"Id": "queue", "Arn": orders_arn, "DeadLetterConfig": {"Arn": dlq_arn}}]
+    )
+
+
+def seed(*, endpoint: str, region: str, count: int, seed_value: int, external_id: str) -> SandboxState:
+    specs = functions(count, seed_value)
+    identity = create_identities(endpoint, region, external_id)
+    create_resources(endpoint, region, specs)
+    return SandboxState(
+        endpoint=endpoint,
+        region=region,
+        account_id=SANDBOX_ACCOUNT_ID,
+        role_arn=identity["role_arn"],
+        external_id=external_id,
+        platform_access_key_id=identity["access_key_id"],
+        platform_secret_access_key=identity["secret_access_key"],
+        platform_principal=identity["principal"],
+        functions=[asdict(s) for s in specs],
+    )

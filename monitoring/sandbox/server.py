@@ -1,0 +1,284 @@
+"""The sandbox AWS: a moto server that behaves like AWS where onboarding can tell.
+
+moto accepts any AssumeRole and lets assumed roles call anything. Real AWS does not, and
+the onboarding wizard's messages depend on the difference, so a small WSGI layer in front
+of moto enforces, for requests signed with assumed-role credentials only:
+
+- sts:AssumeRole: the role must exist, trust the caller (its IAM user, or the account
+  root), and the trust policy's `sts:ExternalId` condition must equal the ExternalId sent;
+  otherwise AccessDenied, worded as AWS words it.
+- every other call: the role's policies must allow the IAM action; otherwise AccessDenied
+  in the protocol's own error shape (query XML, JSON, REST-JSON).
+
+Requests signed with other keys (the seeding and traffic generator) pass untouched.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import botocore.session
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from monitoring.aws.permissions import iam_action
+
+SANDBOX_ACCOUNT_ID = "123456789012"
+CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
+
+StartResponse = Callable[..., Any]
+
+
+# --- moto's state ---------------------------------------------------------------------------
+
+
+def _iam() -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[SANDBOX_ACCOUNT_ID]["global"]
+
+
+def _assumed_role_arn(access_key_id: str) -> str | None:
+    from moto.sts.models import sts_backends
+
+    for role in sts_backends[SANDBOX_ACCOUNT_ID]["aws"].assumed_roles:
+        if role.access_key_id == access_key_id:
+            return str(role.role_arn)
+    return None
+
+
+def _user_arn(access_key_id: str) -> str | None:
+    for user in _iam().users.values():
+        if any(key.access_key_id == access_key_id for key in user.access_keys):
+            return str(user.arn)
+    return None
+
+
+def _role(role_arn: str) -> Any | None:
+    return next((r for r in _iam().roles.values() if r.arn == role_arn), None)
+
+
+def _role_documents(role: Any) -> list[dict[str, Any]]:
+    docs = [json.loads(doc) if isinstance(doc, str) else doc for doc in role.policies.values()]
+    for policy in role.managed_policies.values():
+        version = next((v for v in policy.versions if v.is_default), None)
+        if version is not None:
+            doc = version.document
+            docs.append(json.loads(doc) if isinstance(doc, str) else doc)
+    return docs
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(doc: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    return _as_list(doc.get("Statement", []))
+
+
+def policy_allows(documents: list[dict[str, Any]], action: str) -> bool:
+    """Allow-list evaluation with explicit Deny winning (resources are all `*` here)."""
+    allowed = False
+    for doc in documents:
+        for st in _statements(doc):
+            matches = any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in _as_list(st.get("Action", [])))
+            if matches and st.get("Effect") == "Deny":
+                return False
+            if matches and st.get("Effect") == "Allow":
+                allowed = True
+    return allowed
+
+
+def trust_allows(role: Any, caller_arn: str, external_id: str | None) -> bool:
+    doc = role.assume_role_policy_document
+    doc = json.loads(unquote(doc)) if isinstance(doc, str) else doc
+    for st in _statements(doc):
+        if st.get("Effect") != "Allow" or "sts:AssumeRole" not in _as_list(st.get("Action", [])):
+            continue
+        principals = _as_list((st.get("Principal") or {}).get("AWS", []))
+        caller_ok = any(
+            p in {caller_arn, f"arn:aws:iam::{SANDBOX_ACCOUNT_ID}:root", SANDBOX_ACCOUNT_ID} for p in principals
+        )
+        condition = (st.get("Condition") or {}).get("StringEquals", {}).get("sts:ExternalId")
+        if caller_ok and (condition is None or external_id in _as_list(condition)):
+            return True
+    return False
+
+
+# --- knowing the operation of a request -----------------------------------------------------
+
+
+Route = tuple[str, re.Pattern[str], frozenset[str], str, str]
+
+
+@cache
+def _rest_routes(signing_name: str) -> list[Route]:
+    """(method, path regex, required query keys, operation, service) of the REST services signed as
+    `signing_name`. Some operations differ only by a literal query key (`?List=ALL`)."""
+    services = {"apigateway": ["apigateway", "apigatewayv2"], "lambda": ["lambda"]}.get(signing_name, [signing_name])
+    session = botocore.session.get_session()
+    routes = []
+    for service in services:
+        model = session.get_service_model(service)
+        for name in model.operation_names:
+            http = model.operation_model(name).http
+            path, _, query = http["requestUri"].partition("?")
+            keys = frozenset(part.split("=")[0] for part in query.split("&") if part)
+            routes.append((http["method"], _uri_regex(path), keys, name, service))
+    # Query-constrained first, then the most literal path (/functions/{n}/concurrency
+    # before /functions/{n}).
+    routes.sort(key=lambda r: (-len(r[2]), -len(re.sub(r"\[\^/\]\+|\.\+", "", r[1].pattern))))
+    return routes
+
+
+def _uri_regex(uri: str) -> re.Pattern[str]:
+    out = "^"
+    for part in re.split(r"(\{[^}]+\})", uri):
+        if part.startswith("{"):
+            out += ".+" if part.endswith("+}") else "[^/]+"
+        else:
+            out += re.escape(part)
+    return re.compile(out + "/?$")
+
+
+def _operation(environ: dict[str, Any], body: bytes, signing_name: str) -> tuple[str, str, str] | None:
+    """(operation, protocol, service) of a request; protocol is json, query or rest."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1], "json", signing_name
+    content_type = environ.get("CONTENT_TYPE", "")
+    if "x-www-form-urlencoded" in content_type:
+        action = parse_qs(body.decode(errors="replace")).get("Action")
+        if action:
+            return action[0], "query", signing_name
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+    query = set(parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    for route_method, pattern, keys, name, service in _rest_routes(signing_name):
+        if route_method == method and keys <= query and pattern.match(path):
+            return name, "rest", service
+    return None
+
+
+# Reads moto does not implement, answered as an account without any would answer.
+EMPTY_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
+    ("lambda", "ListProvisionedConcurrencyConfigs"): {"ProvisionedConcurrencyConfigs": []},
+    ("apigatewayv2", "GetAuthorizers"): {"Items": []},
+}
+
+
+def _empty_answer(answer: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    body = json.dumps(answer).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _denied(protocol: str, message: str, start_response: StartResponse) -> list[bytes]:
+    if protocol == "query":
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{message}</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>"
+        ).encode()
+        start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+    payload = {"__type": "AccessDeniedException", "message": message, "Message": message}
+    body = json.dumps(payload).encode()
+    status = "400 Bad Request" if protocol == "json" else "403 Forbidden"
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/x-amz-json-1.1" if protocol == "json" else "application/json"),
+            ("x-amzn-ErrorType", "AccessDeniedException"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    return [body]
+
+
+class EnforcingApp:
+    """WSGI middleware: enforce trust policies and role permissions, then hand to moto."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
+        match = CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if not match:
+            return self.app(environ, start_response)
+        access_key, _region, signing_name = match.groups()
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+
+        if signing_name == "sts":
+            params = parse_qs(body.decode(errors="replace"))
+            if params.get("Action") == ["AssumeRole"]:
+                denial = self._check_assume_role(access_key, params)
+                if denial:
+                    return _denied("query", denial, start_response)
+            return self.app(environ, start_response)
+
+        found = _operation(environ, body, signing_name)
+        if found is None:
+            return self.app(environ, start_response)
+        operation, protocol, service = found
+        role_arn = _assumed_role_arn(access_key)
+        action = iam_action(signing_name, operation, environ["REQUEST_METHOD"])
+        role = _role(role_arn) if role_arn else None
+        if role_arn is not None and (role is None or not policy_allows(_role_documents(role), action)):
+            session = role_arn.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/") + "/dashbird-monitoring"
+            return _denied(
+                protocol,
+                f"User: {session} is not authorized to perform: {action} because no identity-based policy "
+                "allows the action",
+                start_response,
+            )
+        if (service, operation) in EMPTY_ANSWERS:
+            return _empty_answer(EMPTY_ANSWERS[(service, operation)], start_response)
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _check_assume_role(access_key: str, params: dict[str, list[str]]) -> str | None:
+        role_arn = params.get("RoleArn", [""])[0]
+        external_id = params.get("ExternalId", [None])[0]
+        caller = (
+            _user_arn(access_key) or _assumed_role_arn(access_key) or f"arn:aws:iam::{SANDBOX_ACCOUNT_ID}:user/unknown"
+        )
+        role = _role(role_arn)
+        if role is None or not trust_allows(role, caller, external_id):
+            return f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        return None
+
+
+class SandboxServer:
+    """moto behind the enforcing layer, in a thread of this process."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 5000) -> None:
+        self.host, self.port = host, port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        app = EnforcingApp(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-aws", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,361 @@
+"""Traffic for the sandbox: Lambda log events exactly as Lambda writes them, and the
+matching CloudWatch metrics.
+
+`render_invocation` is pure (seeded randomness in, events out); `TrafficGenerator` writes
+them to the sandbox's CloudWatch Logs and Metrics and keeps a ledger of what it wrote, so
+tests can compare what the collectors ingested with the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .catalog import FunctionSpec
+
+Event = tuple[int, str]  # (timestamp ms, message)
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    status: str  # success | error | timeout | out_of_memory
+    started_ms: int
+    duration_ms: float
+    billed_ms: int
+    max_memory_mb: int
+    init_ms: float | None
+    trace_id: str | None
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _trace(rng: random.Random, started_ms: int) -> str:
+    return f"1-{started_ms // 1000:08x}-{rng.getrandbits(96):024x}"
+
+
+def plan_invocation(spec: FunctionSpec, rng: random.Random, started_ms: int, cold: bool) -> Invocation:
+    roll = rng.random()
+    if roll < spec.oom_rate:
+        status = "out_of_memory"
+    elif roll < spec.oom_rate + spec.timeout_rate:
+        status = "timeout"
+    elif roll < spec.oom_rate + spec.timeout_rate + spec.error_rate:
+        status = "error"
+    else:
+        status = "success"
+    duration = max(0.8, rng.lognormvariate(math.log(spec.typical_ms), 0.5))
+    if status == "timeout":
+        duration = spec.timeout_s * 1000 + rng.uniform(0.5, 30)
+    duration = round(min(duration, spec.timeout_s * 1000 + 40), 2)
+    init = round(rng.uniform(150, 450) * (4 if spec.family in {"java", "dotnet"} else 1), 2) if cold else None
+    # Since August 2025 the init phase of on-demand functions is billed too.
+    billed = math.ceil(duration + (init or 0))
+    if status == "timeout":
+        billed = spec.timeout_s * 1000
+    used = (
+        spec.memory_mb if status == "out_of_memory" else min(spec.memory_mb, rng.randint(40, 60) + spec.memory_mb // 20)
+    )
+    if spec.memory_mb >= 3008:
+        used = rng.randint(70, 110)  # the over-provisioned one
+    trace = _trace(rng, started_ms) if spec.tracing else None
+    return Invocation(
+        str(uuid.UUID(int=rng.getrandbits(128), version=4)), status, started_ms, duration, billed, used, init, trace
+    )
+
+
+def _error_lines(spec: FunctionSpec, inv: Invocation, ts: int) -> list[str]:
+    rid = inv.request_id
+    if spec.family == "python":
+        return [
+            "[ERROR] KeyError: 'order_id'\nTraceback (most recent call last):\n"
+            '\xa0\xa0File "/var/task/app.py", line 42, in handler\n'
+            "\xa0\xa0\xa0\xa0order = event['order_id']\n"
+        ]
+    if spec.family == "nodejs":
+        payload = {
+            "errorType": "TypeError",
+            "errorMessage": "Cannot read properties of undefined (reading 'id')",
+            "stack": [
+                "TypeError: Cannot read properties of undefined (reading 'id')",
+                "    at Runtime.handler (file:///var/task/index.mjs:14:27)",
+                "    at Runtime.handleOnceNonStreaming (file:///var/runtime/index.mjs:1173:29)",
+            ],
+        }
+        return [f"{_iso(ts)}\t{rid}\tERROR\tInvoke Error \t{json.dumps(payload, separators=(',', ':'))}\n"]
+    if spec.family == "java":
+        return [
+            "java.lang.IllegalStateException: Order 4711 has no customer\n"
+            "\tat com.example.Handler.handleRequest(Handler.java:37)\n"
+            "\tat java.base/jdk.internal.reflect.DirectMethodHandleAccessor.invoke(Unknown Source)\n"
+        ]
+    if spec.family == "go":
+        return [
+            "panic: runtime error: index out of range [3] with length 3\n\ngoroutine 1 [running]:\n"
+            "main.handler({0x0, 0x0})\n\t/src/main.go:21 +0x1d\n",
+            json.dumps({"errorMessage": "index out of range [3] with length 3", "errorType": "runtimeError"}),
+        ]
+    if spec.family == "dotnet":
+        return [
+            f"{_iso(ts)}\t{rid}\tfail\tSystem.InvalidOperationException: Sequence contains no elements\n"
+            "   at System.Linq.ThrowHelper.ThrowNoElementsException()\n"
+            "   at Orders.Function.Handler(Order input) in /src/Function.cs:line 28\n"
+        ]
+    return [  # ruby
+        "Error raised from handler method\n"
+        + json.dumps(
+            {
+                "errorMessage": "undefined method `fetch' for nil:NilClass",
+                "errorType": "Function<NoMethodError>",
+                "stackTrace": ["/var/task/function.rb:9:in `handler'"],
+            }
+        )
+    ]
+
+
+def _report_text(spec: FunctionSpec, inv: Invocation) -> str:
+    parts = [
+        f"REPORT RequestId: {inv.request_id}",
+        f"Duration: {inv.duration_ms:.2f} ms",
+        f"Billed Duration: {inv.billed_ms} ms",
+        f"Memory Size: {spec.memory_mb} MB",
+        f"Max Memory Used: {inv.max_memory_mb} MB",
+    ]
+    if inv.init_ms is not None:
+        parts.append(f"Init Duration: {inv.init_ms:.2f} ms")
+    if inv.status == "timeout":
+        parts.append("Status: timeout")
+    elif inv.status == "out_of_memory":
+        parts += ["Status: error", "Error Type: Runtime.OutOfMemory"]
+    line = "\t".join(parts) + "\t"
+    if inv.trace_id:
+        line += f"\nXRAY TraceId: {inv.trace_id}\tSegmentId: {uuid.UUID(inv.request_id).hex[:16]}\tSampled: true\t"
+    return line + "\n"
+
+
+def render_text(spec: FunctionSpec, inv: Invocation) -> list[Event]:
+    t = inv.started_ms
+    rid = inv.request_id
+    end = t + int(inv.duration_ms)
+    events: list[Event] = [(t, f"START RequestId: {rid} Version: $LATEST\n")]
+    if spec.family == "python":
+        events.append((t + 1, f"[INFO]\t{_iso(t + 1)}\t{rid}\tProcessing order batch\n"))
+    elif spec.family == "nodejs":
+        events.append((t + 1, f"{_iso(t + 1)}\t{rid}\tINFO\tProcessing order batch\n"))
+    else:
+        events.append((t + 1, "Processing order batch\n"))
+    if inv.status == "error":
+        events += [(end, line) for line in _error_lines(spec, inv, end)]
+    elif inv.status == "timeout":
+        events.append((end, f"{_iso(end)} {rid} Task timed out after {spec.timeout_s:.2f} seconds\n"))
+    elif inv.status == "out_of_memory":
+        events.append((end, f"{_iso(end)} {rid} Error: Runtime exited with error: signal: killed\nRuntime.ExitError\n"))
+    events.append((end, f"END RequestId: {rid}\n"))
+    events.append((end, _report_text(spec, inv)))
+    return events
+
+
+def render_json(spec: FunctionSpec, inv: Invocation) -> list[Event]:
+    t = inv.started_ms
+    rid = inv.request_id
+    end = t + int(inv.duration_ms)
+
+    def platform(ts: int, kind: str, record: dict[str, Any]) -> Event:
+        return ts, json.dumps({"time": _iso(ts), "type": kind, "record": record})
+
+    events: list[Event] = []
+    if inv.init_ms is not None:
+        events.append(
+            platform(
+                t - int(inv.init_ms),
+                "platform.initStart",
+                {"initializationType": "on-demand", "phase": "init", "runtimeVersion": spec.runtime},
+            )
+        )
+    start_record: dict[str, Any] = {"requestId": rid, "version": "$LATEST"}
+    if inv.trace_id:
+        start_record["tracing"] = {
+            "spanId": uuid.UUID(rid).hex[:16],
+            "type": "X-Amzn-Trace-Id",
+            "value": f"Root={inv.trace_id};Sampled=1",
+        }
+    events.append(platform(t, "platform.start", start_record))
+    events.append(
+        (
+            t + 1,
+            json.dumps(
+                {"timestamp": _iso(t + 1), "level": "INFO", "message": "Processing order batch", "requestId": rid}
+            ),
+        )
+    )
+    done: dict[str, Any] = {"requestId": rid, "status": "success"}
+    if inv.status == "error":
+        events.append(
+            (
+                end,
+                json.dumps(
+                    {
+                        "timestamp": _iso(end),
+                        "level": "ERROR",
+                        "message": "Unhandled error",
+                        "errorType": "ValueError",
+                        "errorMessage": "Order total must be positive, got -3",
+                        "stackTrace": ['  File "/var/task/app.py", line 51, in handler\n'],
+                        "requestId": rid,
+                    }
+                ),
+            )
+        )
+        done = {"requestId": rid, "status": "error", "errorType": "ValueError"}
+    elif inv.status == "timeout":
+        done = {"requestId": rid, "status": "timeout"}
+    elif inv.status == "out_of_memory":
+        done = {"requestId": rid, "status": "error", "errorType": "Runtime.OutOfMemory"}
+    events.append(platform(end, "platform.runtimeDone", {**done, "metrics": {"durationMs": inv.duration_ms}}))
+    metrics: dict[str, Any] = {
+        "durationMs": inv.duration_ms,
+        "billedDurationMs": inv.billed_ms,
+        "memorySizeMB": spec.memory_mb,
+        "maxMemoryUsedMB": inv.max_memory_mb,
+    }
+    if inv.init_ms is not None:
+        metrics["initDurationMs"] = inv.init_ms
+    report: dict[str, Any] = {"requestId": rid, "metrics": metrics, "status": done["status"]}
+    if done.get("errorType"):
+        report["errorType"] = done["errorType"]
+    if inv.trace_id:
+        report["tracing"] = start_record["tracing"]
+    events.append(platform(end, "platform.report", report))
+    return events
+
+
+def render_invocation(spec: FunctionSpec, inv: Invocation) -> list[Event]:
+    return render_json(spec, inv) if spec.log_format == "JSON" else render_text(spec, inv)
+
+
+@dataclass
+class Ledger:
+    """What the generator wrote, per function: the truth collectors are checked against."""
+
+    invocations: Counter[str] = field(default_factory=Counter)
+    by_status: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    cold_starts: Counter[str] = field(default_factory=Counter)
+    log_events: int = 0
+
+    def add(self, name: str, inv: Invocation) -> None:
+        self.invocations[name] += 1
+        self.by_status[name][inv.status] += 1
+        if inv.init_ms is not None:
+            self.cold_starts[name] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "invocations": dict(self.invocations),
+            "by_status": {k: dict(v) for k, v in self.by_status.items()},
+            "cold_starts": dict(self.cold_starts),
+            "log_events": self.log_events,
+            "total_invocations": sum(self.invocations.values()),
+        }
+
+
+class TrafficGenerator:
+    """Writes a tick of traffic per call: logs (one stream per warm container) and metrics."""
+
+    def __init__(self, specs: list[FunctionSpec], *, logs: Any, cloudwatch: Any, seed: int, per_minute: float) -> None:
+        self.specs = specs
+        self.logs = logs
+        self.cloudwatch = cloudwatch
+        self.rng = random.Random(seed)
+        self.per_minute = per_minute
+        self.streams: dict[str, str] = {}
+        self.ledger = Ledger()
+
+    def _stream(self, spec: FunctionSpec, cold: bool, now: datetime) -> str:
+        if cold or spec.name not in self.streams:
+            name = f"{now:%Y/%m/%d}/[$LATEST]{self.rng.getrandbits(128):032x}"
+            self.logs.create_log_stream(logGroupName=f"/aws/lambda/{spec.name}", logStreamName=name)
+            self.streams[spec.name] = name
+            return name
+        return self.streams[spec.name]
+
+    def tick(self, seconds: float, now: datetime | None = None) -> int:
+        """Generate `seconds` worth of traffic ending now; return invocations written."""
+        now = now or datetime.now(tz=UTC)
+        total_weight = sum(s.weight for s in self.specs) or 1
+        written = 0
+        metric_data: list[dict[str, Any]] = []
+        for spec in self.specs:
+            expected = self.per_minute * seconds / 60 * spec.weight / total_weight
+            count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
+            if not count:
+                continue
+            start_ms = int((now - timedelta(seconds=seconds)).timestamp() * 1000)
+            first_cold = spec.name not in self.streams
+            invocations = []
+            for i in range(count):
+                cold = (first_cold and i == 0) or self.rng.random() < spec.cold_start_rate
+                started = start_ms + int(self.rng.uniform(0, seconds * 1000 - 50))
+                invocations.append((cold, plan_invocation(spec, self.rng, started, cold)))
+            invocations.sort(key=lambda pair: pair[1].started_ms)
+            by_stream: dict[str, list[Event]] = defaultdict(list)
+            for cold, inv in invocations:
+                stream = self._stream(spec, cold, now)
+                by_stream[stream].extend(render_invocation(spec, inv))
+                self.ledger.add(spec.name, inv)
+            for stream, events in by_stream.items():
+                events.sort(key=lambda e: e[0])
+                self.logs.put_log_events(
+                    logGroupName=f"/aws/lambda/{spec.name}",
+                    logStreamName=stream,
+                    logEvents=[{"timestamp": ts, "message": msg} for ts, msg in events],
+                )
+                self.ledger.log_events += len(events)
+            written += count
+            metric_data += self._metrics(spec, [inv for _, inv in invocations], now)
+        for i in range(0, len(metric_data), 500):
+            self.cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=metric_data[i : i + 500])
+        return written
+
+    @staticmethod
+    def _metrics(spec: FunctionSpec, invocations: list[Invocation], now: datetime) -> list[dict[str, Any]]:
+        dims = [{"Name": "FunctionName", "Value": spec.name}]
+        durations = [inv.duration_ms for inv in invocations]
+        errors = sum(1 for inv in invocations if inv.status != "success")
+        return [
+            {
+                "MetricName": "Invocations",
+                "Dimensions": dims,
+                "Timestamp": now,
+                "Value": len(invocations),
+                "Unit": "Count",
+            },
+            {"MetricName": "Errors", "Dimensions": dims, "Timestamp": now, "Value": errors, "Unit": "Count"},
+            {"MetricName": "Throttles", "Dimensions": dims, "Timestamp": now, "Value": 0, "Unit": "Count"},
+            {
+                "MetricName": "Duration",
+                "Dimensions": dims,
+                "Timestamp": now,
+                "StatisticValues": {
+                    "SampleCount": len(durations),
+                    "Sum": sum(durations),
+                    "Minimum": min(durations),
+                    "Maximum": max(durations),
+                },
+                "Unit": "Milliseconds",
+            },
+            {"MetricName": "ConcurrentExecutions", "Dimensions": dims, "Timestamp": now, "Value": 1, "Unit": "Count"},
+        ]
+
+    def write_ledger(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.ledger.as_dict(), indent=1))
+        tmp.replace(path)

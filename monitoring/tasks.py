@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from accounts.models import AwsAccount
+
+from .collect import UnitBusy, collect_unit, due_units
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="monitoring.discovery_fan_out", soft_time_limit=30, time_limit=60)
+def discovery_fan_out() -> int:
+    """Beat: queue one collection per due account × region."""
+    units = due_units()
+    for account_id, region in units:
+        collect_account_region.apply_async((account_id, region), expires=600)
+    return len(units)
+
+
+@shared_task(name="monitoring.collect_account_region", soft_time_limit=600, time_limit=660)
+def collect_account_region(account_id: int, region: str) -> dict[str, Any] | None:
+    account = AwsAccount.objects.filter(pk=account_id).first()
+    if account is None or account.status == AwsAccount.Status.PAUSED or region not in account.regions:
+        return None  # removed, paused or edited since it was queued
+    try:
+        return collect_unit(account, region).as_dict()
+    except UnitBusy as exc:
+        log.info("%s", exc)
+        return None
