@@ -106,3 +106,64 @@ def page(browser: Any) -> Iterator[Any]:
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+# --- the sandbox AWS (a real moto server over HTTP, with trust and permission checks) ---------
+
+
+@dataclass
+class Sandbox:
+    state: Any  # monitoring.sandbox.seed.SandboxState
+    server: Any
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.server.url)
+
+    def admin(self, service: str) -> Any:
+        from monitoring.sandbox.seed import admin_client
+
+        return admin_client(service, self.endpoint, self.state.region)
+
+    def make_role(self, name: str, *, external_id: str | None = None, actions: Any = None) -> str:
+        from monitoring.aws.permissions import REQUIRED_ACTIONS
+        from monitoring.sandbox.seed import create_customer_role
+
+        return create_customer_role(
+            self.endpoint,
+            self.state.region,
+            role_name=name,
+            principal=self.state.platform_principal,
+            external_id=external_id or self.state.external_id,
+            actions=REQUIRED_ACTIONS if actions is None else actions,
+        )
+
+
+@pytest.fixture(scope="session")
+def sandbox_aws() -> Iterator[Sandbox]:
+    from monitoring.sandbox.seed import seed
+    from monitoring.sandbox.server import SandboxServer
+
+    server = SandboxServer(port=0)
+    server.start()
+    state = seed(endpoint=server.url, region="us-east-1", count=12, seed_value=3, external_id="test-external-id-42")
+    saved = {k: os.environ.get(k) for k in [*state.environment(), "AWS_PROFILE"]}
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(state.environment())
+    try:
+        yield Sandbox(state, server)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_aws: Sandbox, settings: Any) -> Sandbox:
+    """The sandbox, with this installation configured to trust it as its AWS."""
+    settings.PLATFORM_AWS_PRINCIPAL = sandbox_aws.state.platform_principal
+    settings.AWS_CALL_RATE_SCALE = 100.0  # the sandbox has no quotas to share
+    return sandbox_aws

@@ -4,9 +4,11 @@ from typing import Any
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 
+from .onboarding import ROLE_ARN_RE, parse_regions
 from .services import default_organization_name, organization_create
 
 
@@ -31,3 +33,37 @@ class SignupForm(AllauthSignupForm):
                 name = self.cleaned_data.get("organization_name") or default_organization_name(user.email)
                 organization_create(name=name, owner=user)
         return user
+
+
+class AwsAccountStartForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="How this account appears in the dashboard, e.g. Production.")
+
+
+class AwsAccountRoleForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    role_arn = forms.CharField(
+        label="Role ARN",
+        max_length=2048,
+        help_text="The RoleArn output of the CloudFormation stack.",
+        widget=forms.TextInput(attrs={"placeholder": "arn:aws:iam::123456789012:role/DashbirdReadOnly"}),
+    )
+    regions = forms.CharField(
+        help_text="The regions your serverless resources run in, comma-separated.",
+        widget=forms.TextInput(attrs={"placeholder": "us-east-1, eu-west-1"}),
+    )
+
+    def clean_role_arn(self) -> str:
+        value = str(self.cleaned_data["role_arn"]).strip()
+        if not ROLE_ARN_RE.match(value):
+            raise forms.ValidationError("Not an IAM role ARN: expected arn:aws:iam::123456789012:role/NAME.")
+        return value
+
+    def clean_regions(self) -> list[str]:
+        try:
+            return parse_regions(str(self.cleaned_data["regions"]))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def initial_from(self, account: Any) -> None:
+        regions = account.regions or settings.DEFAULT_AWS_REGIONS
+        self.initial = {"name": account.name, "role_arn": account.role_arn, "regions": ", ".join(regions)}

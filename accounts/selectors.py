@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Model, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import Http404
 
-from .models import Membership, Organization
+from .models import AwsAccount, Membership, Organization
 
 M = TypeVar("M", bound=Model)
 
@@ -49,3 +49,13 @@ def get_member_for_user(user: Any, organization: Organization | None, pk: int) -
 
 def members_of(organization: Organization) -> QuerySet[Membership]:
     return organization.memberships.select_related("user").order_by("user__email")
+
+
+def get_aws_account_for_user(user: Any, organization: Organization | None, pk: int) -> AwsAccount:
+    return get_scoped_or_404(AwsAccount.objects.all(), organization=organization, pk=pk)
+
+
+def aws_accounts_of(organization: Organization) -> QuerySet[AwsAccount]:
+    return organization.aws_accounts.annotate(
+        resource_count=Count("resources", filter=Q(resources__gone_at=None))
+    ).order_by("name")

@@ -98,6 +98,12 @@ def aws_account_validate(*, account: AwsAccount) -> ValidationReport:
     AwsAccount.objects.filter(pk=account.pk).update(**fields)
     for key, value in fields.items():
         setattr(account, key, value)
+    if report.ok:
+        # First discovery right away rather than at the next beat tick.
+        from monitoring.tasks import collect_account_region
+
+        pk, regions = account.pk, list(account.regions)
+        transaction.on_commit(lambda: [collect_account_region.delay(pk, region) for region in regions])
     return report
 
 

@@ -20,6 +20,7 @@ and the embedded servers, leaving no stray process behind.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -29,6 +30,7 @@ import sys
 import time
 from contextlib import ExitStack, closing, suppress
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -242,8 +244,41 @@ def run(command: list[str], redis_db: int | None) -> int:
             return 130
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], env=env, check=True)
+def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
+    result = subprocess.run(
+        [PYTHON, str(BASE_DIR / "manage.py"), *args], env=env, check=True, text=True, capture_output=capture
+    )
+    return result.stdout if capture else ""
+
+
+def start_sandbox(env: dict[str, str], external_id: str, stack: ExitStack) -> dict[str, Any]:
+    """The sandbox AWS (DESIGN §7), trusting the demo account's ExternalId; returns its state."""
+    state_path = VAR_DIR / "sandbox.json"
+    state_path.unlink(missing_ok=True)
+    port = 5000 if not port_answers("127.0.0.1", 5000) else free_port()
+    proc = subprocess.Popen(
+        [
+            PYTHON,
+            str(BASE_DIR / "manage.py"),
+            "sandbox",
+            "--port",
+            str(port),
+            "--external-id",
+            external_id,
+            "--state",
+            str(state_path),
+        ],
+        env=env,
+        cwd=BASE_DIR,
+        start_new_session=True,
+    )
+    stack.callback(stop_process, proc, "sandbox AWS")
+    deadline = time.monotonic() + 90
+    while not state_path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the sandbox AWS did not start; see its output above")
+        time.sleep(0.3)
+    return dict(json.loads(state_path.read_text()))
 
 
 def demo() -> int:
@@ -258,7 +293,35 @@ def demo() -> int:
         env.setdefault("SITE_URL", f"http://localhost:{port}")
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "collectstatic", "--noinput", "-v", "0")
-        manage(env, "demouser")
+        demo_user = json.loads(manage(env, "demouser", "--json", capture=True))
+        sandbox = start_sandbox(env, demo_user["sandbox_external_id"], stack)
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": sandbox["endpoint"],
+                "AWS_ACCESS_KEY_ID": sandbox["platform_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": sandbox["platform_secret_access_key"],
+                "AWS_DEFAULT_REGION": sandbox["region"],
+                "PLATFORM_AWS_PRINCIPAL": sandbox["platform_principal"],
+                # The sandbox has no quotas to share: pace calls ten times faster.
+                "AWS_CALL_RATE_SCALE": env.get("AWS_CALL_RATE_SCALE", "10"),
+            }
+        )
+        env.pop("AWS_PROFILE", None)
+        # Connect it exactly as an operator would, through the onboarding code.
+        manage(
+            env,
+            "connect_account",
+            "--org",
+            demo_user["organization"],
+            "--role-arn",
+            sandbox["role_arn"],
+            "--external-id",
+            demo_user["sandbox_external_id"],
+            "--regions",
+            sandbox["region"],
+            "--name",
+            "Sandbox AWS",
+        )
         celery = str(Path(PYTHON).with_name("celery"))
         gunicorn = str(Path(PYTHON).with_name("gunicorn"))
         processes = {
@@ -294,6 +357,7 @@ def demo() -> int:
             running[name] = proc
             stack.callback(stop_process, proc, name)
         log(f"dashboard on http://localhost:{port}/ (health: /healthz); Ctrl-C stops everything")
+        log(f"sign in as {demo_user['email']} / {demo_user['password']}")
         try:
             while True:
                 if os.getppid() != parent:

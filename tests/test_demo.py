@@ -68,7 +68,7 @@ def test_demo_serves_login_and_healthz_then_stops_without_strays(demo_env: dict[
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
-    assert "Demo sign-in: demo@example.com / " in output
+    assert "sign in as demo@example.com / " in output
     time.sleep(0.5)
     strays = [pid for pid in descendants if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
     assert strays == [], f"processes left running: {strays}"

@@ -10,7 +10,15 @@ def test_every_environment_setting_is_in_the_readme_table() -> None:
     settings_source = (BASE_DIR / "dashbird_clone" / "settings.py").read_text()
     read = set(re.findall(r'env(?:\.\w+|_bool)\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
     readme = (BASE_DIR / "README.md").read_text()
-    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)`[ ,|]", readme, flags=re.MULTILINE))
 
     assert read, "no settings found: the pattern is stale"
     assert read - documented == set()
+
+
+def test_the_readme_lists_exactly_the_role_s_permissions() -> None:
+    from monitoring.aws.permissions import REQUIRED_ACTIONS
+
+    readme = (BASE_DIR / "README.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z0-9-]+:[A-Za-z*]+)` \|", readme, flags=re.MULTILINE))
+    assert listed == set(REQUIRED_ACTIONS)

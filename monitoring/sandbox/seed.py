@@ -179,6 +179,13 @@ def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> N
         logs.create_log_group(logGroupName=group)
         if spec.name != specs[-1].name:  # the last one keeps "never expire": a finding
             logs.put_retention_policy(logGroupName=group, retentionInDays=30)
+        if spec.dead_letter:
+            # moto ignores DeadLetterConfig; an on-failure destination is the modern equivalent.
+            lam.put_function_event_invoke_config(
+                FunctionName=spec.name,
+                MaximumRetryAttempts=1,
+                DestinationConfig={"OnFailure": {"Destination": dlq_arn}},
+            )
         if spec.reserved_concurrency is not None:
             lam.put_function_concurrency(FunctionName=spec.name, ReservedConcurrentExecutions=spec.reserved_concurrency)
         if spec.function_url_auth:

@@ -1,0 +1,153 @@
+"""The AWS accounts part of the admin console: onboarding wizard, health, and management."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from monitoring.aws.permissions import REQUIRED_ACTIONS
+
+from .forms import AwsAccountRoleForm, AwsAccountStartForm
+from .models import AwsAccount
+from .onboarding import cloudformation_template, platform_principal, quick_create_url
+from .permissions import can, require
+from .roles import Action
+from .selectors import aws_accounts_of, get_aws_account_for_user
+from .services import (
+    aws_account_configure,
+    aws_account_pause,
+    aws_account_remove,
+    aws_account_start,
+    aws_account_validate,
+)
+
+
+def _account(request: HttpRequest, pk: int) -> AwsAccount:
+    return get_aws_account_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+
+
+@login_required
+def aws_accounts(request: HttpRequest) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    form = AwsAccountStartForm()
+    if request.method == "POST":
+        require(request, Action.MANAGE)
+        form = AwsAccountStartForm(request.POST)
+        if form.is_valid():
+            account = aws_account_start(organization=organization, name=form.cleaned_data["name"])
+            return redirect("aws_account_setup", pk=account.pk)
+    accounts = aws_accounts_of(organization) if organization else []
+    return render(
+        request,
+        "accounts/aws_accounts.html",
+        {"accounts": accounts, "form": form, "can_manage": can(request, Action.MANAGE), "nav": "settings"},
+    )
+
+
+@login_required
+def aws_account_setup(request: HttpRequest, pk: int) -> HttpResponse:
+    """The wizard: 1. deploy the template, 2. role ARN and regions, 3. validate."""
+    account = _account(request, pk)
+    require(request, Action.MANAGE)
+    principal = platform_principal()
+    form = AwsAccountRoleForm()
+    form.initial_from(account)
+    report = None
+    if request.method == "POST":
+        form = AwsAccountRoleForm(request.POST)
+        if form.is_valid():
+            try:
+                aws_account_configure(
+                    account=account,
+                    role_arn=form.cleaned_data["role_arn"],
+                    regions=form.cleaned_data["regions"],
+                    name=form.cleaned_data["name"],
+                )
+            except ValueError as exc:
+                form.add_error("role_arn", str(exc))
+            else:
+                report = aws_account_validate(account=account)
+                if report.ok:
+                    messages.success(request, f"{account.name} is connected. Discovery has started.")
+                    return redirect("aws_account_detail", pk=account.pk)
+    return render(
+        request,
+        "accounts/aws_account_setup.html",
+        {
+            "account": account,
+            "form": form,
+            "report": report,
+            "principal": principal,
+            "quick_create_url": quick_create_url(external_id=account.external_id, principal=principal),
+            "actions": REQUIRED_ACTIONS,
+            "nav": "settings",
+        },
+    )
+
+
+@login_required
+def aws_account_template(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account(request, pk)
+    require(request, Action.MANAGE)
+    body = cloudformation_template(principal=platform_principal(), external_id=account.external_id)
+    response = HttpResponse(body, content_type="application/x-yaml")
+    response["Content-Disposition"] = 'attachment; filename="dashbird-readonly-role.yaml"'
+    return response
+
+
+@login_required
+def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account(request, pk)
+    problems_by_region: dict[str, list[dict[str, str]]] = {}
+    for problem in account.problems:
+        problems_by_region.setdefault(problem.get("region") or "all regions", []).append(problem)
+    collected = sorted(
+        (key.split(":", 1)[0], key.split(":", 1)[1] if ":" in key else "", when)
+        for key, when in account.last_collected.items()
+    )
+    return render(
+        request,
+        "accounts/aws_account_detail.html",
+        {
+            "account": account,
+            "problems_by_region": problems_by_region,
+            "collected": collected,
+            "resource_count": account.resources.filter(gone_at=None).count(),
+            "can_manage": can(request, Action.MANAGE),
+            "nav": "settings",
+        },
+    )
+
+
+@login_required
+@require_POST
+def aws_account_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    account = _account(request, pk)
+    require(request, Action.MANAGE)
+    if action == "validate":
+        report = aws_account_validate(account=account)
+        if report.ok:
+            messages.success(request, "The role works in every region.")
+        else:
+            messages.error(request, "Validation failed: " + " ".join(report.messages))
+    elif action == "pause":
+        aws_account_pause(account=account, paused=True)
+        messages.success(request, f"Collection from {account.name} is paused; its data stays.")
+    elif action == "resume":
+        aws_account_pause(account=account, paused=False)
+        messages.success(request, f"Collection from {account.name} resumes.")
+    elif action == "remove":
+        if request.POST.get("confirm") != account.name:
+            messages.error(request, f"Type the account name ({account.name}) to confirm its removal.")
+            return redirect("aws_account_detail", pk=account.pk)
+        name = account.name
+        aws_account_remove(account=account)
+        messages.success(request, f"{name} and all data collected from it were removed.")
+        return redirect("aws_accounts")
+    else:
+        return HttpResponse(status=404)
+    return redirect(reverse("aws_account_detail", args=[account.pk]))

@@ -1,0 +1,196 @@
+"""Discovery against the sandbox AWS: a real moto server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import AwsAccount
+from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
+from monitoring.aws import clients
+from monitoring.aws.permissions import REQUIRED_ACTIONS
+from monitoring.collect import UnitBusy, collect_unit, unit_lock
+from monitoring.models import Resource, ResourceChange
+
+pytestmark = pytest.mark.django_db
+
+ALL_KINDS = {
+    "lambda.function",
+    "apigateway.restapi",
+    "apigateway.httpapi",
+    "sqs.queue",
+    "sns.topic",
+    "dynamodb.table",
+    "kinesis.stream",
+    "states.statemachine",
+    "events.rule",
+}
+
+
+@pytest.fixture
+def account(owner: Any, sandbox: Any) -> AwsAccount:
+    account = aws_account_start(organization=owner.organization, name="Sandbox")
+    AwsAccount.objects.filter(pk=account.pk).update(external_id=sandbox.state.external_id)
+    account.refresh_from_db()
+    aws_account_configure(account=account, role_arn=sandbox.state.role_arn, regions=["us-east-1"])
+    assert aws_account_validate(account=account).ok
+    return account
+
+
+def by_name(account: AwsAccount, kind: str, name: str) -> Resource:
+    return Resource.objects.get(account=account, kind=kind, name=name)
+
+
+def test_discovery_finds_every_kind_with_its_configuration(account: AwsAccount, sandbox: Any) -> None:
+    summary = collect_unit(account, "us-east-1")
+
+    assert set(summary.resources) == ALL_KINDS
+    assert summary.problems == []
+    assert summary.resources["lambda.function"] == 12
+    assert Resource.objects.filter(account=account, gone_at=None).count() == sum(summary.resources.values())
+
+    first = by_name(account, "lambda.function", "orders-create")
+    assert first.config["runtime"] == "python3.12"
+    assert first.config["architecture"] == "arm64"
+    assert first.config["reserved_concurrency"] == 50
+    assert first.config["async"]["on_failure_destination"].endswith(":orders-dlq")
+    assert first.config["async"]["maximum_retry_attempts"] == 1
+    assert first.config["tracing"] == "Active"
+    assert first.config["log_group"] == "/aws/lambda/orders-create"
+    assert first.config["log_retention_days"] == 30
+    assert first.tags == {"team": first.tags["team"], "env": "prod"}
+
+    webhook = by_name(account, "lambda.function", "payments-webhook")
+    assert webhook.config["function_url"]["auth_type"] == "NONE"
+    assert webhook.config["env_var_names"] == ["LOG_LEVEL", "STRIPE_SECRET_KEY", "TABLE_NAME"]
+    assert "sk_test_sandbox" not in json.dumps(webhook.config)  # names only, never values
+    last = by_name(account, "lambda.function", sandbox.state.functions[-1]["name"])
+    assert last.config["log_retention_days"] is None  # never expires
+
+    orders = by_name(account, "sqs.queue", "orders")
+    assert orders.config["dead_letter_target"].endswith(":orders-dlq")
+    assert orders.config["max_receive_count"] == 5
+    assert by_name(account, "sqs.queue", "orders-dlq").config["is_dead_letter_queue"] is True
+    assert by_name(account, "sqs.queue", "emails").config["dead_letter_target"] is None
+
+    alerts = by_name(account, "sns.topic", "alerts")
+    assert sorted(s["protocol"] for s in alerts.config["subscriptions"]) == ["http", "sqs"]
+    users = by_name(account, "dynamodb.table", "users")
+    assert users.config["billing_mode"] == "PAY_PER_REQUEST"
+    assert users.config["point_in_time_recovery"] is True
+    assert users.config["deletion_protection"] is True
+    sessions = by_name(account, "dynamodb.table", "sessions")
+    assert (sessions.config["billing_mode"], sessions.config["read_capacity"]) == ("PROVISIONED", 5)
+    assert by_name(account, "kinesis.stream", "clickstream").config["open_shards"] == 2
+    assert by_name(account, "states.statemachine", "order-workflow").config["logging_level"] == "OFF"
+    rule = by_name(account, "events.rule", "order-events")
+    assert rule.config["targets"][0]["dead_letter_target"].endswith(":orders-dlq")
+    api = by_name(account, "apigateway.restapi", "shop-api")
+    assert {s["name"]: s["tracing_enabled"] for s in api.config["stages"]} == {"prod": True, "dev": False}
+    assert by_name(account, "apigateway.httpapi", "webhooks").config["protocol"] == "HTTP"
+
+    account.refresh_from_db()
+    assert "discovery:us-east-1" in account.last_collected
+
+
+def test_the_actions_discovery_calls_are_exactly_the_role_template_s(account: AwsAccount) -> None:
+    with clients.recording() as recorder:
+        collect_unit(account, "us-east-1")
+    assert recorder.actions == set(REQUIRED_ACTIONS)
+
+
+def test_a_second_run_records_a_configuration_change(account: AwsAccount, sandbox: Any) -> None:
+    collect_unit(account, "us-east-1")
+    sandbox.admin("lambda").update_function_configuration(FunctionName="email-sender", MemorySize=2048)
+    try:
+        summary = collect_unit(account, "us-east-1")
+    finally:
+        sandbox.admin("lambda").update_function_configuration(FunctionName="email-sender", MemorySize=128)
+
+    fn = by_name(account, "lambda.function", "email-sender")
+    change = ResourceChange.objects.get(resource=fn)
+    assert change.diff["memory_mb"][1] == 2048
+    assert summary.changes["changed"] >= 1
+    assert fn.config["memory_mb"] == 2048
+
+
+def test_a_deleted_function_is_marked_gone_and_kept(account: AwsAccount, sandbox: Any) -> None:
+    lam = sandbox.admin("lambda")
+    lam.create_function(
+        FunctionName="short-lived",
+        Runtime="python3.12",
+        Role=f"arn:aws:iam::{sandbox.state.account_id}:role/sandbox-lambda-exec",
+        Handler="app.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    collect_unit(account, "us-east-1")
+    lam.delete_function(FunctionName="short-lived")
+
+    summary = collect_unit(account, "us-east-1")
+
+    gone = by_name(account, "lambda.function", "short-lived")
+    assert gone.gone_at is not None
+    assert summary.changes["gone"] == 1
+    assert by_name(account, "lambda.function", "orders-create").gone_at is None
+
+
+def test_a_denied_listing_is_a_health_problem_and_marks_nothing_gone(owner: Any, sandbox: Any) -> None:
+    role = sandbox.make_role(
+        "NoSqs", external_id="ext-no-sqs", actions=[a for a in REQUIRED_ACTIONS if a != "sqs:ListQueues"]
+    )
+    account = aws_account_start(organization=owner.organization, name="Partial")
+    AwsAccount.objects.filter(pk=account.pk).update(external_id="ext-no-sqs")
+    account.refresh_from_db()
+    aws_account_configure(account=account, role_arn=role, regions=["us-east-1"])
+    AwsAccount.objects.filter(pk=account.pk).update(status=AwsAccount.Status.CONNECTED)
+
+    summary = collect_unit(account, "us-east-1")
+
+    assert "sqs.queue" not in summary.resources
+    assert summary.resources["lambda.function"] == 12  # the rest carried on
+    account.refresh_from_db()
+    assert [(p["service"], p["operation"], p["kind"]) for p in account.problems] == [
+        ("sqs", "ListQueues", "permission")
+    ]
+    assert "sqs:ListQueues" in account.problems[0]["message"]
+
+
+def test_two_workers_never_collect_the_same_unit_at_once(account: AwsAccount) -> None:
+    with unit_lock(account.pk, "us-east-1"), pytest.raises(UnitBusy):
+        collect_unit(account, "us-east-1")
+
+
+def test_collect_once_prints_resources_items_and_api_calls(account: AwsAccount) -> None:
+    out = StringIO()
+    call_command("collect", once=True, stdout=out)
+
+    summary = json.loads(out.getvalue())
+    unit = summary["units"][0]
+    assert unit["region"] == "us-east-1"
+    assert unit["resources_by_type"]["lambda.function"] == 12
+    assert unit["items_ingested"]["created"] == sum(unit["resources_by_type"].values())
+    assert unit["api_calls"]["lambda"]["ListFunctions"] == 1
+    assert unit["api_calls"]["lambda"]["GetFunctionConcurrency"] == 12
+    assert summary["api_calls_total"] == unit["api_calls_total"] > 0
+
+
+def test_assumed_role_credentials_are_reused_across_clients(account: AwsAccount, sandbox: Any) -> None:
+    from moto.sts.models import sts_backends
+
+    assumed = sts_backends["123456789012"]["aws"].assumed_roles
+    clients.forget_credentials(account)
+    before = len(assumed)
+    threads = [threading.Thread(target=clients.customer_client, args=(account, "us-east-1", s)) for s in ["sqs", "sns"]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    clients.customer_client(account, "us-east-1", "lambda")
+    clients.customer_client(account, "us-east-1", "dynamodb")
+
+    assert len(assumed) - before <= 2  # at most the two racing first callers; then the cache
