@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 
 import psutil
 import pytest
+import requests
 
 from dashbird_clone.devservices import free_port, with_redis_db
 
@@ -27,6 +29,29 @@ def status_of(url: str) -> int:
         return exc.code
     except OSError:
         return 0
+
+
+def signed_in_listing(base: str, started: float) -> int:
+    """Sign in as the demo user through the form; count the functions the Resources page lists."""
+    password = (BASE_DIR / "var" / "demo-credentials").read_text().strip()
+    session = requests.Session()
+    session.get(f"{base}/accounts/login/", timeout=10)
+    response = session.post(
+        f"{base}/accounts/login/",
+        data={"login": "demo@example.com", "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": f"{base}/accounts/login/"},
+        timeout=10,
+    )
+    assert response.url == f"{base}/", response.text[:500]
+    assert "Sandbox AWS" in response.text and "Connected" in response.text
+    listed = 0
+    while time.monotonic() - started < 120:
+        page = session.get(f"{base}/resources/?kind=lambda.function", timeout=10).text
+        listed = len(re.findall(r'href="/resources/\d+/"', page))
+        if listed:
+            break
+        time.sleep(2)
+    return listed
 
 
 @pytest.fixture
@@ -59,6 +84,8 @@ def test_demo_serves_login_and_healthz_then_stops_without_strays(demo_env: dict[
             time.sleep(1)
         assert status_of(f"{base}/healthz") == 200, "healthz not 200 within 2 minutes"
         assert status_of(f"{base}/accounts/login/") == 200
+        listed = signed_in_listing(base, started)
+        assert listed >= 25, "the sandbox account's functions were not listed within 2 minutes"
         descendants |= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
         names = {" ".join(psutil.Process(pid).cmdline()) for pid in descendants if psutil.pid_exists(pid)}
         assert any("gunicorn" in n for n in names)
