@@ -59,7 +59,7 @@ def invocation(**kw: Any) -> Invocation:
         init_ms=245.12,
         trace_id="1-6924f400-0123456789abcdef01234567",
     )
-    return Invocation(**{**base, **kw})  # type: ignore[arg-type]
+    return Invocation(**{**base, **kw})
 
 
 def test_text_logs_carry_start_end_and_an_exact_report_line() -> None:
