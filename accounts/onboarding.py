@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +26,9 @@ ROLE_ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/[\
 REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 
 # One cheap read per service the collectors use: a denied one names the missing action.
+# Probes of a named object that need not exist accept "not found" as proof of permission
+# (AWS authorises a call before it looks the object up).
+PROBE_LOG_GROUP = "/aws/lambda/dashbird-permission-probe"
 PROBES: list[tuple[str, str, dict[str, Any]]] = [
     ("lambda", "ListFunctions", {"MaxItems": 1}),
     ("logs", "DescribeLogGroups", {"limit": 1}),
@@ -35,7 +39,30 @@ PROBES: list[tuple[str, str, dict[str, Any]]] = [
     ("kinesis", "ListStreams", {"Limit": 1}),
     ("stepfunctions", "ListStateMachines", {"maxResults": 1}),
     ("events", "ListRules", {"Limit": 1}),
+    ("logs", "FilterLogEvents", {"logGroupName": PROBE_LOG_GROUP, "limit": 1}),
+    ("cloudwatch", "GetMetricData", {}),  # parameters filled in at call time (needs times)
 ]
+PROBE_OK = {"ResourceNotFoundException"}
+
+
+def _probe_params(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    if operation != "GetMetricData":
+        return params
+    now = datetime.now(tz=UTC).replace(second=0, microsecond=0)
+    return {
+        "MetricDataQueries": [
+            {
+                "Id": "probe",
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations"},
+                    "Period": 300,
+                    "Stat": "Sum",
+                },
+            }
+        ],
+        "StartTime": now - timedelta(minutes=10),
+        "EndTime": now,
+    }
 
 
 def platform_principal() -> str:
@@ -204,10 +231,16 @@ def validate_role(*, role_arn: str, external_id: str, regions: list[str]) -> Val
             model = client.meta.service_model
             action = iam_action(model.signing_name, operation, model.operation_model(operation).http["method"])
             try:
-                getattr(client, xform_name(operation))(**params)
-            except (ClientError, BotoCoreError) as exc:
+                getattr(client, xform_name(operation))(**_probe_params(operation, params))
+            except ClientError as exc:
+                if error_code(exc) in PROBE_OK:
+                    continue
                 problem = explain(exc, service=service, operation=operation, region=region, action=action)
                 problems.setdefault(region, []).append(problem)
-                if isinstance(exc, ClientError) and error_code(exc) in REGION_DISABLED:
+                if error_code(exc) in REGION_DISABLED:
                     break  # the rest of the region would say the same
+            except BotoCoreError as exc:
+                problems.setdefault(region, []).append(
+                    explain(exc, service=service, operation=operation, region=region, action=action)
+                )
     return ValidationReport(ok=not problems, aws_account_id=account_id, region_problems=problems)

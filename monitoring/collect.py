@@ -22,6 +22,8 @@ from accounts.models import AwsAccount
 from .aws import clients
 from .aws.errors import explain
 from .collectors.discovery import discover
+from .collectors.logs import collect_logs
+from .models import Resource, ResourceKind
 from .services import account_health_record, resources_sync
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class UnitSummary:
     changes: dict[str, int] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
     api_calls: dict[str, dict[str, int]] = field(default_factory=dict)
+    logs: dict[str, Any] = field(default_factory=dict)
     error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,6 +68,7 @@ class UnitSummary:
             "region": self.region,
             "resources_by_type": self.resources,
             "items_ingested": {"resources": sum(self.resources.values()), **self.changes},
+            "logs": self.logs,
             "problems": self.problems,
             "api_calls": self.api_calls,
             "api_calls_total": sum(sum(ops.values()) for ops in self.api_calls.values()),
@@ -99,6 +103,20 @@ def collect_unit(account: AwsAccount, region: str) -> UnitSummary:
             summary.resources[snap.kind] = summary.resources.get(snap.kind, 0) + 1
         summary.changes = {k: v for k, v in stored.items() if k != "updated"}
         summary.problems = [p.as_dict() for p in result.problems]
+
+        functions = list(
+            Resource.objects.filter(account=account, region=region, kind=ResourceKind.LAMBDA_FUNCTION, gone_at=None)
+        )
+        logs = collect_logs(lambda service: clients.customer_client(account, region, service), functions, region)
+        account_health_record(
+            account=account,
+            region=region,
+            collector="logs",
+            problems=[p.as_dict() for p in logs.problems],
+            now=timezone.now(),
+        )
+        summary.logs = logs.as_dict()
+        summary.problems += [p.as_dict() for p in logs.problems]
     summary.api_calls = recorder.summary()
     return summary
 
@@ -125,9 +143,15 @@ def collect_once(account_ids: Iterable[int] | None = None) -> dict[str, Any]:
     for unit in units:
         for kind, n in unit.get("resources_by_type", {}).items():
             totals[kind] = totals.get(kind, 0) + n
+    log_totals: dict[str, int] = {}
+    for unit in units:
+        for key, value in unit.get("logs", {}).items():
+            if isinstance(value, int):
+                log_totals[key] = log_totals.get(key, 0) + value
     return {
         "units": units,
         "resources_by_type": totals,
+        "logs": log_totals,
         "api_calls_total": sum(u.get("api_calls_total", 0) for u in units),
     }
 

@@ -59,3 +59,156 @@ class ResourceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_id} changed {', '.join(self.diff)} at {self.detected_at:%Y-%m-%d %H:%M}"
+
+
+# --- Time series (DESIGN §6) ---------------------------------------------------------------------
+# Invocations and log lines are PostgreSQL tables partitioned by day (see migration 0002 and
+# monitoring/partitions.py): retention drops whole partitions, never deletes row by row. So
+# their primary key in the database is (id, time) and they hold plain ids, not foreign-key
+# constraints: removing an account deletes its rows explicitly (services.account_data_purge).
+
+
+class InvocationStatus(models.TextChoices):
+    SUCCESS = "success", "Success"
+    ERROR = "error", "Error"
+    TIMEOUT = "timeout", "Timeout"
+    OUT_OF_MEMORY = "out_of_memory", "Out of memory"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Invocation(models.Model):
+    """One execution of a function, from its logs. Identified by (function, request id, attempt)."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization_id = models.BigIntegerField()
+    account_id = models.BigIntegerField()
+    resource = models.ForeignKey(Resource, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    request_id = models.CharField(max_length=64)
+    attempt = models.SmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=InvocationStatus.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True)
+    duration_ms = models.FloatField(null=True)
+    billed_duration_ms = models.FloatField(null=True)
+    memory_size_mb = models.IntegerField(null=True)
+    max_memory_used_mb = models.IntegerField(null=True)
+    init_duration_ms = models.FloatField(null=True)
+    restore_duration_ms = models.FloatField(null=True)
+    billed_restore_duration_ms = models.FloatField(null=True)
+    cold_start = models.BooleanField(default=False)
+    xray_trace_id = models.CharField(max_length=64, null=True)
+    error_type = models.CharField(max_length=256, null=True)
+    error_message = models.TextField(null=True)
+    log_stream = models.CharField(max_length=512)
+    complete = models.BooleanField(default=False)
+    cost_usd = models.FloatField(null=True)
+    error_group_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        managed = True
+        indexes = [models.Index(fields=["resource", "started_at"], name="invocation_resource_time")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} ({self.status})"
+
+
+class LogLine(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    resource_id = models.BigIntegerField()
+    account_id = models.BigIntegerField()
+    invocation_id = models.BigIntegerField(null=True)
+    request_id = models.CharField(max_length=64, null=True)
+    ts = models.DateTimeField()
+    log_stream = models.CharField(max_length=512)
+    event_id = models.CharField(max_length=64)
+    message = models.TextField()
+
+    def __str__(self) -> str:
+        return self.message[:80]
+
+
+class ErrorGroupStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+    IGNORED = "ignored", "Ignored"
+
+
+class ErrorGroup(models.Model):
+    """One bug: invocations failing with the same fingerprint on one function."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="error_groups")
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="error_groups")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="error_groups")
+    fingerprint = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=InvocationStatus.choices)  # error | timeout | out_of_memory
+    error_type = models.CharField(max_length=256, blank=True)
+    message = models.TextField(blank=True)  # normalised
+    sample_message = models.TextField(blank=True)
+    frames = models.JSONField(default=list)
+    count = models.BigIntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=ErrorGroupStatus.choices, default=ErrorGroupStatus.OPEN)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    regression = models.BooleanField(default=False)
+    sample_invocation_ids = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["resource", "fingerprint"], name="errorgroup_unique_per_function")
+        ]
+        indexes = [models.Index(fields=["organization", "status", "-last_seen"])]
+
+    def __str__(self) -> str:
+        return f"{self.error_type or self.kind}: {self.message[:60]}"
+
+
+class Rollup(models.Model):
+    """Per function per hour (and per day): what long windows read instead of raw invocations."""
+
+    class Period(models.TextChoices):
+        HOUR = "hour", "Hour"
+        DAY = "day", "Day"
+
+    organization_id = models.BigIntegerField()
+    account_id = models.BigIntegerField()
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="rollups")
+    period = models.CharField(max_length=4, choices=Period.choices)
+    bucket = models.DateTimeField()
+    invocations = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)  # error + timeout + out_of_memory
+    error_count = models.BigIntegerField(default=0)
+    timeouts = models.BigIntegerField(default=0)
+    out_of_memory = models.BigIntegerField(default=0)
+    unknown = models.BigIntegerField(default=0)
+    cold_starts = models.BigIntegerField(default=0)
+    duration_sum_ms = models.FloatField(default=0)
+    duration_max_ms = models.FloatField(default=0)
+    duration_count = models.BigIntegerField(default=0)
+    # {bucket index: count} over log-spaced duration buckets (monitoring/histogram.py).
+    histogram = models.JSONField(default=dict)
+    billed_ms_sum = models.FloatField(default=0)
+    gb_seconds = models.FloatField(default=0)
+    cost_usd = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["resource", "period", "bucket"], name="rollup_unique_bucket")]
+        indexes = [models.Index(fields=["organization_id", "period", "bucket"], name="rollup_org_time")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.period} {self.bucket:%Y-%m-%d %H:00}"
+
+
+class LogCheckpoint(models.Model):
+    """Where the next poll of one function's log group starts (and what is still open)."""
+
+    resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="log_checkpoint")
+    # Events up to here are stored; the next poll re-reads from `resume_from_ms`, which
+    # sits before the earliest still-open invocation so that it can be completed.
+    last_event_ms = models.BigIntegerField(default=0)
+    resume_from_ms = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} @ {self.last_event_ms}"

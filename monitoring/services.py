@@ -11,7 +11,7 @@ from accounts.models import AwsAccount
 
 from .collectors.discovery import DiscoveryResult
 from .diffing import config_diff
-from .models import Resource, ResourceChange
+from .models import ErrorGroup, ErrorGroupStatus, Resource, ResourceChange
 
 
 @transaction.atomic
@@ -81,3 +81,18 @@ def account_health_record(
             locked.status = AwsAccount.Status.CONNECTED
         locked.save(update_fields=["problems", "last_collected", "status"])
     account.problems, account.last_collected = locked.problems, locked.last_collected
+
+
+def error_group_set_status(*, group: ErrorGroup, status: str, now: datetime) -> bool:
+    """Resolve, ignore or reopen a group. Conditional UPDATE: returns False when another
+    request changed it first. Reopening by hand clears the regression flag."""
+    if status not in ErrorGroupStatus.values:
+        raise ValueError(f"Unknown error group status {status!r}")
+    fields: dict[str, Any] = {"status": status, "status_changed_at": now}
+    if status == ErrorGroupStatus.OPEN:
+        fields["regression"] = False
+    changed = ErrorGroup.objects.filter(pk=group.pk, status=group.status).exclude(status=status).update(**fields)
+    if changed:
+        for key, value in fields.items():
+            setattr(group, key, value)
+    return bool(changed)

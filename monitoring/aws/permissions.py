@@ -17,6 +17,9 @@ REQUIRED_ACTIONS: dict[str, str] = {
     "lambda:GetFunctionEventInvokeConfig": "async retries and on-success/on-failure destinations",
     "lambda:ListTags": "function tags, for projects and filters",
     "logs:DescribeLogGroups": "log group of each function and its retention",
+    # Logs and metrics
+    "logs:FilterLogEvents": "read the log groups of functions that were invoked, from a checkpoint",
+    "cloudwatch:GetMetricData": "metrics, and which functions were invoked since the last log poll",
     # Discovery: API Gateway (REST and HTTP APIs share the apigateway:GET action)
     "apigateway:GET": "REST and HTTP APIs, their stages, logging, tracing and throttling",
     # Discovery: queues, topics, tables, streams, state machines, rules

@@ -120,17 +120,26 @@ HANDLER_CODE = {
 
 def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> None:
     iam = admin_client("iam", endpoint, region)
-    exec_role = iam.create_role(
-        RoleName="sandbox-lambda-exec",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
+    existing = [r["Arn"] for r in iam.list_roles()["Roles"] if r["RoleName"] == "sandbox-lambda-exec"]
+    exec_role = (
+        existing[0]
+        if existing
+        else iam.create_role(
+            RoleName="sandbox-lambda-exec",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+    )  # IAM is global: a second region reuses it
 
     sqs = admin_client("sqs", endpoint, region)
     dlq = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]

@@ -301,10 +301,16 @@ class TrafficGenerator:
             start_ms = int((now - timedelta(seconds=seconds)).timestamp() * 1000)
             first_cold = spec.name not in self.streams
             invocations = []
+            now_ms = int(now.timestamp() * 1000)
             for i in range(count):
                 cold = (first_cold and i == 0) or self.rng.random() < spec.cold_start_rate
                 started = start_ms + int(self.rng.uniform(0, seconds * 1000 - 50))
-                invocations.append((cold, plan_invocation(spec, self.rng, started, cold)))
+                inv = plan_invocation(spec, self.rng, started, cold)
+                overrun = started + int(inv.duration_ms) + 1 - now_ms
+                if overrun > 0:
+                    # Lambda writes END and REPORT when an invocation ends: never in the future.
+                    inv.started_ms -= overrun
+                invocations.append((cold, inv))
             invocations.sort(key=lambda pair: pair[1].started_ms)
             by_stream: dict[str, list[Event]] = defaultdict(list)
             for cold, inv in invocations:

@@ -98,7 +98,17 @@ def test_discovery_finds_every_kind_with_its_configuration(account: AwsAccount, 
     assert "discovery:us-east-1" in account.last_collected
 
 
-def test_the_actions_discovery_calls_are_exactly_the_role_template_s(account: AwsAccount) -> None:
+def test_the_actions_the_collectors_call_are_exactly_the_role_template_s(account: AwsAccount, sandbox: Any) -> None:
+    from monitoring.sandbox.catalog import FunctionSpec
+    from monitoring.sandbox.traffic import TrafficGenerator
+
+    TrafficGenerator(
+        [FunctionSpec(**f) for f in sandbox.state.functions[:2]],
+        logs=sandbox.admin("logs"),
+        cloudwatch=sandbox.admin("cloudwatch"),
+        seed=1,
+        per_minute=60,
+    ).tick(10)
     with clients.recording() as recorder:
         collect_unit(account, "us-east-1")
     assert recorder.actions == set(REQUIRED_ACTIONS)

@@ -1,0 +1,69 @@
+"""Daily range partitions of the time-series tables (DESIGN §6).
+
+Retention drops a whole day's partition: instant, no row-by-row DELETE, no bloat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from django.db import connection
+
+# table -> partition column
+PARTITIONED = {"monitoring_invocation": "started_at", "monitoring_logline": "ts"}
+
+
+def partition_name(table: str, day: date) -> str:
+    return f"{table}_p{day:%Y%m%d}"
+
+
+def ensure_partitions(table: str, days: Iterable[date]) -> None:
+    """Create the partitions of these days if missing (cheap when they exist)."""
+    assert table in PARTITIONED
+    wanted = {partition_name(table, day): day for day in set(days)}
+    if not wanted:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname = ANY(%s)", [list(wanted)])
+        existing = {row[0] for row in cursor.fetchall()}
+        for name, day in sorted(wanted.items()):
+            if name in existing:
+                continue
+            # IF NOT EXISTS: two workers may race to create the same day.
+            cursor.execute(
+                f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF "{table}" '
+                f"FOR VALUES FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
+            )
+
+
+def ensure_partitions_for(table: str, times: Iterable[datetime]) -> None:
+    ensure_partitions(table, {t.date() for t in times})
+
+
+def partitions(table: str) -> list[tuple[str, date]]:
+    """(name, day) of every partition of `table`, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class p ON p.oid = i.inhparent
+            WHERE p.relname = %s ORDER BY c.relname
+            """,
+            [table],
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    prefix = f"{table}_p"
+    return [(n, datetime.strptime(n[len(prefix) :], "%Y%m%d").date()) for n in names if n.startswith(prefix)]
+
+
+def drop_partitions_before(table: str, cutoff: date) -> list[str]:
+    """Drop every partition whose whole day is before `cutoff`; return their names."""
+    dropped = []
+    with connection.cursor() as cursor:
+        for name, day in partitions(table):
+            if day < cutoff:
+                cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+                dropped.append(name)
+    return dropped
