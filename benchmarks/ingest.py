@@ -13,7 +13,9 @@ the figure (goal: at least 0.5).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import sys
 import time
@@ -43,6 +45,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--functions", type=int, default=50)
     parser.add_argument("--batch", type=int, default=10_000, help="events per store call, as one poll page")
+    parser.add_argument("--profile", action="store_true", help="print where parse + store spends its time")
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = bench_database()
@@ -111,6 +114,9 @@ def main() -> None:
         i += 1
 
     # 2. Parse + store, timed, in poll-sized batches cut at invocation boundaries.
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
     started = time.perf_counter()
     parse_seconds = 0.0
     stored_invocations = 0
@@ -130,6 +136,9 @@ def main() -> None:
             stored_invocations += stored.invocations_new
             cut = end
     ingest_seconds = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(25)
     ingest_rate = produced / ingest_seconds
 
     # 3. Raw COPY of the same rows into the same (emptied) tables.

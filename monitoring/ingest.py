@@ -23,6 +23,7 @@ All in the caller's transaction: a crash mid-batch leaves nothing half-written.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -141,13 +142,20 @@ def _next_ids(count: int) -> list[int]:
 
 
 _ESCAPE = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": ""})
+NULL = "\\N"
+_SPECIAL = re.compile(r"[\\\n\r\t\x00]")
+
+
+def _text(value: str) -> str:
+    # Most ids and many messages need no escaping: a C-speed scan beats translating them.
+    return value.translate(_ESCAPE) if _SPECIAL.search(value) else value
 
 
 def _field(value: Any) -> str:
     if value is None:
         return "\\N"
     if isinstance(value, str):
-        return value.translate(_ESCAPE)
+        return _text(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, datetime):
@@ -155,16 +163,17 @@ def _field(value: Any) -> str:
     return str(value)
 
 
-def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any] | str]) -> int:
     """COPY rows into `table` in PostgreSQL's text format, written in large chunks: an
-    order of magnitude faster than INSERTs, and than psycopg's per-row write_row."""
+    order of magnitude faster than INSERTs, and than psycopg's per-row write_row. A row
+    may come preformatted (a str) from a caller that knows its types."""
     n = 0
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             chunk: list[str] = []
             for row in rows:
-                chunk.append("\t".join([_field(v) for v in row]))
+                chunk.append(row if isinstance(row, str) else "\t".join([_field(v) for v in row]))
                 n += 1
                 if len(chunk) >= 5000:
                     copy.write("\n".join(chunk) + "\n")
@@ -410,17 +419,14 @@ def _store_lines(
     ensure_partitions("monitoring_logline", {t.date() for t in times})
     columns = ["resource_id", "account_id", "invocation_id", "request_id", "ts", "log_stream", "event_id", "message"]
 
-    def as_row(item: tuple[LogLine, int | None, str | None, str], ts: datetime) -> tuple[Any, ...]:
+    resource_id, account_id = resource.pk, resource.account_id
+
+    def as_row(item: tuple[LogLine, int | None, str | None, str], ts: datetime) -> str:
+        # Preformatted: the types are known, so skip the generic per-field conversion.
         line, inv_id, rid, eid = item
         return (
-            resource.pk,
-            resource.account_id,
-            inv_id,
-            rid,
-            ts,
-            line.log_stream[:512],
-            eid,
-            line.message.replace("\x00", ""),
+            f"{resource_id}\t{account_id}\t{NULL if inv_id is None else inv_id}\t{_text(rid) if rid else NULL}\t"
+            f"{ts.isoformat()}\t{_text(line.log_stream[:512])}\t{_text(eid)}\t{_text(line.message)}"
         )
 
     fresh = [
