@@ -30,7 +30,11 @@ EVENTS = [
         "logStreamName": "2026/11/26/[$LATEST]abc",
     },
     # a REPORT cut short in transit: its numbers are lost, so it is counted and skipped
-    {"timestamp": 1764160077091, "message": "REPORT RequestId: 9a9a9a9a-0000-4000-8000-0000000000", "logStreamName": "x"},
+    {
+        "timestamp": 1764160077091,
+        "message": "REPORT RequestId: 9a9a9a9a-0000-4000-8000-0000000000",
+        "logStreamName": "x",
+    },
 ]
 
 
