@@ -12,6 +12,9 @@ class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=64, unique=True)
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Raw invocations, log lines and metric points; hourly/daily rollups (DESIGN §6).
+    raw_retention_days = models.PositiveIntegerField(default=14)
+    rollup_retention_days = models.PositiveIntegerField(default=400)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +75,8 @@ class AwsAccount(models.Model):
     problems = models.JSONField(default=list, blank=True)
     # {collector: ISO time of its last successful run}, e.g. {"discovery": "2026-…"}.
     last_collected = models.JSONField(default=dict, blank=True)
+    # {resource kind: seconds} overriding settings.METRICS_POLL_SECONDS for this account.
+    metric_intervals = models.JSONField(default=dict, blank=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

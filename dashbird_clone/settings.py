@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import environ
 import plotly
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -169,6 +170,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # Drop raw-data partitions older than the retention, and old rollups.
+    "prune-data": {
+        "task": "monitoring.prune",
+        "schedule": crontab(minute=17, hour=3),
+        "options": {"expires": 3600},
+    },
+    # Create today's and tomorrow's partitions before they are needed.
+    "partitions-ahead": {
+        "task": "monitoring.partitions_ahead",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 1800},
+    },
     # Find account × region units whose discovery is due and queue one task per unit.
     "discovery-fan-out": {
         "task": "monitoring.discovery_fan_out",
@@ -192,6 +205,20 @@ ONBOARDING_TEMPLATE_URL = env.str("ONBOARDING_TEMPLATE_URL", default="")
 AWS_CALL_RATE_SCALE = env.float("AWS_CALL_RATE_SCALE", default=1.0)
 if AWS_CALL_RATE_SCALE <= 0:
     raise ImproperlyConfigured("AWS_CALL_RATE_SCALE must be above 0")
+# Seconds between log polls of each account × region (only invoked functions are read).
+LOGS_POLL_SECONDS = env.int("LOGS_POLL_SECONDS", default=60)
+# Seconds between CloudWatch metric polls per resource kind ("default" for the rest);
+# each account can override them. E.g. METRICS_POLL_SECONDS=lambda.function=60,default=300
+METRICS_POLL_SECONDS = {
+    "lambda.function": 60,
+    "apigateway.restapi": 120,
+    "apigateway.httpapi": 120,
+    "sqs.queue": 120,
+    "default": 300,
+    **env.dict("METRICS_POLL_SECONDS", cast={"value": int}, default={}),
+}
+if any(v < 60 for v in METRICS_POLL_SECONDS.values()):
+    raise ImproperlyConfigured("METRICS_POLL_SECONDS values must be at least 60 (CloudWatch's 1-minute periods)")
 DEFAULT_AWS_REGIONS = env.list("DEFAULT_AWS_REGIONS", default=["us-east-1"])
 # Minutes between discovery runs of one account × region.
 DISCOVERY_INTERVAL_MINUTES = env.int("DISCOVERY_INTERVAL_MINUTES", default=15)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -23,6 +23,7 @@ from .aws import clients
 from .aws.errors import explain
 from .collectors.discovery import discover
 from .collectors.logs import collect_logs
+from .collectors.metrics import collect_metrics
 from .models import Resource, ResourceKind
 from .services import account_health_record, resources_sync
 
@@ -60,6 +61,7 @@ class UnitSummary:
     problems: list[dict[str, Any]] = field(default_factory=list)
     api_calls: dict[str, dict[str, int]] = field(default_factory=dict)
     logs: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -69,6 +71,7 @@ class UnitSummary:
             "resources_by_type": self.resources,
             "items_ingested": {"resources": sum(self.resources.values()), **self.changes},
             "logs": self.logs,
+            "metrics": self.metrics,
             "problems": self.problems,
             "api_calls": self.api_calls,
             "api_calls_total": sum(sum(ops.values()) for ops in self.api_calls.values()),
@@ -76,49 +79,86 @@ class UnitSummary:
         }
 
 
-def collect_unit(account: AwsAccount, region: str) -> UnitSummary:
-    """Every collector for one account × region: discovery now; metrics and logs join it."""
+def _age(account: AwsAccount, key: str, now: datetime) -> float | None:
+    last = account.last_collected.get(key)
+    return (now - datetime.fromisoformat(last)).total_seconds() if last else None
+
+
+def discovery_due(account: AwsAccount, region: str, now: datetime) -> bool:
+    age = _age(account, f"discovery:{region}", now)
+    return age is None or age >= settings.DISCOVERY_INTERVAL_MINUTES * 60
+
+
+def collect_unit(account: AwsAccount, region: str, *, force_discovery: bool = True) -> UnitSummary:
+    """Every collector for one account × region: discovery (when due, or forced), metrics
+    (the kinds whose interval passed) and logs (the functions invoked since last time)."""
     summary = UnitSummary(account_id=account.pk, region=region)
     with unit_lock(account.pk, region), clients.recording() as recorder:
         now = timezone.now()
-        try:
-            result = discover(lambda service: clients.customer_client(account, region, service), region)
-        except (ClientError, BotoCoreError) as exc:
-            # AssumeRole itself failed: the whole unit is down; say so on the account.
-            problem = explain(exc, service="sts", operation="AssumeRole", region=region)
-            summary.error = problem.message
-            AwsAccount.objects.filter(pk=account.pk).update(
-                status=AwsAccount.Status.ERROR, last_error=problem.message, last_error_at=now
-            )
-            return summary
-        stored = resources_sync(account=account, result=result, now=now)
-        account_health_record(
-            account=account,
-            region=region,
-            collector="discovery",
-            problems=[p.as_dict() for p in result.problems],
-            now=now,
-        )
-        for snap in result.snapshots:
-            summary.resources[snap.kind] = summary.resources.get(snap.kind, 0) + 1
-        summary.changes = {k: v for k, v in stored.items() if k != "updated"}
-        summary.problems = [p.as_dict() for p in result.problems]
-
-        functions = list(
-            Resource.objects.filter(account=account, region=region, kind=ResourceKind.LAMBDA_FUNCTION, gone_at=None)
-        )
-        logs = collect_logs(lambda service: clients.customer_client(account, region, service), functions, region)
-        account_health_record(
-            account=account,
-            region=region,
-            collector="logs",
-            problems=[p.as_dict() for p in logs.problems],
-            now=timezone.now(),
-        )
-        summary.logs = logs.as_dict()
-        summary.problems += [p.as_dict() for p in logs.problems]
+        if force_discovery or discovery_due(account, region, now):
+            _discover(account, region, now, summary)
+            if summary.error:
+                return summary
+        if not summary.error:
+            _metrics_and_logs(account, region, summary)
     summary.api_calls = recorder.summary()
     return summary
+
+
+def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSummary) -> None:
+    try:
+        result = discover(lambda service: clients.customer_client(account, region, service), region)
+    except (ClientError, BotoCoreError) as exc:
+        # AssumeRole itself failed: the whole unit is down; say so on the account.
+        problem = explain(exc, service="sts", operation="AssumeRole", region=region)
+        summary.error = problem.message
+        AwsAccount.objects.filter(pk=account.pk).update(
+            status=AwsAccount.Status.ERROR, last_error=problem.message, last_error_at=now
+        )
+        return
+    stored = resources_sync(account=account, result=result, now=now)
+    account_health_record(
+        account=account,
+        region=region,
+        collector="discovery",
+        problems=[p.as_dict() for p in result.problems],
+        now=now,
+    )
+    for snap in result.snapshots:
+        summary.resources[snap.kind] = summary.resources.get(snap.kind, 0) + 1
+    summary.changes = {k: v for k, v in stored.items() if k != "updated"}
+    summary.problems = [p.as_dict() for p in result.problems]
+
+
+def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary) -> None:
+    def client_for(service: str) -> Any:
+        return clients.customer_client(account, region, service)
+
+    problems: list[dict[str, Any]] = []
+    try:
+        summary.metrics = collect_metrics(client_for, account, region, timezone.now()).as_dict()
+    except (ClientError, BotoCoreError) as exc:
+        problems.append(
+            explain(
+                exc, service="cloudwatch", operation="GetMetricData", region=region, action="cloudwatch:GetMetricData"
+            ).as_dict()
+        )
+    account_health_record(account=account, region=region, collector="metrics", problems=problems, now=timezone.now())
+
+    functions = list(
+        Resource.objects.filter(account=account, region=region, kind=ResourceKind.LAMBDA_FUNCTION, gone_at=None)
+    )
+    fresh = ResourceKind.LAMBDA_FUNCTION in summary.metrics.get("kinds_polled", [])
+    logs = collect_logs(client_for, functions, region, metrics_fresh=fresh)
+    account_health_record(
+        account=account,
+        region=region,
+        collector="logs",
+        problems=[p.as_dict() for p in logs.problems],
+        now=timezone.now(),
+    )
+    summary.logs = logs.as_dict()
+    summary.problems += problems + [p.as_dict() for p in logs.problems]
 
 
 def collectable_accounts(account_ids: Iterable[int] | None = None) -> list[AwsAccount]:
@@ -144,26 +184,29 @@ def collect_once(account_ids: Iterable[int] | None = None) -> dict[str, Any]:
         for kind, n in unit.get("resources_by_type", {}).items():
             totals[kind] = totals.get(kind, 0) + n
     log_totals: dict[str, int] = {}
+    metric_totals: dict[str, int] = {}
     for unit in units:
-        for key, value in unit.get("logs", {}).items():
-            if isinstance(value, int):
-                log_totals[key] = log_totals.get(key, 0) + value
+        for totals_of, section in ((log_totals, "logs"), (metric_totals, "metrics")):
+            for key, value in unit.get(section, {}).items():
+                if isinstance(value, int):
+                    totals_of[key] = totals_of.get(key, 0) + value
     return {
         "units": units,
         "resources_by_type": totals,
         "logs": log_totals,
+        "metrics": metric_totals,
         "api_calls_total": sum(u.get("api_calls_total", 0) for u in units),
     }
 
 
-def due_units(now: Any = None) -> list[tuple[int, str]]:
-    """Account × region pairs whose discovery is older than the interval (or never ran)."""
+def due_units(now: datetime | None = None) -> list[tuple[int, str]]:
+    """Account × region pairs with a collector due: logs every LOGS_POLL_SECONDS (metrics
+    check their own per-kind intervals inside), discovery every DISCOVERY_INTERVAL_MINUTES."""
     now = now or timezone.now()
-    cutoff = now - timedelta(minutes=settings.DISCOVERY_INTERVAL_MINUTES)
     due = []
     for account in collectable_accounts():
         for region in account.regions:
-            last = account.last_collected.get(f"discovery:{region}")
-            if last is None or datetime.fromisoformat(last) <= cutoff:
+            logs_age = _age(account, f"logs:{region}", now)
+            if discovery_due(account, region, now) or logs_age is None or logs_age >= settings.LOGS_POLL_SECONDS:
                 due.append((account.pk, region))
     return due

@@ -212,3 +212,38 @@ class LogCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_id} @ {self.last_event_ms}"
+
+
+class MetricPoint(models.Model):
+    """One CloudWatch datapoint: (resource, metric, statistic, period start) → value.
+    Partitioned by day like invocations; resource 0 is the account itself."""
+
+    id = models.BigAutoField(primary_key=True)
+    account_id = models.BigIntegerField()
+    resource_id = models.BigIntegerField()
+    metric = models.CharField(max_length=200)  # "AWS/Lambda:Duration"
+    stat = models.CharField(max_length=16)
+    period = models.IntegerField()  # seconds
+    ts = models.DateTimeField()
+    value = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.stat} {self.ts:%H:%M} = {self.value}"
+
+
+class MetricCheckpoint(models.Model):
+    """Per account × region × resource kind: CloudWatch periods up to `collected_until` are stored."""
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="metric_checkpoints")
+    region = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32)
+    collected_until = models.DateTimeField()
+    last_polled_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "region", "kind"], name="metriccheckpoint_unique_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.region}/{self.kind} until {self.collected_until:%H:%M}"

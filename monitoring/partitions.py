@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from django.db import connection
 
 # table -> partition column
-PARTITIONED = {"monitoring_invocation": "started_at", "monitoring_logline": "ts"}
+PARTITIONED = {"monitoring_invocation": "started_at", "monitoring_logline": "ts", "monitoring_metricpoint": "ts"}
 
 
 def partition_name(table: str, day: date) -> str:

@@ -27,7 +27,30 @@ def collect_account_region(account_id: int, region: str) -> dict[str, Any] | Non
     if account is None or account.status == AwsAccount.Status.PAUSED or region not in account.regions:
         return None  # removed, paused or edited since it was queued
     try:
-        return collect_unit(account, region).as_dict()
+        return collect_unit(account, region, force_discovery=False).as_dict()
     except UnitBusy as exc:
         log.info("%s", exc)
         return None
+
+
+@shared_task(name="monitoring.prune", soft_time_limit=600, time_limit=660)
+def prune_data() -> dict[str, Any]:
+    from django.utils import timezone
+
+    from .retention import prune
+
+    return prune(now=timezone.now()).as_dict()
+
+
+@shared_task(name="monitoring.partitions_ahead", soft_time_limit=60, time_limit=120)
+def partitions_ahead() -> None:
+    """Create tomorrow's partitions ahead of midnight, so the first write of a day never waits."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .partitions import PARTITIONED, ensure_partitions
+
+    today = timezone.now().date()
+    for table in PARTITIONED:
+        ensure_partitions(table, [today, today + timedelta(days=1)])

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from monitoring.aws.errors import Problem, error_code, explain
@@ -125,10 +125,31 @@ def fetch_events(logs: BaseClient, group: str, start_ms: int, end_ms: int) -> li
     return events
 
 
+def invoked_from_stored_metrics(functions: list[tuple[Resource, datetime]]) -> set[int]:
+    """The same answer as `invoked_since`, from the Invocations points the metrics collector
+    stored moments ago in this run: no extra CloudWatch call."""
+    if not functions:
+        return set()
+    since = {fn.pk: s for fn, s in functions}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT resource_id, max(ts) FROM monitoring_metricpoint WHERE account_id = %s AND resource_id = ANY(%s) "
+            "AND metric = 'AWS/Lambda:Invocations' AND stat = 'Sum' AND value > 0 AND ts >= %s GROUP BY resource_id",
+            [functions[0][0].account_id, list(since), min(since.values()) - timedelta(minutes=1)],
+        )
+        return {rid for rid, last in cursor.fetchall() if last >= since[rid] - timedelta(minutes=1)}
+
+
 def collect_logs(
-    client_for: ClientFactory, functions: list[Resource], region: str, now: datetime | None = None
+    client_for: ClientFactory,
+    functions: list[Resource],
+    region: str,
+    now: datetime | None = None,
+    *,
+    metrics_fresh: bool = False,
 ) -> LogsSummary:
-    """Poll the log groups of the given functions that were invoked; store what they hold."""
+    """Poll the log groups of the given functions that were invoked; store what they hold.
+    `metrics_fresh`: this run's metrics collector just stored the Lambda Invocations."""
     now = now or timezone.now()
     summary = LogsSummary(functions=len(functions))
     if not functions:
@@ -140,7 +161,10 @@ def collect_logs(
         since = datetime.fromtimestamp(cp.last_event_ms / 1000, tz=UTC) if cp and cp.last_event_ms else now - FIRST_POLL
         windows.append((fn, since))
     try:
-        active, _ = invoked_since(client_for("cloudwatch"), windows, now)
+        if metrics_fresh:
+            active = invoked_from_stored_metrics(windows)
+        else:
+            active, _ = invoked_since(client_for("cloudwatch"), windows, now)
     except (ClientError, BotoCoreError) as exc:
         summary.problems.append(
             explain(

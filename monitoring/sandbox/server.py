@@ -18,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -257,6 +258,30 @@ class EnforcingApp:
         return None
 
 
+def _teach_moto_percentiles() -> None:
+    """moto answers GetMetricData percentiles (p95, p99.9…) with a crash: compute them from
+    the raw values put (Values/Counts), nearest-rank like CloudWatch; aggregated-only data
+    (StatisticValues) has no distribution, so its maximum stands in."""
+    from moto.cloudwatch.models import Statistics
+
+    original = Statistics.get_statistics_for_type
+    if getattr(original, "_sandbox", False):
+        return
+
+    def get_statistics_for_type(self: Any, stat: str) -> Any:
+        match = re.fullmatch(r"p(\d+(?:\.\d+)?)", stat)
+        if not match:
+            return original(self, stat)
+        values = sorted(self.metric_single_values_list)
+        if not values:
+            return original(self, "Maximum")
+        rank = max(1, math.ceil(float(match.group(1)) / 100 * len(values)))
+        return values[rank - 1]
+
+    get_statistics_for_type._sandbox = True  # type: ignore[attr-defined]
+    Statistics.get_statistics_for_type = get_statistics_for_type  # type: ignore[method-assign]
+
+
 class SandboxServer:
     """moto behind the enforcing layer, in a thread of this process."""
 
@@ -270,6 +295,7 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
+        _teach_moto_percentiles()
         app = EnforcingApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_port

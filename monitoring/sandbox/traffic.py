@@ -335,6 +335,18 @@ class TrafficGenerator:
     def _metrics(spec: FunctionSpec, invocations: list[Invocation], now: datetime) -> list[dict[str, Any]]:
         dims = [{"Name": "FunctionName", "Value": spec.name}]
         durations = [inv.duration_ms for inv in invocations]
+        # Raw values, as Lambda reports them (150 per datum at most), so percentiles exist.
+        duration_data = [
+            {
+                "MetricName": "Duration",
+                "Dimensions": dims,
+                "Timestamp": now,
+                "Values": durations[i : i + 150],
+                "Counts": [1.0] * len(durations[i : i + 150]),
+                "Unit": "Milliseconds",
+            }
+            for i in range(0, len(durations), 150)
+        ]
         errors = sum(1 for inv in invocations if inv.status != "success")
         return [
             {
@@ -346,18 +358,7 @@ class TrafficGenerator:
             },
             {"MetricName": "Errors", "Dimensions": dims, "Timestamp": now, "Value": errors, "Unit": "Count"},
             {"MetricName": "Throttles", "Dimensions": dims, "Timestamp": now, "Value": 0, "Unit": "Count"},
-            {
-                "MetricName": "Duration",
-                "Dimensions": dims,
-                "Timestamp": now,
-                "StatisticValues": {
-                    "SampleCount": len(durations),
-                    "Sum": sum(durations),
-                    "Minimum": min(durations),
-                    "Maximum": max(durations),
-                },
-                "Unit": "Milliseconds",
-            },
+            *duration_data,
             {"MetricName": "ConcurrentExecutions", "Dimensions": dims, "Timestamp": now, "Value": 1, "Unit": "Count"},
         ]
 
