@@ -67,3 +67,21 @@ class AwsAccountRoleForm(forms.Form):
     def initial_from(self, account: Any) -> None:
         regions = account.regions or settings.DEFAULT_AWS_REGIONS
         self.initial = {"name": account.name, "role_arn": account.role_arn, "regions": ", ".join(regions)}
+
+
+class MetricIntervalsForm(forms.Form):
+    """Seconds between metric polls per resource kind, for one account (blank: the default)."""
+
+    def __init__(self, *args: Any, kinds: list[tuple[str, str]], defaults: dict[str, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, label in kinds:
+            self.fields[kind] = forms.IntegerField(
+                label=label,
+                required=False,
+                min_value=60,
+                max_value=86400,
+                help_text=f"default {defaults.get(kind, defaults.get('default', 300))} s",
+            )
+
+    def intervals(self) -> dict[str, int]:
+        return {kind: int(v) for kind, v in self.cleaned_data.items() if v}

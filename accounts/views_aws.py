@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from monitoring.aws.permissions import REQUIRED_ACTIONS
 
-from .forms import AwsAccountRoleForm, AwsAccountStartForm
+from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm
 from .models import AwsAccount
 from .onboarding import cloudformation_template, platform_principal, quick_create_url
 from .permissions import can, require
@@ -99,6 +101,34 @@ def aws_account_template(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _intervals_form(account: AwsAccount, data: Any = None) -> MetricIntervalsForm:
+    from django.conf import settings
+
+    from monitoring.models import ResourceKind
+
+    return MetricIntervalsForm(
+        data,
+        kinds=list(ResourceKind.choices),
+        defaults=settings.METRICS_POLL_SECONDS,
+        initial=account.metric_intervals,
+    )
+
+
+@login_required
+@require_POST
+def aws_account_intervals(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account(request, pk)
+    require(request, Action.MANAGE)
+    form = _intervals_form(account, request.POST)
+    if form.is_valid():
+        account.metric_intervals = form.intervals()
+        account.save(update_fields=["metric_intervals"])
+        messages.success(request, "Metric poll intervals saved.")
+    else:
+        messages.error(request, "Intervals must be whole seconds from 60 to 86400.")
+    return redirect("aws_account_detail", pk=account.pk)
+
+
 @login_required
 def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
@@ -118,6 +148,7 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "collected": collected,
             "resource_count": account.resources.filter(gone_at=None).count(),
             "can_manage": can(request, Action.MANAGE),
+            "intervals_form": _intervals_form(account),
             "nav": "settings",
         },
     )

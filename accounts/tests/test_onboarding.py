@@ -193,3 +193,17 @@ def test_the_template_grants_exactly_the_listed_actions_and_passes_cfn_lint(tmp_
         [str(Path(sys.executable).with_name("cfn-lint")), str(path)], capture_output=True, text=True, timeout=120
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_an_admin_sets_per_kind_metric_intervals_for_one_account(owner: Any, teammate: Any) -> None:
+    account = aws_account_start(organization=owner.organization, name="Production")
+    url = reverse("aws_account_intervals", args=[account.pk])
+
+    assert teammate.client().post(url, {"sqs.queue": "600"}).status_code == 403
+    owner.client().post(url, {"sqs.queue": "600", "lambda.function": ""})
+    account.refresh_from_db()
+    assert account.metric_intervals == {"sqs.queue": 600}
+
+    owner.client().post(url, {"sqs.queue": "5"})  # below CloudWatch's 1-minute period
+    account.refresh_from_db()
+    assert account.metric_intervals == {"sqs.queue": 600}

@@ -1,0 +1,155 @@
+"""CloudWatch metrics against the sandbox AWS: values stored equal values put, and a second
+poll asks only for new periods."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from accounts.models import AwsAccount
+from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
+from monitoring.aws import clients
+from monitoring.collect import collect_unit
+from monitoring.collectors.metrics import LATE_DATA, MAX_QUERIES, collect_metrics
+from monitoring.metrics_catalog import CATALOGUE, queries_per_resource
+from monitoring.models import MetricCheckpoint, MetricPoint, Resource
+from monitoring.sandbox.catalog import functions
+from monitoring.sandbox.seed import admin_client, create_resources
+
+pytestmark = pytest.mark.django_db
+REGION = "ca-central-1"  # only this module writes metrics here (moto's state is process-wide)
+
+
+@pytest.fixture
+def account(owner: Any, sandbox: Any) -> AwsAccount:
+    if not admin_client("lambda", sandbox.endpoint, REGION).list_functions()["Functions"]:
+        create_resources(sandbox.endpoint, REGION, functions(6, seed=21))
+    account = aws_account_start(organization=owner.organization, name="Metrics")
+    AwsAccount.objects.filter(pk=account.pk).update(external_id=sandbox.state.external_id)
+    account.refresh_from_db()
+    aws_account_configure(account=account, role_arn=sandbox.state.role_arn, regions=[REGION])
+    assert aws_account_validate(account=account).ok
+    collect_unit(account, REGION)  # discovery, so the resources exist
+    MetricPoint.objects.all().delete()
+    MetricCheckpoint.objects.all().delete()
+    return account
+
+
+def minute(offset: int) -> datetime:
+    return datetime.now(tz=UTC).replace(second=0, microsecond=0) - timedelta(minutes=offset)
+
+
+def client_for(account: AwsAccount) -> Any:
+    return lambda service: clients.customer_client(account, REGION, service)
+
+
+def value(account: AwsAccount, resource_id: int, metric: str, stat: str, ts: datetime) -> float:
+    return MetricPoint.objects.get(
+        account_id=account.pk, resource_id=resource_id, metric=metric, stat=stat, ts=ts
+    ).value
+
+
+def test_values_stored_equal_the_values_put_for_every_statistic(account: AwsAccount, sandbox: Any) -> None:
+    cw = admin_client("cloudwatch", sandbox.endpoint, REGION)
+    fns = list(Resource.objects.filter(account=account, kind="lambda.function").order_by("name"))
+    queues = list(Resource.objects.filter(account=account, kind="sqs.queue").order_by("name"))
+    t = minute(10)
+    for i, fn in enumerate(fns):
+        dims = [{"Name": "FunctionName", "Value": fn.name}]
+        durations = [float(10 * (k + 1) + i) for k in range(20)]  # 20 distinct values per function
+        cw.put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": t, "Value": 20 + i},
+                {"MetricName": "Errors", "Dimensions": dims, "Timestamp": t, "Value": i},
+                {
+                    "MetricName": "Duration",
+                    "Dimensions": dims,
+                    "Timestamp": t,
+                    "Values": durations,
+                    "Counts": [1.0] * 20,
+                },
+                {"MetricName": "ConcurrentExecutions", "Dimensions": dims, "Timestamp": t, "Value": 3 + i},
+            ],
+        )
+    for i, queue in enumerate(queues):
+        cw.put_metric_data(
+            Namespace="AWS/SQS",
+            MetricData=[
+                {
+                    "MetricName": "ApproximateAgeOfOldestMessage",
+                    "Dimensions": [{"Name": "QueueName", "Value": queue.name}],
+                    "Timestamp": t,
+                    "Value": 100.0 * (i + 1),
+                },
+                {
+                    "MetricName": "NumberOfMessagesSent",
+                    "Dimensions": [{"Name": "QueueName", "Value": queue.name}],
+                    "Timestamp": t,
+                    "Value": 7.0 + i,
+                },
+            ],
+        )
+
+    summary = collect_metrics(client_for(account), account, REGION, datetime.now(tz=UTC))
+
+    for i, fn in enumerate(fns):
+        durations = sorted(float(10 * (k + 1) + i) for k in range(20))
+        assert value(account, fn.pk, "AWS/Lambda:Invocations", "Sum", t) == 20 + i
+        assert value(account, fn.pk, "AWS/Lambda:Errors", "Sum", t) == i
+        assert value(account, fn.pk, "AWS/Lambda:Duration", "Average", t) == pytest.approx(sum(durations) / 20)
+        assert value(account, fn.pk, "AWS/Lambda:Duration", "Maximum", t) == durations[-1]
+        assert value(account, fn.pk, "AWS/Lambda:Duration", "p95", t) == durations[math.ceil(0.95 * 20) - 1]
+        assert value(account, fn.pk, "AWS/Lambda:Duration", "p99", t) == durations[math.ceil(0.99 * 20) - 1]
+        assert value(account, fn.pk, "AWS/Lambda:ConcurrentExecutions", "Maximum", t) == 3 + i
+    for i, queue in enumerate(queues):
+        assert value(account, queue.pk, "AWS/SQS:ApproximateAgeOfOldestMessage", "Maximum", t) == 100.0 * (i + 1)
+        assert value(account, queue.pk, "AWS/SQS:NumberOfMessagesSent", "Sum", t) == 7.0 + i
+    assert summary.calls == math.ceil(summary.queries / MAX_QUERIES)
+    assert (
+        summary.queries
+        == sum(
+            queries_per_resource(kind) * Resource.objects.filter(account=account, kind=kind).count()
+            for kind in CATALOGUE
+        )
+        + 3
+    )  # the account-level metrics
+
+
+def test_a_second_poll_asks_only_for_new_periods_and_stores_no_duplicates(account: AwsAccount, sandbox: Any) -> None:
+    cw = admin_client("cloudwatch", sandbox.endpoint, REGION)
+    fn = Resource.objects.filter(account=account, kind="lambda.function").first()
+    assert fn is not None
+    dims = [{"Name": "FunctionName", "Value": fn.name}]
+    now = datetime.now(tz=UTC)
+    cw.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[{"MetricName": "Invocations", "Dimensions": dims, "Timestamp": minute(3), "Value": 5}],
+    )
+
+    first = collect_metrics(client_for(account), account, REGION, now)
+    stored = MetricPoint.objects.count()
+    later = now + timedelta(seconds=90)
+    second = collect_metrics(client_for(account), account, REGION, later)
+
+    first_end = datetime.fromisoformat(first.window[1])  # type: ignore[index]
+    assert datetime.fromisoformat(second.window[0]) == first_end - LATE_DATA  # type: ignore[index]
+    assert second.kinds == ["lambda.function"]  # only the kind whose 60 s interval passed
+    assert MetricPoint.objects.count() == stored  # the re-read overlap duplicated nothing
+    cp = MetricCheckpoint.objects.get(account=account, region=REGION, kind="lambda.function")
+    assert cp.collected_until == datetime.fromisoformat(second.window[1])  # type: ignore[index]
+
+
+def test_an_account_can_poll_a_kind_less_often(account: AwsAccount) -> None:
+    now = datetime.now(tz=UTC)
+    collect_metrics(client_for(account), account, REGION, now)
+    account.metric_intervals = {"lambda.function": 600}
+    account.save(update_fields=["metric_intervals"])
+
+    second = collect_metrics(client_for(account), account, REGION, now + timedelta(minutes=2))
+
+    assert "lambda.function" not in second.kinds
+    assert "sqs.queue" in second.kinds  # still on its own 120 s interval
