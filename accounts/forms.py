@@ -27,9 +27,16 @@ class SignupForm(AllauthSignupForm):
         self.fields["organization_name"].widget.attrs["placeholder"] = "Acme"
 
     def save(self, request: HttpRequest) -> Any:
+        from .admin_services import invitation_for_token
+
         with transaction.atomic():
             user = super().save(request)
-            if user is not None:
+            token = request.session.get("pending_invitation_token")
+            invitation = invitation_for_token(token) if token else None
+            invited = invitation is not None and invitation.email.lower() == (user.email or "").lower()
+            # An invited person joins the inviting organisation (on the invitation page)
+            # instead of getting an empty one of their own.
+            if user is not None and not invited:
                 name = self.cleaned_data.get("organization_name") or default_organization_name(user.email)
                 organization_create(name=name, owner=user)
         return user
@@ -85,3 +92,39 @@ class MetricIntervalsForm(forms.Form):
 
     def intervals(self) -> dict[str, int]:
         return {kind: int(v) for kind, v in self.cleaned_data.items() if v}
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    time_zone = forms.CharField(max_length=64, help_text="IANA name, e.g. Europe/Berlin. Digests and charts use it.")
+    raw_retention_days = forms.IntegerField(
+        label="Raw data retention (days)", min_value=1, max_value=90, help_text="Invocations, log lines, metric points."
+    )
+    rollup_retention_days = forms.IntegerField(
+        label="Rollup retention (days)", min_value=30, max_value=1825, help_text="Hourly and daily aggregates."
+    )
+    require_two_factor = forms.BooleanField(
+        label="Require two-factor authentication", required=False, help_text="Members without it must set it up first."
+    )
+
+    def __init__(self, *args: Any, instance_values: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if instance_values is not None:
+            self.initial = {name: getattr(instance_values, name) for name in self.fields}
+
+    def clean_time_zone(self) -> str:
+        import zoneinfo
+
+        value = str(self.cleaned_data["time_zone"]).strip()
+        if value not in zoneinfo.available_timezones():
+            raise forms.ValidationError(f"{value!r} is not an IANA time zone name.")
+        return value
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=[("admin", "Admin"), ("member", "Member"), ("viewer", "Viewer")], initial="member")
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="What will use it, e.g. Grafana or the deploy pipeline.")

@@ -2,11 +2,22 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views, views_aws
+from . import views, views_admin, views_aws
 
 urlpatterns = [
     path("orgs/switch/", views.organization_switch, name="organization_switch"),
-    path("settings/", views.settings_index, name="settings"),
+    path("settings/", views_admin.settings_index, name="settings"),
+    path("settings/organization/", views_admin.organization_edit, name="organization_edit"),
+    path("settings/ownership/", views_admin.ownership, name="ownership_transfer"),
+    path("settings/members/<int:pk>/role/", views_admin.member_role, name="member_role"),
+    path("settings/members/<int:pk>/remove/", views_admin.member_delete, name="member_remove"),
+    path("settings/invitations/", views_admin.invitation_new, name="invitation_create"),
+    path("settings/invitations/<int:pk>/<str:action>/", views_admin.invitation_action, name="invitation_action"),
+    path("settings/tokens/", views_admin.api_tokens, name="api_tokens"),
+    path("settings/tokens/<int:pk>/revoke/", views_admin.api_token_delete, name="api_token_revoke"),
+    path("settings/audit/", views_admin.audit_log, name="audit_log"),
+    path("settings/audit.csv", views_admin.audit_log_csv, name="audit_log_csv"),
+    path("invitations/<str:token>/", views_admin.invitation_landing, name="invitation"),
     path("settings/members/<int:pk>/", views.member_detail, name="member_detail"),
     path("settings/aws/", views_aws.aws_accounts, name="aws_accounts"),
     path("settings/aws/<int:pk>/", views_aws.aws_account_detail, name="aws_account_detail"),

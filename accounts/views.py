@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from .middleware import SESSION_KEY
 from .roles import ROLE_DESCRIPTIONS
-from .selectors import get_member_for_user, get_membership_in, members_of
+from .selectors import get_member_for_user, get_membership_in
 
 
 @login_required
@@ -27,20 +27,6 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         return redirect(next_url)
     return redirect("overview")
-
-
-@login_required
-def settings_index(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    return render(
-        request,
-        "accounts/settings.html",
-        {
-            "members": members_of(organization) if organization else [],
-            "role_descriptions": ROLE_DESCRIPTIONS,
-            "nav": "settings",
-        },
-    )
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from monitoring.aws.permissions import REQUIRED_ACTIONS
 
+from .admin_services import audit_record
 from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm
 from .models import AwsAccount
 from .onboarding import cloudformation_template, platform_principal, quick_create_url
@@ -41,6 +42,7 @@ def aws_accounts(request: HttpRequest) -> HttpResponse:
         form = AwsAccountStartForm(request.POST)
         if form.is_valid():
             account = aws_account_start(organization=organization, name=form.cleaned_data["name"])
+            audit_record(organization=organization, action="aws_account.created", obj=account, request=request)
             return redirect("aws_account_setup", pk=account.pk)
     accounts = aws_accounts_of(organization) if organization else []
     return render(
@@ -73,6 +75,13 @@ def aws_account_setup(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error("role_arn", str(exc))
             else:
                 report = aws_account_validate(account=account)
+                audit_record(
+                    organization=account.organization,
+                    action="aws_account.configured",
+                    obj=account,
+                    request=request,
+                    changes={"role_arn": account.role_arn, "regions": account.regions, "status": account.status},
+                )
                 if report.ok:
                     messages.success(request, f"{account.name} is connected. Discovery has started.")
                     return redirect("aws_account_detail", pk=account.pk)
@@ -121,6 +130,13 @@ def aws_account_intervals(request: HttpRequest, pk: int) -> HttpResponse:
     require(request, Action.MANAGE)
     form = _intervals_form(account, request.POST)
     if form.is_valid():
+        audit_record(
+            organization=account.organization,
+            action="aws_account.intervals_changed",
+            obj=account,
+            request=request,
+            changes={"metric_intervals": [account.metric_intervals, form.intervals()]},
+        )
         account.metric_intervals = form.intervals()
         account.save(update_fields=["metric_intervals"])
         messages.success(request, "Metric poll intervals saved.")
@@ -159,6 +175,10 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def aws_account_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     account = _account(request, pk)
     require(request, Action.MANAGE)
+    if action in {"validate", "pause", "resume"} or (
+        action == "remove" and request.POST.get("confirm") == account.name
+    ):
+        audit_record(organization=account.organization, action=f"aws_account.{action}", obj=account, request=request)
     if action == "validate":
         report = aws_account_validate(account=account)
         if report.ok:

@@ -1,0 +1,315 @@
+"""The team admin console: organisation, members, invitations, API tokens, audit log."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from allauth.account.adapter import get_adapter
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from .admin_services import (
+    AdminError,
+    api_token_create,
+    api_token_revoke,
+    invitation_accept,
+    invitation_create,
+    invitation_for_token,
+    invitation_resend,
+    invitation_revoke,
+    invitation_state,
+    member_remove,
+    member_role_change,
+    organization_update,
+    ownership_transfer,
+)
+from .forms import ApiTokenForm, InvitationForm, OrganizationForm
+from .middleware import SESSION_KEY
+from .models import ApiToken, AuditEvent, Invitation, Role
+from .permissions import can, require
+from .roles import ROLE_DESCRIPTIONS, Action
+from .selectors import get_member_for_user, get_scoped_or_404, members_of
+
+PENDING_INVITATION = "pending_invitation_token"
+
+
+def _org(request: HttpRequest) -> Any:
+    return request.organization  # type: ignore[attr-defined]
+
+
+def _membership(request: HttpRequest) -> Any:
+    return request.membership  # type: ignore[attr-defined]
+
+
+@login_required
+def settings_index(request: HttpRequest) -> HttpResponse:
+    organization = _org(request)
+    if organization is None:
+        return render(request, "accounts/settings.html", {"nav": "settings"})
+    pending = [
+        i for i in Invitation.objects.filter(organization=organization, accepted_at=None, revoked_at=None)
+        if invitation_state(i) == "pending"
+    ]  # fmt: skip
+    return render(
+        request,
+        "accounts/settings.html",
+        {
+            "nav": "settings",
+            "members": members_of(organization),
+            "roles": Role.choices,
+            "role_descriptions": ROLE_DESCRIPTIONS,
+            "org_form": OrganizationForm(instance_values=organization),
+            "invite_form": InvitationForm(),
+            "invitations": pending,
+            "can_manage": can(request, Action.MANAGE),
+            "can_own": can(request, Action.OWN),
+        },
+    )
+
+
+@login_required
+@require_POST
+def organization_edit(request: HttpRequest) -> HttpResponse:
+    require(request, Action.OWN)
+    form = OrganizationForm(request.POST)
+    if form.is_valid():
+        try:
+            organization_update(organization=_org(request), request=request, **form.cleaned_data)
+            messages.success(request, "Organisation settings saved.")
+        except AdminError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(
+            request, "Not saved: " + " ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
+        )
+    return redirect("settings")
+
+
+def _admin_action(request: HttpRequest, action: Action, run: Any, success: str) -> HttpResponse:
+    require(request, action)
+    try:
+        run()
+        messages.success(request, success)
+    except AdminError as exc:
+        messages.error(request, str(exc))
+    return redirect(request.POST.get("next") or reverse("settings"))
+
+
+@login_required
+@require_POST
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_member_for_user(request.user, _org(request), pk)
+    role = request.POST.get("role", "")
+    return _admin_action(
+        request,
+        Action.MANAGE,
+        lambda: member_role_change(membership=member, role=role, by=_membership(request), request=request),
+        f"{member.user.email} is now {dict(Role.choices).get(role, role).lower()}.",
+    )
+
+
+@login_required
+@require_POST
+def member_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_member_for_user(request.user, _org(request), pk)
+    return _admin_action(
+        request,
+        Action.MANAGE,
+        lambda: member_remove(membership=member, by=_membership(request), request=request),
+        f"{member.user.email} was removed from the organisation.",
+    )
+
+
+@login_required
+@require_POST
+def ownership(request: HttpRequest) -> HttpResponse:
+    target = get_member_for_user(request.user, _org(request), int(request.POST.get("member") or 0))
+    return _admin_action(
+        request,
+        Action.OWN,
+        lambda: ownership_transfer(organization=_org(request), to=target, by=_membership(request), request=request),
+        f"{target.user.email} now owns the organisation; you are an admin.",
+    )
+
+
+@login_required
+@require_POST
+def invitation_new(request: HttpRequest) -> HttpResponse:
+    require(request, Action.MANAGE)
+    form = InvitationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not sent: " + " ".join(" ".join(str(e) for e in v) for v in form.errors.values()))
+        return redirect("settings")
+    return _admin_action(
+        request,
+        Action.MANAGE,
+        lambda: invitation_create(
+            organization=_org(request),
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            by=_membership(request),
+            request=request,
+        ),
+        f"Invitation sent to {form.cleaned_data['email']}.",
+    )
+
+
+@login_required
+@require_POST
+def invitation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    invitation = get_scoped_or_404(Invitation.objects.all(), organization=_org(request), pk=pk)
+    if action == "resend":
+        return _admin_action(
+            request, Action.MANAGE, lambda: invitation_resend(invitation=invitation, request=request), "Sent again."
+        )
+    if action == "revoke":
+        return _admin_action(
+            request, Action.MANAGE, lambda: invitation_revoke(invitation=invitation, request=request), "Revoked."
+        )
+    return HttpResponse(status=404)
+
+
+def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
+    """Public: what the invitation is, then sign in / sign up, then accept."""
+    invitation = invitation_for_token(token)
+    state = invitation_state(invitation) if invitation else "unknown"
+    if request.method == "POST" and invitation is not None and request.user.is_authenticated:
+        try:
+            membership = invitation_accept(invitation=invitation, user=request.user, request=request)
+        except AdminError as exc:
+            messages.error(request, str(exc))
+        else:
+            request.session.pop(PENDING_INVITATION, None)
+            request.session[SESSION_KEY] = membership.organization_id
+            messages.success(request, f"Welcome to {membership.organization.name}.")
+            return redirect("overview")
+    if invitation is not None and state == "pending" and not request.user.is_authenticated:
+        # The link was e-mailed to this address: signing up with it needs no second
+        # verification mail, and the sign-up does not create an organisation of its own.
+        request.session[PENDING_INVITATION] = token
+        get_adapter().stash_verified_email(request, invitation.email)
+    return render(
+        request,
+        "accounts/invitation.html",
+        {"invitation": invitation, "state": state, "token": token, "allow_without_organization": True},
+        status=200 if invitation else 404,
+    )
+
+
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    require(request, Action.MANAGE)
+    organization = _org(request)
+    created_secret = None
+    form = ApiTokenForm()
+    if request.method == "POST":
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
+            try:
+                _, created_secret = api_token_create(
+                    organization=organization, name=form.cleaned_data["name"], by=request.user, request=request
+                )
+                form = ApiTokenForm()
+            except AdminError as exc:
+                form.add_error("name", str(exc))
+    return render(
+        request,
+        "accounts/api_tokens.html",
+        {
+            "nav": "settings",
+            "tokens": ApiToken.objects.filter(organization=organization).select_related("created_by"),
+            "form": form,
+            "created_secret": created_secret,
+        },
+    )
+
+
+@login_required
+@require_POST
+def api_token_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_scoped_or_404(ApiToken.objects.all(), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    try:
+        api_token_revoke(token=token, request=request)
+        messages.success(request, f"Token {token.name} revoked: it stops working now.")
+    except AdminError as exc:
+        messages.error(request, str(exc))
+    return redirect("api_tokens")
+
+
+def _audit_events(request: HttpRequest) -> Any:
+    events = AuditEvent.objects.filter(organization=_org(request))
+    if actor := request.GET.get("actor", "").strip():
+        events = events.filter(actor_label__icontains=actor)
+    if action := request.GET.get("action", "").strip():
+        events = events.filter(action__startswith=action)
+    if since := request.GET.get("since", "").strip():
+        events = events.filter(created_at__date__gte=since)
+    if until := request.GET.get("until", "").strip():
+        events = events.filter(created_at__date__lte=until)
+    return events
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    require(request, Action.MANAGE)
+    try:
+        events = _audit_events(request)
+        page = Paginator(events, 50).get_page(request.GET.get("page"))
+    except Exception:  # a malformed date in the filters
+        messages.error(request, "Dates are YYYY-MM-DD.")
+        return redirect("audit_log")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/audit_log.html",
+        {
+            "nav": "settings",
+            "page": page,
+            "filters": request.GET,
+            "query": query.urlencode(),
+            "actions": AuditEvent.objects.filter(organization=_org(request))
+            .values_list("action", flat=True)
+            .distinct(),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def audit_log_csv(request: HttpRequest) -> StreamingHttpResponse:
+    require(request, Action.MANAGE)
+    writer = csv.writer(_Echo())
+    header = ["time_utc", "actor", "action", "object_type", "object_id", "object", "changes", "ip", "user_agent"]
+
+    def rows() -> Any:
+        yield writer.writerow(header)
+        for e in _audit_events(request).iterator():
+            yield writer.writerow(
+                [
+                    e.created_at.isoformat(),
+                    e.actor_label,
+                    e.action,
+                    e.object_type,
+                    e.object_id,
+                    e.object_repr,
+                    e.changes,
+                    e.ip or "",
+                    e.user_agent,
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    return response
