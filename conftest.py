@@ -38,12 +38,14 @@ class Tenant:
 
 
 @pytest.fixture(autouse=True)
-def _static_without_collectstatic(settings: Any) -> None:
-    """Tests render templates without a `collectstatic` manifest."""
+def _test_settings(settings: Any) -> None:
+    """Tests render templates without a `collectstatic` manifest, and hash passwords fast."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # PBKDF2's deliberate slowness costs ~0.3 s per user created; tests need no such defence.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

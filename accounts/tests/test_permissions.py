@@ -1,0 +1,162 @@
+"""The permission matrix: every view × owner, admin, member, viewer and an outsider.
+
+Expected outcomes: "ok" (2xx or a redirect back into the app), 403 (a member of the
+organisation whose role may not do it) or 404 (another organisation's object, or
+a non-member). The matrix is the specification; roles.py is the one place that decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.admin_services import api_token_create, invitation_create
+from accounts.models import Membership, Role
+from accounts.services import aws_account_start, user_create_verified
+from monitoring.models import Resource
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["owner", "admin", "member", "viewer", "outsider"]
+OK = "ok"
+
+
+@dataclass
+class World:
+    clients: dict[str, Client]
+    objects: dict[str, int]
+
+
+@pytest.fixture
+def world(owner: Any, outsider: Any, rf: Any) -> World:
+    org = owner.organization
+    clients = {"owner": owner.client(), "outsider": outsider.client()}
+    members = {}
+    for role in ["admin", "member", "viewer"]:
+        user = user_create_verified(email=f"{role}@acme.test", password="Correct-horse-42")
+        members[role] = Membership.objects.create(organization=org, user=user, role=role)
+        client = Client()
+        client.force_login(user)
+        clients[role] = client
+    account = aws_account_start(organization=org, name="Prod")
+    from django.utils import timezone
+
+    now = timezone.now()
+    resource = Resource.objects.create(
+        organization=org, account=account, region="us-east-1", kind="lambda.function",
+        arn="arn:aws:lambda:us-east-1:1:function:f", name="f", first_seen=now, last_seen=now,
+    )  # fmt: skip
+    request = rf.post("/")
+    request.user = owner.user
+    invitation = invitation_create(
+        organization=org, email="new@acme.test", role="member", by=owner.membership, request=request
+    )
+    token, _ = api_token_create(organization=org, name="ci", by=owner.user)
+    return World(
+        clients,
+        {
+            "account": account.pk,
+            "resource": resource.pk,
+            "invitation": invitation.pk,
+            "token": token.pk,
+            "viewer_membership": members["viewer"].pk,
+            "member_membership": members["member"].pk,
+        },
+    )
+
+
+# (name, method, url args (keys of World.objects or literals), data, expected per role)
+# The outsider owns another organisation: on pages that name no object they act there.
+VIEW = {"owner": OK, "admin": OK, "member": OK, "viewer": OK, "outsider": OK}
+SCOPED_VIEW = {"owner": OK, "admin": OK, "member": OK, "viewer": OK, "outsider": 404}
+MANAGE = {"owner": OK, "admin": OK, "member": 403, "viewer": 403, "outsider": OK}
+MANAGE_OBJECT = {"owner": OK, "admin": OK, "member": 403, "viewer": 403, "outsider": 404}
+OWN = {"owner": OK, "admin": 403, "member": 403, "viewer": 403, "outsider": OK}
+OWN_OBJECT = {"owner": OK, "admin": 403, "member": 403, "viewer": 403, "outsider": 404}
+
+MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
+    ("overview", "get", [], {}, VIEW),
+    ("resources", "get", [], {}, VIEW),
+    ("errors", "get", [], {}, VIEW),
+    ("logs", "get", [], {}, VIEW),
+    ("insights", "get", [], {}, VIEW),
+    ("alerts", "get", [], {}, VIEW),
+    ("settings", "get", [], {}, VIEW),
+    ("aws_accounts", "get", [], {}, VIEW),
+    ("resource_detail", "get", ["resource"], {}, SCOPED_VIEW),
+    ("member_detail", "get", ["viewer_membership"], {}, SCOPED_VIEW),
+    ("aws_account_detail", "get", ["account"], {}, SCOPED_VIEW),
+    ("aws_account_setup", "get", ["account"], {}, MANAGE_OBJECT),
+    ("aws_account_template", "get", ["account"], {}, MANAGE_OBJECT),
+    ("aws_account_action", "post", ["account", "pause"], {}, MANAGE_OBJECT),
+    ("aws_account_intervals", "post", ["account"], {"sqs.queue": "600"}, MANAGE_OBJECT),
+    ("aws_accounts", "post", [], {"name": "New"}, MANAGE),
+    ("api_tokens", "get", [], {}, MANAGE),
+    ("api_tokens", "post", [], {"name": "grafana"}, MANAGE),
+    ("api_token_revoke", "post", ["token"], {}, MANAGE_OBJECT),
+    ("audit_log", "get", [], {}, MANAGE),
+    ("audit_log_csv", "get", [], {}, MANAGE),
+    ("invitation_create", "post", [], {"email": "x@acme.test", "role": "viewer"}, MANAGE),
+    ("invitation_action", "post", ["invitation", "resend"], {}, MANAGE_OBJECT),
+    ("member_role", "post", ["viewer_membership"], {"role": "member"}, MANAGE_OBJECT),
+    ("member_remove", "post", ["member_membership"], {}, MANAGE_OBJECT),
+    (
+        "organization_edit",
+        "post",
+        [],
+        {"name": "Acme 2", "time_zone": "UTC", "raw_retention_days": "14", "rollup_retention_days": "400"},
+        OWN,
+    ),
+    ("ownership_transfer", "post", [], {"member": "viewer_membership"}, OWN_OBJECT),
+]
+
+
+def outcome(status: int) -> Any:
+    return OK if status in (200, 302) else status
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "method", "args", "data", "expected"), MATRIX, ids=[f"{m[0]}-{m[1]}" for m in MATRIX])
+def test_permission_matrix(
+    world: World, role: str, name: str, method: str, args: list[Any], data: dict[str, str], expected: dict[str, Any]
+) -> None:
+    url = reverse(name, args=[world.objects.get(a, a) for a in args])
+    data = {k: str(world.objects.get(v, v)) for k, v in data.items()}
+    response = getattr(world.clients[role], method)(url, data)
+    assert outcome(response.status_code) == expected[role], f"{role} {method.upper()} {url}: {response.status_code}"
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(world: World) -> None:
+    for name, _method, args, _data, _expected in MATRIX:
+        url = reverse(name, args=[world.objects.get(a, a) for a in args])
+        response = Client().get(url)
+        assert response.status_code == 302 and reverse("account_login") in response["Location"], url
+
+
+def test_the_matrix_covers_every_named_view_of_the_app() -> None:
+    import importlib
+
+    covered = {m[0] for m in MATRIX}
+    public = {"invitation", "organization_switch"}  # tested in test_organizations / test_invitations
+    names = {
+        pattern.name
+        for module in ["accounts.urls", "monitoring.urls", "insights.urls", "alerts.urls"]
+        for pattern in importlib.import_module(module).urlpatterns
+        if pattern.name
+    }
+    assert names - public - covered == set()
+
+
+def test_admins_cannot_make_owners_and_the_last_owner_stays(world: World, owner: Any) -> None:
+    admin_client = world.clients["admin"]
+    admin_client.post(reverse("member_role", args=[world.objects["viewer_membership"]]), {"role": "owner"})
+    assert Membership.objects.get(pk=world.objects["viewer_membership"]).role == Role.VIEWER
+
+    owner.client().post(reverse("member_role", args=[owner.membership.pk]), {"role": "admin"})
+    assert Membership.objects.get(pk=owner.membership.pk).role == Role.OWNER
+    owner.client().post(reverse("member_remove", args=[owner.membership.pk]))
+    assert Membership.objects.filter(pk=owner.membership.pk).exists()
