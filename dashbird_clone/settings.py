@@ -186,6 +186,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 1800},
     },
+    # Re-evaluate every account's insights (they also run after each collection).
+    "insights-all": {
+        "task": "insights.run_all",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 600},
+    },
     # Find account × region units whose discovery is due and queue one task per unit.
     "discovery-fan-out": {
         "task": "monitoring.discovery_fan_out",
@@ -223,6 +229,10 @@ METRICS_POLL_SECONDS = {
 }
 if any(v < 60 for v in METRICS_POLL_SECONDS.values()):
     raise ImproperlyConfigured("METRICS_POLL_SECONDS values must be at least 60 (CloudWatch's 1-minute periods)")
+# Per-check threshold overrides, JSON: {"lambda-error-rate-high": {"error_rate_percent": 5}}.
+INSIGHTS_THRESHOLDS = env.json("INSIGHTS_THRESHOLDS", default={})
+if not isinstance(INSIGHTS_THRESHOLDS, dict):
+    raise ImproperlyConfigured("INSIGHTS_THRESHOLDS must be a JSON object of check id -> {threshold: number}")
 DEFAULT_AWS_REGIONS = env.list("DEFAULT_AWS_REGIONS", default=["us-east-1"])
 # Minutes between discovery runs of one account × region.
 DISCOVERY_INTERVAL_MINUTES = env.int("DISCOVERY_INTERVAL_MINUTES", default=15)

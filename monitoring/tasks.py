@@ -27,10 +27,16 @@ def collect_account_region(account_id: int, region: str) -> dict[str, Any] | Non
     if account is None or account.status == AwsAccount.Status.PAUSED or region not in account.regions:
         return None  # removed, paused or edited since it was queued
     try:
-        return collect_unit(account, region, force_discovery=False).as_dict()
+        summary = collect_unit(account, region, force_discovery=False).as_dict()
     except UnitBusy as exc:
         log.info("%s", exc)
         return None
+    if summary.get("resources_by_type") or summary.get("logs", {}).get("invocations"):
+        # New configuration or new behaviour: re-evaluate the account's insights.
+        from insights.tasks import run_account
+
+        run_account.apply_async((account_id,), expires=600)
+    return summary
 
 
 @shared_task(name="monitoring.prune", soft_time_limit=600, time_limit=660)

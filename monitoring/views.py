@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.selectors import aws_accounts_of
+from insights.models import Finding
 
 from .models import ResourceKind
 from .selectors import ResourceFilters, get_resource_for_user, regions_of, resource_counts_by_kind, resources_for
@@ -59,7 +60,12 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "monitoring/resource_detail.html",
-        {"nav": "resources", "resource": resource, "changes": resource.changes.all()[:50]},
+        {
+            "nav": "resources",
+            "resource": resource,
+            "changes": resource.changes.all()[:50],
+            "findings": Finding.objects.filter(resource=resource, status="open").order_by("severity"),
+        },
     )
 
 

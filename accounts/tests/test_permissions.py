@@ -56,6 +56,12 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
         organization=org, email="new@acme.test", role="member", by=owner.membership, request=request
     )
     token, _ = api_token_create(organization=org, name="ci", by=owner.user)
+    from insights.models import Finding
+
+    finding = Finding.objects.create(
+        organization=org, account=account, resource=resource, subject=f"r{resource.pk}", check_id="lambda-no-tracing",
+        service="lambda", pillar="operational_excellence", severity="info", first_seen=now, last_seen=now,
+    )  # fmt: skip
     return World(
         clients,
         {
@@ -63,6 +69,7 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
             "resource": resource.pk,
             "invitation": invitation.pk,
             "token": token.pk,
+            "finding": finding.pk,
             "viewer_membership": members["viewer"].pk,
             "member_membership": members["member"].pk,
         },
@@ -84,6 +91,8 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
     ("errors", "get", [], {}, VIEW),
     ("logs", "get", [], {}, VIEW),
     ("insights", "get", [], {}, VIEW),
+    ("insights_catalogue", "get", [], {}, VIEW),
+    ("finding_suppress", "post", ["finding"], {"scope": "finding", "reason": "known"}, MANAGE_OBJECT),
     ("alerts", "get", [], {}, VIEW),
     ("settings", "get", [], {}, VIEW),
     ("aws_accounts", "get", [], {}, VIEW),

@@ -170,7 +170,9 @@ def thresholds_for(check: Check, overrides: Mapping[str, Mapping[str, float]] | 
     return merged
 
 
-def run_checks(inp: CheckInput, overrides: Mapping[str, Mapping[str, float]] | None = None) -> list[tuple[Check, Result]]:
+def run_checks(
+    inp: CheckInput, overrides: Mapping[str, Mapping[str, float]] | None = None
+) -> list[tuple[Check, Result]]:
     """Evaluate every check of inp.kind; None (not applicable) is skipped, and an exception is a bug: it propagates."""
     results = []
     for c in checks_for(inp.kind):

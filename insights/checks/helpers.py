@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from insights.checks.base import CheckInput, Result
@@ -66,10 +66,6 @@ def as_list(value: Any) -> list[Any]:
 
 def as_dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def names(items: Iterable[Mapping[str, Any]], key: str = "name") -> list[str]:
-    return [str(item.get(key)) for item in items]
 
 
 # --- resource policies ---------------------------------------------------------------------------

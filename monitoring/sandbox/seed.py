@@ -154,7 +154,8 @@ def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> N
         tags={"team": "checkout"},
     )["QueueUrl"]
     orders_arn = sqs.get_queue_attributes(QueueUrl=orders, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sqs.create_queue(QueueName="emails", Attributes={"VisibilityTimeout": "10"})  # no DLQ, no encryption
+    # No DLQ, and encryption turned off (new queues get SSE-SQS by default).
+    sqs.create_queue(QueueName="emails", Attributes={"VisibilityTimeout": "10", "SqsManagedSseEnabled": "false"})
     sqs.create_queue(QueueName="events.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})
 
     sns = admin_client("sns", endpoint, region)

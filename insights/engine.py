@@ -1,0 +1,286 @@
+"""The insights engine: build each resource's CheckInput from the database, run the
+catalogue, and keep Findings in step (DESIGN §2).
+
+1. One query each for the account's resources, their aggregated metric points over the
+   window, their invocation rollups and raw memory/init figures.
+2. `run_checks` per resource (thresholds: the catalogue's defaults, overridden by
+   settings.INSIGHTS_THRESHOLDS).
+3. A failing check opens (or refreshes) its Finding; a passing one resolves it; a check
+   that cannot judge (not enough data) leaves it as it was. Active suppressions mark
+   matching findings suppressed.
+4. Today's score per pillar is recomputed for the organisation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import AwsAccount, Organization
+from insights.checks import PILLARS, REGISTRY, CheckInput, InvocationStats, run_checks
+from monitoring.histogram import merge, percentile
+from monitoring.models import Resource, Rollup
+
+from .models import Finding, FindingStatus, PillarScore, Suppression
+
+WINDOW_DAYS = 7
+SEVERITY_WEIGHT = {"critical": 5, "warning": 2, "info": 1}
+
+
+@dataclass
+class RunSummary:
+    evaluated: int = 0
+    failing: list[dict[str, Any]] = field(default_factory=list)
+    opened: int = 0
+    resolved: int = 0
+
+
+def _metrics(account: AwsAccount, since: datetime) -> dict[int, dict[str, float]]:
+    """{resource id: {"Namespace:Metric:Stat": value}} aggregated over the window."""
+    out: dict[int, dict[str, float]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT resource_id, metric, stat, sum(value), max(value), min(value), avg(value)
+            FROM monitoring_metricpoint WHERE account_id = %s AND ts >= %s
+            GROUP BY resource_id, metric, stat
+            """,
+            [account.pk, since],
+        )
+        for resource_id, metric, stat, total, high, low, mean in cursor.fetchall():
+            value = {"Sum": total, "Maximum": high, "Minimum": low, "Average": mean, "SampleCount": total}.get(
+                stat, high
+            )
+            out[resource_id][f"{metric}:{stat}"] = float(value)
+            if stat == "Sum" and metric.startswith("AWS/DynamoDB:Consumed"):
+                out[resource_id][f"derived:{metric.split(':', 1)[1]}:peak_per_second"] = float(high) / 60
+    return out
+
+
+def _stats(account: AwsAccount, since: datetime) -> dict[int, InvocationStats]:
+    rollups: dict[int, list[Rollup]] = defaultdict(list)
+    for r in Rollup.objects.filter(account_id=account.pk, period="hour", bucket__gte=since):
+        rollups[r.resource_id].append(r)
+    raw: dict[int, tuple[int | None, float | None]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT resource_id, max(max_memory_used_mb),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY init_duration_ms)
+            FROM monitoring_invocation WHERE account_id = %s AND started_at >= %s
+            GROUP BY resource_id
+            """,
+            [account.pk, since],
+        )
+        for resource_id, memory, init_p95 in cursor.fetchall():
+            raw[resource_id] = (memory, init_p95)
+    out = {}
+    for resource_id, rows in rollups.items():
+        histogram = merge(r.histogram for r in rows)
+        memory, init_p95 = raw.get(resource_id, (None, None))
+        out[resource_id] = InvocationStats(
+            invocations=sum(r.invocations for r in rows),
+            errors=sum(r.error_count for r in rows),
+            timeouts=sum(r.timeouts for r in rows),
+            out_of_memory=sum(r.out_of_memory for r in rows),
+            cold_starts=sum(r.cold_starts for r in rows),
+            duration_p50_ms=percentile(histogram, 50),
+            duration_p95_ms=percentile(histogram, 95),
+            duration_p99_ms=percentile(histogram, 99),
+            duration_max_ms=max((r.duration_max_ms for r in rows), default=None),
+            max_memory_used_mb=memory,
+            init_duration_p95_ms=init_p95,
+            gb_seconds=sum(r.gb_seconds for r in rows),
+            cost_usd=sum(r.cost_usd for r in rows),
+        )
+    return out
+
+
+def _related(resources: list[Resource], metrics: dict[int, dict[str, float]]) -> dict[int, dict[str, Any]]:
+    by_arn = {r.arn: r for r in resources}
+    functions = [r for r in resources if r.kind == "lambda.function"]
+    related: dict[int, dict[str, Any]] = defaultdict(dict)
+    async_sources: dict[str, list[str]] = defaultdict(list)
+    for r in resources:
+        if r.kind == "sns.topic":
+            for sub in r.config.get("subscriptions", []):
+                if sub.get("protocol") == "lambda" and sub.get("endpoint"):
+                    async_sources[sub["endpoint"]].append(r.arn)
+        if r.kind == "events.rule":
+            for target in r.config.get("targets", []):
+                async_sources[target.get("arn") or ""].append(r.arn)
+    for fn in functions:
+        sources = [m.get("event_source_arn") for m in fn.config.get("event_source_mappings", [])]
+        related[fn.pk] = {
+            "async_invoked": bool(async_sources.get(fn.arn)),
+            "sources": sources + async_sources.get(fn.arn, []),
+        }
+    for queue in (r for r in resources if r.kind == "sqs.queue"):
+        consumers = [
+            fn.config
+            for fn in functions
+            if any(m.get("event_source_arn") == queue.arn for m in fn.config.get("event_source_mappings", []))
+        ]
+        dlq = by_arn.get(queue.config.get("dead_letter_target") or "")
+        related[queue.pk] = {
+            "consumers": consumers,
+            "dead_letter_queue_messages": metrics.get(dlq.pk, {}).get(
+                "AWS/SQS:ApproximateNumberOfMessagesVisible:Maximum"
+            )
+            if dlq
+            else None,
+        }
+    return related
+
+
+def _suppressions(organization: Organization, now: datetime) -> list[Suppression]:
+    return list(
+        Suppression.objects.filter(organization=organization, lifted_at=None).filter(
+            Q(expires_at=None) | Q(expires_at__gt=now)
+        )
+    )
+
+
+def is_suppressed(finding: Finding, suppressions: list[Suppression]) -> bool:
+    for s in suppressions:
+        if s.scope == Suppression.Scope.FINDING and s.finding_id == finding.pk:
+            return True
+        if s.scope == Suppression.Scope.CHECK and s.check_id == finding.check_id:
+            return True
+        if s.scope == Suppression.Scope.RESOURCE and finding.resource_id and s.resource_id == finding.resource_id:
+            return True
+    return False
+
+
+@transaction.atomic
+def insights_run(account: AwsAccount, now: datetime | None = None) -> RunSummary:
+    now = now or timezone.now()
+    since = now - timedelta(days=WINDOW_DAYS)
+    resources = list(Resource.objects.filter(account=account, gone_at=None))
+    metrics = _metrics(account, since)
+    stats = _stats(account, since)
+    related = _related(resources, metrics)
+    overrides = getattr(settings, "INSIGHTS_THRESHOLDS", {})
+    suppressions = _suppressions(account.organization, now)
+    existing = {(f.check_id, f.subject): f for f in Finding.objects.filter(account=account)}
+    summary = RunSummary()
+
+    inputs: list[tuple[Resource | None, CheckInput]] = [
+        (
+            r,
+            CheckInput(
+                kind=r.kind,
+                name=r.name,
+                arn=r.arn,
+                region=r.region,
+                config=r.config,
+                tags=r.tags,
+                metrics=metrics.get(r.pk, {}),
+                stats=stats.get(r.pk) if r.kind == "lambda.function" else None,
+                related=related.get(r.pk, {}),
+                window_days=WINDOW_DAYS,
+                today=now.date().isoformat(),
+            ),
+        )
+        for r in resources
+    ]
+    inputs.append(
+        (
+            None,
+            CheckInput(
+                kind="account",
+                name=account.name,
+                arn=f"arn:aws:iam::{account.aws_account_id}:root",
+                region=",".join(account.regions),
+                config={"concurrency_limit": None, "unreserved_concurrency_min": None},
+                metrics=metrics.get(0, {}),
+                window_days=WINDOW_DAYS,
+                today=now.date().isoformat(),
+            ),
+        )
+    )
+    seen: set[tuple[str, str]] = set()
+    for resource, inp in inputs:
+        subject = f"r{resource.pk}" if resource else f"a{account.pk}"
+        results = run_checks(inp, overrides)
+        evaluated_ids = {c.id for c, _ in results}
+        summary.evaluated += len(results)
+        for chk, result in results:
+            key = (chk.id, subject)
+            seen.add(key)
+            finding = existing.get(key)
+            if result.passed:
+                if finding is not None and finding.status != FindingStatus.RESOLVED:
+                    finding.status, finding.resolved_at = FindingStatus.RESOLVED, now
+                    finding.save(update_fields=["status", "resolved_at"])
+                    summary.resolved += 1
+                continue
+            if finding is None:
+                finding = Finding(
+                    organization_id=account.organization_id,
+                    account=account,
+                    resource=resource,
+                    subject=subject,
+                    check_id=chk.id,
+                    first_seen=now,
+                )
+                summary.opened += 1
+            elif finding.status == FindingStatus.RESOLVED:
+                summary.opened += 1
+            finding.service, finding.pillar, finding.severity = chk.service, chk.pillar, chk.severity
+            finding.message, finding.evidence = result.message, dict(result.evidence)
+            finding.last_seen, finding.resolved_at = now, None
+            finding.status = FindingStatus.SUPPRESSED if is_suppressed(finding, suppressions) else FindingStatus.OPEN
+            finding.save()
+            summary.failing.append(
+                {
+                    "check": chk.id,
+                    "resource": inp.name,
+                    "kind": inp.kind,
+                    "severity": chk.severity,
+                    "pillar": chk.pillar,
+                    "status": finding.status,
+                    "message": result.message,
+                    "evidence": dict(result.evidence),
+                }
+            )
+        del evaluated_ids
+    # Findings of resources that are gone resolve.
+    Finding.objects.filter(account=account, resource__gone_at__isnull=False).exclude(
+        status=FindingStatus.RESOLVED
+    ).update(status=FindingStatus.RESOLVED, resolved_at=now)
+    scores_update(organization=account.organization, now=now)
+    return summary
+
+
+def scores_update(*, organization: Organization, now: datetime) -> dict[str, float]:
+    """Today's score per pillar: 100 × (1 − failing weight / weight of all checks that apply)."""
+    counts: dict[str, list[int]] = {p: [0, 0] for p in PILLARS}  # [failing weight, total weight]
+    failing = Finding.objects.filter(organization=organization, status=FindingStatus.OPEN)
+    failing_weight: dict[str, int] = defaultdict(int)
+    for f in failing.values("pillar", "severity"):
+        failing_weight[f["pillar"]] += SEVERITY_WEIGHT.get(f["severity"], 1)
+    kinds: dict[str, int] = defaultdict(int)
+    for r in Resource.objects.filter(organization=organization, gone_at=None).values("kind"):
+        kinds[r["kind"]] += 1
+    kinds["account"] = AwsAccount.objects.filter(organization=organization).count()
+    for chk in REGISTRY.values():
+        counts[chk.pillar][1] += SEVERITY_WEIGHT.get(chk.severity, 1) * kinds.get(chk.kind, 0)
+    scores = {}
+    for pillar, (_, total) in counts.items():
+        fail = min(failing_weight.get(pillar, 0), total)
+        scores[pillar] = round(100 * (1 - fail / total), 1) if total else 100.0
+        PillarScore.objects.update_or_create(
+            organization=organization,
+            pillar=pillar,
+            day=now.date(),
+            defaults={"score": scores[pillar], "failing": fail, "evaluated": total},
+        )
+    return scores

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import AwsAccount, Organization
+from monitoring.models import Resource
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+    SUPPRESSED = "suppressed", "Suppressed"
+
+
+class Finding(models.Model):
+    """A check failing on one resource (or on the account). Resolves itself when it passes."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="findings")
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="findings")
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.CASCADE, related_name="findings")
+    # "r<resource id>" or "a<account id>": one finding per check and subject.
+    subject = models.CharField(max_length=32)
+    check_id = models.CharField(max_length=80)
+    service = models.CharField(max_length=32)
+    pillar = models.CharField(max_length=32)
+    severity = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=FindingStatus.choices, default=FindingStatus.OPEN)
+    message = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "check_id", "subject"], name="finding_unique_per_subject")
+        ]
+        indexes = [models.Index(fields=["organization", "status", "pillar"], name="finding_org_status")]
+
+    def __str__(self) -> str:
+        return f"{self.check_id} on {self.subject} ({self.status})"
+
+
+class Suppression(models.Model):
+    """An admin's decision to silence a finding, a check, or everything about a resource."""
+
+    class Scope(models.TextChoices):
+        FINDING = "finding", "This finding"
+        CHECK = "check", "This check everywhere"
+        RESOURCE = "resource", "Every check on this resource"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="suppressions")
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    check_id = models.CharField(max_length=80, blank=True)
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    finding = models.ForeignKey(Finding, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.scope} suppression: {self.reason[:40]}"
+
+
+class PillarScore(models.Model):
+    """A daily score per pillar (0–100), for the trend."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="pillar_scores")
+    pillar = models.CharField(max_length=32)
+    day = models.DateField()
+    score = models.FloatField()
+    failing = models.IntegerField(default=0)
+    evaluated = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["organization", "pillar", "day"], name="pillarscore_unique_day")]
+
+    def __str__(self) -> str:
+        return f"{self.pillar} {self.day}: {self.score:.0f}"
