@@ -146,18 +146,19 @@ def kpis_with_change(scope: Scope, period: Period) -> dict[str, dict[str, Any]]:
 
 def trend(scope: Scope, period: Period) -> dict[str, list[Any]]:
     """Per hour (per day beyond 3 days): invocations, errors, p95 duration, cost."""
-    daily = period.hours > 72
-    if daily:
+    if period.hours > 72:
         floored = Period(period.key, period.start.replace(hour=0), period.end)
-        rows = scope.rollups(floored, period_kind="day")
-    else:
-        rows = scope.rollups(period)
+        return series_from(list(scope.rollups(floored, period_kind="day")), floored, step=timedelta(days=1))
+    return series_from(list(scope.rollups(period)), period)
+
+
+def series_from(rows: list[Rollup], period: Period, step: timedelta = timedelta(hours=1)) -> dict[str, list[Any]]:
+    """A series per bucket (hour or day) of the period, summing the rows of each bucket."""
     buckets: dict[datetime, list[Rollup]] = defaultdict(list)
     for r in rows:
         buckets[r.bucket].append(r)
-    step = timedelta(days=1) if daily else timedelta(hours=1)
-    t = period.start.replace(hour=0) if daily else period.start
     series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": []}
+    t = period.start
     while t < period.end:
         group = buckets.get(t, [])
         series["t"].append(t.isoformat())
@@ -169,11 +170,27 @@ def trend(scope: Scope, period: Period) -> dict[str, list[Any]]:
     return series
 
 
+def summarise(rows: list[Rollup]) -> dict[str, Any]:
+    invocations = int(_sum(rows, "invocations"))
+    errors = int(_sum(rows, "errors"))
+    histogram = merge(r.histogram for r in rows)
+    return {
+        "invocations": invocations,
+        "errors": errors,
+        "error_rate": round(100 * errors / invocations, 2) if invocations else 0.0,
+        "cold_starts": int(_sum(rows, "cold_starts")),
+        "p50": percentile(histogram, 50),
+        "p95": percentile(histogram, 95),
+        "p99": percentile(histogram, 99),
+        "cost": _sum(rows, "cost_usd"),
+    }
+
+
 def top_functions(scope: Scope, period: Period, limit: int = 5) -> dict[str, list[dict[str, Any]]]:
     per: dict[int, list[Rollup]] = defaultdict(list)
     for r in scope.rollups(period).select_related("resource"):
         per[r.resource_id].append(r)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for group in per.values():
         histogram = merge(r.histogram for r in group)
         rows.append(
@@ -186,12 +203,10 @@ def top_functions(scope: Scope, period: Period, limit: int = 5) -> dict[str, lis
                 "cost": _sum(group, "cost_usd"),
             }
         )
-    return {
-        "errors": sorted((r for r in rows if r["errors"]), key=lambda r: -r["errors"])[:limit],
-        "duration": sorted((r for r in rows if r["p95"]), key=lambda r: -(r["p95"] or 0))[:limit],
-        "cost": sorted((r for r in rows if r["cost"]), key=lambda r: -r["cost"])[:limit],
-        "cold_starts": sorted((r for r in rows if r["cold_starts"]), key=lambda r: -r["cold_starts"])[:limit],
-    }
+    def top(key: str) -> list[dict[str, Any]]:
+        return sorted((r for r in rows if r[key]), key=lambda r: float(r[key]), reverse=True)[:limit]
+
+    return {"errors": top("errors"), "duration": top("p95"), "cost": top("cost"), "cold_starts": top("cold_starts")}
 
 
 # --- figures: plain dicts (a plotly Figure object costs 6–12 ms each) ---------------------------

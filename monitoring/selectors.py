@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
 
-from .models import Resource, ResourceKind
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Resource, ResourceKind
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,92 @@ def regions_of(organization: Organization) -> list[str]:
 
 def get_resource_for_user(user: Any, organization: Organization | None, pk: int) -> Resource:
     return get_scoped_or_404(Resource.objects.select_related("account"), organization=organization, pk=pk)
+
+
+# --- invocations, executions, error groups ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvocationFilters:
+    status: str = ""
+    cold: str = ""  # "1" cold only, "0" warm only
+    min_ms: float | None = None
+    max_ms: float | None = None
+    before: int | None = None  # cursor: invocation ids below this
+
+    @classmethod
+    def from_query(cls, params: Any) -> InvocationFilters:
+        def number(key: str) -> float | None:
+            try:
+                return float(params.get(key, ""))
+            except ValueError:
+                return None
+
+        before = params.get("before", "")
+        return cls(
+            status=params.get("status", "") if params.get("status", "") in InvocationStatus.values else "",
+            cold=params.get("cold", "") if params.get("cold", "") in {"0", "1"} else "",
+            min_ms=number("min_ms"),
+            max_ms=number("max_ms"),
+            before=int(before) if str(before).isdigit() else None,
+        )
+
+
+def invocations_for(
+    resource: Resource, filters: InvocationFilters, since: datetime, limit: int = 50
+) -> list[Invocation]:
+    """Newest first, cursor-paginated by id (stable under new arrivals)."""
+    qs = Invocation.objects.filter(resource=resource, started_at__gte=since)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.cold:
+        qs = qs.filter(cold_start=filters.cold == "1")
+    if filters.min_ms is not None:
+        qs = qs.filter(duration_ms__gte=filters.min_ms)
+    if filters.max_ms is not None:
+        qs = qs.filter(duration_ms__lte=filters.max_ms)
+    if filters.before:
+        qs = qs.filter(id__lt=filters.before)
+    return list(qs.order_by("-id")[:limit])
+
+
+def get_invocation_for_user(user: Any, organization: Organization | None, pk: int) -> Invocation:
+    if organization is None:
+        raise Http404("No organisation selected")
+    invocation = Invocation.objects.filter(organization_id=organization.pk, pk=pk).select_related("resource").first()
+    if invocation is None:
+        raise Http404("No such invocation")
+    return invocation
+
+
+def log_lines_of(invocation: Invocation) -> list[LogLine]:
+    return list(
+        LogLine.objects.filter(
+            resource_id=invocation.resource_id,
+            invocation_id=invocation.pk,
+            ts__gte=invocation.started_at - timedelta(minutes=20),
+        ).order_by("ts", "id")
+    )
+
+
+def neighbours(invocation: Invocation) -> tuple[Invocation | None, Invocation | None]:
+    base = Invocation.objects.filter(resource_id=invocation.resource_id)
+    previous = base.filter(started_at__lt=invocation.started_at).order_by("-started_at").first()
+    following = base.filter(started_at__gt=invocation.started_at).order_by("started_at").first()
+    return previous, following
+
+
+def error_groups_for(organization: Organization, params: Any) -> QuerySet[ErrorGroup]:
+    qs = ErrorGroup.objects.filter(organization=organization).select_related("resource", "account")
+    status = params.get("status", "open")
+    if status in ErrorGroupStatus.values:
+        qs = qs.filter(status=status)
+    if str(params.get("resource", "")).isdigit():
+        qs = qs.filter(resource_id=int(params["resource"]))
+    if params.get("kind") in {"error", "timeout", "out_of_memory"}:
+        qs = qs.filter(kind=params["kind"])
+    return qs.order_by("-last_seen")
+
+
+def get_error_group_for_user(user: Any, organization: Organization | None, pk: int) -> ErrorGroup:
+    return get_scoped_or_404(ErrorGroup.objects.select_related("resource", "account"), organization=organization, pk=pk)

@@ -9,5 +9,8 @@ urlpatterns = [
     path("resources/", views.resources, name="resources"),
     path("resources/<int:pk>/", views.resource_detail, name="resource_detail"),
     path("errors/", views.errors, name="errors"),
+    path("errors/<int:pk>/", views.error_group_detail, name="error_group_detail"),
+    path("errors/<int:pk>/status/", views.error_group_status, name="error_group_status"),
+    path("invocations/<int:pk>/", views.invocation_detail, name="invocation_detail"),
     path("logs/", views.logs, name="logs"),
 ]

@@ -3,20 +3,42 @@ which tells the user what the page will show and the next step to get data into 
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import quote
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from accounts.admin_services import audit_record
+from accounts.permissions import can, require
+from accounts.roles import Action
 from accounts.selectors import aws_accounts_of
 from insights.models import Finding, PillarScore
 
 from . import dashboard
-from .models import ResourceKind
-from .selectors import ResourceFilters, get_resource_for_user, regions_of, resource_counts_by_kind, resources_for
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, ResourceKind
+from .selectors import (
+    InvocationFilters,
+    ResourceFilters,
+    error_groups_for,
+    get_error_group_for_user,
+    get_invocation_for_user,
+    get_resource_for_user,
+    invocations_for,
+    log_lines_of,
+    neighbours,
+    regions_of,
+    resource_counts_by_kind,
+    resources_for,
+)
+from .services import error_group_set_status
 
 KPI_CARDS = [
     ("invocations", "Invocations", "{:,}", True),
@@ -108,21 +130,131 @@ def resources(request: HttpRequest) -> HttpResponse:
 @login_required
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     resource = get_resource_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    period = dashboard.parse_period(request.GET)
+    context: dict[str, Any] = {
+        "nav": "resources",
+        "resource": resource,
+        "changes": resource.changes.all()[:50],
+        "findings": Finding.objects.filter(resource=resource, status="open").order_by("severity"),
+        "period": period,
+        "periods": ["1h", "24h", "7d", "30d"],
+    }
+    if resource.kind == ResourceKind.LAMBDA_FUNCTION:
+        scope = dashboard.Scope(resource.organization)
+        rows = [r for r in scope.rollups(period) if r.resource_id == resource.pk]
+        series = dashboard.series_from(rows, period)
+        markers = [c.detected_at for c in resource.changes.filter(detected_at__gte=period.start)]
+        filters = InvocationFilters.from_query(request.GET)
+        invocations = invocations_for(resource, filters, period.start)
+        query = request.GET.copy()
+        query.pop("before", None)
+        context.update(
+            {
+                "figures": {
+                    "fig-invocations": dashboard.figure_invocations(series, markers),
+                    "fig-duration": dashboard.figure_duration(series),
+                },
+                "kpis": dashboard.summarise(rows),
+                "invocations": invocations,
+                "filters": filters,
+                "statuses": InvocationStatus.choices,
+                "next_cursor": invocations[-1].pk if len(invocations) == 50 else None,
+                "query": query.urlencode(),
+                "error_groups": ErrorGroup.objects.filter(resource=resource).order_by("-last_seen")[:10],
+            }
+        )
+    return render(request, "monitoring/resource_detail.html", context)
+
+
+@login_required
+def invocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    invocation = get_invocation_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    previous, following = neighbours(invocation)
+    resource = invocation.resource
+    lines = [(line, _pretty(line.message)) for line in log_lines_of(invocation)]
+    console = (
+        f"https://{resource.region}.console.aws.amazon.com/cloudwatch/home?region={resource.region}"
+        f"#logsV2:log-groups/log-group/{quote(quote((resource.config or {}).get('log_group', ''), safe=''), safe='')}"
+        f"/log-events/{quote(quote(invocation.log_stream, safe=''), safe='')}"
+    )
     return render(
         request,
-        "monitoring/resource_detail.html",
+        "monitoring/invocation_detail.html",
         {
             "nav": "resources",
+            "invocation": invocation,
             "resource": resource,
-            "changes": resource.changes.all()[:50],
-            "findings": Finding.objects.filter(resource=resource, status="open").order_by("severity"),
+            "lines": lines,
+            "previous": previous,
+            "next": following,
+            "console_url": console,
+            "retried": invocation.attempt > 1,
+        },
+    )
+
+
+def _pretty(message: str) -> str | None:
+    """A JSON log line, indented; None for plain text."""
+    text = message.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        return json.dumps(json.loads(text), indent=2, sort_keys=False)
+    except ValueError:
+        return None
+
+
+@login_required
+def errors(request: HttpRequest) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    groups = (
+        Paginator(error_groups_for(organization, request.GET), 50).get_page(request.GET.get("page"))
+        if organization
+        else None
+    )
+    return render(
+        request,
+        "monitoring/errors.html",
+        {
+            "nav": "errors",
+            "page": groups,
+            "status": request.GET.get("status", "open"),
+            "statuses": ErrorGroupStatus.choices,
+            "has_accounts": bool(organization and organization.aws_accounts.exists()),
+            "can_triage": can(request, Action.TRIAGE),
         },
     )
 
 
 @login_required
-def errors(request: HttpRequest) -> HttpResponse:
-    return render(request, "monitoring/errors.html", {"nav": "errors"})
+def error_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_error_group_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    samples = list(
+        Invocation.objects.filter(organization_id=group.organization_id, pk__in=group.sample_invocation_ids).order_by(
+            "-started_at"
+        )
+    )
+    return render(
+        request,
+        "monitoring/error_group_detail.html",
+        {"nav": "errors", "group": group, "samples": samples, "can_triage": can(request, Action.TRIAGE)},
+    )
+
+
+@login_required
+@require_POST
+def error_group_status(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_error_group_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    require(request, Action.TRIAGE)
+    status = request.POST.get("status", "")
+    try:
+        changed = error_group_set_status(group=group, status=status, now=timezone.now())
+    except ValueError:
+        return HttpResponse(status=400)
+    if changed:
+        audit_record(organization=group.organization, action=f"error_group.{status}", obj=group, request=request)
+        messages.success(request, f"Marked {status}.")
+    return redirect(request.POST.get("next") or reverse("error_group_detail", args=[group.pk]))
 
 
 @login_required

@@ -62,6 +62,23 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
         organization=org, account=account, resource=resource, subject=f"r{resource.pk}", check_id="lambda-no-tracing",
         service="lambda", pillar="operational_excellence", severity="info", first_seen=now, last_seen=now,
     )  # fmt: skip
+    from django.db import connection
+
+    from monitoring.models import ErrorGroup, Invocation
+    from monitoring.partitions import ensure_partitions_for
+
+    group = ErrorGroup.objects.create(
+        organization=org, account=account, resource=resource, fingerprint="f" * 40, kind="error",
+        error_type="TypeError", message="x", first_seen=now, last_seen=now, count=1,
+    )  # fmt: skip
+    ensure_partitions_for("monitoring_invocation", [now])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO monitoring_invocation (organization_id, account_id, resource_id, request_id, attempt, status, "
+            "started_at, cold_start, log_stream, complete) VALUES (%s, %s, %s, 'r-1', 1, 'success', %s, false, 's', true)",
+            [org.pk, account.pk, resource.pk, now],
+        )
+    invocation = Invocation.objects.get(request_id="r-1")
     return World(
         clients,
         {
@@ -70,6 +87,8 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
             "invitation": invitation.pk,
             "token": token.pk,
             "finding": finding.pk,
+            "error_group": group.pk,
+            "invocation": invocation.pk,
             "viewer_membership": members["viewer"].pk,
             "member_membership": members["member"].pk,
         },
@@ -83,6 +102,7 @@ SCOPED_VIEW = {"owner": OK, "admin": OK, "member": OK, "viewer": OK, "outsider":
 MANAGE = {"owner": OK, "admin": OK, "member": 403, "viewer": 403, "outsider": OK}
 MANAGE_OBJECT = {"owner": OK, "admin": OK, "member": 403, "viewer": 403, "outsider": 404}
 OWN = {"owner": OK, "admin": 403, "member": 403, "viewer": 403, "outsider": OK}
+TRIAGE_OBJECT = {"owner": OK, "admin": OK, "member": OK, "viewer": 403, "outsider": 404}
 OWN_OBJECT = {"owner": OK, "admin": 403, "member": 403, "viewer": 403, "outsider": 404}
 
 MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
@@ -97,6 +117,9 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
     ("settings", "get", [], {}, VIEW),
     ("aws_accounts", "get", [], {}, VIEW),
     ("resource_detail", "get", ["resource"], {}, SCOPED_VIEW),
+    ("invocation_detail", "get", ["invocation"], {}, SCOPED_VIEW),
+    ("error_group_detail", "get", ["error_group"], {}, SCOPED_VIEW),
+    ("error_group_status", "post", ["error_group"], {"status": "resolved"}, TRIAGE_OBJECT),
     ("member_detail", "get", ["viewer_membership"], {}, SCOPED_VIEW),
     ("aws_account_detail", "get", ["account"], {}, SCOPED_VIEW),
     ("aws_account_setup", "get", ["account"], {}, MANAGE_OBJECT),
