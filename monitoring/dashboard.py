@@ -107,8 +107,8 @@ def kpis(scope: Scope, period: Period) -> dict[str, Any]:
         "duration_p50_ms": percentile(histogram, 50),
         "duration_p95_ms": percentile(histogram, 95),
         "duration_p99_ms": percentile(histogram, 99),
-        "cost_usd": round(_sum(rows, "cost_usd"), 6),
-        "gb_seconds": round(_sum(rows, "gb_seconds"), 3),
+        "cost_usd": _sum(rows, "cost_usd"),
+        "gb_seconds": _sum(rows, "gb_seconds"),
     }
 
 
@@ -203,6 +203,7 @@ def top_functions(scope: Scope, period: Period, limit: int = 5) -> dict[str, lis
                 "cost": _sum(group, "cost_usd"),
             }
         )
+
     def top(key: str) -> list[dict[str, Any]]:
         return sorted((r for r in rows if r[key]), key=lambda r: float(r[key]), reverse=True)[:limit]
 

@@ -156,3 +156,53 @@ def error_groups_for(organization: Organization, params: Any) -> QuerySet[ErrorG
 
 def get_error_group_for_user(user: Any, organization: Organization | None, pk: int) -> ErrorGroup:
     return get_scoped_or_404(ErrorGroup.objects.select_related("resource", "account"), organization=organization, pk=pk)
+
+
+@dataclass(frozen=True)
+class LogSearch:
+    text: str = ""
+    resource: int | None = None
+    status: str = ""
+    cursor: tuple[datetime, int] | None = None
+
+    @classmethod
+    def from_query(cls, params: Any) -> LogSearch:
+        resource = params.get("function", "")
+        cursor = None
+        raw = params.get("cursor", "")
+        if raw and ":" in raw:
+            ts, _, last_id = raw.partition(":")
+            try:
+                cursor = (datetime.fromisoformat(ts), int(last_id))
+            except ValueError:
+                cursor = None
+        return cls(
+            text=params.get("q", "")[:200].strip(),
+            resource=int(resource) if str(resource).isdigit() else None,
+            status=params.get("status", "") if params.get("status", "") in InvocationStatus.values else "",
+            cursor=cursor,
+        )
+
+
+def search_log_lines(
+    organization: Organization, search: LogSearch, start: datetime, end: datetime, limit: int = 100
+) -> list[LogLine]:
+    """Newest first within [start, end), keyset-paginated on (time, id)."""
+    accounts = list(organization.aws_accounts.values_list("pk", flat=True))
+    qs = LogLine.objects.filter(account_id__in=accounts, ts__gte=start, ts__lt=end)
+    if search.text:
+        qs = qs.filter(message__icontains=search.text)
+    if search.resource:
+        qs = qs.filter(resource_id=search.resource)
+    if search.status:
+        ids = Invocation.objects.filter(
+            organization_id=organization.pk,
+            status=search.status,
+            started_at__gte=start - timedelta(minutes=15),
+            started_at__lt=end,
+        ).values("id")
+        qs = qs.filter(invocation_id__in=ids)
+    if search.cursor:
+        ts, last_id = search.cursor
+        qs = qs.filter(Q(ts__lt=ts) | Q(ts=ts, id__lt=last_id))
+    return list(qs.order_by("-ts", "-id")[:limit])

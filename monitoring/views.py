@@ -23,9 +23,10 @@ from accounts.selectors import aws_accounts_of
 from insights.models import Finding, PillarScore
 
 from . import dashboard
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, ResourceKind
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Resource, ResourceKind
 from .selectors import (
     InvocationFilters,
+    LogSearch,
     ResourceFilters,
     error_groups_for,
     get_error_group_for_user,
@@ -37,6 +38,7 @@ from .selectors import (
     regions_of,
     resource_counts_by_kind,
     resources_for,
+    search_log_lines,
 )
 from .services import error_group_set_status
 
@@ -259,4 +261,27 @@ def error_group_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def logs(request: HttpRequest) -> HttpResponse:
-    return render(request, "monitoring/logs.html", {"nav": "logs"})
+    organization = request.organization  # type: ignore[attr-defined]
+    context: dict[str, Any] = {"nav": "logs", "periods": ["1h", "24h", "7d", "30d"]}
+    if organization and organization.aws_accounts.exists():
+        period = dashboard.parse_period(request.GET)
+        search = LogSearch.from_query(request.GET)
+        lines = search_log_lines(organization, search, period.start, period.end)
+        names = dict(Resource.objects.filter(pk__in={line.resource_id for line in lines}).values_list("pk", "name"))
+        query = request.GET.copy()
+        query.pop("cursor", None)
+        context.update(
+            {
+                "period": period,
+                "search": search,
+                "lines": [(line, names.get(line.resource_id, "?")) for line in lines],
+                "functions": Resource.objects.filter(
+                    organization=organization, kind=ResourceKind.LAMBDA_FUNCTION, gone_at=None
+                ).order_by("name"),
+                "statuses": InvocationStatus.choices,
+                "next_cursor": f"{lines[-1].ts.isoformat()}:{lines[-1].pk}" if len(lines) == 100 else None,
+                "query": query.urlencode(),
+                "searched": True,
+            }
+        )
+    return render(request, "monitoring/logs.html", context)

@@ -67,6 +67,15 @@ def test_overview_function_invocation_and_error_triage(live_server: Any, page: A
     )
     screenshot(page, "invocation")
 
+    page.goto(f"{base}/logs/")
+    page.fill("#f-q", "REPORT RequestId")
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_selector(".loglines li")
+    assert all("REPORT RequestId" in t for t in page.locator(".loglines pre").all_inner_texts())
+    screenshot(page, "logs")
+    page.click(".loglines .inv-link >> nth=0")
+    page.wait_for_selector("text=Log lines")
+
     page.goto(f"{base}/errors/")
     group_count = ErrorGroup.objects.filter(organization=org, status="open").count()
     assert group_count > 0
