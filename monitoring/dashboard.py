@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import Organization
 
 from .histogram import merge, percentile
-from .models import Rollup
+from .models import Resource, Rollup
 
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
@@ -91,24 +91,76 @@ def _sum(rows: list[Rollup], field: str) -> float:
     return sum(getattr(r, field) for r in rows)
 
 
+def rollup_kind(period: Period) -> str:
+    """Hourly rollups up to 3 days; daily beyond (a 30-day window of 1,000 functions is
+    30,000 daily rows instead of 720,000 hourly ones). Daily windows cover whole UTC days."""
+    return "day" if period.hours > 72 else "hour"
+
+
+def _window(period: Period) -> Period:
+    if rollup_kind(period) == "day":
+        return Period(period.key, period.start.replace(hour=0), period.end)
+    return period
+
+
+def _where(scope: Scope, period: Period) -> tuple[str, list[Any]]:
+    window = _window(period)
+    sql = "r.organization_id = %s AND r.period = %s AND r.bucket >= %s AND r.bucket < %s"
+    params: list[Any] = [scope.organization.pk, rollup_kind(period), window.start, window.end]
+    if scope.account:
+        sql += " AND r.account_id = %s"
+        params.append(scope.account)
+    if scope.region:
+        sql += " AND r.resource_id IN (SELECT id FROM monitoring_resource WHERE region = %s AND organization_id = %s)"
+        params += [scope.region, scope.organization.pk]
+    return sql, params
+
+
+SUMS = [
+    "invocations", "errors", "timeouts", "out_of_memory", "cold_starts",
+    "cost_usd", "gb_seconds", "duration_sum_ms", "duration_count",
+]  # fmt: skip
+
+
+def _histogram(where: str, params: list[Any], group: str = "") -> dict[Any, dict[int, int]]:
+    """Histograms merged in SQL: {group value (or None): {bucket index: count}}."""
+    select = f"{group}, " if group else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select}e.key::int, sum(e.value::bigint) FROM monitoring_rollup r, "  # noqa: S608 (fixed columns)
+            f"jsonb_each_text(r.histogram) e WHERE {where} GROUP BY {select}e.key",
+            params,
+        )
+        out: dict[Any, dict[int, int]] = defaultdict(dict)
+        for row in cursor.fetchall():
+            key = row[0] if group else None
+            out[key][int(row[-2])] = int(row[-1])
+    return out
+
+
 def kpis(scope: Scope, period: Period) -> dict[str, Any]:
-    rows = list(scope.rollups(period))
-    invocations = int(_sum(rows, "invocations"))
-    errors = int(_sum(rows, "errors"))
-    histogram = merge(r.histogram for r in rows)
+    where, params = _where(scope, period)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(f'COALESCE(sum(r.{c}), 0)' for c in SUMS)} FROM monitoring_rollup r WHERE {where}",  # noqa: S608
+            params,
+        )
+        totals = dict(zip(SUMS, cursor.fetchone(), strict=True))
+    histogram = _histogram(where, params).get(None, {})
+    invocations, errors = int(totals["invocations"]), int(totals["errors"])
     return {
         "invocations": invocations,
         "errors": errors,
         "error_rate": round(100 * errors / invocations, 2) if invocations else 0.0,
-        "timeouts": int(_sum(rows, "timeouts")),
-        "out_of_memory": int(_sum(rows, "out_of_memory")),
-        "cold_starts": int(_sum(rows, "cold_starts")),
+        "timeouts": int(totals["timeouts"]),
+        "out_of_memory": int(totals["out_of_memory"]),
+        "cold_starts": int(totals["cold_starts"]),
         "throttles": throttles(scope, period),
         "duration_p50_ms": percentile(histogram, 50),
         "duration_p95_ms": percentile(histogram, 95),
         "duration_p99_ms": percentile(histogram, 99),
-        "cost_usd": _sum(rows, "cost_usd"),
-        "gb_seconds": _sum(rows, "gb_seconds"),
+        "cost_usd": float(totals["cost_usd"]),
+        "gb_seconds": float(totals["gb_seconds"]),
     }
 
 
@@ -145,11 +197,29 @@ def kpis_with_change(scope: Scope, period: Period) -> dict[str, dict[str, Any]]:
 
 
 def trend(scope: Scope, period: Period) -> dict[str, list[Any]]:
-    """Per hour (per day beyond 3 days): invocations, errors, p95 duration, cost."""
-    if period.hours > 72:
-        floored = Period(period.key, period.start.replace(hour=0), period.end)
-        return series_from(list(scope.rollups(floored, period_kind="day")), floored, step=timedelta(days=1))
-    return series_from(list(scope.rollups(period)), period)
+    """Per hour (per day beyond 3 days): invocations, errors, p95 duration, cost — in SQL."""
+    where, params = _where(scope, period)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.bucket, sum(r.invocations), sum(r.errors), sum(r.cost_usd) FROM monitoring_rollup r "  # noqa: S608
+            f"WHERE {where} GROUP BY r.bucket",
+            params,
+        )
+        sums = {row[0]: row[1:] for row in cursor.fetchall()}
+    histograms = _histogram(where, params, group="r.bucket")
+    window = _window(period)
+    step = timedelta(days=1) if rollup_kind(period) == "day" else timedelta(hours=1)
+    series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": []}
+    t = window.start
+    while t < window.end:
+        invocations, errors, cost = sums.get(t, (0, 0, 0.0))
+        series["t"].append(t.isoformat())
+        series["invocations"].append(int(invocations))
+        series["errors"].append(int(errors))
+        series["p95"].append(percentile(histograms.get(t, {}), 95))
+        series["cost"].append(round(float(cost), 6))
+        t += step
+    return series
 
 
 def series_from(rows: list[Rollup], period: Period, step: timedelta = timedelta(hours=1)) -> dict[str, list[Any]]:
@@ -187,27 +257,29 @@ def summarise(rows: list[Rollup]) -> dict[str, Any]:
 
 
 def top_functions(scope: Scope, period: Period, limit: int = 5) -> dict[str, list[dict[str, Any]]]:
-    per: dict[int, list[Rollup]] = defaultdict(list)
-    for r in scope.rollups(period).select_related("resource"):
-        per[r.resource_id].append(r)
-    rows: list[dict[str, Any]] = []
-    for group in per.values():
-        histogram = merge(r.histogram for r in group)
-        rows.append(
-            {
-                "resource": group[0].resource,
-                "invocations": int(_sum(group, "invocations")),
-                "errors": int(_sum(group, "errors")),
-                "cold_starts": int(_sum(group, "cold_starts")),
-                "p95": percentile(histogram, 95),
-                "cost": _sum(group, "cost_usd"),
-            }
-        )
-
-    def top(key: str) -> list[dict[str, Any]]:
-        return sorted((r for r in rows if r[key]), key=lambda r: float(r[key]), reverse=True)[:limit]
-
-    return {"errors": top("errors"), "duration": top("p95"), "cost": top("cost"), "cold_starts": top("cold_starts")}
+    """The functions with the most errors, the longest average duration, the highest cost,
+    the most cold starts — each a single indexed GROUP BY over rollups."""
+    where, params = _where(scope, period)
+    orders = {
+        "errors": "sum(r.errors)",
+        "duration": "sum(r.duration_sum_ms) / NULLIF(sum(r.duration_count), 0)",
+        "cost": "sum(r.cost_usd)",
+        "cold_starts": "sum(r.cold_starts)",
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    with connection.cursor() as cursor:
+        for key, expression in orders.items():
+            cursor.execute(
+                f"SELECT r.resource_id, {expression} AS v FROM monitoring_rollup r WHERE {where} "  # noqa: S608
+                f"GROUP BY r.resource_id HAVING {expression} > 0 ORDER BY v DESC LIMIT %s",
+                [*params, limit],
+            )
+            out[key] = [{"resource_id": rid, "value": float(v)} for rid, v in cursor.fetchall()]
+    names = Resource.objects.in_bulk({row["resource_id"] for rows in out.values() for row in rows})
+    for rows in out.values():
+        for row in rows:
+            row["resource"] = names.get(row["resource_id"])
+    return out
 
 
 # --- figures: plain dicts (a plotly Figure object costs 6–12 ms each) ---------------------------

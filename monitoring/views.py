@@ -4,6 +4,7 @@ which tells the user what the page will show and the next step to get data into 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +24,7 @@ from accounts.selectors import aws_accounts_of
 from insights.models import Finding, PillarScore
 
 from . import dashboard
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Resource, ResourceKind
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Resource, ResourceKind, Rollup
 from .selectors import (
     InvocationFilters,
     LogSearch,
@@ -142,9 +143,12 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "periods": ["1h", "24h", "7d", "30d"],
     }
     if resource.kind == ResourceKind.LAMBDA_FUNCTION:
-        scope = dashboard.Scope(resource.organization)
-        rows = [r for r in scope.rollups(period) if r.resource_id == resource.pk]
-        series = dashboard.series_from(rows, period)
+        kind = dashboard.rollup_kind(period)
+        window = dashboard.Period(period.key, period.start.replace(hour=0), period.end) if kind == "day" else period
+        rows = list(
+            Rollup.objects.filter(resource=resource, period=kind, bucket__gte=window.start, bucket__lt=window.end)
+        )
+        series = dashboard.series_from(rows, window, step=timedelta(days=1) if kind == "day" else timedelta(hours=1))
         markers = [c.detected_at for c in resource.changes.filter(detected_at__gte=period.start)]
         filters = InvocationFilters.from_query(request.GET)
         invocations = invocations_for(resource, filters, period.start)
