@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import Organization
 
 from .histogram import merge, percentile
-from .models import Resource, Rollup
+from .models import Project, Resource, Rollup
 
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
@@ -70,11 +70,24 @@ class Scope:
     organization: Organization
     account: int | None = None
     region: str = ""
+    project: int | None = None
 
     @classmethod
     def from_query(cls, organization: Organization, params: Any) -> Scope:
-        account = params.get("account", "")
-        return cls(organization, int(account) if str(account).isdigit() else None, params.get("region", "")[:32])
+        account, project = params.get("account", ""), params.get("project", "")
+        return cls(
+            organization,
+            int(account) if str(account).isdigit() else None,
+            params.get("region", "")[:32],
+            int(project) if str(project).isdigit() else None,
+        )
+
+    def resource_ids(self) -> list[int] | None:
+        """The project's resources, or None when no project narrows the scope."""
+        if not self.project:
+            return None
+        project = Project.objects.filter(organization=self.organization, pk=self.project).first()
+        return list(project.resources().values_list("pk", flat=True)) if project else []
 
     def rollups(self, period: Period, *, period_kind: str = "hour") -> QuerySet[Rollup]:
         qs = Rollup.objects.filter(
@@ -113,6 +126,10 @@ def _where(scope: Scope, period: Period) -> tuple[str, list[Any]]:
     if scope.region:
         sql += " AND r.resource_id IN (SELECT id FROM monitoring_resource WHERE region = %s AND organization_id = %s)"
         params += [scope.region, scope.organization.pk]
+    ids = scope.resource_ids()
+    if ids is not None:
+        sql += " AND r.resource_id = ANY(%s)"
+        params.append(ids)
     return sql, params
 
 
@@ -178,6 +195,10 @@ def throttles(scope: Scope, period: Period) -> int:
     if scope.region:
         sql += " AND r.region = %s"
         params.append(scope.region)
+    ids = scope.resource_ids()
+    if ids is not None:
+        sql += " AND p.resource_id = ANY(%s)"
+        params.append(ids)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
@@ -347,3 +368,32 @@ def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
         ],
         "layout": LAYOUT,
     }
+
+
+def sparklines(resource_ids: list[int], hours: int = 24, now: datetime | None = None) -> dict[int, str]:
+    """An inline SVG polyline of hourly invocations per function — built as text, since a
+    chart object per table row would cost more than the whole page should."""
+    if not resource_ids:
+        return {}
+    now = now or timezone.now()
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=hours)
+    counts: dict[int, dict[datetime, int]] = defaultdict(dict)
+    for rid, bucket, n in Rollup.objects.filter(
+        resource_id__in=resource_ids, period="hour", bucket__gte=start, bucket__lt=end
+    ).values_list("resource_id", "bucket", "invocations"):
+        counts[rid][bucket] = n
+    out = {}
+    width, height = 96, 20
+    for rid in resource_ids:
+        values = [counts[rid].get(start + timedelta(hours=i), 0) for i in range(hours)]
+        peak = max(values) or 1
+        points = " ".join(
+            f"{i * width / (hours - 1):.1f},{height - 1 - (v / peak) * (height - 2):.1f}" for i, v in enumerate(values)
+        )
+        out[rid] = (
+            f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{sum(values)} invocations in {hours} h"><polyline fill="none" stroke="#2563eb" '
+            f'stroke-width="1.5" points="{points}"/></svg>'
+        )
+    return out

@@ -247,3 +247,34 @@ class MetricCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.region}/{self.kind} until {self.collected_until:%H:%M}"
+
+
+class Project(models.Model):
+    """A saved group of resources: by tag, by name pattern, or both."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=120)
+    tag_key = models.CharField(max_length=128, blank=True)
+    tag_value = models.CharField(max_length=256, blank=True)
+    name_pattern = models.CharField(max_length=200, blank=True, help_text="Shell-style, e.g. checkout-*")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="project_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def resources(self) -> models.QuerySet[Resource]:
+        qs = Resource.objects.filter(organization=self.organization)
+        if self.tag_key:
+            qs = (
+                qs.filter(tags__contains={self.tag_key: self.tag_value})
+                if self.tag_value
+                else qs.filter(tags__has_key=self.tag_key)
+            )
+        if self.name_pattern:
+            like = self.name_pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            qs = qs.extra(where=["name LIKE %s"], params=[like.replace("*", "%").replace("?", "_")])
+        return qs

@@ -12,7 +12,7 @@ from django.http import Http404
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
 
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Resource, ResourceKind
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Project, Resource, ResourceKind
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class ResourceFilters:
     region: str = ""
     q: str = ""
     include_gone: bool = False
+    sort: str = "kind"
+    project: int | None = None
 
     @classmethod
     def from_query(cls, params: Any) -> ResourceFilters:
@@ -32,6 +34,8 @@ class ResourceFilters:
             region=params.get("region", "")[:32],
             q=params.get("q", "")[:200].strip(),
             include_gone=params.get("gone") == "1",
+            sort=params.get("sort", "kind") if params.get("sort", "kind").lstrip("-") in SORTS else "kind",
+            project=int(params["project"]) if str(params.get("project", "")).isdigit() else None,
         )
 
 
@@ -47,7 +51,21 @@ def resources_for(organization: Organization, filters: ResourceFilters) -> Query
         qs = qs.filter(Q(name__icontains=filters.q) | Q(arn__icontains=filters.q))
     if not filters.include_gone:
         qs = qs.filter(gone_at=None)
-    return qs.order_by("kind", "name")
+    if filters.project:
+        project = Project.objects.filter(organization=organization, pk=filters.project).first()
+        qs = qs.filter(pk__in=project.resources().values("pk")) if project else qs.none()
+    descending = filters.sort.startswith("-")
+    fields = SORTS[filters.sort.lstrip("-")]
+    return qs.order_by(*[f"-{f}" if descending else f for f in fields])
+
+
+SORTS = {
+    "name": ["name", "id"],
+    "kind": ["kind", "name", "id"],
+    "account": ["account__name", "name", "id"],
+    "region": ["region", "name", "id"],
+    "last_seen": ["last_seen", "id"],
+}
 
 
 def resource_counts_by_kind(organization: Organization) -> list[dict[str, Any]]:

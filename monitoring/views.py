@@ -15,16 +15,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.admin_services import audit_record
 from accounts.permissions import can, require
 from accounts.roles import Action
-from accounts.selectors import aws_accounts_of
+from accounts.selectors import aws_accounts_of, get_scoped_or_404
 from insights.models import Finding, PillarScore
 
 from . import dashboard
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Resource, ResourceKind, Rollup
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Project, Resource, ResourceKind, Rollup
 from .selectors import (
     InvocationFilters,
     LogSearch,
@@ -83,6 +84,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "accounts": accounts,
         "kinds": resource_counts_by_kind(organization) if organization else [],
         "periods": ["1h", "24h", "7d", "30d"],
+        "projects": Project.objects.filter(organization=organization) if organization else [],
     }
     if organization and accounts:
         period = dashboard.parse_period(request.GET)
@@ -115,10 +117,27 @@ def resources(request: HttpRequest) -> HttpResponse:
         page = Paginator(resources_for(organization, filters), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    sparks = (
+        dashboard.sparklines([r.pk for r in page.object_list if r.kind == ResourceKind.LAMBDA_FUNCTION]) if page else {}
+    )
     return render(
         request,
         "monitoring/resources.html",
         {
+            "rows": [(r, mark_safe(sparks.get(r.pk, ""))) for r in page.object_list] if page else [],  # noqa: S308 (built from numbers)
+            "sort_query": sort_query.urlencode(),
+            "sort": filters.sort,
+            "projects": Project.objects.filter(organization=organization) if organization else [],
+            "can_manage": can(request, Action.MANAGE),
+            "sort_columns": [
+                ("name", "Name"),
+                ("kind", "Kind"),
+                ("account", "Account"),
+                ("region", "Region"),
+                ("last_seen", "Last seen"),
+            ],
             "nav": "resources",
             "page": page,
             "filters": filters,
@@ -289,3 +308,39 @@ def logs(request: HttpRequest) -> HttpResponse:
             }
         )
     return render(request, "monitoring/logs.html", context)
+
+
+@login_required
+@require_POST
+def project_create(request: HttpRequest) -> HttpResponse:
+    require(request, Action.MANAGE)
+    organization = request.organization  # type: ignore[attr-defined]
+    name = request.POST.get("name", "").strip()[:120]
+    tag = request.POST.get("tag", "").strip()
+    pattern = request.POST.get("name_pattern", "").strip()[:200]
+    key, _, value = tag.partition("=")
+    if not name or not (key or pattern):
+        messages.error(request, "A project needs a name and a tag (key=value) or a name pattern (e.g. checkout-*).")
+        return redirect("resources")
+    project, created = Project.objects.get_or_create(
+        organization=organization,
+        name=name,
+        defaults={"tag_key": key.strip()[:128], "tag_value": value.strip()[:256], "name_pattern": pattern},
+    )
+    if not created:
+        messages.error(request, f"A project named {name!r} exists already.")
+        return redirect("resources")
+    audit_record(organization=organization, action="project.created", obj=project, request=request)
+    messages.success(request, f"Project {name} groups {project.resources().filter(gone_at=None).count()} resources.")
+    return redirect(f"{reverse('resources')}?project={project.pk}")
+
+
+@login_required
+@require_POST
+def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_scoped_or_404(Project.objects.all(), organization=request.organization, pk=pk)  # type: ignore[attr-defined]
+    require(request, Action.MANAGE)
+    audit_record(organization=project.organization, action="project.deleted", obj=project, request=request)
+    project.delete()
+    messages.success(request, "Project deleted; its resources are untouched.")
+    return redirect("resources")

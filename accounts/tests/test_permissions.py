@@ -79,6 +79,9 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
             [org.pk, account.pk, resource.pk, now],
         )
     invocation = Invocation.objects.get(request_id="r-1")
+    from monitoring.models import Project
+
+    project = Project.objects.create(organization=org, name="Everything", name_pattern="*")
     return World(
         clients,
         {
@@ -89,6 +92,7 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
             "finding": finding.pk,
             "error_group": group.pk,
             "invocation": invocation.pk,
+            "project": project.pk,
             "viewer_membership": members["viewer"].pk,
             "member_membership": members["member"].pk,
         },
@@ -117,6 +121,8 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
     ("settings", "get", [], {}, VIEW),
     ("aws_accounts", "get", [], {}, VIEW),
     ("resource_detail", "get", ["resource"], {}, SCOPED_VIEW),
+    ("project_create", "post", [], {"name": "Team", "tag": "team=checkout"}, MANAGE),
+    ("project_delete", "post", ["project"], {}, MANAGE_OBJECT),
     ("invocation_detail", "get", ["invocation"], {}, SCOPED_VIEW),
     ("error_group_detail", "get", ["error_group"], {}, SCOPED_VIEW),
     ("error_group_status", "post", ["error_group"], {"status": "resolved"}, TRIAGE_OBJECT),

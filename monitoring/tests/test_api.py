@@ -141,3 +141,21 @@ def test_overview_numbers_equal_the_api_s_and_the_database_s(owner: Any, token: 
     )
     assert sum(p["value"] for p in series["points"]) == Invocation.objects.filter(resource=fn).count()
     assert timezone.now() - timedelta(hours=2) < datetime.fromisoformat(series["period"]["end"])
+
+
+def test_a_project_groups_resources_by_tag_or_name_and_scopes_the_overview(owner: Any) -> None:
+    from monitoring.models import Project
+
+    account = make_resources(owner.organization, 3)  # q0 q1 q2
+    Resource.objects.filter(name="q1").update(tags={"team": "checkout"})
+    client = owner.client()
+    client.post(reverse("project_create"), {"name": "Checkout", "tag": "team=checkout"})
+    client.post(reverse("project_create"), {"name": "Q-star", "name_pattern": "q*"})
+    by_tag, by_name = Project.objects.get(name="Checkout"), Project.objects.get(name="Q-star")
+
+    assert [r.name for r in by_tag.resources()] == ["q1"]
+    assert sorted(r.name for r in by_name.resources()) == ["q0", "q1", "q2"]
+    page = client.get(reverse("resources"), {"project": by_tag.pk}).content.decode()
+    assert ">q1<" in page and ">q0<" not in page
+    assert client.get(reverse("overview"), {"project": by_tag.pk}).status_code == 200
+    assert account.pk
