@@ -159,3 +159,16 @@ def test_a_project_groups_resources_by_tag_or_name_and_scopes_the_overview(owner
     assert ">q1<" in page and ">q0<" not in page
     assert client.get(reverse("overview"), {"project": by_tag.pk}).status_code == 200
     assert account.pk
+
+
+def test_create_api_token_prints_a_working_token_once(owner: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create_api_token", org=owner.organization.slug, name="cli", stdout=out)
+    secret = out.getvalue().strip()
+
+    assert secret.startswith("dbt_")
+    assert Client().get(reverse("api_accounts"), headers=bearer(secret)).status_code == 200
