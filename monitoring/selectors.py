@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
@@ -224,3 +226,17 @@ def search_log_lines(
         ts, last_id = search.cursor
         qs = qs.filter(Q(ts__lt=ts) | Q(ts=ts, id__lt=last_id))
     return list(qs.order_by("-ts", "-id")[:limit])
+
+
+def error_group_daily_counts(group: ErrorGroup, days: int = 14) -> list[tuple[Any, int]]:
+    """Occurrences per UTC day over the raw-data window (oldest first, empty days included)."""
+    end = timezone.now().date() + timedelta(days=1)
+    start = end - timedelta(days=days)
+    rows = dict(
+        Invocation.objects.filter(resource_id=group.resource_id, error_group_id=group.pk, started_at__date__gte=start)
+        .annotate(day=TruncDate("started_at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    return [(start + timedelta(days=i), int(rows.get(start + timedelta(days=i), 0))) for i in range(days)]
