@@ -31,6 +31,9 @@ def organization_create(*, name: str, owner: User, time_zone: str = "UTC") -> Or
         raise ValueError("An organisation needs a name.")
     org = Organization.objects.create(name=name, slug=_unique_slug(name), time_zone=time_zone)
     Membership.objects.create(organization=org, user=owner, role=Role.OWNER)
+    from alerts.services import default_rules_create  # alerts builds on accounts, not the reverse
+
+    default_rules_create(organization=org)
     return org
 
 

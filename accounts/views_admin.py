@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from alerts.models import DigestFrequency, DigestSubscription
+
 from .admin_services import (
     AdminError,
     api_token_create,
@@ -69,6 +71,10 @@ def settings_index(request: HttpRequest) -> HttpResponse:
             "invitations": pending,
             "can_manage": can(request, Action.MANAGE),
             "can_own": can(request, Action.OWN),
+            "digest": DigestSubscription.objects.filter(
+                organization=organization, user_id=request.user.pk or 0
+            ).first(),
+            "digest_choices": DigestFrequency.choices,
         },
     )
 

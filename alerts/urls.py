@@ -4,4 +4,15 @@ from django.urls import path
 
 from . import views
 
-urlpatterns = [path("", views.index, name="alerts")]
+urlpatterns = [
+    path("", views.index, name="alerts"),
+    path("incidents/<int:pk>/", views.incident_detail, name="incident_detail"),
+    path("incidents/<int:pk>/snooze/", views.incident_snooze_view, name="incident_snooze"),
+    path("rules/new/", views.rule_new, name="alert_rule_new"),
+    path("rules/<int:pk>/<str:field>/", views.rule_toggle, name="alert_rule_toggle"),
+    path("channels/new/<str:kind>/", views.channel_new, name="channel_new"),
+    path("channels/<int:pk>/test/", views.channel_test, name="channel_test"),
+    path("channels/<int:pk>/enable/", views.channel_enable, name="channel_enable"),
+    path("digests/", views.digest_preferences, name="digest_preferences"),
+    path("digests/unsubscribe/<str:token>/", views.digest_unsubscribe, name="digest_unsubscribe"),
+]

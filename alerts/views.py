@@ -1,10 +1,232 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.admin_services import audit_record
+from accounts.permissions import can, require
+from accounts.roles import Action
+from accounts.selectors import get_scoped_or_404
+from monitoring.models import ResourceKind
+
+from .channels import Notice, enabled_kinds, get_kind
+from .models import AlertRule, Channel, Incident, IncidentStatus, Metric, Notification
+from .services import channel_send, incident_snooze
+
+
+def _org(request: HttpRequest) -> Any:
+    return getattr(request, "organization", None)
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = AlertRule
+        fields = [
+            "name", "condition", "metric", "operator", "threshold", "window_minutes", "evaluation_periods",
+            "breaching_periods", "target", "target_kind", "finding_severity", "min_interval_minutes", "channels",
+        ]  # fmt: skip
+        widgets = {"channels": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        channels = self.fields["channels"]
+        assert isinstance(channels, forms.ModelMultipleChoiceField)
+        channels.queryset = Channel.objects.filter(organization=organization)
+        self.fields["target_kind"] = forms.ChoiceField(choices=[("", "—"), *ResourceKind.choices], required=False)
+        self.fields["metric"] = forms.ChoiceField(choices=[("", "—"), *Metric.choices], required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("condition") == AlertRule.Condition.THRESHOLD and (
+            not data.get("metric") or data.get("threshold") is None
+        ):
+            raise forms.ValidationError("A threshold rule needs a metric and a threshold.")
+        if (data.get("breaching_periods") or 1) > (data.get("evaluation_periods") or 1):
+            raise forms.ValidationError("Breaching periods (M) cannot exceed evaluation periods (N).")
+        return data
 
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "alerts/index.html", {"nav": "alerts"})
+    organization = _org(request)
+    status = request.GET.get("status", "open")
+    incidents = Incident.objects.filter(
+        organization=organization, status=status if status in IncidentStatus.values else "open"
+    )
+    page = Paginator(incidents.select_related("rule", "resource"), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "alerts/index.html",
+        {
+            "nav": "alerts",
+            "page": page,
+            "status": status,
+            "rules": AlertRule.objects.filter(organization=organization).prefetch_related("channels"),
+            "channels": Channel.objects.filter(organization=organization),
+            "kinds": enabled_kinds(),
+            "can_triage": can(request, Action.TRIAGE),
+            "can_manage": can(request, Action.MANAGE),
+        },
+    )
+
+
+@login_required
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_scoped_or_404(Incident.objects.select_related("rule", "resource"), organization=_org(request), pk=pk)
+    notifications = Notification.objects.filter(event__incident=incident).select_related("channel", "event")
+    return render(
+        request,
+        "alerts/incident_detail.html",
+        {
+            "nav": "alerts",
+            "incident": incident,
+            "notifications": notifications,
+            "can_triage": can(request, Action.TRIAGE),
+        },
+    )
+
+
+@login_required
+@require_POST
+def incident_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_scoped_or_404(Incident.objects.all(), organization=_org(request), pk=pk)
+    require(request, Action.TRIAGE)
+    minutes = int(request.POST.get("minutes", "60")) if request.POST.get("minutes", "60").isdigit() else 60
+    incident_snooze(incident=incident, minutes=min(minutes, 7 * 24 * 60))
+    audit_record(
+        organization=incident.organization,
+        action="incident.snoozed",
+        obj=incident,
+        request=request,
+        changes={"minutes": minutes},
+    )
+    messages.success(request, f"Snoozed for {minutes} minutes: no notification until then, except its resolution.")
+    return redirect("incident_detail", pk=incident.pk)
+
+
+@login_required
+def rule_new(request: HttpRequest) -> HttpResponse:
+    require(request, Action.MANAGE)
+    organization = _org(request)
+    form = RuleForm(request.POST or None, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        rule = form.save(commit=False)
+        rule.organization = organization
+        rule.save()
+        form.save_m2m()
+        audit_record(organization=organization, action="alert_rule.created", obj=rule, request=request)
+        messages.success(request, f"Rule {rule.name} created.")
+        return redirect("alerts")
+    return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form})
+
+
+@login_required
+@require_POST
+def rule_toggle(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+    rule = get_scoped_or_404(AlertRule.objects.all(), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    if field not in {"enabled", "muted"}:
+        return HttpResponse(status=404)
+    setattr(rule, field, not getattr(rule, field))
+    rule.save(update_fields=[field])
+    audit_record(
+        organization=rule.organization,
+        action=f"alert_rule.{field}",
+        obj=rule,
+        request=request,
+        changes={field: getattr(rule, field)},
+    )
+    return redirect("alerts")
+
+
+@login_required
+def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
+    require(request, Action.MANAGE)
+    if kind not in {k.kind for k in enabled_kinds()}:
+        return HttpResponse(status=404)
+    channel_kind = get_kind(kind)
+    form = channel_kind.form_class(request.POST or None)
+    name = request.POST.get("channel_name", "").strip() or channel_kind.label
+    if request.method == "POST" and form.is_valid():
+        channel = Channel.objects.create(organization=_org(request), kind=kind, name=name[:120], config=form.config)
+        audit_record(
+            organization=channel.organization,
+            action="channel.created",
+            obj=channel,
+            request=request,
+            object_repr=channel_kind.describe(channel.config),
+        )
+        messages.success(request, f"Channel {channel.name} added. Send it a test.")
+        return redirect("alerts")
+    return render(request, "alerts/channel_form.html", {"nav": "alerts", "form": form, "kind": channel_kind})
+
+
+@login_required
+@require_POST
+def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_scoped_or_404(Channel.objects.all(), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    notice = Notice(
+        kind="test", title="Test notification from Dashbird", summary="If you can read this, the channel works.",
+        severity="info", organization=channel.organization.name, url=request.build_absolute_uri("/alerts/"),
+        incident_id=None, dedup_key=f"dashbird-test-{channel.pk}-{int(timezone.now().timestamp())}", resource=None,
+        rule=None, fields={"Channel": channel.name}, occurred_at=timezone.now().isoformat(),
+    )  # fmt: skip
+    result = channel_send(channel=channel, notice=notice, sent_by=request.user)
+    if result.status == "sent":
+        messages.success(request, f"Test sent to {channel.name}.")
+    else:
+        messages.error(request, f"Test to {channel.name} failed: {result.error}")
+    return redirect("alerts")
+
+
+@login_required
+@require_POST
+def channel_enable(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_scoped_or_404(Channel.objects.all(), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    Channel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="")
+    audit_record(organization=channel.organization, action="channel.enabled", obj=channel, request=request)
+    return redirect("alerts")
+
+
+def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """One click from the e-mail, no sign-in needed: the link is signed."""
+    from .digests import unsubscribe
+
+    sub = unsubscribe(token) if request.method == "POST" or request.GET.get("confirm") != "0" else None
+    return render(
+        request,
+        "alerts/unsubscribed.html",
+        {"subscription": sub, "allow_without_organization": True},
+        status=200 if sub else 400,
+    )
+
+
+@login_required
+@require_POST
+def digest_preferences(request: HttpRequest) -> HttpResponse:
+    from .models import DigestFrequency, DigestSubscription
+
+    organization = _org(request)
+    frequency = request.POST.get("frequency", "none")
+    hour = request.POST.get("hour", "8")
+    if frequency not in DigestFrequency.values or not hour.isdigit() or not 0 <= int(hour) <= 23:
+        messages.error(request, "Choose none, daily or weekly, and an hour from 0 to 23.")
+        return redirect("settings")
+    DigestSubscription.objects.update_or_create(
+        organization=organization, user=request.user, defaults={"frequency": frequency, "hour": int(hour)}
+    )
+    messages.success(
+        request,
+        f"Digest: {dict(DigestFrequency.choices)[frequency].lower()}, at {int(hour):02d}:00 {organization.time_zone}.",
+    )
+    return redirect("settings")

@@ -186,6 +186,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 1800},
     },
+    # Evaluate alert rules and queue the notifications of what changed.
+    "alerts-evaluate": {
+        "task": "alerts.evaluate",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Send the e-mail digests due at this hour (safe to run more often: periods are claimed).
+    "digests": {
+        "task": "alerts.send_digests",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
     # Re-evaluate every account's insights (they also run after each collection).
     "insights-all": {
         "task": "insights.run_all",

@@ -82,6 +82,13 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
     from monitoring.models import Project
 
     project = Project.objects.create(organization=org, name="Everything", name_pattern="*")
+    from alerts.models import AlertRule, Channel, Incident
+
+    channel = Channel.objects.create(
+        organization=org, kind="email", name="ops", config={"recipients": ["ops@acme.test"]}
+    )
+    rule = AlertRule.objects.create(organization=org, name="errors", metric="errors", threshold=1)
+    incident = Incident.objects.create(organization=org, rule=rule, subject="r1", title="t", opened_at=now)
     return World(
         clients,
         {
@@ -93,6 +100,9 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
             "error_group": group.pk,
             "invocation": invocation.pk,
             "project": project.pk,
+            "channel": channel.pk,
+            "rule": rule.pk,
+            "incident": incident.pk,
             "viewer_membership": members["viewer"].pk,
             "member_membership": members["member"].pk,
         },
@@ -118,6 +128,30 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
     ("insights_catalogue", "get", [], {}, VIEW),
     ("finding_suppress", "post", ["finding"], {"scope": "finding", "reason": "known"}, MANAGE_OBJECT),
     ("alerts", "get", [], {}, VIEW),
+    ("digest_preferences", "post", [], {"frequency": "daily", "hour": "8"}, VIEW),
+    ("incident_detail", "get", ["incident"], {}, SCOPED_VIEW),
+    ("incident_snooze", "post", ["incident"], {"minutes": "60"}, TRIAGE_OBJECT),
+    ("alert_rule_new", "get", [], {}, MANAGE),
+    (
+        "alert_rule_new",
+        "post",
+        [],
+        {
+            "name": "r",
+            "condition": "new_error_group",
+            "operator": ">",
+            "window_minutes": "5",
+            "evaluation_periods": "1",
+            "breaching_periods": "1",
+            "target": "all",
+            "min_interval_minutes": "30",
+        },
+        MANAGE,
+    ),
+    ("alert_rule_toggle", "post", ["rule", "muted"], {}, MANAGE_OBJECT),
+    ("channel_new", "get", ["email"], {}, MANAGE),
+    ("channel_test", "post", ["channel"], {}, MANAGE_OBJECT),
+    ("channel_enable", "post", ["channel"], {}, MANAGE_OBJECT),
     ("settings", "get", [], {}, VIEW),
     ("aws_accounts", "get", [], {}, VIEW),
     ("resource_detail", "get", ["resource"], {}, SCOPED_VIEW),
@@ -179,7 +213,8 @@ def test_the_matrix_covers_every_named_view_of_the_app() -> None:
     import importlib
 
     covered = {m[0] for m in MATRIX}
-    public = {"invitation", "organization_switch"}  # tested in test_organizations / test_invitations
+    # Public or self-service: tested in test_organizations, test_admin_console, test_digests.
+    public = {"invitation", "organization_switch", "digest_unsubscribe"}
     names = {
         pattern.name
         for module in ["accounts.urls", "monitoring.urls", "insights.urls", "alerts.urls"]

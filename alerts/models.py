@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import AwsAccount, Organization
+from monitoring.models import Project, Resource
+
+
+class Channel(models.Model):
+    """Where notifications go: one configured instance of a kind (alerts/channels/)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=32)
+    name = models.CharField(max_length=120)
+    config = models.JSONField(default=dict)
+    enabled = models.BooleanField(default=True)
+    # Set when a delivery failed permanently (bad URL, revoked webhook…): shown on its page.
+    disabled_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Metric(models.TextChoices):
+    ERRORS = "errors", "Errors (error, timeout, out of memory)"
+    ERROR_RATE = "error_rate", "Error rate (%)"
+    TIMEOUTS = "timeouts", "Timeouts"
+    OUT_OF_MEMORY = "out_of_memory", "Out-of-memory kills"
+    COLD_STARTS = "cold_starts", "Cold starts"
+    DURATION_MAX = "duration_max", "Longest duration (ms)"
+    DURATION_AVG = "duration_avg", "Average duration (ms)"
+    MEMORY_USE = "memory_use", "Memory used of size (%)"
+    COST = "cost", "Cost (USD)"
+    THROTTLES = "throttles", "Throttles"
+    ITERATOR_AGE = "iterator_age", "Iterator age (ms)"
+    SQS_AGE = "sqs_age", "SQS age of oldest message (s)"
+    API_5XX_RATE = "api_5xx_rate", "API 5XX rate (%)"
+
+
+class AlertRule(models.Model):
+    class Target(models.TextChoices):
+        ALL = "all", "All resources"
+        ACCOUNT = "account", "An AWS account"
+        KIND = "kind", "A resource kind"
+        PROJECT = "project", "A project"
+        RESOURCES = "resources", "Chosen resources"
+
+    class Condition(models.TextChoices):
+        THRESHOLD = "threshold", "A metric crosses a threshold"
+        NEW_ERROR_GROUP = "new_error_group", "A new error group or a regression"
+        NEW_FINDING = "new_finding", "A new insight finding"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alert_rules")
+    name = models.CharField(max_length=120)
+    enabled = models.BooleanField(default=True)
+    muted = models.BooleanField(default=False)  # evaluates and records, notifies nobody
+    target = models.CharField(max_length=16, choices=Target.choices, default=Target.ALL)
+    target_account = models.ForeignKey(AwsAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    target_kind = models.CharField(max_length=32, blank=True)
+    target_project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    target_resources = models.ManyToManyField(Resource, blank=True, related_name="+")
+    condition = models.CharField(max_length=24, choices=Condition.choices, default=Condition.THRESHOLD)
+    metric = models.CharField(max_length=24, choices=Metric.choices, blank=True)
+    operator = models.CharField(max_length=2, choices=[(">", ">"), (">=", "≥"), ("<", "<"), ("<=", "≤")], default=">")
+    threshold = models.FloatField(null=True, blank=True)
+    window_minutes = models.PositiveIntegerField(default=5)
+    # M of N: open when at least `breaching_periods` of the last `evaluation_periods` windows breach.
+    evaluation_periods = models.PositiveSmallIntegerField(default=1)
+    breaching_periods = models.PositiveSmallIntegerField(default=1)
+    error_kinds = models.JSONField(default=list, blank=True)  # ["error", "timeout", "out_of_memory"]; empty: all
+    finding_severity = models.CharField(max_length=16, blank=True)  # minimum severity for new findings
+    channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
+    min_interval_minutes = models.PositiveIntegerField(default=30)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Incident(models.Model):
+    """One per (rule, subject) while its condition holds."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="incidents")
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="incidents")
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.CASCADE, related_name="incidents")
+    subject = models.CharField(max_length=64)  # "r<resource id>", "g<error group id>", "f<finding id>"
+    status = models.CharField(max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True)
+    value = models.FloatField(null=True, blank=True)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject"], condition=models.Q(status="open"), name="incident_one_open_per_subject"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IncidentEvent(models.Model):
+    """The outbox: each incident transition, claimed once by a dispatcher."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        RESOLVED = "resolved", "Resolved"
+        REOPENED = "reopened", "Reopened"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(dispatched_at=None), name="incidentevent_pending")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.kind}"
+
+
+class Notification(models.Model):
+    """One delivery of one event to one channel, with every attempt."""
+
+    event = models.ForeignKey(
+        IncidentEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
+    status = models.CharField(max_length=16)  # sent | failed | skipped
+    attempts = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+    duration_ms = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    is_test = models.BooleanField(default=False)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.status}"
+
+
+class DigestFrequency(models.TextChoices):
+    NONE = "none", "No digest"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly (Mondays)"
+
+
+class DigestSubscription(models.Model):
+    """A member's choice of e-mail digest for one organisation, at a local hour."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="digest_subscriptions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_subscriptions")
+    frequency = models.CharField(max_length=8, choices=DigestFrequency.choices, default=DigestFrequency.NONE)
+    hour = models.PositiveSmallIntegerField(default=8)  # local hour in the organisation's time zone
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="digest_one_per_member")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.frequency} at {self.hour}:00"
+
+
+class DigestSent(models.Model):
+    """Claimed before sending: a period's digest goes out once, whatever beat or workers do."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    frequency = models.CharField(max_length=8)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "frequency", "period_start"], name="digest_once_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.frequency} {self.period_start:%Y-%m-%d}"

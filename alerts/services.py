@@ -1,0 +1,220 @@
+"""Incidents and their notifications (CONVENTIONS: alerts are an outbox).
+
+1. `rule_evaluate` compares each rule's breaches with its open incidents: a new breach
+   opens an incident (or re-opens the last one of that subject, resolved within a day),
+   a cleared one resolves it. Each transition writes an IncidentEvent in the same
+   transaction; the partial unique index keeps one open incident per rule × subject, so a
+   duplicate beat tick changes nothing.
+2. `event_dispatch` claims an event with a conditional UPDATE (two dispatchers never
+   send it twice), sends one Notification per channel of the rule, records every attempt,
+   and disables a channel that failed permanently, saying why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .channels import ChannelError, Notice, get_kind
+from .evaluation import (
+    error_group_breaches,
+    finding_breaches,
+    open_error_group_subjects,
+    open_finding_subjects,
+    threshold_breaches,
+)
+from .models import AlertRule, Channel, Incident, IncidentEvent, IncidentStatus, Notification
+
+REOPEN_WITHIN = timedelta(days=1)
+
+
+def _event(incident: Incident, kind: str, now: datetime) -> IncidentEvent:
+    return IncidentEvent.objects.create(incident=incident, kind=kind, created_at=now)
+
+
+def rule_evaluate(rule: AlertRule, now: datetime | None = None) -> dict[str, int]:
+    """Open, re-open and resolve the rule's incidents; returns counts of each transition."""
+    now = now or timezone.now()
+    since = rule.last_evaluated_at or (now - timedelta(minutes=max(rule.window_minutes, 5)))
+    if rule.condition == AlertRule.Condition.THRESHOLD:
+        found = threshold_breaches(rule, now)
+        holding = {b.subject for b in found}
+    elif rule.condition == AlertRule.Condition.NEW_ERROR_GROUP:
+        found = error_group_breaches(rule, since)
+        holding = open_error_group_subjects(rule)
+    else:
+        found = finding_breaches(rule, since)
+        holding = open_finding_subjects(rule)
+    counts = {"opened": 0, "reopened": 0, "resolved": 0}
+    with transaction.atomic():
+        open_incidents = {
+            i.subject: i for i in Incident.objects.select_for_update().filter(rule=rule, status=IncidentStatus.OPEN)
+        }
+        for breach in found:
+            incident = open_incidents.get(breach.subject)
+            if incident is not None:
+                Incident.objects.filter(pk=incident.pk).update(value=breach.value, summary=breach.summary)
+                continue
+            previous = (
+                Incident.objects.filter(
+                    rule=rule,
+                    subject=breach.subject,
+                    status=IncidentStatus.RESOLVED,
+                    resolved_at__gte=now - REOPEN_WITHIN,
+                )
+                .order_by("-resolved_at")
+                .first()
+            )
+            try:
+                with transaction.atomic():
+                    if previous is not None:
+                        previous.status, previous.resolved_at = IncidentStatus.OPEN, None
+                        previous.value, previous.summary = breach.value, breach.summary
+                        previous.reopen_count += 1
+                        previous.save()
+                        _event(previous, IncidentEvent.Kind.REOPENED, now)
+                        counts["reopened"] += 1
+                    else:
+                        incident = Incident.objects.create(
+                            organization=rule.organization,
+                            rule=rule,
+                            resource=breach.resource,
+                            subject=breach.subject,
+                            title=breach.title[:300],
+                            summary=breach.summary,
+                            value=breach.value,
+                            opened_at=now,
+                        )
+                        _event(incident, IncidentEvent.Kind.OPENED, now)
+                        counts["opened"] += 1
+            except IntegrityError:
+                continue  # another evaluation opened it a moment ago
+        for subject, incident in open_incidents.items():
+            if subject not in holding:
+                changed = Incident.objects.filter(pk=incident.pk, status=IncidentStatus.OPEN).update(
+                    status=IncidentStatus.RESOLVED, resolved_at=now
+                )
+                if changed:
+                    _event(incident, IncidentEvent.Kind.RESOLVED, now)
+                    counts["resolved"] += 1
+        AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=now)
+    return counts
+
+
+def notice_for(incident: Incident, kind: str) -> Notice:
+    rule = incident.rule
+    return Notice(
+        kind=kind,
+        title=incident.title,
+        summary=incident.summary,
+        severity="critical" if rule.condition != AlertRule.Condition.NEW_FINDING else "warning",
+        organization=incident.organization.name,
+        url=f"{settings.SITE_URL}/alerts/incidents/{incident.pk}/",
+        incident_id=incident.pk,
+        dedup_key=f"dashbird-incident-{incident.pk}",
+        resource=incident.resource.name if incident.resource else None,
+        rule=rule.name,
+        fields={
+            "Rule": rule.name,
+            **({"Value": f"{incident.value:g}"} if incident.value is not None else {}),
+            **({"Resource": incident.resource.name, "Region": incident.resource.region} if incident.resource else {}),
+        },
+        occurred_at=(
+            incident.resolved_at if kind == "resolved" and incident.resolved_at else timezone.now()
+        ).isoformat(),
+    )
+
+
+def channel_send(
+    *, channel: Channel, notice: Notice, event: IncidentEvent | None = None, sent_by: Any = None
+) -> Notification:
+    """Send one notice to one channel and record it; disable the channel on a permanent failure."""
+    started = time.perf_counter()
+    try:
+        attempts = get_kind(channel.kind).send(notice, channel.config)
+        status, error = "sent", ""
+    except ChannelError as exc:
+        attempts, status, error = list(getattr(exc, "attempts", []) or []), "failed", str(exc)
+        if exc.permanent and event is not None:
+            Channel.objects.filter(pk=channel.pk).update(
+                enabled=False, disabled_reason=f"{timezone.now():%Y-%m-%d %H:%M} UTC: {error}"
+            )
+    except KeyError:
+        attempts, status, error = [], "failed", f"Channel kind {channel.kind!r} is not installed."
+    return Notification.objects.create(
+        event=event,
+        channel=channel,
+        status=status,
+        attempts=[dataclasses.asdict(a) if dataclasses.is_dataclass(a) else a for a in attempts],
+        error=error[:2000],
+        duration_ms=(time.perf_counter() - started) * 1000,
+        is_test=event is None,
+        sent_by=sent_by,
+    )
+
+
+def event_dispatch(event_id: int) -> list[Notification]:
+    """Claim one outbox event and deliver it to the rule's channels."""
+    now = timezone.now()
+    if not IncidentEvent.objects.filter(pk=event_id, claimed_at=None).update(claimed_at=now):
+        return []  # another dispatcher has it
+    event = IncidentEvent.objects.select_related("incident__rule", "incident__organization", "incident__resource").get(
+        pk=event_id
+    )
+    incident, rule = event.incident, event.incident.rule
+    sent: list[Notification] = []
+    quiet = rule.muted or (
+        event.kind != IncidentEvent.Kind.RESOLVED
+        and incident.snoozed_until is not None
+        and incident.snoozed_until > now
+    )
+    too_soon = (
+        event.kind != IncidentEvent.Kind.RESOLVED
+        and incident.last_notified_at is not None
+        and now - incident.last_notified_at < timedelta(minutes=rule.min_interval_minutes)
+    )
+    if not (quiet or too_soon):
+        notice = notice_for(incident, event.kind)
+        for channel in rule.channels.filter(enabled=True):
+            sent.append(channel_send(channel=channel, notice=notice, event=event))
+        if sent:
+            Incident.objects.filter(pk=incident.pk).update(last_notified_at=now)
+    IncidentEvent.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
+    return sent
+
+
+def pending_events(limit: int = 200) -> list[int]:
+    """Unclaimed events, and claimed ones a crashed dispatcher left behind for 10 minutes."""
+    stale = timezone.now() - timedelta(minutes=10)
+    fresh = IncidentEvent.objects.filter(dispatched_at=None, claimed_at=None).values_list("pk", flat=True)[:limit]
+    ids = list(fresh)
+    stuck = IncidentEvent.objects.filter(dispatched_at=None, claimed_at__lt=stale)
+    for pk in stuck.values_list("pk", flat=True)[:limit]:
+        IncidentEvent.objects.filter(pk=pk, claimed_at__lt=stale).update(claimed_at=None)
+        ids.append(pk)
+    return ids
+
+
+def incident_snooze(*, incident: Incident, minutes: int) -> None:
+    Incident.objects.filter(pk=incident.pk).update(snoozed_until=timezone.now() + timedelta(minutes=minutes))
+
+
+def default_rules_create(*, organization: Any) -> list[AlertRule]:
+    """Sensible rules every organisation starts with (no channel: incidents show on the Alerts page)."""
+    specs: list[dict[str, Any]] = [
+        {"name": "Error rate above 5 %", "metric": "error_rate", "operator": ">", "threshold": 5, "window_minutes": 10,
+         "evaluation_periods": 2, "breaching_periods": 2, "target": "kind", "target_kind": "lambda.function"},
+        {"name": "Timeouts", "metric": "timeouts", "operator": ">=", "threshold": 1, "window_minutes": 5,
+         "target": "kind", "target_kind": "lambda.function"},
+        {"name": "Out of memory", "metric": "out_of_memory", "operator": ">=", "threshold": 1, "window_minutes": 5,
+         "target": "kind", "target_kind": "lambda.function"},
+        {"name": "New errors and regressions", "condition": "new_error_group"},
+        {"name": "New critical findings", "condition": "new_finding", "finding_severity": "critical"},
+    ]  # fmt: skip
+    return [AlertRule.objects.create(organization=organization, **spec) for spec in specs]
