@@ -31,7 +31,8 @@ class RuleForm(forms.ModelForm):
         model = AlertRule
         fields = [
             "name", "condition", "metric", "operator", "threshold", "window_minutes", "evaluation_periods",
-            "breaching_periods", "target", "target_kind", "finding_severity", "min_interval_minutes", "channels",
+            "breaching_periods", "target", "target_account", "target_kind", "target_project", "target_resources",
+            "error_kinds", "finding_severity", "min_interval_minutes", "channels",
         ]  # fmt: skip
         widgets = {"channels": forms.CheckboxSelectMultiple}
 
@@ -40,6 +41,30 @@ class RuleForm(forms.ModelForm):
         channels = self.fields["channels"]
         assert isinstance(channels, forms.ModelMultipleChoiceField)
         channels.queryset = Channel.objects.filter(organization=organization)
+        # Every choice is scoped to the organisation: a rule can never point at another's objects.
+        from accounts.models import AwsAccount
+        from monitoring.models import Project, Resource
+
+        scoped = {
+            "target_account": AwsAccount.objects.filter(organization=organization),
+            "target_project": Project.objects.filter(organization=organization),
+            "target_resources": Resource.objects.filter(organization=organization, gone_at=None).order_by(
+                "kind", "name"
+            ),
+        }
+        for name, queryset in scoped.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = queryset
+        self.fields["error_kinds"] = forms.MultipleChoiceField(
+            choices=[("error", "Errors"), ("timeout", "Timeouts"), ("out_of_memory", "Out of memory")],
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text="For new error groups: which kinds (none ticked: all).",
+        )
+        self.fields["finding_severity"] = forms.ChoiceField(
+            choices=[("", "—"), ("info", "Info"), ("warning", "Warning"), ("critical", "Critical")], required=False
+        )
         self.fields["target_kind"] = forms.ChoiceField(choices=[("", "—"), *ResourceKind.choices], required=False)
         self.fields["metric"] = forms.ChoiceField(choices=[("", "—"), *Metric.choices], required=False)
 
@@ -155,7 +180,14 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
     channel_kind = get_kind(kind)
     form = channel_kind.form_class(request.POST or None)
     name = request.POST.get("channel_name", "").strip() or channel_kind.label
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and kind == "sns":
+        from .channels.sns import topic_account
+
+        # SNS publishes with the platform's own identity: only to this organisation's accounts.
+        owned = set(_org(request).aws_accounts.values_list("aws_account_id", flat=True))
+        if topic_account(form.config["topic_arn"]) not in owned:
+            form.add_error(None, "The topic must belong to one of this organisation's connected AWS accounts.")
+    if request.method == "POST" and form.is_valid() and not form.non_field_errors():
         channel = Channel.objects.create(organization=_org(request), kind=kind, name=name[:120], config=form.config)
         audit_record(
             organization=channel.organization,

@@ -251,6 +251,11 @@ DISCOVERY_INTERVAL_MINUTES = env.int("DISCOVERY_INTERVAL_MINUTES", default=15)
 if DISCOVERY_INTERVAL_MINUTES < 1:
     raise ImproperlyConfigured("DISCOVERY_INTERVAL_MINUTES must be at least 1")
 
+# --- Alerts ---------------------------------------------------------------------------------
+# Outbound webhooks refuse private, loopback and link-local targets (SSRF) unless this is on.
+ALERTS_ALLOW_PRIVATE_TARGETS = env_bool("ALERTS_ALLOW_PRIVATE_TARGETS", default=False)
+PAGERDUTY_EVENTS_URL = env.str("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")
+
 # --- Auth (django-allauth) -----------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

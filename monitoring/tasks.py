@@ -33,9 +33,12 @@ def collect_account_region(account_id: int, region: str) -> dict[str, Any] | Non
         return None
     if summary.get("resources_by_type") or summary.get("logs", {}).get("invocations"):
         # New configuration or new behaviour: re-evaluate the account's insights.
+        from alerts.tasks import evaluate_rules
         from insights.tasks import run_account
 
         run_account.apply_async((account_id,), expires=600)
+        # Alert on what this batch brought rather than at the next minute's tick.
+        evaluate_rules.apply_async(expires=60)
     return summary
 
 
