@@ -167,6 +167,9 @@ def test_removing_the_account_deletes_its_invocations_and_lines(account: Any, sa
         cursor.execute("SELECT count(*) FROM monitoring_invocation WHERE account_id = %s", [account.pk])
         assert cursor.fetchone() == (0,)
     assert not LogLine.objects.filter(account_id=account.pk).exists()
+    from monitoring.models import MetricPoint
+
+    assert not MetricPoint.objects.filter(account_id=account.pk).exists()
 
 
 def test_log_lines_are_stored_byte_for_byte_and_only_once(owner: Any) -> None:
