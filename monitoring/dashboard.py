@@ -155,7 +155,7 @@ def _histogram(where: str, params: list[Any], group: str = "") -> dict[Any, dict
     return out
 
 
-def kpis(scope: Scope, period: Period) -> dict[str, Any]:
+def kpis(scope: Scope, period: Period, *, percentiles: bool = True) -> dict[str, Any]:
     where, params = _where(scope, period)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -163,7 +163,9 @@ def kpis(scope: Scope, period: Period) -> dict[str, Any]:
             params,
         )
         totals = dict(zip(SUMS, cursor.fetchone(), strict=True))
-    histogram = _histogram(where, params).get(None, {})
+    # Merging histograms is the costly part (a JSON row per function-hour): skip it when the
+    # caller needs no percentiles (the previous period's comparison).
+    histogram = _histogram(where, params).get(None, {}) if percentiles else {}
     invocations, errors = int(totals["invocations"]), int(totals["errors"])
     return {
         "invocations": invocations,
@@ -206,7 +208,7 @@ def throttles(scope: Scope, period: Period) -> int:
 
 def kpis_with_change(scope: Scope, period: Period) -> dict[str, dict[str, Any]]:
     """Each KPI with its value over the previous period of the same length and the change."""
-    now, before = kpis(scope, period), kpis(scope, period.previous)
+    now, before = kpis(scope, period), kpis(scope, period.previous, percentiles=False)
     out = {}
     for key, value in now.items():
         old = before.get(key)
@@ -222,22 +224,22 @@ def trend(scope: Scope, period: Period) -> dict[str, list[Any]]:
     where, params = _where(scope, period)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT r.bucket, sum(r.invocations), sum(r.errors), sum(r.cost_usd) FROM monitoring_rollup r "  # noqa: S608
-            f"WHERE {where} GROUP BY r.bucket",
+            "SELECT r.bucket, sum(r.invocations), sum(r.errors), sum(r.cost_usd), "  # noqa: S608
+            f"sum(r.duration_sum_ms) / NULLIF(sum(r.duration_count), 0) FROM monitoring_rollup r WHERE {where} "
+            "GROUP BY r.bucket",
             params,
         )
         sums = {row[0]: row[1:] for row in cursor.fetchall()}
-    histograms = _histogram(where, params, group="r.bucket")
     window = _window(period)
     step = timedelta(days=1) if rollup_kind(period) == "day" else timedelta(hours=1)
     series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": []}
     t = window.start
     while t < window.end:
-        invocations, errors, cost = sums.get(t, (0, 0, 0.0))
+        invocations, errors, cost, average = sums.get(t, (0, 0, 0.0, None))
         series["t"].append(t.isoformat())
         series["invocations"].append(int(invocations))
         series["errors"].append(int(errors))
-        series["p95"].append(percentile(histograms.get(t, {}), 95))
+        series["p95"].append(round(float(average), 2) if average is not None else None)  # trend: average
         series["cost"].append(round(float(cost), 6))
         t += step
     return series
@@ -337,13 +339,13 @@ def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | N
     }
 
 
-def figure_duration(series: dict[str, list[Any]]) -> dict[str, Any]:
+def figure_duration(series: dict[str, list[Any]], label: str = "p95 duration (ms)") -> dict[str, Any]:
     return {
         "data": [
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "p95 duration (ms)",
+                "name": label,
                 "x": series["t"],
                 "y": series["p95"],
                 "line": {"color": "#2563eb"},

@@ -97,7 +97,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "kpi_cards": kpi_cards(dashboard.kpis_with_change(scope, period)),
                 "figures": {
                     "fig-invocations": dashboard.figure_invocations(series),
-                    "fig-duration": dashboard.figure_duration(series),
+                    "fig-duration": dashboard.figure_duration(series, "average duration (ms)"),
                     "fig-cost": dashboard.figure_cost(series),
                 },
                 "top": dashboard.top_functions(scope, period),
