@@ -41,11 +41,17 @@ environ.Env.read_env(VAR_DIR / "services.env", overwrite=False)
 
 DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# A local checkout keeps a generated key in var/secret_key (written by `make demo`/`make
+# test`), so `manage.py` commands work there too; deployments set SECRET_KEY.
+SECRET_KEY_FILE = Path(env.str("SECRET_KEY_FILE", default=str(VAR_DIR / "secret_key")))
+if not SECRET_KEY and SECRET_KEY_FILE.is_file():
+    SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set it to a long random string "
-            '(python -c "import secrets; print(secrets.token_urlsafe(50))").'
+            '(python -c "import secrets; print(secrets.token_urlsafe(50))"), '
+            "or run `make demo` once to create a local one in var/secret_key."
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 

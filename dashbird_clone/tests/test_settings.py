@@ -15,6 +15,7 @@ PRINT_SETTINGS = "import dashbird_clone.settings as s; print(s.TIME_ZONE, s.DATA
 
 def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "TIME_ZONE"}}
+    environment["SECRET_KEY_FILE"] = "/nonexistent/secret_key"  # no local fallback key in these tests
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
@@ -48,6 +49,27 @@ def test_bad_values_stop_start_up_with_a_clear_message(env: dict[str, str], mess
     result = load_settings(**env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_a_local_key_file_serves_when_no_secret_key_is_set(tmp_path: Path) -> None:
+    key = tmp_path / "secret_key"
+    key.write_text("k" * 50)
+    assert load_settings(SECRET_KEY="", SECRET_KEY_FILE=str(key)).returncode == 0
+
+
+def test_manage_py_names_the_bad_setting() -> None:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    environment.update({"SECRET_KEY": "x" * 50, "TIME_ZONE": "Mars/Olympus"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "not an IANA time zone" in result.stderr
 
 
 def test_a_socket_directory_can_be_given_percent_encoded() -> None:
