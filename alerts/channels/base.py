@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ class ChannelForm(forms.Form):
         return dict(config)
 
 
-class ChannelKind:
+class ChannelKind(abc.ABC):
     """One kind of channel. Instances are stateless; `config` is what `validate_config` returned."""
 
     kind: ClassVar[str]
@@ -130,14 +131,17 @@ class ChannelKind:
             return value
         return str(value).strip().lower() not in FALSE_STRINGS
 
+    @abc.abstractmethod
     def validate_config(self, config: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """The cleaned configuration, or ConfigError naming the field."""
 
+    @abc.abstractmethod
     def payload(self, notice: Notice, config: dict[str, Any]) -> Any:
-        raise NotImplementedError
+        """Exactly what `send` delivers (pure, so tests can compare it)."""
 
+    @abc.abstractmethod
     def send(self, notice: Notice, config: dict[str, Any]) -> list[Attempt]:
-        raise NotImplementedError
+        """Deliver; the attempts on success, ChannelError on failure."""
 
     def describe(self, config: dict[str, Any]) -> str:
         """A one-line description of a configuration that is safe to show and log."""
