@@ -73,6 +73,10 @@ class ParsedInvocation:
     attempt: int = 1
     status: str = "unknown"  # success | error | timeout | out_of_memory | unknown
     started_at: datetime | None = None
+    # How `started_at` is known: "start" (its START line or platform.start), "report"
+    # (REPORT time − Duration: the window began after the START) or "lines" (its earliest
+    # line: a lower bound on a view that saw neither). Storage matches re-reads on it.
+    start_source: str = "lines"
     ended_at: datetime | None = None
     duration_ms: float | None = None
     billed_duration_ms: float | None = None
@@ -128,6 +132,7 @@ _REPORT_FIELD = re.compile(
 _XRAY = re.compile(r"XRAY TraceId:[ \t]*(1-[0-9A-Za-z]+-[0-9A-Za-z]+)")
 _TRACE_ROOT = re.compile(r"Root=(1-[0-9A-Za-z]+-[0-9A-Za-z]+)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?$")
+MAX_DURATION_MS = 900_000  # Lambda's 15-minute maximum: a longer "Duration" is not a real one
 # "<time>\t<request id>\t<LEVEL>\t" (Node, .NET, Java log4j), "[LEVEL]\t<time>\t<id>\t"
 # (Python logging; the docs render the tabs as spaces), "<time> <id> " (old Node, timeouts).
 _RID_LINE = re.compile(
@@ -579,7 +584,18 @@ def _text_number(value: str | None) -> float | None:
 
 
 def _start_key(acc: _Acc) -> tuple[int, int]:
-    return (acc.start_ms if acc.start_ms is not None else acc.first_ms, acc.seq)
+    return (_start_of(acc)[0], acc.seq)
+
+
+def _start_of(acc: _Acc) -> tuple[int, str]:
+    """When the invocation started, and how that is known. A window that begins after the
+    START still holds the REPORT, whose time is the end: end − Duration is the start to a
+    few milliseconds, never the end itself (a re-read must find the same row)."""
+    if acc.start_ms is not None:
+        return acc.start_ms, "start"
+    if acc.report_ms is not None and acc.duration is not None and 0 <= acc.duration <= MAX_DURATION_MS:
+        return min(acc.first_ms, acc.report_ms - round(acc.duration)), "report"
+    return acc.first_ms, "lines"
 
 
 def _assemble(acc: _Acc) -> ParsedInvocation:
@@ -605,13 +621,14 @@ def _assemble(acc: _Acc) -> ParsedInvocation:
         error_type, error_message, frames = acc.best.error_type, acc.best.message, list(acc.best.frames)
     init = acc.init if acc.init is not None else acc.init_fallback
     # Lines arrive in time order, so the line that created the accumulator is its earliest.
-    started = acc.start_ms if acc.start_ms is not None else acc.first_ms
+    started, start_source = _start_of(acc)
     ended = acc.report_ms if acc.report_ms is not None else acc.end_ms
     return ParsedInvocation(
         request_id=acc.rid,
         attempt=acc.attempt,
         status=status,
         started_at=_ms_to_dt(started),
+        start_source=start_source,
         ended_at=_ms_to_dt(ended) if ended is not None else None,
         duration_ms=acc.duration,
         billed_duration_ms=acc.billed,
