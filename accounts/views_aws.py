@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from monitoring.aws.permissions import REQUIRED_ACTIONS
+from monitoring.collect import unit_busy
 
 from .admin_services import audit_record
 from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm
@@ -162,6 +163,7 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "account": account,
             "problems_by_region": problems_by_region,
             "collected": collected,
+            "busy": [(region, message) for region in account.regions if (message := unit_busy(account.pk, region))],
             "resource_count": account.resources.filter(gone_at=None).count(),
             "can_manage": can(request, Action.MANAGE),
             "intervals_form": _intervals_form(account),

@@ -254,6 +254,11 @@ if not isinstance(INSIGHTS_THRESHOLDS, dict):
 DEFAULT_AWS_REGIONS = env.list("DEFAULT_AWS_REGIONS", default=["us-east-1"])
 # Minutes between discovery runs of one account × region.
 DISCOVERY_INTERVAL_MINUTES = env.int("DISCOVERY_INTERVAL_MINUTES", default=15)
+# How long a collection run's lock on its account × region lives without being renewed:
+# the longest a killed worker can hold the unit up.
+COLLECT_LOCK_SECONDS = env.int("COLLECT_LOCK_SECONDS", default=60)
+if COLLECT_LOCK_SECONDS < 10:
+    raise ImproperlyConfigured("COLLECT_LOCK_SECONDS must be at least 10")
 if DISCOVERY_INTERVAL_MINUTES < 1:
     raise ImproperlyConfigured("DISCOVERY_INTERVAL_MINUTES must be at least 1")
 

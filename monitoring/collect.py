@@ -5,7 +5,11 @@ Celery tasks, `manage.py collect` and the tests all call these functions.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import socket
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,36 +24,108 @@ from django.utils import timezone
 from accounts.models import AwsAccount
 
 from .aws import clients
-from .aws.errors import explain
+from .aws.errors import ACCESS_DENIED, assume_role_refused, error_code, explain
 from .collectors.discovery import discover
-from .collectors.logs import collect_logs
+from .collectors.logs import LATE_SWEEP_EVERY, collect_logs
 from .collectors.metrics import collect_metrics
 from .models import Resource, ResourceKind
-from .services import account_health_record, resources_sync
+from .services import account_access_failed, account_access_ok, account_health_record, resources_sync
 
 log = logging.getLogger(__name__)
-
-LOCK_SECONDS = 15 * 60
 
 
 class UnitBusy(Exception):
     """Another worker is collecting this account × region right now."""
 
 
-@contextmanager
-def unit_lock(account_id: int, region: str) -> Iterator[None]:
-    """A Redis lock so two workers never poll the same account × region at once."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    lock = client.lock(f"dashbird:lock:collect:{account_id}:{region}", timeout=LOCK_SECONDS, blocking=False)
-    if not lock.acquire():
-        raise UnitBusy(f"account {account_id} {region} is being collected by another worker")
-    try:
-        yield
-    finally:
+def _lock_key(account_id: int, region: str) -> str:
+    return f"dashbird:lock:collect:{account_id}:{region}"
+
+
+class UnitLock:
+    """A Redis lock so two workers never collect the same account × region at once.
+
+    Its TTL is short (COLLECT_LOCK_SECONDS) and renewed while the run makes progress (each
+    AWS call, each function stored), so a worker killed with SIGKILL, or a run cut off by a
+    Redis outage, holds the unit at most that long: the next run finds the key expired and
+    takes over. Who holds it, and since when, is kept beside it for the account page and
+    `collect --once`."""
+
+    def __init__(self, account_id: int, region: str) -> None:
+        self.key = _lock_key(account_id, region)
+        self.seconds = max(10, int(settings.COLLECT_LOCK_SECONDS))
+        self.client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        self.lock = self.client.lock(self.key, timeout=self.seconds, blocking=False)
+        self._touched = 0.0
+
+    def acquire(self) -> None:
+        if not self.lock.acquire():
+            raise UnitBusy(unit_busy_message(self.client, self.key))
+        holder = {"worker": f"{socket.gethostname()}:{os.getpid()}", "since": timezone.now().isoformat()}
+        self.client.set(f"{self.key}:holder", json.dumps(holder), ex=self.seconds)
+        self._touched = time.monotonic()
+
+    def touch(self) -> None:
+        """Renew the TTL, at most every few seconds (called on each unit of progress)."""
+        if time.monotonic() - self._touched < self.seconds / 6:
+            return
+        self._touched = time.monotonic()
         try:
-            lock.release()
+            self.lock.reacquire()
+            self.client.expire(f"{self.key}:holder", self.seconds)
         except redis.exceptions.LockError:
-            log.warning("collect lock for %s/%s expired before release", account_id, region)
+            # Expired and possibly taken over: finishing is still safe (storage is
+            # idempotent and the database enforces identity), but say so.
+            log.warning("collect lock %s was lost during the run", self.key)
+        except redis.exceptions.RedisError as exc:
+            log.warning("collect lock %s could not be renewed: %s", self.key, exc)
+
+    def release(self) -> None:
+        try:
+            self.lock.release()
+            self.client.delete(f"{self.key}:holder")
+        except redis.exceptions.LockError:
+            log.warning("collect lock %s expired before release", self.key)
+        except redis.exceptions.RedisError as exc:
+            log.warning("collect lock %s not released (%s); it expires in %s s", self.key, exc, self.seconds)
+
+
+def unit_busy_message(client: redis.Redis, key: str) -> str:
+    holder: dict[str, Any] = {}
+    try:
+        raw = client.get(f"{key}:holder")
+        holder = json.loads(raw) if raw else {}
+        ttl = client.ttl(key)
+    except (redis.exceptions.RedisError, ValueError):
+        ttl = -1
+    who = f" by worker {holder['worker']} since {str(holder.get('since', ''))[:19]}" if holder.get("worker") else ""
+    left = f"; its lock expires in {ttl} s unless that run renews it" if isinstance(ttl, int) and ttl > 0 else ""
+    return f"being collected{who}{left}"
+
+
+def unit_busy(account_id: int, region: str) -> str | None:
+    """What the account page says of a unit being collected right now, or None."""
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+    key = _lock_key(account_id, region)
+    try:
+        if not client.exists(key):
+            return None
+    except redis.exceptions.RedisError:
+        return None
+    return unit_busy_message(client, key)
+
+
+@contextmanager
+def unit_lock(account_id: int, region: str) -> Iterator[UnitLock]:
+    lock = UnitLock(account_id, region)
+    try:
+        lock.acquire()
+    except redis.exceptions.RedisError as exc:
+        raise UnitBusy(f"the collection lock is unavailable (Redis: {exc})") from exc
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 @dataclass
@@ -91,30 +167,53 @@ def discovery_due(account: AwsAccount, region: str, now: datetime) -> bool:
 
 def collect_unit(account: AwsAccount, region: str, *, force_discovery: bool = True) -> UnitSummary:
     """Every collector for one account × region: discovery (when due, or forced), metrics
-    (the kinds whose interval passed) and logs (the functions invoked since last time)."""
+    (the kinds whose interval passed) and logs (the functions with something new)."""
     summary = UnitSummary(account_id=account.pk, region=region)
-    with unit_lock(account.pk, region), clients.recording() as recorder:
+    with unit_lock(account.pk, region) as lock, clients.recording(on_call=lock.touch) as recorder:
         now = timezone.now()
-        if force_discovery or discovery_due(account, region, now):
-            _discover(account, region, now, summary)
-            if summary.error:
-                return summary
-        if not summary.error:
-            _metrics_and_logs(account, region, summary)
+        # The role first: when AWS refuses it, that is the unit's one problem, named as such,
+        # not a "permission missing" on every call after it.
+        if _assume(account, region, summary, now):
+            if force_discovery or discovery_due(account, region, now):
+                _discover(account, region, now, summary)
+            _metrics_and_logs(account, region, summary, lock)
+            if recorder.all_denied:
+                # Every call denied: the role was deleted or stripped while its credentials
+                # were cached. Drop them; assuming again tells which.
+                clients.forget_credentials(account)
+                _assume(account, region, summary, timezone.now())
+            if not summary.error:
+                account_access_ok(account=account, region=region)
     summary.api_calls = recorder.summary()
     return summary
+
+
+def _assume(account: AwsAccount, region: str, summary: UnitSummary, now: datetime) -> bool:
+    from accounts.onboarding import platform_principal
+
+    try:
+        clients.account_credentials(account)
+        return True
+    except (ClientError, BotoCoreError) as exc:
+        clients.forget_credentials(account)
+        if isinstance(exc, ClientError) and error_code(exc) in ACCESS_DENIED:
+            message = assume_role_refused(
+                role_arn=account.role_arn, external_id=account.external_id, principal=platform_principal()
+            )
+        else:
+            message = explain(exc, service="sts", operation="AssumeRole", region=region).message
+    summary.error = message
+    account_access_failed(account=account, region=region, message=message, now=now)
+    return False
 
 
 def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSummary) -> None:
     try:
         result = discover(lambda service: clients.customer_client(account, region, service), region)
-    except (ClientError, BotoCoreError) as exc:
-        # AssumeRole itself failed: the whole unit is down; say so on the account.
-        problem = explain(exc, service="sts", operation="AssumeRole", region=region)
-        summary.error = problem.message
-        AwsAccount.objects.filter(pk=account.pk).update(
-            status=AwsAccount.Status.ERROR, last_error=problem.message, last_error_at=now
-        )
+    except (ClientError, BotoCoreError) as exc:  # the credentials went bad mid-run
+        problem = explain(exc, service="sts", operation="AssumeRole", region=region).as_dict()
+        account_health_record(account=account, region=region, collector="discovery", problems=[problem], now=now)
+        summary.problems.append(problem)
         return
     stored = resources_sync(account=account, result=result, now=now)
     account_health_record(
@@ -130,7 +229,7 @@ def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSumm
     summary.problems = [p.as_dict() for p in result.problems]
 
 
-def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary) -> None:
+def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary, lock: UnitLock) -> None:
     def client_for(service: str) -> Any:
         return clients.customer_client(account, region, service)
 
@@ -144,21 +243,30 @@ def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary) ->
             ).as_dict()
         )
     account_health_record(account=account, region=region, collector="metrics", problems=problems, now=timezone.now())
+    lock.touch()
 
     functions = list(
         Resource.objects.filter(account=account, region=region, kind=ResourceKind.LAMBDA_FUNCTION, gone_at=None)
     )
     fresh = ResourceKind.LAMBDA_FUNCTION in summary.metrics.get("kinds_polled", [])
-    logs = collect_logs(client_for, functions, region, metrics_fresh=fresh)
+    now = timezone.now()
+    sweep = late_sweep_due(account, region, now)
+    logs = collect_logs(client_for, functions, region, now, metrics_fresh=fresh, late_sweep=sweep, progress=lock.touch)
     account_health_record(
         account=account,
         region=region,
         collector="logs",
         problems=[p.as_dict() for p in logs.problems],
         now=timezone.now(),
+        stamps=[f"logs_sweep:{region}"] if sweep else [],
     )
     summary.logs = logs.as_dict()
     summary.problems += problems + [p.as_dict() for p in logs.problems]
+
+
+def late_sweep_due(account: AwsAccount, region: str, now: datetime) -> bool:
+    age = _age(account, f"logs_sweep:{region}", now)
+    return age is None or age >= LATE_SWEEP_EVERY.total_seconds()
 
 
 def collectable_accounts(account_ids: Iterable[int] | None = None) -> list[AwsAccount]:
@@ -178,7 +286,7 @@ def collect_once(account_ids: Iterable[int] | None = None) -> dict[str, Any]:
             try:
                 units.append(collect_unit(account, region).as_dict())
             except UnitBusy as exc:
-                units.append({"account_id": account.pk, "region": region, "skipped": str(exc)})
+                units.append({"account_id": account.pk, "region": region, "busy": str(exc)})
     totals: dict[str, int] = {}
     for unit in units:
         for kind, n in unit.get("resources_by_type", {}).items():

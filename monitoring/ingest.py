@@ -28,9 +28,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from math import isfinite
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .fingerprint import fingerprint, normalise_message
@@ -53,6 +54,7 @@ INVOCATION_COLUMNS = [
     "attempt",
     "status",
     "started_at",
+    "start_source",
     "ended_at",
     "duration_ms",
     "billed_duration_ms",
@@ -78,6 +80,7 @@ class StoreSummary:
     invocations_new: int = 0
     invocations_updated: int = 0
     log_lines: int = 0
+    late_lines: int = 0  # lines stored although a window had already read past their time
     errors_new: int = 0
     cold_starts_new: int = 0
     by_status_new: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -86,6 +89,7 @@ class StoreSummary:
         self.invocations_new += other.invocations_new
         self.invocations_updated += other.invocations_updated
         self.log_lines += other.log_lines
+        self.late_lines += other.late_lines
         self.errors_new += other.errors_new
         self.cold_starts_new += other.cold_starts_new
         for k, v in other.by_status_new.items():
@@ -99,11 +103,12 @@ class StoreSummary:
             "errors_by_status": dict(self.by_status_new),
             "cold_starts": self.cold_starts_new,
             "log_lines": self.log_lines,
+            "late_log_events": self.late_lines,
         }
 
 
 def _start_of(inv: ParsedInvocation) -> datetime:
-    """When it started; for an invocation whose START is outside the window, end − duration."""
+    """When it started, as the parser knows it (see `start_source`)."""
     if inv.started_at is not None:
         return inv.started_at
     if inv.ended_at is not None and inv.duration_ms is not None:
@@ -111,6 +116,87 @@ def _start_of(inv: ParsedInvocation) -> datetime:
     if inv.lines:
         return datetime.fromtimestamp(min(line.timestamp_ms for line in inv.lines) / 1000, tz=UTC)
     return inv.ended_at or timezone.now()
+
+
+# How well a start is known: the START line's time, REPORT time − Duration (a few ms off),
+# or only the earliest line seen (a bound, up to Lambda's 15 minutes late).
+START_RANK = {"start": 2, "report": 1, "lines": 0}
+LONGEST = timedelta(minutes=15, seconds=1)
+
+
+def _match(inv: ParsedInvocation, start: datetime, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The stored attempt that this parsed view of `inv` is, or None for a new attempt.
+
+    1. A start known from START or REPORT matches a row within SAME_ATTEMPT of it; or a row
+       whose own start was only its earliest line, lying within Lambda's longest run after.
+    2. A start known only from lines (a view with neither START nor REPORT) is inside the
+       latest attempt that started before it and had not ended before it.
+    Async retries of one request id start a minute or more apart, so these never confuse
+    two attempts."""
+    if not rows:
+        return None
+    source = getattr(inv, "start_source", "start")
+    if source != "lines":
+        for row in rows:
+            if abs(row["started_at"] - start) <= SAME_ATTEMPT:
+                return row
+        for row in rows:
+            if row["start_source"] == "lines" and start - SAME_ATTEMPT <= row["started_at"] <= start + LONGEST:
+                return row
+        return None
+    before = [r for r in rows if r["started_at"] <= start + SAME_ATTEMPT]
+    if before:
+        row = max(before, key=lambda r: r["started_at"])
+        if row["ended_at"] is None or start <= row["ended_at"] + SAME_ATTEMPT:
+            return row
+    after = [r for r in rows if not r["complete"] and start < r["started_at"] <= start + LONGEST]
+    return min(after, key=lambda r: r["started_at"]) if after else None
+
+
+# What a value from a log may be before it is stored: anything else is not a real Lambda
+# figure (a corrupted or hostile line) and is stored as unknown rather than failing the batch.
+MAX_MS = 24 * 3600 * 1000.0
+MAX_MB = 1_000_000
+TEXT_LIMITS = {"request_id": 64, "xray_trace_id": 64, "error_type": 256, "log_stream": 512}
+
+
+def _clean_text(value: str) -> str:
+    """Storable text: no NUL (PostgreSQL refuses it), no lone surrogate (UTF-8 cannot hold it)."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode()
+    return value
+
+
+def _clean(inv: ParsedInvocation) -> ParsedInvocation:
+    """Bound every value to what its column holds and Lambda can report (in place)."""
+    for name in (
+        "duration_ms",
+        "billed_duration_ms",
+        "init_duration_ms",
+        "restore_duration_ms",
+        "billed_restore_duration_ms",
+    ):
+        v = getattr(inv, name)
+        if v is not None and not (isinstance(v, int | float) and isfinite(v) and 0 <= v <= MAX_MS):
+            setattr(inv, name, None)
+    for name in ("memory_size_mb", "max_memory_used_mb"):
+        v = getattr(inv, name)
+        if v is not None and not (isinstance(v, int) and 0 <= v <= MAX_MB):
+            setattr(inv, name, None)
+    for name, limit in TEXT_LIMITS.items():
+        v = getattr(inv, name)
+        if v is not None:
+            setattr(inv, name, _clean_text(str(v))[:limit])
+    if inv.error_message is not None:
+        inv.error_message = _clean_text(inv.error_message)
+    inv.error_frames = [_clean_text(str(f)) for f in inv.error_frames]
+    if not 1 <= inv.attempt <= 100:
+        inv.attempt = min(max(inv.attempt, 1), 100)
+    return inv
 
 
 def _existing(resource_id: int, request_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -176,11 +262,21 @@ def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any] | str
                 chunk.append(row if isinstance(row, str) else "\t".join([_field(v) for v in row]))
                 n += 1
                 if len(chunk) >= 5000:
-                    copy.write("\n".join(chunk) + "\n")
+                    copy.write(_encoded("\n".join(chunk) + "\n"))
                     chunk = []
             if chunk:
-                copy.write("\n".join(chunk) + "\n")
+                copy.write(_encoded("\n".join(chunk) + "\n"))
     return n
+
+
+def _encoded(text: str) -> bytes:
+    """UTF-8 for COPY. A log line may hold a lone surrogate (a JSON "\\ud800" decoded):
+    PostgreSQL cannot store it, and one such line must not fail the batch, so each one
+    becomes "?" — the text keeps its length. Encoding is what psycopg does anyway."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
 
 
 @transaction.atomic
@@ -191,7 +287,7 @@ def invocations_store(
     where the lines lack theirs. `new_after_ms`: lines after it cannot be stored yet (the
     caller's checkpoint says so, in this same transaction), so they skip the duplicate check."""
     summary = StoreSummary()
-    parsed = result.invocations
+    parsed = [_clean(inv) for inv in result.invocations]
     if not parsed and not result.orphans:
         return summary
     config = resource.config or {}
@@ -205,13 +301,12 @@ def invocations_store(
         next_attempt = max((r["attempt"] for r in stored), default=0) + 1
         for inv in invs:
             start = _start_of(inv)
-            match = next((r for r in stored if abs(r["started_at"] - start) <= SAME_ATTEMPT), None)
-            if match is None and len(invs) == 1 and len(stored) == 1 and not stored[0]["complete"]:
-                match = stored[0]  # the open row this window completes (its START was inferred)
+            match = _match(inv, start, stored)
             if match is not None:
+                stored.remove(match)  # one parsed view per stored attempt
                 updates.append((inv, match, start))
             else:
-                attempt = next_attempt if stored or inv.attempt == 1 else inv.attempt
+                attempt = next_attempt if existing.get(request_id) or inv.attempt == 1 else inv.attempt
                 new_rows.append((inv, attempt, start))
                 next_attempt = max(next_attempt, attempt) + 1
 
@@ -264,6 +359,7 @@ def invocations_store(
         return {
             "status": inv.status,
             "started_at": start,
+            "start_source": getattr(inv, "start_source", "start"),
             "ended_at": inv.ended_at,
             "duration_ms": inv.duration_ms,
             "billed_duration_ms": inv.billed_duration_ms,
@@ -306,7 +402,7 @@ def invocations_store(
     changed = []
     for inv, row, start in updates:
         invocation_id[id(inv)] = row["id"]
-        v = _merge(row, values(inv, inv.started_at or row["started_at"]))
+        v = _merge(row, values(inv, start))
         if row["status"] not in FAILING and inv.status in FAILING:
             summary.errors_new += 1
             summary.by_status_new[inv.status] += 1
@@ -319,10 +415,78 @@ def invocations_store(
     for fp, hits in group_hits.items():
         _group_count(groups[fp], hits, now)
 
-    summary.log_lines = _store_lines(resource, result, invocation_id, event_ids or {}, new_after_ms)
-    touched = [start for _, _, start in new_rows] + [start for *_, start in updates]
+    summary.log_lines, summary.late_lines = _store_lines(resource, result, invocation_id, event_ids or {}, new_after_ms)
+    # A row whose start a better view corrected leaves its old hour as well.
+    touched = [start for _, _, start in new_rows] + [t for _, row, start in updates for t in (start, row["started_at"])]
     rollups_recompute(resource=resource, times=touched)
     return summary
+
+
+# Errors that say "this data cannot be stored" (a value out of range, text that cannot be
+# encoded, a parser or ingest bug on one odd event). Anything else — the database gone, a
+# lock timeout — is the infrastructure's, and must not be blamed on (and skip) the events.
+DATA_ERRORS: tuple[type[BaseException], ...] = (
+    DataError,
+    ValueError,
+    ArithmeticError,
+    UnicodeError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+)
+
+
+@dataclass
+class Poisoned:
+    """An invocation (or the batch's unattributed lines) that could not be stored."""
+
+    request_id: str | None
+    started_at: datetime | None
+    reason: str
+
+
+def invocations_store_isolated(
+    *, resource: Resource, result: ParseResult, new_after_ms: int | None = None
+) -> tuple[StoreSummary, list[Poisoned]]:
+    """`invocations_store`, with one poison event affecting only itself.
+
+    1. Store the batch (in a savepoint). A unique violation means a concurrent writer
+       (push and poll, or a lock that expired) stored some of these first: store again,
+       and the retry finds and updates those rows.
+    2. On a data error, store each invocation (and the unattributed lines) on its own; the
+       ones that still fail are returned as poisoned, the rest are stored.
+    3. When every part fails, the fault is not in the data: raise, so that nothing is
+       skipped and the caller reports the problem without moving its checkpoint.
+    """
+    for attempt in (1, 2):
+        try:
+            return invocations_store(resource=resource, result=result, new_after_ms=new_after_ms), []
+        except IntegrityError:
+            if attempt == 2:
+                raise
+        except DATA_ERRORS:
+            break
+    parts = [ParseResult([inv], 0, []) for inv in result.invocations]
+    if result.orphans:
+        parts.append(ParseResult([], 0, result.orphans))
+    summary, poisoned, first_error = StoreSummary(), [], None
+    for part in parts:
+        try:
+            summary.add(invocations_store(resource=resource, result=part, new_after_ms=new_after_ms))
+        except DATA_ERRORS as exc:
+            first_error = first_error or exc
+            inv = part.invocations[0] if part.invocations else None
+            poisoned.append(
+                Poisoned(
+                    inv.request_id if inv else None,
+                    inv.started_at if inv else None,
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300],
+                )
+            )
+    if len(poisoned) == len(parts) > 1 and first_error is not None:
+        raise first_error
+    return summary, poisoned
 
 
 def _by_request(parsed: Sequence[ParsedInvocation]) -> dict[str, list[ParsedInvocation]]:
@@ -338,6 +502,11 @@ def _merge(row: dict[str, Any], parsed: dict[str, Any]) -> dict[str, Any]:
     """What a re-read window knows, over what was stored: a partial view of an invocation
     (its REPORT without its START, say) never erases what an earlier poll saw."""
     merged = {k: parsed[k] if parsed[k] is not None else row.get(k) for k in UPDATABLE}
+    if parsed["start_source"] == row.get("start_source") == "lines":
+        merged["started_at"] = min(parsed["started_at"], row["started_at"])  # both are bounds
+    elif START_RANK.get(parsed["start_source"], 0) <= START_RANK.get(row.get("start_source") or "", 0):
+        # A view that knows the start no better keeps the stored one: re-reads never move it.
+        merged["started_at"], merged["start_source"] = row["started_at"], row["start_source"]
     if parsed["status"] == "unknown" and row.get("status") not in (None, "unknown"):
         merged["status"] = row["status"]
     merged["complete"] = bool(parsed["complete"] or row.get("complete"))
@@ -401,7 +570,9 @@ def _store_lines(
     invocation_id: dict[int, int],
     event_ids: dict[int, str],
     new_after_ms: int | None,
-) -> int:
+) -> tuple[int, int]:
+    """Store the lines; return (lines stored, of which late: at or before `new_after_ms`,
+    the time an earlier window had already read up to)."""
     rows: list[tuple[LogLine, int | None, str | None, str]] = []
     for inv in result.invocations:
         inv_id = invocation_id.get(id(inv))
@@ -414,7 +585,7 @@ def _store_lines(
         if eid:
             rows.append((line, None, None, eid))
     if not rows:
-        return 0
+        return 0, 0
     times = [datetime.fromtimestamp(line.timestamp_ms / 1000, tz=UTC) for line, *_ in rows]
     ensure_partitions("monitoring_logline", {t.date() for t in times})
     columns = ["resource_id", "account_id", "invocation_id", "request_id", "ts", "log_stream", "event_id", "message"]
@@ -425,8 +596,8 @@ def _store_lines(
         # Preformatted: the types are known, so skip the generic per-field conversion.
         line, inv_id, rid, eid = item
         return (
-            f"{resource_id}\t{account_id}\t{NULL if inv_id is None else inv_id}\t{_text(rid) if rid else NULL}\t"
-            f"{ts.isoformat()}\t{_text(line.log_stream[:512])}\t{_text(eid)}\t{_text(line.message)}"
+            f"{resource_id}\t{account_id}\t{NULL if inv_id is None else inv_id}\t{_text(rid[:64]) if rid else NULL}\t"
+            f"{ts.isoformat()}\t{_text(line.log_stream[:512])}\t{_text(eid[:64])}\t{_text(line.message)}"
         )
 
     fresh = [
@@ -442,6 +613,7 @@ def _store_lines(
     # New lines go straight in with COPY; lines of a re-read window through a temporary
     # table and INSERT … ON CONFLICT DO NOTHING, which skips the ones already stored.
     inserted = _copy("monitoring_logline", columns, (as_row(r, t) for r, t in fresh))
+    late = 0
     if maybe_seen:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -454,9 +626,10 @@ def _store_lines(
                 f"INSERT INTO monitoring_logline ({', '.join(columns)}) "  # noqa: S608 (constant columns)
                 f"SELECT {', '.join(columns)} FROM logline_incoming ON CONFLICT (resource_id, event_id, ts) DO NOTHING"
             )
+            late = cursor.rowcount if new_after_ms else 0
             inserted += cursor.rowcount
             cursor.execute("TRUNCATE logline_incoming")
-    return int(inserted)
+    return int(inserted), int(late)
 
 
 def account_data_purge(*, account_id: int) -> None:

@@ -87,6 +87,10 @@ class Invocation(models.Model):
     attempt = models.SmallIntegerField(default=1)
     status = models.CharField(max_length=16, choices=InvocationStatus.choices)
     started_at = models.DateTimeField()
+    # How started_at is known: "start" (the START line), "report" (REPORT time − Duration,
+    # exact to a few ms) or "lines" (the earliest line seen: only a bound, until a re-read
+    # brings the START or the REPORT).
+    start_source = models.CharField(max_length=8, default="start")
     ended_at = models.DateTimeField(null=True)
     duration_ms = models.FloatField(null=True)
     billed_duration_ms = models.FloatField(null=True)
@@ -208,6 +212,9 @@ class LogCheckpoint(models.Model):
     # sits before the earliest still-open invocation so that it can be completed.
     last_event_ms = models.BigIntegerField(default=0)
     resume_from_ms = models.BigIntegerField(default=0)
+    # The end of the last window read: a minute whose Invocations datapoint ends (plus the
+    # settling time) before it is already read, so an idle function costs no call.
+    polled_to_ms = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

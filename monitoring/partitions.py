@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
 # table -> partition column
 PARTITIONED = {"monitoring_invocation": "started_at", "monitoring_logline": "ts", "monitoring_metricpoint": "ts"}
+# PostgreSQL refuses a unique index on a partitioned table that leaves out the partition
+# key, but accepts one on each partition: the identity of an invocation (function, request
+# id, attempt) is enforced by the database within each day, and the ingest path matches a
+# re-read to its row by request id across days. `INSERT … ON CONFLICT DO NOTHING` honours it.
+UNIQUE_PER_PARTITION = {"monitoring_invocation": ("identity", "resource_id, request_id, attempt")}
 
 
 def partition_name(table: str, day: date) -> str:
@@ -35,6 +41,14 @@ def ensure_partitions(table: str, days: Iterable[date]) -> None:
                 f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF "{table}" '
                 f"FOR VALUES FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
             )
+            partition_unique_index(cursor, table, name)
+
+
+def partition_unique_index(cursor: Any, table: str, name: str) -> None:
+    """Create the partition's own unique index, if its table has one (idempotent)."""
+    if table in UNIQUE_PER_PARTITION:
+        suffix, columns = UNIQUE_PER_PARTITION[table]
+        cursor.execute(f'CREATE UNIQUE INDEX IF NOT EXISTS "{name}_{suffix}" ON "{name}" ({columns})')
 
 
 def ensure_partitions_for(table: str, times: Iterable[datetime]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -65,22 +65,88 @@ def resources_sync(*, account: AwsAccount, result: DiscoveryResult, now: datetim
     return {"created": len(created), "updated": len(updated), "changed": len(changes), "gone": gone}
 
 
+# Skipped events are not a state that the next run clears: they stay on the account page
+# for this long, whatever the runs after them find.
+SKIPPED_KEPT = timedelta(hours=24)
+
+
 def account_health_record(
-    *, account: AwsAccount, region: str, collector: str, problems: list[dict[str, Any]], now: datetime
+    *,
+    account: AwsAccount,
+    region: str,
+    collector: str,
+    problems: list[dict[str, Any]],
+    now: datetime,
+    stamps: list[str] | None = None,
 ) -> None:
-    """Replace this region's problems of one collector; stamp a successful run.
+    """Replace this region's problems of one collector; stamp a successful run (and the
+    extra `stamps`). Reports of skipped events stay SKIPPED_KEPT.
 
     Done with a row lock so that two regions finishing at once do not overwrite each other.
     """
     with transaction.atomic():
         locked = AwsAccount.objects.select_for_update().get(pk=account.pk)
-        kept = [p for p in locked.problems if not (p.get("region") == region and p.get("collector") == collector)]
+        kept = [p for p in locked.problems if not _replaced(p, region, collector, now)]
         locked.problems = kept + [{**p, "collector": collector, "at": now.isoformat()} for p in problems]
-        locked.last_collected = {**locked.last_collected, f"{collector}:{region}": now.isoformat()}
+        locked.last_collected = {
+            **locked.last_collected,
+            f"{collector}:{region}": now.isoformat(),
+            **{stamp: now.isoformat() for stamp in stamps or []},
+        }
         if locked.status == AwsAccount.Status.ERROR and not locked.last_error:
             locked.status = AwsAccount.Status.CONNECTED
         locked.save(update_fields=["problems", "last_collected", "status"])
     account.problems, account.last_collected = locked.problems, locked.last_collected
+
+
+def _replaced(problem: dict[str, Any], region: str, collector: str, now: datetime) -> bool:
+    if problem.get("region") != region or problem.get("collector") != collector:
+        return False
+    if problem.get("kind") == "skipped":
+        try:
+            return now - datetime.fromisoformat(problem.get("at", "")) > SKIPPED_KEPT
+        except ValueError:
+            return True
+    return True
+
+
+def account_access_failed(*, account: AwsAccount, region: str, message: str, now: datetime) -> None:
+    """The role could not be assumed: the account is in error with that message, and the
+    region's problem says so until a run succeeds."""
+    account_health_record(
+        account=account,
+        region=region,
+        collector="access",
+        problems=[
+            {"kind": "access", "message": message, "service": "sts", "operation": "AssumeRole", "region": region}
+        ],
+        now=now,
+    )
+    AwsAccount.objects.filter(pk=account.pk).update(
+        status=AwsAccount.Status.ERROR, last_error=message, last_error_at=now
+    )
+    account.status, account.last_error, account.last_error_at = AwsAccount.Status.ERROR, message, now
+
+
+def account_access_ok(*, account: AwsAccount, region: str) -> None:
+    """A run assumed the role: clear the access problem it had in this region, and once no
+    region has one, the error that the failed runs set (a validation's error stays)."""
+    with transaction.atomic():
+        locked = AwsAccount.objects.select_for_update().get(pk=account.pk)
+        had = [p for p in locked.problems if p.get("collector") == "access"]
+        if not had:
+            return
+        locked.problems = [
+            p for p in locked.problems if not (p.get("collector") == "access" and p.get("region") == region)
+        ]
+        fields = ["problems"]
+        if not any(p.get("collector") == "access" for p in locked.problems) and locked.last_error in {
+            p.get("message") for p in had
+        }:
+            locked.status, locked.last_error = AwsAccount.Status.CONNECTED, ""
+            fields += ["status", "last_error"]
+        locked.save(update_fields=fields)
+    account.problems, account.status, account.last_error = locked.problems, locked.status, locked.last_error
 
 
 def error_group_set_status(*, group: ErrorGroup, status: str, now: datetime) -> bool:

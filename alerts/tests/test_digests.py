@@ -33,7 +33,8 @@ def seed_week(owner: Any, monday: datetime) -> None:
     )  # fmt: skip
     events = []
     for i in range(70):  # ten a day over the previous week, every fifth one a timeout
-        t = int((monday - timedelta(days=7) + timedelta(hours=i * 2.4)).timestamp() * 1000)
+        # REPORT times: each started Duration earlier, so the first ends a minute into the week.
+        t = int((monday - timedelta(days=7) + timedelta(hours=i * 2.4, minutes=1)).timestamp() * 1000)
         rid = f"11111111-0000-4000-8000-{i:012d}"
         status = "\tStatus: timeout" if i % 5 == 0 else ""
         init = "\tInit Duration: 200.00 ms" if i % 7 == 0 else ""

@@ -20,7 +20,7 @@ import hashlib
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,6 +36,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
 from . import ratelimit
+from .errors import ACCESS_DENIED
 from .permissions import iam_action
 from .quotas import pace_for
 
@@ -86,13 +87,22 @@ def platform_client(service: str, region: str) -> BaseClient:
 class CallRecorder:
     """Counts API calls by (service, operation) and the IAM actions they needed."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_call: Callable[[], None] | None = None) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
         self.actions: set[str] = set()
+        self.outcomes: Counter[str] = Counter()  # "ok" or the error code, per finished call
+        self.on_call = on_call
 
     def record(self, service: str, operation: str, action: str) -> None:
         self.calls[(service, operation)] += 1
         self.actions.add(action)
+        if self.on_call is not None:
+            self.on_call()
+
+    @property
+    def all_denied(self) -> bool:
+        """Calls were answered, and every one of them with access denied."""
+        return bool(self.outcomes) and set(self.outcomes) <= ACCESS_DENIED
 
     def summary(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -109,8 +119,9 @@ _recorders: ContextVar[tuple[CallRecorder, ...]] = ContextVar("aws_call_recorder
 
 
 @contextmanager
-def recording() -> Iterator[CallRecorder]:
-    recorder = CallRecorder()
+def recording(on_call: Callable[[], None] | None = None) -> Iterator[CallRecorder]:
+    """Count the API calls made inside; `on_call` runs before each (a sign of progress)."""
+    recorder = CallRecorder(on_call)
     token = _recorders.set((*_recorders.get(), recorder))
     try:
         yield recorder
@@ -123,6 +134,13 @@ def _on_before_call(model: Any, **kwargs: Any) -> None:
     action = iam_action(service_model.signing_name, model.name, model.http.get("method", "POST"))
     for recorder in _recorders.get():
         recorder.record(service_model.service_name, model.name, action)
+
+
+def _on_after_call(http_response: Any, parsed: Any, **kwargs: Any) -> None:
+    status = getattr(http_response, "status_code", 0) or 0
+    outcome = "ok" if status < 300 else str((parsed or {}).get("Error", {}).get("Code") or status)
+    for recorder in _recorders.get():
+        recorder.outcomes[outcome] += 1
 
 
 def _pacer(bucket_prefix: str) -> Any:
@@ -226,4 +244,5 @@ def session_client(creds: Credentials, service: str, region: str) -> BaseClient:
             config=RETRY_CONFIG,
         )
     client.meta.events.register("before-call", _on_before_call)
+    client.meta.events.register("after-call", _on_after_call)
     return client

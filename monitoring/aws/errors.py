@@ -46,6 +46,7 @@ class Problem:
     operation: str = ""
     region: str = ""
     code: str = ""
+    resource: str = ""  # the resource it concerns, when it concerns one
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,3 +102,16 @@ def explain(exc: BaseException, *, service: str, operation: str, region: str, ac
     if isinstance(exc, BotoCoreError):
         return Problem("error", f"{operation} failed in {region}: {exc}", **where)
     return Problem("error", f"{operation} failed in {region}: {type(exc).__name__}: {exc}", **where)
+
+
+def assume_role_refused(*, role_arn: str, external_id: str, principal: str) -> str:
+    """AWS answers the same AccessDenied to AssumeRole whether the role is missing, its trust
+    policy names another principal, or the ExternalId differs: name all three, with the
+    exact values to compare."""
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "?"
+    return (
+        f"AWS refused to let us assume {role_arn}. Either the role does not exist in account {account} "
+        f"(deleted, or the stack was removed), its trust policy does not trust {principal}, or its "
+        f"sts:ExternalId condition is not {external_id}. Re-deploy the template with these values, "
+        "then re-validate the account."
+    )
