@@ -90,7 +90,7 @@ class Invocation(models.Model):
     # How started_at is known: "start" (the START line), "report" (REPORT time − Duration,
     # exact to a few ms) or "lines" (the earliest line seen: only a bound, until a re-read
     # brings the START or the REPORT).
-    start_source = models.CharField(max_length=8, default="start")
+    start_source = models.CharField(max_length=8, default="start", db_default="start")
     ended_at = models.DateTimeField(null=True)
     duration_ms = models.FloatField(null=True)
     billed_duration_ms = models.FloatField(null=True)

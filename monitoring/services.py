@@ -112,7 +112,12 @@ def _replaced(problem: dict[str, Any], region: str, collector: str, now: datetim
 
 def account_access_failed(*, account: AwsAccount, region: str, message: str, now: datetime) -> None:
     """The role could not be assumed: the account is in error with that message, and the
-    region's problem says so until a run succeeds."""
+    region's problem says so until a run succeeds. The region's other problems of this run
+    (every call denied) were its consequences: that one message replaces them."""
+    with transaction.atomic():
+        locked = AwsAccount.objects.select_for_update().get(pk=account.pk)
+        locked.problems = [p for p in locked.problems if p.get("region") != region or p.get("kind") == "skipped"]
+        locked.save(update_fields=["problems"])
     account_health_record(
         account=account,
         region=region,

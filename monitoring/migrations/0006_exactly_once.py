@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="invocation",
             name="start_source",
-            field=models.CharField(default="start", max_length=8),
+            field=models.CharField(db_default="start", default="start", max_length=8),
         ),
         migrations.AddField(
             model_name="logcheckpoint",

@@ -21,8 +21,10 @@ import json
 import math
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -31,6 +33,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from monitoring.aws.permissions import iam_action
+
+from . import faults
 
 SANDBOX_ACCOUNT_ID = "123456789012"
 CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
@@ -183,23 +187,42 @@ def _empty_answer(answer: dict[str, Any], start_response: StartResponse) -> list
 
 def _denied(protocol: str, message: str, start_response: StartResponse) -> list[bytes]:
     if protocol == "query":
+        return _error(protocol, "AccessDenied", message, 403, start_response)
+    return _error(protocol, "AccessDeniedException", message, 400 if protocol == "json" else 403, start_response)
+
+
+def _error(protocol: str, code: str, message: str, status: int, start_response: StartResponse) -> list[bytes]:
+    """An AWS error in the protocol's own shape."""
+    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    if protocol == "query":
         body = (
-            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
             f"<Message>{message}</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>"
         ).encode()
-        start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        start_response(f"{status} {reason}", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
         return [body]
-    payload = {"__type": "AccessDeniedException", "message": message, "Message": message}
-    body = json.dumps(payload).encode()
-    status = "400 Bad Request" if protocol == "json" else "403 Forbidden"
+    body = json.dumps({"__type": code, "message": message, "Message": message}).encode()
     start_response(
-        status,
+        f"{status} {reason}",
         [
             ("Content-Type", "application/x-amz-json-1.1" if protocol == "json" else "application/json"),
-            ("x-amzn-ErrorType", "AccessDeniedException"),
+            ("x-amzn-ErrorType", code),
             ("Content-Length", str(len(body))),
         ],
     )
+    return [body]
+
+
+def _control(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    """The fault-injection control endpoint (see monitoring.sandbox.faults)."""
+    method = environ["REQUEST_METHOD"]
+    if method == "POST":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        faults.inject(**json.loads(environ["wsgi.input"].read(length) or b"{}"))
+    elif method == "DELETE":
+        faults.clear()
+    body = json.dumps(faults.active()).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 
 
@@ -210,10 +233,12 @@ class EnforcingApp:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
+        if environ.get("PATH_INFO") == faults.CONTROL_PATH:
+            return _control(environ, start_response)
         match = CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
         if not match:
             return self.app(environ, start_response)
-        access_key, _region, signing_name = match.groups()
+        access_key, region, signing_name = match.groups()
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -241,6 +266,12 @@ class EnforcingApp:
                 "allows the action",
                 start_response,
             )
+        fault = faults.take(operation, region, body) if role_arn is not None else None
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.code:
+                return _error(protocol, fault.code, fault.message, fault.status, start_response)
         if (service, operation) in EMPTY_ANSWERS:
             return _empty_answer(EMPTY_ANSWERS[(service, operation)], start_response)
         return self.app(environ, start_response)
