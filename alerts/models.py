@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from accounts.encryption import EncryptedJSONField
 from accounts.models import AwsAccount, Organization
 from monitoring.models import Project, Resource
 
@@ -13,7 +14,8 @@ class Channel(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="channels")
     kind = models.CharField(max_length=32)
     name = models.CharField(max_length=120)
-    config = models.JSONField(default=dict)
+    # Encrypted as a whole: URLs, routing keys and signing secrets are credentials.
+    config = EncryptedJSONField(default=dict)
     enabled = models.BooleanField(default=True)
     # Set when a delivery failed permanently (bad URL, revoked webhook…): shown on its page.
     disabled_reason = models.TextField(blank=True)
