@@ -17,11 +17,17 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .channels import ChannelError, Notice, get_kind
+from accounts.selectors import validated_aws_accounts
+from monitoring.aws.clients import Credentials, account_credentials
+from monitoring.aws.errors import ACCESS_DENIED, error_code
+
+from .channels import ChannelError, Delivery, Notice, get_kind
+from .channels.sns import topic_account
 from .evaluation import (
     error_group_breaches,
     finding_breaches,
@@ -131,13 +137,53 @@ def notice_for(incident: Incident, kind: str) -> Notice:
     )
 
 
+def sns_credentials(*, channel: Channel) -> Credentials:
+    """The temporary credentials an SNS channel publishes with: those of the role of the
+    topic's AWS account, which must be a validated account of the channel's organisation.
+    Checked at every send, so a channel saved before its account was proven (or after it
+    was removed) publishes nothing; ChannelError otherwise."""
+    arn = str(channel.config.get("topic_arn", ""))
+    try:
+        account_id = topic_account(arn)
+    except ValueError:
+        raise ChannelError("Amazon SNS: the channel has no valid topic ARN", permanent=True) from None
+    account = (
+        validated_aws_accounts(channel.organization).filter(aws_account_id=account_id).order_by("-validated_at").first()
+    )
+    if account is None:
+        raise ChannelError(
+            f"Amazon SNS: refused to publish: the topic's AWS account {account_id} is not a validated AWS account "
+            "of this organisation",
+            permanent=True,
+        )
+    try:
+        return account_credentials(account)
+    except ClientError as exc:
+        code = error_code(exc)
+        raise ChannelError(
+            f"Amazon SNS: could not assume the role of {account.name} ({code})", permanent=code in ACCESS_DENIED
+        ) from exc
+    except BotoCoreError as exc:
+        raise ChannelError(f"Amazon SNS: could not reach AWS STS ({type(exc).__name__})") from exc
+
+
 def channel_send(
-    *, channel: Channel, notice: Notice, event: IncidentEvent | None = None, sent_by: Any = None
+    *,
+    channel: Channel,
+    notice: Notice,
+    event: IncidentEvent | None = None,
+    sent_by: Any = None,
+    delivery: Delivery | None = None,
 ) -> Notification:
     """Send one notice to one channel and record it; disable the channel on a permanent failure."""
     started = time.perf_counter()
     try:
-        attempts = get_kind(channel.kind).send(notice, channel.config)
+        kind = get_kind(channel.kind)
+        if channel.kind == "sns":
+            delivery = dataclasses.replace(
+                delivery or kind.delivery(), aws_credentials=sns_credentials(channel=channel)
+            )
+        attempts = kind.send(notice, channel.config, delivery)
         status, error = "sent", ""
     except ChannelError as exc:
         attempts, status, error = list(getattr(exc, "attempts", []) or []), "failed", str(exc)

@@ -181,12 +181,18 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
     form = channel_kind.form_class(request.POST or None)
     name = request.POST.get("channel_name", "").strip() or channel_kind.label
     if request.method == "POST" and form.is_valid() and kind == "sns":
+        from accounts.selectors import validated_aws_accounts
+
         from .channels.sns import topic_account
 
-        # SNS publishes with the platform's own identity: only to this organisation's accounts.
-        owned = set(_org(request).aws_accounts.values_list("aws_account_id", flat=True))
+        # SNS publishes through the role of the topic's account: one this organisation proved it controls.
+        owned = set(validated_aws_accounts(_org(request)).values_list("aws_account_id", flat=True))
         if topic_account(form.config["topic_arn"]) not in owned:
-            form.add_error(None, "The topic must belong to one of this organisation's connected AWS accounts.")
+            form.add_error(
+                "topic_arn",
+                "The topic must be in one of this organisation's validated AWS accounts "
+                "(connect the account first: its role publishes the notifications).",
+            )
     if request.method == "POST" and form.is_valid() and not form.non_field_errors():
         channel = Channel.objects.create(organization=_org(request), kind=kind, name=name[:120], config=form.config)
         audit_record(

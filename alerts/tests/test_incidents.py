@@ -192,7 +192,10 @@ def test_rules_and_channels_are_created_from_their_forms_scoped_to_the_organisat
 
     client = owner.client()
     AwsAccountModel = fn.account.__class__
-    AwsAccountModel.objects.filter(pk=fn.account_id).update(aws_account_id="123456789012")
+    # As validation records it: the account id STS reported for the assumed role.
+    AwsAccountModel.objects.filter(pk=fn.account_id).update(
+        aws_account_id="123456789012", validated_at=datetime.now(tz=UTC)
+    )
     theirs = aws_account_start(organization=outsider.organization, name="Theirs")
 
     response = client.post(
