@@ -79,6 +79,9 @@ class AlertRule(models.Model):
     channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
     min_interval_minutes = models.PositiveIntegerField(default=30)
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    # Why the last evaluation failed (shown on the Alerts page); cleared when it evaluates again.
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

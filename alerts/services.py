@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -26,6 +28,7 @@ from accounts.selectors import validated_aws_accounts
 from monitoring.aws.clients import Credentials, account_credentials
 from monitoring.aws.errors import ACCESS_DENIED, error_code
 
+from .bounds import describe_problems, rule_problems
 from .channels import ChannelError, Delivery, Notice, get_kind
 from .channels.sns import topic_account
 from .evaluation import (
@@ -38,15 +41,31 @@ from .evaluation import (
 from .models import AlertRule, Channel, Incident, IncidentEvent, IncidentStatus, Notification
 
 REOPEN_WITHIN = timedelta(days=1)
+logger = logging.getLogger(__name__)
 
 
 def _event(incident: Incident, kind: str, now: datetime) -> IncidentEvent:
     return IncidentEvent.objects.create(incident=incident, kind=kind, created_at=now)
 
 
+class RuleOutOfBounds(ValueError):
+    """A stored rule whose numbers cannot be evaluated (see alerts.bounds)."""
+
+
 def rule_evaluate(rule: AlertRule, now: datetime | None = None) -> dict[str, int]:
-    """Open, re-open and resolve the rule's incidents; returns counts of each transition."""
+    """Open, re-open and resolve the rule's incidents; returns counts of each transition.
+    Raises RuleOutOfBounds, before reading anything, for a rule outside alerts.bounds."""
     now = now or timezone.now()
+    problems = rule_problems(
+        condition=rule.condition,
+        window_minutes=rule.window_minutes,
+        evaluation_periods=rule.evaluation_periods,
+        breaching_periods=rule.breaching_periods,
+        threshold=rule.threshold,
+        min_interval_minutes=rule.min_interval_minutes,
+    )
+    if problems:
+        raise RuleOutOfBounds(describe_problems(problems))
     since = rule.last_evaluated_at or (now - timedelta(minutes=max(rule.window_minutes, 5)))
     if rule.condition == AlertRule.Condition.THRESHOLD:
         found = threshold_breaches(rule, now)
@@ -109,8 +128,34 @@ def rule_evaluate(rule: AlertRule, now: datetime | None = None) -> dict[str, int
                 if changed:
                     _event(incident, IncidentEvent.Kind.RESOLVED, now)
                     counts["resolved"] += 1
-        AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=now)
+        AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=now, last_error="", last_error_at=None)
     return counts
+
+
+def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
+    """Evaluate every enabled rule of every organisation, each on its own.
+
+    A rule that is out of bounds or raises is recorded on the rule (`last_error`, shown on
+    the Alerts page) and skipped; its savepoint rolls back whatever it half-wrote, and the
+    rules after it evaluate as if it did not exist. Returns transition counts plus `failed`.
+    """
+    totals = {"opened": 0, "reopened": 0, "resolved": 0, "failed": 0}
+    rules = AlertRule.objects.filter(enabled=True).select_related("organization").order_by("pk")
+    for rule in rules.iterator(chunk_size=500):
+        try:
+            with transaction.atomic():
+                counts = rule_evaluate(rule, now)
+        except SoftTimeLimitExceeded:
+            raise  # the task's time is up: stop, the next tick starts over
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, RuleOutOfBounds) else f"{type(exc).__name__}: {exc}"
+            logger.warning("alert rule %s (%s) skipped: %s", rule.pk, rule.organization.slug, message, exc_info=True)
+            AlertRule.objects.filter(pk=rule.pk).update(last_error=message[:1000], last_error_at=timezone.now())
+            totals["failed"] += 1
+            continue
+        for key, value in counts.items():
+            totals[key] += value
+    return totals
 
 
 def notice_for(incident: Incident, kind: str) -> Notice:

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .models import AlertRule
-from .services import event_dispatch, pending_events, rule_evaluate
+from .services import event_dispatch, pending_events, rules_evaluate
 
 
 @shared_task(name="alerts.evaluate", soft_time_limit=120, time_limit=180)
 def evaluate_rules() -> int:
-    """Beat: evaluate every enabled rule, then queue the deliveries of the events written."""
-    for rule in AlertRule.objects.filter(enabled=True).select_related("organization"):
-        rule_evaluate(rule)
+    """Beat: evaluate every enabled rule (a failing one is recorded and skipped), then queue
+    the deliveries of the events written."""
+    rules_evaluate()
     return dispatch_pending()
 
 

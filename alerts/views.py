@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -15,68 +14,15 @@ from accounts.admin_services import audit_record
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import get_scoped_or_404
-from monitoring.models import ResourceKind
 
 from .channels import Notice, enabled_kinds, get_kind
-from .models import AlertRule, Channel, Incident, IncidentStatus, Metric, Notification
+from .forms import RuleForm
+from .models import AlertRule, Channel, Incident, IncidentStatus, Notification
 from .services import channel_send, incident_snooze
 
 
 def _org(request: HttpRequest) -> Any:
     return getattr(request, "organization", None)
-
-
-class RuleForm(forms.ModelForm):
-    class Meta:
-        model = AlertRule
-        fields = [
-            "name", "condition", "metric", "operator", "threshold", "window_minutes", "evaluation_periods",
-            "breaching_periods", "target", "target_account", "target_kind", "target_project", "target_resources",
-            "error_kinds", "finding_severity", "min_interval_minutes", "channels",
-        ]  # fmt: skip
-        widgets = {"channels": forms.CheckboxSelectMultiple}
-
-    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        channels = self.fields["channels"]
-        assert isinstance(channels, forms.ModelMultipleChoiceField)
-        channels.queryset = Channel.objects.filter(organization=organization)
-        # Every choice is scoped to the organisation: a rule can never point at another's objects.
-        from accounts.models import AwsAccount
-        from monitoring.models import Project, Resource
-
-        scoped = {
-            "target_account": AwsAccount.objects.filter(organization=organization),
-            "target_project": Project.objects.filter(organization=organization),
-            "target_resources": Resource.objects.filter(organization=organization, gone_at=None).order_by(
-                "kind", "name"
-            ),
-        }
-        for name, queryset in scoped.items():
-            field = self.fields[name]
-            assert isinstance(field, forms.ModelChoiceField)
-            field.queryset = queryset
-        self.fields["error_kinds"] = forms.MultipleChoiceField(
-            choices=[("error", "Errors"), ("timeout", "Timeouts"), ("out_of_memory", "Out of memory")],
-            required=False,
-            widget=forms.CheckboxSelectMultiple,
-            help_text="For new error groups: which kinds (none ticked: all).",
-        )
-        self.fields["finding_severity"] = forms.ChoiceField(
-            choices=[("", "—"), ("info", "Info"), ("warning", "Warning"), ("critical", "Critical")], required=False
-        )
-        self.fields["target_kind"] = forms.ChoiceField(choices=[("", "—"), *ResourceKind.choices], required=False)
-        self.fields["metric"] = forms.ChoiceField(choices=[("", "—"), *Metric.choices], required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("condition") == AlertRule.Condition.THRESHOLD and (
-            not data.get("metric") or data.get("threshold") is None
-        ):
-            raise forms.ValidationError("A threshold rule needs a metric and a threshold.")
-        if (data.get("breaching_periods") or 1) > (data.get("evaluation_periods") or 1):
-            raise forms.ValidationError("Breaching periods (M) cannot exceed evaluation periods (N).")
-        return data
 
 
 @login_required
@@ -151,6 +97,25 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Rule {rule.name} created.")
         return redirect("alerts")
     return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form})
+
+
+@login_required
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_scoped_or_404(AlertRule.objects.all(), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    form = RuleForm(request.POST or None, instance=rule, organization=rule.organization)
+    if request.method == "POST" and form.is_valid():
+        rule = form.save()
+        audit_record(
+            organization=rule.organization,
+            action="alert_rule.changed",
+            obj=rule,
+            request=request,
+            changes={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
+        )
+        messages.success(request, f"Rule {rule.name} saved.")
+        return redirect("alerts")
+    return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form, "rule": rule})
 
 
 @login_required

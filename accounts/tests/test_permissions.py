@@ -149,6 +149,7 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
         MANAGE,
     ),
     ("alert_rule_toggle", "post", ["rule", "muted"], {}, MANAGE_OBJECT),
+    ("alert_rule_edit", "get", ["rule"], {}, MANAGE_OBJECT),
     ("channel_new", "get", ["email"], {}, MANAGE),
     ("channel_test", "post", ["channel"], {}, MANAGE_OBJECT),
     ("channel_enable", "post", ["channel"], {}, MANAGE_OBJECT),
