@@ -149,6 +149,30 @@ class IncidentEvent(models.Model):
         return f"{self.incident_id} {self.kind}"
 
 
+class AlertRecipient(models.Model):
+    """An e-mail address that is not a member's, named in a channel of the organisation.
+
+    Alerts go to it only once its owner confirmed through the signed link mailed to it;
+    until then (or after they declined) deliveries skip it and say so.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alert_recipients")
+    email = models.EmailField()  # lower-cased
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)  # when the link was last mailed
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "email"], name="alert_recipient_once_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
 class Notification(models.Model):
     """One delivery of one event to one channel, with every attempt."""
 
@@ -156,9 +180,12 @@ class Notification(models.Model):
         IncidentEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
-    status = models.CharField(max_length=16)  # sent | failed | skipped
+    # pending | sending (channel tests on the worker) | sent | failed | skipped
+    status = models.CharField(max_length=16)
     attempts = models.JSONField(default=list)
     error = models.TextField(blank=True)
+    # What else the delivery should say, e.g. the unconfirmed recipients it left out.
+    detail = models.TextField(blank=True)
     duration_ms = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     is_test = models.BooleanField(default=False)
@@ -168,6 +195,7 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["channel", "is_test", "created_at"], name="notification_channel_tests")]
 
     def __str__(self) -> str:
         return f"{self.channel_id} {self.status}"

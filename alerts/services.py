@@ -6,31 +6,24 @@
    transaction; the partial unique index keeps one open incident per rule × subject, so a
    duplicate beat tick changes nothing.
 2. `event_dispatch` claims an event with a conditional UPDATE (two dispatchers never
-   send it twice), sends one Notification per channel of the rule, records every attempt,
-   and disables a channel that failed permanently, saying why.
+   send it twice), sends one Notification per channel of the rule (alerts.delivery),
+   records every attempt, and disables a channel that failed permanently, saying why.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.selectors import validated_aws_accounts
-from monitoring.aws.clients import Credentials, account_credentials
-from monitoring.aws.errors import ACCESS_DENIED, error_code
-
 from .bounds import describe_problems, rule_problems
-from .channels import ChannelError, Delivery, Notice, get_kind
-from .channels.sns import topic_account
+from .channels import Notice
+from .delivery import channel_send
 from .evaluation import (
     error_group_breaches,
     finding_breaches,
@@ -39,6 +32,7 @@ from .evaluation import (
     threshold_breaches,
 )
 from .models import AlertRule, Channel, Incident, IncidentEvent, IncidentStatus, Notification
+from .recipients import recipients_invite
 
 REOPEN_WITHIN = timedelta(days=1)
 logger = logging.getLogger(__name__)
@@ -182,72 +176,14 @@ def notice_for(incident: Incident, kind: str) -> Notice:
     )
 
 
-def sns_credentials(*, channel: Channel) -> Credentials:
-    """The temporary credentials an SNS channel publishes with: those of the role of the
-    topic's AWS account, which must be a validated account of the channel's organisation.
-    Checked at every send, so a channel saved before its account was proven (or after it
-    was removed) publishes nothing; ChannelError otherwise."""
-    arn = str(channel.config.get("topic_arn", ""))
-    try:
-        account_id = topic_account(arn)
-    except ValueError:
-        raise ChannelError("Amazon SNS: the channel has no valid topic ARN", permanent=True) from None
-    account = (
-        validated_aws_accounts(channel.organization).filter(aws_account_id=account_id).order_by("-validated_at").first()
-    )
-    if account is None:
-        raise ChannelError(
-            f"Amazon SNS: refused to publish: the topic's AWS account {account_id} is not a validated AWS account "
-            "of this organisation",
-            permanent=True,
-        )
-    try:
-        return account_credentials(account)
-    except ClientError as exc:
-        code = error_code(exc)
-        raise ChannelError(
-            f"Amazon SNS: could not assume the role of {account.name} ({code})", permanent=code in ACCESS_DENIED
-        ) from exc
-    except BotoCoreError as exc:
-        raise ChannelError(f"Amazon SNS: could not reach AWS STS ({type(exc).__name__})") from exc
-
-
-def channel_send(
-    *,
-    channel: Channel,
-    notice: Notice,
-    event: IncidentEvent | None = None,
-    sent_by: Any = None,
-    delivery: Delivery | None = None,
-) -> Notification:
-    """Send one notice to one channel and record it; disable the channel on a permanent failure."""
-    started = time.perf_counter()
-    try:
-        kind = get_kind(channel.kind)
-        if channel.kind == "sns":
-            delivery = dataclasses.replace(
-                delivery or kind.delivery(), aws_credentials=sns_credentials(channel=channel)
-            )
-        attempts = kind.send(notice, channel.config, delivery)
-        status, error = "sent", ""
-    except ChannelError as exc:
-        attempts, status, error = list(getattr(exc, "attempts", []) or []), "failed", str(exc)
-        if exc.permanent and event is not None:
-            Channel.objects.filter(pk=channel.pk).update(
-                enabled=False, disabled_reason=f"{timezone.now():%Y-%m-%d %H:%M} UTC: {error}"
-            )
-    except KeyError:
-        attempts, status, error = [], "failed", f"Channel kind {channel.kind!r} is not installed."
-    return Notification.objects.create(
-        event=event,
-        channel=channel,
-        status=status,
-        attempts=[dataclasses.asdict(a) if dataclasses.is_dataclass(a) else a for a in attempts],
-        error=error[:2000],
-        duration_ms=(time.perf_counter() - started) * 1000,
-        is_test=event is None,
-        sent_by=sent_by,
-    )
+@transaction.atomic
+def channel_create(
+    *, organization: Any, kind: str, name: str, config: dict[str, Any]
+) -> tuple[Channel, tuple[int, int]]:
+    """A new channel; for e-mail, a confirmation link to each address outside the
+    organisation. Returns the channel and (links queued, links held back by the limits)."""
+    channel = Channel.objects.create(organization=organization, kind=kind, name=name, config=config)
+    return channel, recipients_invite(channel=channel) if kind == "email" else (0, 0)
 
 
 def event_dispatch(event_id: int) -> list[Notification]:

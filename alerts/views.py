@@ -5,9 +5,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.admin_services import audit_record
@@ -15,10 +14,19 @@ from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import get_scoped_or_404
 
-from .channels import Notice, enabled_kinds, get_kind
+from .channels import enabled_kinds, get_kind
+from .delivery import TestRefused, channel_test_request
 from .forms import RuleForm
-from .models import AlertRule, Channel, Incident, IncidentStatus, Notification
-from .services import channel_send, incident_snooze
+from .models import AlertRecipient, AlertRule, Channel, Incident, IncidentStatus, Notification
+from .recipients import (
+    link_refusal,
+    recipient_answer,
+    recipient_for_token,
+    recipient_link_request,
+    recipients_invite,
+)
+from .selectors import channel_page
+from .services import channel_create, incident_snooze
 
 
 def _org(request: HttpRequest) -> Any:
@@ -159,7 +167,9 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
                 "(connect the account first: its role publishes the notifications).",
             )
     if request.method == "POST" and form.is_valid() and not form.non_field_errors():
-        channel = Channel.objects.create(organization=_org(request), kind=kind, name=name[:120], config=form.config)
+        channel, (queued, held) = channel_create(
+            organization=_org(request), kind=kind, name=name[:120], config=form.config
+        )
         audit_record(
             organization=channel.organization,
             action="channel.created",
@@ -168,27 +178,98 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
             object_repr=channel_kind.describe(channel.config),
         )
         messages.success(request, f"Channel {channel.name} added. Send it a test.")
-        return redirect("alerts")
+        if queued:
+            messages.info(
+                request,
+                f"{queued} address{'es' if queued > 1 else ''} outside the organisation will receive nothing "
+                "until they confirm through the link just mailed to them.",
+            )
+        if held:
+            messages.warning(request, f"{held} confirmation link{'s' if held > 1 else ''} not sent yet: {LIMITS_NOTE}")
+        return redirect("channel_detail", pk=channel.pk)
     return render(request, "alerts/channel_form.html", {"nav": "alerts", "form": form, "kind": channel_kind})
+
+
+LIMITS_NOTE = "at most 50 an hour per organisation; send them from the channel page later."
+
+
+@login_required
+def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    return render(
+        request,
+        "alerts/channel_detail.html",
+        {"nav": "alerts", "can_manage": can(request, Action.MANAGE), **channel_page(channel)},
+    )
 
 
 @login_required
 @require_POST
 def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(Channel.objects.all(), organization=_org(request), pk=pk)
+    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
     require(request, Action.MANAGE)
-    notice = Notice(
-        kind="test", title="Test notification from Dashbird", summary="If you can read this, the channel works.",
-        severity="info", organization=channel.organization.name, url=request.build_absolute_uri("/alerts/"),
-        incident_id=None, dedup_key=f"dashbird-test-{channel.pk}-{int(timezone.now().timestamp())}", resource=None,
-        rule=None, fields={"Channel": channel.name}, occurred_at=timezone.now().isoformat(),
-    )  # fmt: skip
-    result = channel_send(channel=channel, notice=notice, sent_by=request.user)
-    if result.status == "sent":
-        messages.success(request, f"Test sent to {channel.name}.")
+    try:
+        channel_test_request(channel=channel, user=request.user)
+    except TestRefused as exc:
+        messages.error(request, str(exc))
     else:
-        messages.error(request, f"Test to {channel.name} failed: {result.error}")
-    return redirect("alerts")
+        messages.info(request, f"Test queued for {channel.name}: its result shows below in a few seconds.")
+    return redirect("channel_detail", pk=channel.pk)
+
+
+@login_required
+@require_POST
+def recipient_link(request: HttpRequest, pk: int, recipient: int) -> HttpResponse:
+    """Mail (again) the confirmation link to one address of an e-mail channel."""
+    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    row = get_scoped_or_404(AlertRecipient.objects.all(), organization=channel.organization, pk=recipient)
+    if row.email not in {a.lower() for a in channel.config.get("recipients", [])}:
+        raise Http404("Not a recipient of this channel")
+    if recipient_link_request(recipient=row):
+        messages.success(request, f"A confirmation link is on its way to {row.email}.")
+    else:
+        messages.error(request, link_refusal(row) or "No link was sent.")
+    return redirect("channel_detail", pk=channel.pk)
+
+
+@login_required
+@require_POST
+def recipient_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mail the confirmation link to every address of the channel never asked yet."""
+    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    queued, held = recipients_invite(channel=channel)
+    if queued:
+        messages.success(request, f"{queued} confirmation link{'s' if queued > 1 else ''} on the way.")
+    if held:
+        messages.warning(request, f"{held} not sent yet: {LIMITS_NOTE}")
+    if not queued and not held:
+        messages.info(request, "Every address has been asked within the last hour or has answered.")
+    return redirect("channel_detail", pk=channel.pk)
+
+
+def recipient_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to an address outside the organisation; no sign-in. GET only shows
+    the question (mail scanners follow links); the answer is a POST."""
+    recipient = recipient_for_token(token)
+    answered = ""
+    if recipient is not None and request.method == "POST" and request.POST.get("answer") in {"accept", "decline"}:
+        accept = request.POST["answer"] == "accept"
+        recipient_answer(recipient=recipient, accept=accept)
+        audit_record(
+            organization=recipient.organization,
+            action="alert_recipient.confirmed" if accept else "alert_recipient.declined",
+            obj=recipient,
+            request=request,
+        )
+        answered = "accepted" if accept else "declined"
+    return render(
+        request,
+        "alerts/recipient_confirm.html",
+        {"recipient": recipient, "answered": answered, "allow_without_organization": True},
+        status=200 if recipient else 400,
+    )
 
 
 @login_required

@@ -12,7 +12,7 @@ from django.core import mail
 
 from accounts.services import aws_account_start
 from alerts.channels.webhook import verify_signature
-from alerts.models import AlertRule, Channel, Incident, IncidentEvent, Notification
+from alerts.models import AlertRecipient, AlertRule, Channel, Incident, IncidentEvent, Notification
 from alerts.services import event_dispatch, pending_events, rule_evaluate
 from alerts.tests.receiver import Receiver, Reply
 from monitoring.ingest import invocations_store
@@ -166,6 +166,10 @@ def test_webhooks_to_private_addresses_are_refused_by_default(owner: Any, fn: Re
 def test_a_new_error_group_opens_an_incident_by_email(owner: Any, fn: Resource) -> None:
     channel = Channel.objects.create(
         organization=owner.organization, kind="email", name="on-call", config={"recipients": ["oncall@acme.test"]}
+    )
+    # Not a member's address: it confirmed through the link mailed to it.
+    AlertRecipient.objects.create(
+        organization=owner.organization, email="oncall@acme.test", confirmed_at=datetime.now(tz=UTC)
     )
     rule = AlertRule.objects.create(
         organization=owner.organization, name="New errors", condition="new_error_group", min_interval_minutes=0,

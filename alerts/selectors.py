@@ -1,0 +1,67 @@
+"""Reads for the alerts pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from .channels import get_kind
+from .delivery import TEST_EXPIRES, next_test_at
+from .models import Channel, Notification
+from .recipients import recipient_states
+
+WAITING = timedelta(minutes=1)  # a test queued longer than this is waiting for a worker
+
+
+@dataclass(frozen=True)
+class TestRow:
+    notification: Notification
+    # queued | waiting (for a worker) | expired (no worker took it) | sending | sent | failed | skipped
+    state: str
+
+    @property
+    def in_progress(self) -> bool:
+        return self.state in {"queued", "waiting", "sending"}
+
+
+def test_state(notification: Notification, now: datetime) -> str:
+    if notification.status != "pending":
+        return notification.status
+    age = now - notification.created_at
+    if age > TEST_EXPIRES:
+        return "expired"
+    return "waiting" if age > WAITING else "queued"
+
+
+def channel_page(channel: Channel) -> dict[str, Any]:
+    """What the channel page shows: its description, its recipients' states (e-mail), its
+    tests with their outcome, and its latest incident notifications."""
+    now = timezone.now()
+    try:
+        description = get_kind(channel.kind).describe(channel.config)
+    except KeyError:
+        description = f"{channel.kind} (not installed)"
+    tests = [
+        TestRow(n, test_state(n, now))
+        for n in Notification.objects.filter(channel=channel, is_test=True).select_related("sent_by")[:10]
+    ]
+    recipients = (
+        recipient_states(organization=channel.organization, addresses=list(channel.config.get("recipients", [])))
+        if channel.kind == "email"
+        else []
+    )
+    return {
+        "channel": channel,
+        "description": description,
+        "recipients": recipients,
+        "unasked": sum(1 for r in recipients if r.state == "unasked"),
+        "tests": tests,
+        "testing": any(t.in_progress for t in tests),
+        "next_test_at": next_test_at(channel, now),
+        "deliveries": Notification.objects.filter(channel=channel, is_test=False).select_related("event__incident")[
+            :20
+        ],
+    }
