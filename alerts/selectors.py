@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -36,6 +37,14 @@ def test_state(notification: Notification, now: datetime) -> str:
     return "waiting" if age > WAITING else "queued"
 
 
+def _clock(moment: datetime | None, channel: Channel) -> str:
+    """HH:MM in the organisation's time zone, as the rate-limit message says it (a string:
+    template filters would convert a datetime back to the server's zone)."""
+    if moment is None:
+        return ""
+    return f"{timezone.localtime(moment, ZoneInfo(channel.organization.time_zone)):%H:%M}"
+
+
 def channel_page(channel: Channel) -> dict[str, Any]:
     """What the channel page shows: its description, its recipients' states (e-mail), its
     tests with their outcome, and its latest incident notifications."""
@@ -60,7 +69,7 @@ def channel_page(channel: Channel) -> dict[str, Any]:
         "unasked": sum(1 for r in recipients if r.state == "unasked"),
         "tests": tests,
         "testing": any(t.in_progress for t in tests),
-        "next_test_at": next_test_at(channel, now),
+        "next_test_at": _clock(next_test_at(channel, now), channel),
         "deliveries": Notification.objects.filter(channel=channel, is_test=False).select_related("event__incident")[
             :20
         ],

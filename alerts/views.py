@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -256,13 +257,14 @@ def recipient_confirm(request: HttpRequest, token: str) -> HttpResponse:
     answered = ""
     if recipient is not None and request.method == "POST" and request.POST.get("answer") in {"accept", "decline"}:
         accept = request.POST["answer"] == "accept"
-        recipient_answer(recipient=recipient, accept=accept)
-        audit_record(
-            organization=recipient.organization,
-            action="alert_recipient.confirmed" if accept else "alert_recipient.declined",
-            obj=recipient,
-            request=request,
-        )
+        with transaction.atomic():
+            recipient_answer(recipient=recipient, accept=accept)
+            audit_record(
+                organization=recipient.organization,
+                action="alert_recipient.confirmed" if accept else "alert_recipient.declined",
+                obj=recipient,
+                request=request,
+            )
         answered = "accepted" if accept else "declined"
     return render(
         request,

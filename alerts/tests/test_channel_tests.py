@@ -127,6 +127,8 @@ def test_a_test_runs_once_whatever_the_queue_does(owner: Any, receiver: Receiver
 
 def test_at_most_five_tests_per_channel_per_hour(owner: Any, receiver: Receiver) -> None:
     channel = webhook(owner, receiver)
+    owner.organization.time_zone = "Europe/Tallinn"  # UTC+2 in December
+    owner.organization.save()
     url = reverse("channel_test", args=[channel.pk])
     client = owner.client()
     start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -135,9 +137,10 @@ def test_at_most_five_tests_per_channel_per_hour(owner: Any, receiver: Receiver)
         for _ in range(5):
             client.post(url)
         refused = client.post(url, follow=True).content.decode()
-    assert "At most 5 tests per channel per hour: the next one is possible at 10:00 (UTC)." in refused
+    assert "At most 5 tests per channel per hour: the next one is possible at 12:00 (Europe/Tallinn)." in refused
     assert Notification.objects.filter(channel=channel, is_test=True).count() == 5
-    assert "the next one is possible at 10:00" in refused  # the page says it instead of the button
+    assert "the next one is possible at 12:00 (Europe/Tallinn).</p>" in refused  # the page, instead of the button
+    assert reverse("channel_test", args=[channel.pk]) not in refused
 
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
         client.post(url)
