@@ -47,7 +47,7 @@ TEST_ATTEMPT_TIMEOUT = TEST_TIMEOUT_SECONDS / 2
 TEST_EXPIRES = timedelta(minutes=10)
 
 
-class TestRefused(Exception):
+class ChannelTestRefused(Exception):
     """A test the rate limit does not allow now; the message says until when."""
 
 
@@ -162,12 +162,12 @@ def next_test_at(channel: Channel, now: datetime | None = None) -> datetime | No
 
 @transaction.atomic
 def channel_test_request(*, channel: Channel, user: Any) -> Notification:
-    """Record a pending test and queue it for a worker; TestRefused over the hourly limit."""
+    """Record a pending test and queue it for a worker; ChannelTestRefused over the hourly limit."""
     Channel.objects.select_for_update().filter(pk=channel.pk).first()  # two clicks at once count as two
     allowed_at = next_test_at(channel)
     if allowed_at is not None:
         local = timezone.localtime(allowed_at, ZoneInfo(channel.organization.time_zone))
-        raise TestRefused(
+        raise ChannelTestRefused(
             f"At most {TESTS_PER_HOUR} tests per channel per hour: the next one is possible at "
             f"{local:%H:%M} ({channel.organization.time_zone})."
         )
@@ -179,7 +179,7 @@ def channel_test_request(*, channel: Channel, user: Any) -> Notification:
     return notification
 
 
-def test_notice(channel: Channel, notification: Notification) -> Notice:
+def channel_test_notice(channel: Channel, notification: Notification) -> Notice:
     now = timezone.now()
     return Notice(
         kind="test",
@@ -211,7 +211,7 @@ def channel_test_run(*, notification_id: int) -> Notification | None:
     except KeyError:
         delivery = None
     try:
-        outcome = _deliver(channel, test_notice(channel, notification), delivery)
+        outcome = _deliver(channel, channel_test_notice(channel, notification), delivery)
     except SoftTimeLimitExceeded:
         outcome = Outcome("failed", error=f"No answer within {TEST_TIMEOUT_SECONDS} seconds.")
     Notification.objects.filter(pk=notification.pk).update(

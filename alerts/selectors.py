@@ -18,7 +18,7 @@ WAITING = timedelta(minutes=1)  # a test queued longer than this is waiting for 
 
 
 @dataclass(frozen=True)
-class TestRow:
+class ChannelTestRow:
     notification: Notification
     # queued | waiting (for a worker) | expired (no worker took it) | sending | sent | failed | skipped
     state: str
@@ -28,7 +28,7 @@ class TestRow:
         return self.state in {"queued", "waiting", "sending"}
 
 
-def test_state(notification: Notification, now: datetime) -> str:
+def channel_test_state(notification: Notification, now: datetime) -> str:
     if notification.status != "pending":
         return notification.status
     age = now - notification.created_at
@@ -54,7 +54,7 @@ def channel_page(channel: Channel) -> dict[str, Any]:
     except KeyError:
         description = f"{channel.kind} (not installed)"
     tests = [
-        TestRow(n, test_state(n, now))
+        ChannelTestRow(n, channel_test_state(n, now))
         for n in Notification.objects.filter(channel=channel, is_test=True).select_related("sent_by")[:10]
     ]
     recipients = (

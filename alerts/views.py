@@ -16,7 +16,7 @@ from accounts.roles import Action
 from accounts.selectors import get_scoped_or_404
 
 from .channels import enabled_kinds, get_kind
-from .delivery import TestRefused, channel_test_request
+from .delivery import ChannelTestRefused, channel_test_request
 from .forms import RuleForm
 from .models import AlertRecipient, AlertRule, Channel, Incident, IncidentStatus, Notification
 from .recipients import (
@@ -211,7 +211,7 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
     require(request, Action.MANAGE)
     try:
         channel_test_request(channel=channel, user=request.user)
-    except TestRefused as exc:
+    except ChannelTestRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.info(request, f"Test queued for {channel.name}: its result shows below in a few seconds.")
