@@ -279,8 +279,9 @@ def start_sandbox(env: dict[str, str], external_id: str, stack: ExitStack) -> di
             "sandbox",
             "--port",
             str(port),
-            "--external-id",
-            external_id,
+            # One argument with "=": an ExternalId may start with "-", which argparse would
+            # otherwise take for an option.
+            f"--external-id={external_id}",
             "--state",
             str(state_path),
         ],
@@ -331,8 +332,7 @@ def demo() -> int:
             demo_user["organization"],
             "--role-arn",
             sandbox["role_arn"],
-            "--external-id",
-            demo_user["sandbox_external_id"],
+            f"--external-id={demo_user['sandbox_external_id']}",
             "--regions",
             sandbox["region"],
             "--name",
