@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import Client
 
 from accounts.models import Membership, Organization, Role
@@ -21,6 +22,7 @@ from accounts.services import organization_create, user_create_verified
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "Correct-horse-42"
+TEST_FIELD_KEY = Fernet.generate_key().decode()
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
 
@@ -46,6 +48,8 @@ def _test_settings(settings: Any) -> None:
     }
     # PBKDF2's deliberate slowness costs ~0.3 s per user created; tests need no such defence.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Secrets at rest need a key; the suite brings its own whatever the environment says.
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_FIELD_KEY]
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """Connecting a customer AWS account: the CloudFormation template, and validation.
 
 The role we ask for trusts one principal (the platform's) on one condition (the
-account's ExternalId), and allows exactly `monitoring.aws.permissions.REQUIRED_ACTIONS`.
+account's ExternalId), and allows exactly `monitoring.aws.permissions.REQUIRED_ACTIONS`,
+plus, only when the customer lists topics in `AlertTopicArns`, `sns:Publish` on those
+topics (for SNS alert channels).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.conf import settings
 
 from monitoring.aws import clients
 from monitoring.aws.errors import ACCESS_DENIED, REGION_DISABLED, Problem, error_code, explain
-from monitoring.aws.permissions import REQUIRED_ACTIONS, iam_action
+from monitoring.aws.permissions import OPTIONAL_ACTIONS, REQUIRED_ACTIONS, iam_action
 
 ROLE_NAME = "DashbirdReadOnly"
 ROLE_ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$")
@@ -98,6 +100,15 @@ def cloudformation_template(*, principal: str, external_id: str = "") -> str:
                 "Default": principal,
             },
             "RoleName": {"Type": "String", "Default": ROLE_NAME},
+            "AlertTopicArns": {
+                "Type": "String",
+                "Description": "Optional: ARNs of SNS topics in this account that Dashbird alert channels "
+                "may publish to, separated by commas without spaces. Empty: the role publishes nowhere.",
+                "Default": "",
+            },
+        },
+        "Conditions": {
+            "PublishesAlerts": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlertTopicArns"}, ""]}]},
         },
         "Resources": {
             "MonitoringRole": {
@@ -126,7 +137,26 @@ def cloudformation_template(*, principal: str, external_id: str = "") -> str:
                                     {"Effect": "Allow", "Action": sorted(REQUIRED_ACTIONS), "Resource": "*"},
                                 ],
                             },
-                        }
+                        },
+                        {
+                            "Fn::If": [
+                                "PublishesAlerts",
+                                {
+                                    "PolicyName": "DashbirdAlertPublish",
+                                    "PolicyDocument": {
+                                        "Version": "2012-10-17",
+                                        "Statement": [
+                                            {
+                                                "Effect": "Allow",
+                                                "Action": sorted(OPTIONAL_ACTIONS),
+                                                "Resource": {"Fn::Split": [",", {"Ref": "AlertTopicArns"}]},
+                                            }
+                                        ],
+                                    },
+                                },
+                                {"Ref": "AWS::NoValue"},
+                            ]
+                        },
                     ],
                 },
             }
@@ -159,6 +189,8 @@ def quick_create_url(*, external_id: str, principal: str, region: str = "us-east
 @dataclass
 class ValidationReport:
     ok: bool
+    # The account STS says the assumed role lives in; empty unless the role was assumed.
+    # Never the account typed in the ARN: that proves nothing about who controls it.
     aws_account_id: str = ""
     error: str = ""
     region_problems: dict[str, list[Problem]] = field(default_factory=dict)
@@ -183,11 +215,16 @@ def parse_regions(text: str | list[str]) -> list[str]:
 
 
 def validate_role(*, role_arn: str, external_id: str, regions: list[str]) -> ValidationReport:
-    """Assume the role with the ExternalId, then make one cheap read per service per region.
+    """Assume the role with the ExternalId, ask STS whose it is, then make one cheap read per
+    service per region.
 
     AWS answers the same AccessDenied to AssumeRole whether the role is missing, its trust
     policy names another principal, or the ExternalId differs, so the message names all
     three with the exact values to compare.
+
+    Only an assumed role proves that the account's owner deployed our template with this
+    ExternalId, so the report's `aws_account_id` comes from `GetCallerIdentity` of the
+    assumed role and stays empty on every refusal.
     """
     match = ROLE_ARN_RE.match(role_arn.strip())
     if not match:
@@ -200,7 +237,6 @@ def validate_role(*, role_arn: str, external_id: str, regions: list[str]) -> Val
     except NoCredentialsError:
         return ValidationReport(
             ok=False,
-            aws_account_id=account_id,
             error="This installation has no AWS identity of its own to assume the role with. "
             "Give it an instance role, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.",
         )
@@ -208,7 +244,6 @@ def validate_role(*, role_arn: str, external_id: str, regions: list[str]) -> Val
         if error_code(exc) in ACCESS_DENIED:
             return ValidationReport(
                 ok=False,
-                aws_account_id=account_id,
                 error=(
                     f"AWS refused to let us assume {role_arn}. Either the role does not exist in account "
                     f"{account_id} (check the ARN and that the stack finished creating), its trust policy does "
@@ -216,13 +251,21 @@ def validate_role(*, role_arn: str, external_id: str, regions: list[str]) -> Val
                     "Re-deploy the template from step 1 with these values."
                 ),
             )
+        return ValidationReport(ok=False, error=explain(exc, service="sts", operation="AssumeRole", region="").message)
+    except BotoCoreError as exc:
+        return ValidationReport(ok=False, error=f"Could not reach AWS STS: {exc}")
+    try:
+        # GetCallerIdentity needs no permission: any role can answer it about itself.
+        identity = clients.session_client(creds, "sts", settings.AWS_STS_REGION).get_caller_identity()
+    except (BotoCoreError, ClientError) as exc:
+        return ValidationReport(ok=False, error=f"AWS STS did not say which account the role is in: {exc}")
+    verified = str(identity.get("Account", ""))
+    if verified != account_id:
         return ValidationReport(
             ok=False,
-            aws_account_id=account_id,
-            error=explain(exc, service="sts", operation="AssumeRole", region="").message,
+            error=f"The role {role_arn} answered from account {verified or 'unknown'}, not {account_id}. "
+            "Check the role ARN.",
         )
-    except BotoCoreError as exc:
-        return ValidationReport(ok=False, aws_account_id=account_id, error=f"Could not reach AWS STS: {exc}")
 
     problems: dict[str, list[Problem]] = {}
     for region in regions:
@@ -243,4 +286,4 @@ def validate_role(*, role_arn: str, external_id: str, regions: list[str]) -> Val
                 problems.setdefault(region, []).append(
                     explain(exc, service=service, operation=operation, region=region, action=action)
                 )
-    return ValidationReport(ok=not problems, aws_account_id=account_id, region_problems=problems)
+    return ValidationReport(ok=not problems, aws_account_id=verified, region_problems=problems)

@@ -59,3 +59,10 @@ def aws_accounts_of(organization: Organization) -> QuerySet[AwsAccount]:
     return organization.aws_accounts.annotate(
         resource_count=Count("resources", filter=Q(resources__gone_at=None))
     ).order_by("name")
+
+
+def validated_aws_accounts(organization: Organization) -> QuerySet[AwsAccount]:
+    """The organisation's accounts whose role we assumed with their own ExternalId: only
+    these prove that the organisation controls the AWS account id (recorded from STS, never
+    from a typed ARN). Anything that acts on an AWS account by its id checks it is here."""
+    return organization.aws_accounts.exclude(validated_at=None).exclude(aws_account_id="")

@@ -68,22 +68,32 @@ def aws_account_start(*, organization: Organization, name: str) -> AwsAccount:
 def aws_account_configure(
     *, account: AwsAccount, role_arn: str, regions: list[str], name: str | None = None
 ) -> AwsAccount:
-    """Step 2: the role ARN and regions (validated for shape here, for access in step 3)."""
+    """Step 2: the role ARN and regions (validated for shape here, for access in step 3).
+
+    The AWS account id is not taken from the typed ARN: anyone can type another tenant's
+    role ARN. It is recorded by `aws_account_validate` from STS, once the role was assumed
+    with this account's ExternalId; a new ARN forgets the old proof until then.
+    """
     role_arn = role_arn.strip()
-    match = ROLE_ARN_RE.match(role_arn)
-    if not match:
+    if not ROLE_ARN_RE.match(role_arn):
         raise ValueError(f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME).")
     clash = (
         AwsAccount.objects.filter(organization=account.organization, role_arn=role_arn).exclude(pk=account.pk).first()
     )
     if clash is not None:
         raise ValueError(f"This role is already connected as {clash.name!r}.")
+    fields = ["role_arn", "regions", "name"]
+    if role_arn != account.role_arn:
+        account.aws_account_id, account.validated_at = "", None
+        fields += ["aws_account_id", "validated_at"]
+        if account.status != AwsAccount.Status.PAUSED:
+            account.status = AwsAccount.Status.PENDING
+            fields.append("status")
     account.role_arn = role_arn
-    account.aws_account_id = match.group("account")
     account.regions = parse_regions(regions)
     if name is not None and name.strip():
         account.name = name.strip()
-    account.save(update_fields=["role_arn", "aws_account_id", "regions", "name"])
+    account.save(update_fields=fields)
     return account
 
 
@@ -96,7 +106,7 @@ def aws_account_validate(*, account: AwsAccount) -> ValidationReport:
         fields = {"status": AwsAccount.Status.CONNECTED, "last_error": "", "validated_at": now}
     else:
         fields = {"status": AwsAccount.Status.ERROR, "last_error": "\n".join(report.messages), "last_error_at": now}
-    if report.aws_account_id:
+    if report.aws_account_id:  # from STS GetCallerIdentity of the assumed role, never from the typed ARN
         fields["aws_account_id"] = report.aws_account_id
     AwsAccount.objects.filter(pk=account.pk).update(**fields)
     for key, value in fields.items():

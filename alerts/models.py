@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from accounts.encryption import EncryptedJSONField
 from accounts.models import AwsAccount, Organization
 from monitoring.models import Project, Resource
 
@@ -13,7 +14,8 @@ class Channel(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="channels")
     kind = models.CharField(max_length=32)
     name = models.CharField(max_length=120)
-    config = models.JSONField(default=dict)
+    # Encrypted as a whole: URLs, routing keys and signing secrets are credentials.
+    config = EncryptedJSONField(default=dict)
     enabled = models.BooleanField(default=True)
     # Set when a delivery failed permanently (bad URL, revoked webhook…): shown on its page.
     disabled_reason = models.TextField(blank=True)
@@ -77,6 +79,9 @@ class AlertRule(models.Model):
     channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
     min_interval_minutes = models.PositiveIntegerField(default=30)
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    # Why the last evaluation failed (shown on the Alerts page); cleared when it evaluates again.
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -144,6 +149,30 @@ class IncidentEvent(models.Model):
         return f"{self.incident_id} {self.kind}"
 
 
+class AlertRecipient(models.Model):
+    """An e-mail address that is not a member's, named in a channel of the organisation.
+
+    Alerts go to it only once its owner confirmed through the signed link mailed to it;
+    until then (or after they declined) deliveries skip it and say so.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alert_recipients")
+    email = models.EmailField()  # lower-cased
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)  # when the link was last mailed
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "email"], name="alert_recipient_once_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
 class Notification(models.Model):
     """One delivery of one event to one channel, with every attempt."""
 
@@ -151,9 +180,12 @@ class Notification(models.Model):
         IncidentEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
-    status = models.CharField(max_length=16)  # sent | failed | skipped
+    # pending | sending (channel tests on the worker) | sent | failed | skipped
+    status = models.CharField(max_length=16)
     attempts = models.JSONField(default=list)
     error = models.TextField(blank=True)
+    # What else the delivery should say, e.g. the unconfirmed recipients it left out.
+    detail = models.TextField(blank=True)
     duration_ms = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     is_test = models.BooleanField(default=False)
@@ -163,6 +195,7 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["channel", "is_test", "created_at"], name="notification_channel_tests")]
 
     def __str__(self) -> str:
         return f"{self.channel_id} {self.status}"

@@ -6,22 +6,24 @@
    transaction; the partial unique index keeps one open incident per rule × subject, so a
    duplicate beat tick changes nothing.
 2. `event_dispatch` claims an event with a conditional UPDATE (two dispatchers never
-   send it twice), sends one Notification per channel of the rule, records every attempt,
-   and disables a channel that failed permanently, saying why.
+   send it twice), sends one Notification per channel of the rule (alerts.delivery),
+   records every attempt, and disables a channel that failed permanently, saying why.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .channels import ChannelError, Notice, get_kind
+from .bounds import describe_problems, rule_problems
+from .channels import Notice
+from .delivery import channel_send
 from .evaluation import (
     error_group_breaches,
     finding_breaches,
@@ -30,17 +32,34 @@ from .evaluation import (
     threshold_breaches,
 )
 from .models import AlertRule, Channel, Incident, IncidentEvent, IncidentStatus, Notification
+from .recipients import recipients_invite
 
 REOPEN_WITHIN = timedelta(days=1)
+logger = logging.getLogger(__name__)
 
 
 def _event(incident: Incident, kind: str, now: datetime) -> IncidentEvent:
     return IncidentEvent.objects.create(incident=incident, kind=kind, created_at=now)
 
 
+class RuleOutOfBounds(ValueError):
+    """A stored rule whose numbers cannot be evaluated (see alerts.bounds)."""
+
+
 def rule_evaluate(rule: AlertRule, now: datetime | None = None) -> dict[str, int]:
-    """Open, re-open and resolve the rule's incidents; returns counts of each transition."""
+    """Open, re-open and resolve the rule's incidents; returns counts of each transition.
+    Raises RuleOutOfBounds, before reading anything, for a rule outside alerts.bounds."""
     now = now or timezone.now()
+    problems = rule_problems(
+        condition=rule.condition,
+        window_minutes=rule.window_minutes,
+        evaluation_periods=rule.evaluation_periods,
+        breaching_periods=rule.breaching_periods,
+        threshold=rule.threshold,
+        min_interval_minutes=rule.min_interval_minutes,
+    )
+    if problems:
+        raise RuleOutOfBounds(describe_problems(problems))
     since = rule.last_evaluated_at or (now - timedelta(minutes=max(rule.window_minutes, 5)))
     if rule.condition == AlertRule.Condition.THRESHOLD:
         found = threshold_breaches(rule, now)
@@ -103,8 +122,34 @@ def rule_evaluate(rule: AlertRule, now: datetime | None = None) -> dict[str, int
                 if changed:
                     _event(incident, IncidentEvent.Kind.RESOLVED, now)
                     counts["resolved"] += 1
-        AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=now)
+        AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=now, last_error="", last_error_at=None)
     return counts
+
+
+def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
+    """Evaluate every enabled rule of every organisation, each on its own.
+
+    A rule that is out of bounds or raises is recorded on the rule (`last_error`, shown on
+    the Alerts page) and skipped; its savepoint rolls back whatever it half-wrote, and the
+    rules after it evaluate as if it did not exist. Returns transition counts plus `failed`.
+    """
+    totals = {"opened": 0, "reopened": 0, "resolved": 0, "failed": 0}
+    rules = AlertRule.objects.filter(enabled=True).select_related("organization").order_by("pk")
+    for rule in rules.iterator(chunk_size=500):
+        try:
+            with transaction.atomic():
+                counts = rule_evaluate(rule, now)
+        except SoftTimeLimitExceeded:
+            raise  # the task's time is up: stop, the next tick starts over
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, RuleOutOfBounds) else f"{type(exc).__name__}: {exc}"
+            logger.warning("alert rule %s (%s) skipped: %s", rule.pk, rule.organization.slug, message, exc_info=True)
+            AlertRule.objects.filter(pk=rule.pk).update(last_error=message[:1000], last_error_at=timezone.now())
+            totals["failed"] += 1
+            continue
+        for key, value in counts.items():
+            totals[key] += value
+    return totals
 
 
 def notice_for(incident: Incident, kind: str) -> Notice:
@@ -131,32 +176,14 @@ def notice_for(incident: Incident, kind: str) -> Notice:
     )
 
 
-def channel_send(
-    *, channel: Channel, notice: Notice, event: IncidentEvent | None = None, sent_by: Any = None
-) -> Notification:
-    """Send one notice to one channel and record it; disable the channel on a permanent failure."""
-    started = time.perf_counter()
-    try:
-        attempts = get_kind(channel.kind).send(notice, channel.config)
-        status, error = "sent", ""
-    except ChannelError as exc:
-        attempts, status, error = list(getattr(exc, "attempts", []) or []), "failed", str(exc)
-        if exc.permanent and event is not None:
-            Channel.objects.filter(pk=channel.pk).update(
-                enabled=False, disabled_reason=f"{timezone.now():%Y-%m-%d %H:%M} UTC: {error}"
-            )
-    except KeyError:
-        attempts, status, error = [], "failed", f"Channel kind {channel.kind!r} is not installed."
-    return Notification.objects.create(
-        event=event,
-        channel=channel,
-        status=status,
-        attempts=[dataclasses.asdict(a) if dataclasses.is_dataclass(a) else a for a in attempts],
-        error=error[:2000],
-        duration_ms=(time.perf_counter() - started) * 1000,
-        is_test=event is None,
-        sent_by=sent_by,
-    )
+@transaction.atomic
+def channel_create(
+    *, organization: Any, kind: str, name: str, config: dict[str, Any]
+) -> tuple[Channel, tuple[int, int]]:
+    """A new channel; for e-mail, a confirmation link to each address outside the
+    organisation. Returns the channel and (links queued, links held back by the limits)."""
+    channel = Channel.objects.create(organization=organization, kind=kind, name=name, config=config)
+    return channel, recipients_invite(channel=channel) if kind == "email" else (0, 0)
 
 
 def event_dispatch(event_id: int) -> list[Notification]:

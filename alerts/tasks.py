@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .models import AlertRule
-from .services import event_dispatch, pending_events, rule_evaluate
+from .delivery import TEST_TIMEOUT_SECONDS, channel_test_run
+from .recipients import recipient_link_send
+from .services import event_dispatch, pending_events, rules_evaluate
 
 
 @shared_task(name="alerts.evaluate", soft_time_limit=120, time_limit=180)
 def evaluate_rules() -> int:
-    """Beat: evaluate every enabled rule, then queue the deliveries of the events written."""
-    for rule in AlertRule.objects.filter(enabled=True).select_related("organization"):
-        rule_evaluate(rule)
+    """Beat: evaluate every enabled rule (a failing one is recorded and skipped), then queue
+    the deliveries of the events written."""
+    rules_evaluate()
     return dispatch_pending()
 
 
@@ -26,6 +27,25 @@ def dispatch_pending() -> int:
 @shared_task(name="alerts.dispatch_event", soft_time_limit=300, time_limit=360)
 def dispatch_event(event_id: int) -> int:
     return len(event_dispatch(event_id))
+
+
+# A channel test: one attempt, never retried and never redelivered (acks_late off: a worker
+# lost mid-send must not send the test again), ended after TEST_TIMEOUT_SECONDS.
+@shared_task(
+    name="alerts.channel_test",
+    acks_late=False,
+    max_retries=0,
+    soft_time_limit=TEST_TIMEOUT_SECONDS,
+    time_limit=TEST_TIMEOUT_SECONDS + 5,
+)
+def send_channel_test(notification_id: int) -> str:
+    notification = channel_test_run(notification_id=notification_id)
+    return notification.status if notification is not None else "not pending"
+
+
+@shared_task(name="alerts.recipient_link", acks_late=False, max_retries=0, soft_time_limit=30, time_limit=40)
+def send_recipient_link(recipient_id: int) -> bool:
+    return recipient_link_send(recipient_id=recipient_id)
 
 
 @shared_task(name="alerts.send_digests", soft_time_limit=600, time_limit=660)

@@ -2,81 +2,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.admin_services import audit_record
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import get_scoped_or_404
-from monitoring.models import ResourceKind
 
-from .channels import Notice, enabled_kinds, get_kind
-from .models import AlertRule, Channel, Incident, IncidentStatus, Metric, Notification
-from .services import channel_send, incident_snooze
+from .channels import enabled_kinds, get_kind
+from .delivery import ChannelTestRefused, channel_test_request
+from .forms import RuleForm
+from .models import AlertRecipient, AlertRule, Channel, Incident, IncidentStatus, Notification
+from .recipients import (
+    link_refusal,
+    recipient_answer,
+    recipient_for_token,
+    recipient_link_request,
+    recipients_invite,
+)
+from .selectors import channel_page
+from .services import channel_create, incident_snooze
 
 
 def _org(request: HttpRequest) -> Any:
     return getattr(request, "organization", None)
-
-
-class RuleForm(forms.ModelForm):
-    class Meta:
-        model = AlertRule
-        fields = [
-            "name", "condition", "metric", "operator", "threshold", "window_minutes", "evaluation_periods",
-            "breaching_periods", "target", "target_account", "target_kind", "target_project", "target_resources",
-            "error_kinds", "finding_severity", "min_interval_minutes", "channels",
-        ]  # fmt: skip
-        widgets = {"channels": forms.CheckboxSelectMultiple}
-
-    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        channels = self.fields["channels"]
-        assert isinstance(channels, forms.ModelMultipleChoiceField)
-        channels.queryset = Channel.objects.filter(organization=organization)
-        # Every choice is scoped to the organisation: a rule can never point at another's objects.
-        from accounts.models import AwsAccount
-        from monitoring.models import Project, Resource
-
-        scoped = {
-            "target_account": AwsAccount.objects.filter(organization=organization),
-            "target_project": Project.objects.filter(organization=organization),
-            "target_resources": Resource.objects.filter(organization=organization, gone_at=None).order_by(
-                "kind", "name"
-            ),
-        }
-        for name, queryset in scoped.items():
-            field = self.fields[name]
-            assert isinstance(field, forms.ModelChoiceField)
-            field.queryset = queryset
-        self.fields["error_kinds"] = forms.MultipleChoiceField(
-            choices=[("error", "Errors"), ("timeout", "Timeouts"), ("out_of_memory", "Out of memory")],
-            required=False,
-            widget=forms.CheckboxSelectMultiple,
-            help_text="For new error groups: which kinds (none ticked: all).",
-        )
-        self.fields["finding_severity"] = forms.ChoiceField(
-            choices=[("", "—"), ("info", "Info"), ("warning", "Warning"), ("critical", "Critical")], required=False
-        )
-        self.fields["target_kind"] = forms.ChoiceField(choices=[("", "—"), *ResourceKind.choices], required=False)
-        self.fields["metric"] = forms.ChoiceField(choices=[("", "—"), *Metric.choices], required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("condition") == AlertRule.Condition.THRESHOLD and (
-            not data.get("metric") or data.get("threshold") is None
-        ):
-            raise forms.ValidationError("A threshold rule needs a metric and a threshold.")
-        if (data.get("breaching_periods") or 1) > (data.get("evaluation_periods") or 1):
-            raise forms.ValidationError("Breaching periods (M) cannot exceed evaluation periods (N).")
-        return data
 
 
 @login_required
@@ -154,6 +109,25 @@ def rule_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_scoped_or_404(AlertRule.objects.all(), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    form = RuleForm(request.POST or None, instance=rule, organization=rule.organization)
+    if request.method == "POST" and form.is_valid():
+        rule = form.save()
+        audit_record(
+            organization=rule.organization,
+            action="alert_rule.changed",
+            obj=rule,
+            request=request,
+            changes={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
+        )
+        messages.success(request, f"Rule {rule.name} saved.")
+        return redirect("alerts")
+    return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form, "rule": rule})
+
+
+@login_required
 @require_POST
 def rule_toggle(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     rule = get_scoped_or_404(AlertRule.objects.all(), organization=_org(request), pk=pk)
@@ -181,14 +155,22 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
     form = channel_kind.form_class(request.POST or None)
     name = request.POST.get("channel_name", "").strip() or channel_kind.label
     if request.method == "POST" and form.is_valid() and kind == "sns":
+        from accounts.selectors import validated_aws_accounts
+
         from .channels.sns import topic_account
 
-        # SNS publishes with the platform's own identity: only to this organisation's accounts.
-        owned = set(_org(request).aws_accounts.values_list("aws_account_id", flat=True))
+        # SNS publishes through the role of the topic's account: one this organisation proved it controls.
+        owned = set(validated_aws_accounts(_org(request)).values_list("aws_account_id", flat=True))
         if topic_account(form.config["topic_arn"]) not in owned:
-            form.add_error(None, "The topic must belong to one of this organisation's connected AWS accounts.")
+            form.add_error(
+                "topic_arn",
+                "The topic must be in one of this organisation's validated AWS accounts "
+                "(connect the account first: its role publishes the notifications).",
+            )
     if request.method == "POST" and form.is_valid() and not form.non_field_errors():
-        channel = Channel.objects.create(organization=_org(request), kind=kind, name=name[:120], config=form.config)
+        channel, (queued, held) = channel_create(
+            organization=_org(request), kind=kind, name=name[:120], config=form.config
+        )
         audit_record(
             organization=channel.organization,
             action="channel.created",
@@ -197,27 +179,99 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
             object_repr=channel_kind.describe(channel.config),
         )
         messages.success(request, f"Channel {channel.name} added. Send it a test.")
-        return redirect("alerts")
+        if queued:
+            messages.info(
+                request,
+                f"{queued} address{'es' if queued > 1 else ''} outside the organisation will receive nothing "
+                "until they confirm through the link just mailed to them.",
+            )
+        if held:
+            messages.warning(request, f"{held} confirmation link{'s' if held > 1 else ''} not sent yet: {LIMITS_NOTE}")
+        return redirect("channel_detail", pk=channel.pk)
     return render(request, "alerts/channel_form.html", {"nav": "alerts", "form": form, "kind": channel_kind})
+
+
+LIMITS_NOTE = "at most 50 an hour per organisation; send them from the channel page later."
+
+
+@login_required
+def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    return render(
+        request,
+        "alerts/channel_detail.html",
+        {"nav": "alerts", "can_manage": can(request, Action.MANAGE), **channel_page(channel)},
+    )
 
 
 @login_required
 @require_POST
 def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(Channel.objects.all(), organization=_org(request), pk=pk)
+    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
     require(request, Action.MANAGE)
-    notice = Notice(
-        kind="test", title="Test notification from Dashbird", summary="If you can read this, the channel works.",
-        severity="info", organization=channel.organization.name, url=request.build_absolute_uri("/alerts/"),
-        incident_id=None, dedup_key=f"dashbird-test-{channel.pk}-{int(timezone.now().timestamp())}", resource=None,
-        rule=None, fields={"Channel": channel.name}, occurred_at=timezone.now().isoformat(),
-    )  # fmt: skip
-    result = channel_send(channel=channel, notice=notice, sent_by=request.user)
-    if result.status == "sent":
-        messages.success(request, f"Test sent to {channel.name}.")
+    try:
+        channel_test_request(channel=channel, user=request.user)
+    except ChannelTestRefused as exc:
+        messages.error(request, str(exc))
     else:
-        messages.error(request, f"Test to {channel.name} failed: {result.error}")
-    return redirect("alerts")
+        messages.info(request, f"Test queued for {channel.name}: its result shows below in a few seconds.")
+    return redirect("channel_detail", pk=channel.pk)
+
+
+@login_required
+@require_POST
+def recipient_link(request: HttpRequest, pk: int, recipient: int) -> HttpResponse:
+    """Mail (again) the confirmation link to one address of an e-mail channel."""
+    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    row = get_scoped_or_404(AlertRecipient.objects.all(), organization=channel.organization, pk=recipient)
+    if row.email not in {a.lower() for a in channel.config.get("recipients", [])}:
+        raise Http404("Not a recipient of this channel")
+    if recipient_link_request(recipient=row):
+        messages.success(request, f"A confirmation link is on its way to {row.email}.")
+    else:
+        messages.error(request, link_refusal(row) or "No link was sent.")
+    return redirect("channel_detail", pk=channel.pk)
+
+
+@login_required
+@require_POST
+def recipient_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mail the confirmation link to every address of the channel never asked yet."""
+    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    require(request, Action.MANAGE)
+    queued, held = recipients_invite(channel=channel)
+    if queued:
+        messages.success(request, f"{queued} confirmation link{'s' if queued > 1 else ''} on the way.")
+    if held:
+        messages.warning(request, f"{held} not sent yet: {LIMITS_NOTE}")
+    if not queued and not held:
+        messages.info(request, "Every address has been asked within the last hour or has answered.")
+    return redirect("channel_detail", pk=channel.pk)
+
+
+def recipient_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to an address outside the organisation; no sign-in. GET only shows
+    the question (mail scanners follow links); the answer is a POST."""
+    recipient = recipient_for_token(token)
+    answered = ""
+    if recipient is not None and request.method == "POST" and request.POST.get("answer") in {"accept", "decline"}:
+        accept = request.POST["answer"] == "accept"
+        with transaction.atomic():
+            recipient_answer(recipient=recipient, accept=accept)
+            audit_record(
+                organization=recipient.organization,
+                action="alert_recipient.confirmed" if accept else "alert_recipient.declined",
+                obj=recipient,
+                request=request,
+            )
+        answered = "accepted" if accept else "declined"
+    return render(
+        request,
+        "alerts/recipient_confirm.html",
+        {"recipient": recipient, "answered": answered, "allow_without_organization": True},
+        status=200 if recipient else 400,
+    )
 
 
 @login_required

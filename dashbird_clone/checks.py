@@ -30,3 +30,20 @@ def check_site_url(app_configs: Any, **kwargs: Any) -> list[Error | Warning]:
             )
         )
     return problems
+
+
+@register(Tags.security)
+def check_field_encryption_keys(app_configs: Any, **kwargs: Any) -> list[Error | Warning]:
+    """Runs with every command (migrate, runserver), not only `check --deploy`: without a key,
+    saving a channel or enrolling two-factor authentication fails."""
+    if settings.FIELD_ENCRYPTION_KEYS:
+        return []
+    hint = (
+        "Set FIELD_ENCRYPTION_KEYS to a Fernet key, made with "
+        '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`, '
+        "and keep it as safe as the database backups: without it the stored secrets are lost."
+    )
+    message = "FIELD_ENCRYPTION_KEYS is not set: channel secrets and two-factor seeds cannot be encrypted."
+    if settings.DEBUG:
+        return [Warning(message, hint=hint + " `make demo` creates a local one.", id="dashbird.W003")]
+    return [Error(message, hint=hint, id="dashbird.E002")]

@@ -183,6 +183,19 @@ def local_secret_key() -> str:
     return path.read_text().strip()
 
 
+def local_field_encryption_keys() -> str:
+    """A per-checkout Fernet key kept in var/, for local runs only (production sets
+    FIELD_ENCRYPTION_KEYS). Losing the file loses the secrets stored with it."""
+    from cryptography.fernet import Fernet
+
+    path = VAR_DIR / "field_encryption_keys"
+    if not path.exists():
+        VAR_DIR.mkdir(exist_ok=True)
+        path.write_text(Fernet.generate_key().decode() + "\n")
+        path.chmod(0o600)
+    return ",".join(path.read_text().replace(",", " ").split())
+
+
 def service_environment(stack: ExitStack, redis_db: int | None = None) -> dict[str, str]:
     database_url = resolve_postgres(stack)
     ensure_database(database_url)
@@ -192,8 +205,11 @@ def service_environment(stack: ExitStack, redis_db: int | None = None) -> dict[s
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
     if not dotenv_value("SECRET_KEY"):
         env["SECRET_KEY"] = local_secret_key()
+    if not dotenv_value("FIELD_ENCRYPTION_KEYS"):
+        env["FIELD_ENCRYPTION_KEYS"] = local_field_encryption_keys()
     if redis_db is None:
-        SERVICES_ENV.write_text("".join(f"{k}={v}\n" for k, v in env.items() if k != "SECRET_KEY"))
+        in_own_files = {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}  # secrets stay in their own files under var/
+        SERVICES_ENV.write_text("".join(f"{k}={v}\n" for k, v in env.items() if k not in in_own_files))
         stack.callback(lambda: SERVICES_ENV.unlink(missing_ok=True))
     return env
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import environ
 import plotly
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +55,27 @@ if not SECRET_KEY:
             "or run `make demo` once to create a local one in var/secret_key."
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+
+# Secrets at rest (channel keys and URLs, two-factor seeds): Fernet keys, comma-separated,
+# newest first. The first encrypts, all decrypt, so a key rotates without losing data
+# (README: Rotating the encryption keys). Never derived from SECRET_KEY. A local checkout
+# keeps generated ones in var/field_encryption_keys (written by `make demo`/`make test`).
+FIELD_ENCRYPTION_KEYS_FILE = Path(env.str("FIELD_ENCRYPTION_KEYS_FILE", default=str(VAR_DIR / "field_encryption_keys")))
+_field_keys = [key.strip() for key in env.list("FIELD_ENCRYPTION_KEYS", default=[]) if key.strip()]
+if not _field_keys and FIELD_ENCRYPTION_KEYS_FILE.is_file():
+    _field_keys = FIELD_ENCRYPTION_KEYS_FILE.read_text().replace(",", " ").split()
+FIELD_ENCRYPTION_KEYS: list[str] = []
+for _position, _key in enumerate(_field_keys, start=1):
+    # A malformed key stops start-up here; a missing one is a system check (dashbird.E002).
+    # The message names the key's position, never its value.
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS: key {_position} of {len(_field_keys)} is not a Fernet key "
+            "(32 url-safe base64-encoded bytes: 44 characters ending in '=')"
+        ) from None
+    FIELD_ENCRYPTION_KEYS.append(_key)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
@@ -299,6 +321,8 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Encrypts TOTP and recovery-code seeds with FIELD_ENCRYPTION_KEYS (allauth's default stores them as is).
+MFA_ADAPTER = "accounts.mfa.MFAAdapter"
 USERSESSIONS_TRACK_ACTIVITY = True
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Dashbird (self-hosted)")
 

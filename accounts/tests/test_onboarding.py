@@ -182,8 +182,17 @@ def test_connect_account_command_validates_and_creates(owner: Any, sandbox: Any)
 def test_the_template_grants_exactly_the_listed_actions_and_passes_cfn_lint(tmp_path: Path) -> None:
     text = cloudformation_template(principal="arn:aws:iam::111122223333:role/platform", external_id="abc123")
     template = yaml.safe_load(text)
-    statement = template["Resources"]["MonitoringRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    policies = template["Resources"]["MonitoringRole"]["Properties"]["Policies"]
+    statement = policies[0]["PolicyDocument"]["Statement"]
     assert statement == [{"Effect": "Allow", "Action": sorted(REQUIRED_ACTIONS), "Resource": "*"}]
+    # sns:Publish only when topics are listed, and only on them.
+    [condition, publish, absent] = policies[1]["Fn::If"]
+    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlertTopicArns"}, ""]}]}
+    assert template["Parameters"]["AlertTopicArns"]["Default"] == ""
+    assert publish["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": {"Fn::Split": [",", {"Ref": "AlertTopicArns"}]}}
+    ]
+    assert absent == {"Ref": "AWS::NoValue"}
     trust = template["Resources"]["MonitoringRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
 
@@ -207,3 +216,20 @@ def test_an_admin_sets_per_kind_metric_intervals_for_one_account(owner: Any, tea
     owner.client().post(url, {"sqs.queue": "5"})  # below CloudWatch's 1-minute period
     account.refresh_from_db()
     assert account.metric_intervals == {"sqs.queue": 600}
+
+
+def test_account_ids_recorded_from_typed_arns_before_validation_are_forgotten(owner: Any) -> None:
+    import importlib
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    typed = aws_account_start(organization=owner.organization, name="Typed")
+    proven = aws_account_start(organization=owner.organization, name="Proven")
+    AwsAccount.objects.filter(pk=typed.pk).update(aws_account_id="111111111111")
+    AwsAccount.objects.filter(pk=proven.pk).update(aws_account_id="222222222222", validated_at=timezone.now())
+
+    importlib.import_module("accounts.migrations.0006_forget_unvalidated_account_ids").forget(apps, None)
+
+    assert AwsAccount.objects.get(pk=typed.pk).aws_account_id == ""
+    assert AwsAccount.objects.get(pk=proven.pk).aws_account_id == "222222222222"

@@ -87,6 +87,9 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
     channel = Channel.objects.create(
         organization=org, kind="email", name="ops", config={"recipients": ["ops@acme.test"]}
     )
+    from alerts.models import AlertRecipient
+
+    recipient = AlertRecipient.objects.create(organization=org, email="ops@acme.test")
     rule = AlertRule.objects.create(organization=org, name="errors", metric="errors", threshold=1)
     incident = Incident.objects.create(organization=org, rule=rule, subject="r1", title="t", opened_at=now)
     return World(
@@ -101,6 +104,7 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
             "invocation": invocation.pk,
             "project": project.pk,
             "channel": channel.pk,
+            "recipient": recipient.pk,
             "rule": rule.pk,
             "incident": incident.pk,
             "viewer_membership": members["viewer"].pk,
@@ -149,8 +153,12 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
         MANAGE,
     ),
     ("alert_rule_toggle", "post", ["rule", "muted"], {}, MANAGE_OBJECT),
+    ("alert_rule_edit", "get", ["rule"], {}, MANAGE_OBJECT),
     ("channel_new", "get", ["email"], {}, MANAGE),
+    ("channel_detail", "get", ["channel"], {}, SCOPED_VIEW),
     ("channel_test", "post", ["channel"], {}, MANAGE_OBJECT),
+    ("channel_recipients_invite", "post", ["channel"], {}, MANAGE_OBJECT),
+    ("channel_recipient_link", "post", ["channel", "recipient"], {}, MANAGE_OBJECT),
     ("channel_enable", "post", ["channel"], {}, MANAGE_OBJECT),
     ("settings", "get", [], {}, VIEW),
     ("aws_accounts", "get", [], {}, VIEW),
@@ -213,8 +221,9 @@ def test_the_matrix_covers_every_named_view_of_the_app() -> None:
     import importlib
 
     covered = {m[0] for m in MATRIX}
-    # Public or self-service: tested in test_organizations, test_admin_console, test_digests.
-    public = {"invitation", "organization_switch", "digest_unsubscribe"}
+    # Public or self-service: tested in test_organizations, test_admin_console, test_digests,
+    # test_channel_tests (recipient_confirm).
+    public = {"invitation", "organization_switch", "digest_unsubscribe", "recipient_confirm"}
     names = {
         pattern.name
         for module in ["accounts.urls", "monitoring.urls", "insights.urls", "alerts.urls"]

@@ -12,6 +12,7 @@ from .base import (
     ChannelForm,
     ChannelKind,
     ConfigError,
+    Delivery,
     Notice,
     _registry,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "ChannelForm",
     "ChannelKind",
     "ConfigError",
+    "Delivery",
     "Notice",
     "enabled_kinds",
     "get_kind",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,18 @@ class Notice:
         """Resource and rule first, then the extra fields, as (name, value) pairs."""
         facts = [("Resource", self.resource), ("Rule", self.rule)]
         return [(name, value) for name, value in facts if value] + [(k, str(v)) for k, v in self.fields.items()]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one send runs. The dispatcher uses each kind's defaults (`ChannelKind.delivery()`);
+    a channel test runs one short attempt. `aws_credentials` are the temporary credentials
+    of the customer role an SNS channel publishes through (monitoring.aws.clients.Credentials)."""
+
+    timeout: float  # seconds per attempt (HTTP read, SMTP socket, SNS read)
+    retries: int  # further attempts after the first
+    backoff: float  # base of the exponential pause between attempts
+    aws_credentials: Any = None
 
 
 class ChannelError(Exception):
@@ -140,8 +153,13 @@ class ChannelKind(abc.ABC):
         """Exactly what `send` delivers (pure, so tests can compare it)."""
 
     @abc.abstractmethod
-    def send(self, notice: Notice, config: dict[str, Any]) -> list[Attempt]:
-        """Deliver; the attempts on success, ChannelError on failure."""
+    def send(self, notice: Notice, config: dict[str, Any], delivery: Delivery | None = None) -> list[Attempt]:
+        """Deliver (with `delivery`, else `self.delivery()`); the attempts on success,
+        ChannelError on failure."""
+
+    def delivery(self, **changes: Any) -> Delivery:
+        """This kind's default timeout and retries, with `changes` applied."""
+        return dataclasses.replace(Delivery(self.http_timeout, self.http_retries, self.http_backoff), **changes)
 
     def describe(self, config: dict[str, Any]) -> str:
         """A one-line description of a configuration that is safe to show and log."""
@@ -161,16 +179,23 @@ class ChannelKind(abc.ABC):
             raise ConfigError(name, str(exc), label=label) from None
 
     def _post(
-        self, url: str, body: Any, *, headers: dict[str, str] | None = None, what: str | None = None
+        self,
+        url: str,
+        body: Any,
+        *,
+        delivery: Delivery | None = None,
+        headers: dict[str, str] | None = None,
+        what: str | None = None,
     ) -> list[Attempt]:
+        delivery = delivery or self.delivery()
         try:
             result = post_json(
                 url,
                 body,
                 headers=headers,
-                timeout=self.http_timeout,
-                retries=self.http_retries,
-                backoff=self.http_backoff,
+                timeout=delivery.timeout,
+                retries=delivery.retries,
+                backoff=delivery.backoff,
             )
         except OutboundError as exc:
             # OutboundError messages are already redacted (no webhook paths).

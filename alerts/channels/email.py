@@ -1,5 +1,8 @@
 """Email: one message with a plain-text and an HTML part, through Django's email backend
-(EMAIL_URL / EMAIL_BACKEND). One SMTP attempt per send; the dispatcher retries."""
+(EMAIL_URL / EMAIL_BACKEND). One SMTP attempt per send; the dispatcher retries.
+
+Recipients who are not members of the organisation receive nothing until they confirm
+their address (alerts.services filters the configuration before `send`)."""
 
 from __future__ import annotations
 
@@ -12,13 +15,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.utils.html import escape
 
 from alerts.http import Attempt
 
-from .base import ChannelError, ChannelForm, ChannelKind, Notice, register
+from .base import ChannelError, ChannelForm, ChannelKind, Delivery, Notice, register
 
 MAX_RECIPIENTS = 50
 SUBJECT_PREFIX = "[Dashbird]"
@@ -112,10 +115,13 @@ class EmailChannel(ChannelKind):
         )
         return {"subject": subject, "text": "\n".join(text_lines) + "\n", "html": html, "to": config["recipients"]}
 
-    def send(self, notice: Notice, config: dict[str, Any]) -> list[Attempt]:
+    def send(self, notice: Notice, config: dict[str, Any], delivery: Delivery | None = None) -> list[Attempt]:
         config = self.validate_config(config)
+        delivery = delivery or self.delivery()
         body = self.payload(notice, config)
         message = EmailMultiAlternatives(
+            # One SMTP attempt, bounded: a mail server that never answers must not hold a worker.
+            connection=get_connection(timeout=delivery.timeout),
             subject=body["subject"],
             body=body["text"],
             from_email=settings.DEFAULT_FROM_EMAIL,

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from alerts.http import Attempt
 
-from .base import ChannelForm, ChannelKind, Notice, register, truncate
+from .base import ChannelForm, ChannelKind, Delivery, Notice, register, truncate
 
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY_MAX = 1024  # PagerDuty rejects longer summaries
@@ -86,6 +86,6 @@ class PagerDutyChannel(ChannelKind):
             "links": [{"href": notice.url, "text": LINK_TEXT}],
         }
 
-    def send(self, notice: Notice, config: dict[str, Any]) -> list[Attempt]:
+    def send(self, notice: Notice, config: dict[str, Any], delivery: Delivery | None = None) -> list[Attempt]:
         config = self.validate_config(config)
-        return self._post(events_url(), self.payload(notice, config))
+        return self._post(events_url(), self.payload(notice, config), delivery=delivery)

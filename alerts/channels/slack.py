@@ -13,7 +13,7 @@ from django import forms
 
 from alerts.http import Attempt, redact_url, validate_url
 
-from .base import ChannelForm, ChannelKind, Notice, emoji, register, require_https, truncate
+from .base import ChannelForm, ChannelKind, Delivery, Notice, emoji, register, require_https, truncate
 
 # Block Kit limits: header text 150, section text 3000, 10 fields of 2000 each.
 HEADER_MAX = 150
@@ -111,6 +111,6 @@ class SlackChannel(ChannelKind):
         # `text` is what notifications and screen readers show; the blocks are the message.
         return {"text": f"{mark} {notice.label}: {notice.title}", "blocks": blocks}
 
-    def send(self, notice: Notice, config: dict[str, Any]) -> list[Attempt]:
+    def send(self, notice: Notice, config: dict[str, Any], delivery: Delivery | None = None) -> list[Attempt]:
         config = self.validate_config(config)
-        return self._post(config["webhook_url"], self.payload(notice, config))
+        return self._post(config["webhook_url"], self.payload(notice, config), delivery=delivery)

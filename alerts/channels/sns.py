@@ -1,13 +1,12 @@
-"""Amazon SNS: publish the webhook's JSON body to a topic.
+"""Amazon SNS: publish the webhook's JSON body to a topic, through the customer's own role.
 
-This publishes with the PLATFORM's own AWS identity (the standard credential chain of the
-workers: instance role, AWS_PROFILE, env vars), not with a customer's role: the customer's
-topic policy must allow `sns:Publish` to the platform principal (PLATFORM_AWS_PRINCIPAL).
+An SNS channel publishes with the temporary credentials of the role of the AWS account the
+topic lives in, that account being a validated account of the channel's organisation
+(`alerts.services` resolves it at every send, and refuses otherwise). The platform's own
+identity never publishes: were it to, any organisation could name a topic that another had
+opened to the platform. The role needs `sns:Publish` on the topic: the CloudFormation
+template grants it, scoped to the topics listed in its `AlertTopicArns` parameter.
 Endpoints come from botocore's standard configuration, so AWS_ENDPOINT_URL(_SNS) works.
-
-Because the identity is shared, any organisation could name a topic that another one has
-opened to the platform. Whoever creates channels should therefore only accept topics whose
-account (`topic_account(arn)`) is one of the organisation's connected AWS accounts.
 """
 
 from __future__ import annotations
@@ -29,17 +28,12 @@ from django import forms
 from alerts.http import Attempt, encode_json
 from monitoring.aws.errors import THROTTLED
 
-from .base import ChannelError, ChannelForm, ChannelKind, Notice, register
+from .base import ChannelError, ChannelForm, ChannelKind, Delivery, Notice, register
 from .webhook import incident_body
 
 TOPIC_ARN = re.compile(r"^arn:aws[-a-z]*:sns:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([A-Za-z0-9_-]{1,256}(?:\.fifo)?)$")
 SUBJECT_MAX = 99  # SNS: "less than 100 characters"
-CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=5,
-    read_timeout=10,
-    user_agent_extra="dashbird-clone-notifier",
-)
+CONNECT_TIMEOUT = 5.0
 
 
 class SnsForm(ChannelForm):
@@ -47,8 +41,9 @@ class SnsForm(ChannelForm):
     topic_arn = forms.CharField(
         label="Topic ARN",
         max_length=400,
-        help_text="arn:aws:sns:<region>:<account>:<topic>. The topic's access policy must allow sns:Publish "
-        "to the Dashbird platform's principal.",
+        help_text="arn:aws:sns:<region>:<account>:<topic>, in one of this organisation's connected AWS accounts. "
+        "Notifications publish through that account's Dashbird role: list the topic in the AlertTopicArns "
+        "parameter of its CloudFormation stack.",
     )
 
 
@@ -89,9 +84,23 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
-def _client(region: str) -> BaseClient:
+def _client(region: str, delivery: Delivery) -> BaseClient:
+    creds = delivery.aws_credentials
+    config = Config(
+        retries={"mode": "standard", "max_attempts": delivery.retries + 1},
+        connect_timeout=min(CONNECT_TIMEOUT, delivery.timeout),
+        read_timeout=delivery.timeout,
+        user_agent_extra="dashbird-clone-notifier",
+    )
     with _lock:  # creating clients from one session is not thread-safe
-        return _session().client("sns", region_name=region, config=CONFIG)
+        return _session().client(
+            "sns",
+            region_name=region,
+            config=config,
+            aws_access_key_id=creds.access_key,
+            aws_secret_access_key=creds.secret_key,
+            aws_session_token=creds.token,
+        )
 
 
 @register
@@ -100,6 +109,7 @@ class SnsChannel(ChannelKind):
     label = "Amazon SNS"
     env_flag = "ALERTS_CHANNEL_SNS"
     form_class = SnsForm
+    http_retries = 2  # botocore's standard mode: three attempts in all
 
     def validate_config(self, config: dict[str, Any]) -> dict[str, Any]:
         return {"topic_arn": self._field(config, "topic_arn", _topic_arn)}
@@ -127,12 +137,18 @@ class SnsChannel(ChannelKind):
             body["MessageDeduplicationId"] = hashlib.sha256(key).hexdigest()
         return body
 
-    def send(self, notice: Notice, config: dict[str, Any]) -> list[Attempt]:
+    def send(self, notice: Notice, config: dict[str, Any], delivery: Delivery | None = None) -> list[Attempt]:
         config = self.validate_config(config)
+        delivery = delivery or self.delivery()
+        if delivery.aws_credentials is None:
+            raise ChannelError(
+                "Amazon SNS: no customer role to publish through (the platform's own identity never publishes)",
+                permanent=True,
+            )
         body = self.payload(notice, config)
         started = time.monotonic()
         try:
-            response = _client(topic_region(config["topic_arn"])).publish(**body)
+            response = _client(topic_region(config["topic_arn"]), delivery).publish(**body)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", "ClientError"))

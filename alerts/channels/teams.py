@@ -10,7 +10,7 @@ from django import forms
 
 from alerts.http import Attempt, redact_url, validate_url
 
-from .base import ChannelForm, ChannelKind, Notice, emoji, register, require_https
+from .base import ChannelForm, ChannelKind, Delivery, Notice, emoji, register, require_https
 
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION = "1.4"  # the newest version Teams renders everywhere (mobile included)
@@ -69,6 +69,6 @@ class TeamsChannel(ChannelKind):
             "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
         }
 
-    def send(self, notice: Notice, config: dict[str, Any]) -> list[Attempt]:
+    def send(self, notice: Notice, config: dict[str, Any], delivery: Delivery | None = None) -> list[Attempt]:
         config = self.validate_config(config)
-        return self._post(config["webhook_url"], self.payload(notice, config))
+        return self._post(config["webhook_url"], self.payload(notice, config), delivery=delivery)

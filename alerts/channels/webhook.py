@@ -37,7 +37,7 @@ from django import forms
 
 from alerts.http import Attempt, encode_json, redact_url, validate_url
 
-from .base import ChannelForm, ChannelKind, Notice, register, require_https
+from .base import ChannelForm, ChannelKind, Delivery, Notice, register, require_https
 
 SECRET_MIN = 16
 SECRET_MAX = 256
@@ -137,10 +137,10 @@ class WebhookChannel(ChannelKind):
             "X-Dashbird-Signature": sign(config["secret"], timestamp, body),
         }
 
-    def send(self, notice: Notice, config: dict[str, Any]) -> list[Attempt]:
+    def send(self, notice: Notice, config: dict[str, Any], delivery: Delivery | None = None) -> list[Attempt]:
         config = self.validate_config(config)
         payload = self.payload(notice, config)
         # post_json sends encode_json(payload) byte for byte, so this is what gets signed.
         body = encode_json(payload)
         headers = self.headers(notice, config, body, int(time.time()))
-        return self._post(config["url"], payload, headers=headers)
+        return self._post(config["url"], payload, headers=headers, delivery=delivery)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -15,12 +16,17 @@ from moto.sns.models import sns_backends
 from alerts.channels import ChannelError, ConfigError, get_kind
 from alerts.channels import sns as sns_module
 from alerts.channels.sns import ascii_subject, topic_account
+from monitoring.aws.clients import Credentials
 
 from .receiver import sample_notice
 
 sns = get_kind("sns")
 REGION = "eu-west-1"
 ARN = f"arn:aws:sns:{REGION}:{DEFAULT_ACCOUNT_ID}:dashbird-alerts"
+# What alerts.services passes: the temporary credentials of the topic account's role.
+THROUGH_ROLE = sns.delivery(
+    aws_credentials=Credentials("ASIAROLE", "role-secret", "role-token", datetime.now(tz=UTC) + timedelta(hours=1))
+)
 MESSAGE = (
     '{"version":1,"event":"incident.opened","incident":{"id":42,"title":"Error rate 12.5 % on orders-create",'
     '"summary":"12.5 % of 400 invocations failed in the last 5 minutes (threshold 5 %).","severity":"critical",'
@@ -107,7 +113,7 @@ def test_send_publishes_to_the_topic() -> None:
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     client.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
 
-    attempts = sns.send(sample_notice(), {"topic_arn": arn})
+    attempts = sns.send(sample_notice(), {"topic_arn": arn}, THROUGH_ROLE)
 
     assert [(a.status, a.error) for a in attempts] == [(200, "")]
     assert attempts[0].response_excerpt.startswith("MessageId ")
@@ -132,7 +138,7 @@ def test_send_publishes_to_the_topic() -> None:
 @pytest.mark.usefixtures("aws")
 def test_missing_topic_is_a_permanent_error() -> None:
     with pytest.raises(ChannelError) as caught:
-        sns.send(sample_notice(), {"topic_arn": ARN})
+        sns.send(sample_notice(), {"topic_arn": ARN}, THROUGH_ROLE)
 
     assert caught.value.permanent is True
     [attempt] = caught.value.attempts
@@ -148,3 +154,15 @@ def test_sns_publish_region_comes_from_the_arn() -> None:
 def test_config_does_not_need_aws(settings: Any) -> None:
     # Validation is offline: the form works without credentials or network.
     assert sns.form_class(data={"topic_arn": ARN}).is_valid()
+
+
+@pytest.mark.usefixtures("aws")
+def test_without_a_customer_role_nothing_is_published() -> None:
+    client = boto3.client("sns", region_name=REGION)
+    arn = client.create_topic(Name="dashbird-alerts")["TopicArn"]
+
+    with pytest.raises(ChannelError, match="no customer role to publish through") as caught:
+        sns.send(sample_notice(), {"topic_arn": arn})
+
+    assert caught.value.permanent is True
+    assert sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics[arn].sent_notifications == []

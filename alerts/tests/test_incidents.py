@@ -12,7 +12,7 @@ from django.core import mail
 
 from accounts.services import aws_account_start
 from alerts.channels.webhook import verify_signature
-from alerts.models import AlertRule, Channel, Incident, IncidentEvent, Notification
+from alerts.models import AlertRecipient, AlertRule, Channel, Incident, IncidentEvent, Notification
 from alerts.services import event_dispatch, pending_events, rule_evaluate
 from alerts.tests.receiver import Receiver, Reply
 from monitoring.ingest import invocations_store
@@ -167,6 +167,10 @@ def test_a_new_error_group_opens_an_incident_by_email(owner: Any, fn: Resource) 
     channel = Channel.objects.create(
         organization=owner.organization, kind="email", name="on-call", config={"recipients": ["oncall@acme.test"]}
     )
+    # Not a member's address: it confirmed through the link mailed to it.
+    AlertRecipient.objects.create(
+        organization=owner.organization, email="oncall@acme.test", confirmed_at=datetime.now(tz=UTC)
+    )
     rule = AlertRule.objects.create(
         organization=owner.organization, name="New errors", condition="new_error_group", min_interval_minutes=0,
         last_evaluated_at=datetime.now(tz=UTC) - timedelta(minutes=1),
@@ -192,7 +196,10 @@ def test_rules_and_channels_are_created_from_their_forms_scoped_to_the_organisat
 
     client = owner.client()
     AwsAccountModel = fn.account.__class__
-    AwsAccountModel.objects.filter(pk=fn.account_id).update(aws_account_id="123456789012")
+    # As validation records it: the account id STS reported for the assumed role.
+    AwsAccountModel.objects.filter(pk=fn.account_id).update(
+        aws_account_id="123456789012", validated_at=datetime.now(tz=UTC)
+    )
     theirs = aws_account_start(organization=outsider.organization, name="Theirs")
 
     response = client.post(

@@ -46,6 +46,13 @@ REQUIRED_ACTIONS: dict[str, str] = {
     "events:ListTagsForResource": "rule tags",
 }
 
+# Granted only when the customer asks for it (the template's AlertTopicArns parameter), and
+# only on the topics they list: alert notifications to an SNS channel publish through the
+# role of the topic's account, never through the platform's own identity.
+OPTIONAL_ACTIONS: dict[str, str] = {
+    "sns:Publish": "optional: publish alert notifications to the SNS topics you list in AlertTopicArns",
+}
+
 # How botocore's signing/endpoint names map to IAM prefixes where they differ.
 _IAM_PREFIX = {"monitoring": "cloudwatch", "apigatewayv2": "apigateway", "execute-api": "apigateway"}
 

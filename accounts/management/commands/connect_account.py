@@ -35,7 +35,7 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        if not options["name"] and account.name == "AWS account":
+        if not options["name"] and account.name == "AWS account" and account.aws_account_id:
             account.name = account.aws_account_id
             account.save(update_fields=["name"])
         self.stdout.write(

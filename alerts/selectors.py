@@ -1,0 +1,76 @@
+"""Reads for the alerts pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from .channels import get_kind
+from .delivery import TEST_EXPIRES, next_test_at
+from .models import Channel, Notification
+from .recipients import recipient_states
+
+WAITING = timedelta(minutes=1)  # a test queued longer than this is waiting for a worker
+
+
+@dataclass(frozen=True)
+class ChannelTestRow:
+    notification: Notification
+    # queued | waiting (for a worker) | expired (no worker took it) | sending | sent | failed | skipped
+    state: str
+
+    @property
+    def in_progress(self) -> bool:
+        return self.state in {"queued", "waiting", "sending"}
+
+
+def channel_test_state(notification: Notification, now: datetime) -> str:
+    if notification.status != "pending":
+        return notification.status
+    age = now - notification.created_at
+    if age > TEST_EXPIRES:
+        return "expired"
+    return "waiting" if age > WAITING else "queued"
+
+
+def _clock(moment: datetime | None, channel: Channel) -> str:
+    """HH:MM in the organisation's time zone, as the rate-limit message says it (a string:
+    template filters would convert a datetime back to the server's zone)."""
+    if moment is None:
+        return ""
+    return f"{timezone.localtime(moment, ZoneInfo(channel.organization.time_zone)):%H:%M}"
+
+
+def channel_page(channel: Channel) -> dict[str, Any]:
+    """What the channel page shows: its description, its recipients' states (e-mail), its
+    tests with their outcome, and its latest incident notifications."""
+    now = timezone.now()
+    try:
+        description = get_kind(channel.kind).describe(channel.config)
+    except KeyError:
+        description = f"{channel.kind} (not installed)"
+    tests = [
+        ChannelTestRow(n, channel_test_state(n, now))
+        for n in Notification.objects.filter(channel=channel, is_test=True).select_related("sent_by")[:10]
+    ]
+    recipients = (
+        recipient_states(organization=channel.organization, addresses=list(channel.config.get("recipients", [])))
+        if channel.kind == "email"
+        else []
+    )
+    return {
+        "channel": channel,
+        "description": description,
+        "recipients": recipients,
+        "unasked": sum(1 for r in recipients if r.state == "unasked"),
+        "tests": tests,
+        "testing": any(t.in_progress for t in tests),
+        "next_test_at": _clock(next_test_at(channel, now), channel),
+        "deliveries": Notification.objects.filter(channel=channel, is_test=False).select_related("event__incident")[
+            :20
+        ],
+    }
