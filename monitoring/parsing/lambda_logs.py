@@ -260,6 +260,7 @@ class _Acc:
     best_line: LogLine | None = None
     cold: tuple[str, LogLine | None] | None = None
     report_line: LogLine | None = None
+    success_by: tuple[str, LogLine | None] | None = None
     why: dict[str, list[tuple[str, LogLine | None]]] | None = None
 
     def __init__(self, rid: str, attempt: int, stream: str, seq: int, ts: int) -> None:
@@ -306,6 +307,12 @@ class _Acc:
 
     def platform_status(self, status: Any, error_type: Any, line: LogLine | None, source: str) -> None:
         """Status / Error Type of a REPORT, platform.report, runtimeDone or invoke-phase init."""
+        if status == "success" and error_type is None:
+            # Most invocations: no evidence list to build, the verdict's line is enough.
+            self.verdict = self.success = True
+            if self.success_by is None:
+                self.success_by = (source, line)
+            return
         if isinstance(status, str) and status:
             self.verdict = True
         if error_type == OUT_OF_MEMORY_TYPE:
@@ -322,7 +329,8 @@ class _Acc:
             self.because("error", f"{source} status {status}", line)
         elif status == "success":
             self.success = True
-            self.because("success", f"{source} status success", line)
+            if self.success_by is None:
+                self.success_by = (source, line)
         if isinstance(error_type, str) and error_type:
             self.evidence(
                 ErrorInfo(
@@ -658,43 +666,56 @@ class _Parser:
         return True
 
     def platform(self, line: LogLine, kind: str, record: Any) -> None:
-        if not isinstance(record, dict):
+        if type(record) is not dict:
             self.skipped += 1
             return
         rid = record.get("requestId")
-        if not isinstance(rid, str) or not rid:
+        if type(rid) is not str or not rid:
             rid = None
-        if kind in ("platform.start", "platform.runtimeDone", "platform.report"):
+        if kind == "platform.report":
             if rid is None:
                 self.skipped += 1
                 return
-            if kind == "platform.start":
-                acc = self.acc_for(rid, line.log_stream, line.timestamp_ms, _BEGIN)
-                acc.xray = acc.xray or _trace_root(record.get("tracing"))
-                self.begin(acc, line)
-            elif kind == "platform.runtimeDone":
-                acc = self.acc_for(rid, line.log_stream, line.timestamp_ms, _FINISH)
-                acc.xray = acc.xray or _trace_root(record.get("tracing"))
-                acc.platform_status(record.get("status"), record.get("errorType"), line, "platform.runtimeDone")
-                self.finish(acc, line)
-            else:
-                acc = self.acc_for(rid, line.log_stream, line.timestamp_ms, _REPORTED)
-                metrics = record.get("metrics")
-                if isinstance(metrics, dict):
-                    acc.duration = _duration(metrics.get("durationMs"))
-                    acc.billed = _duration(metrics.get("billedDurationMs"))
-                    acc.memory = _memory(metrics.get("memorySizeMB"))
-                    acc.max_memory = _memory(metrics.get("maxMemoryUsedMB"))
-                    acc.init = _duration(metrics.get("initDurationMs"))
-                    acc.restore = _duration(metrics.get("restoreDurationMs"))
-                    acc.billed_restore = _duration(metrics.get("billedRestoreDurationMs"))
-                    if acc.init is not None:
-                        acc.ran_init("initDurationMs in platform.report", line)
-                    elif acc.restore is not None:
-                        acc.ran_init("restoreDurationMs in platform.report (SnapStart)", line)
-                acc.xray = acc.xray or _trace_root(record.get("tracing"))
-                acc.platform_status(record.get("status"), record.get("errorType"), line, "platform.report")
-                self.reported(acc, line)
+            acc = self.acc_for(rid, line.log_stream, line.timestamp_ms, _REPORTED)
+            metrics = record.get("metrics")
+            if type(metrics) is dict:
+                get = metrics.get
+                acc.duration = _duration(get("durationMs"))
+                acc.billed = _duration(get("billedDurationMs"))
+                acc.memory = _memory(get("memorySizeMB"))
+                acc.max_memory = _memory(get("maxMemoryUsedMB"))
+                if "initDurationMs" in metrics:
+                    acc.init = _duration(get("initDurationMs"))
+                if "restoreDurationMs" in metrics:
+                    acc.restore = _duration(get("restoreDurationMs"))
+                    acc.billed_restore = _duration(get("billedRestoreDurationMs"))
+                if acc.init is not None:
+                    acc.ran_init("initDurationMs in platform.report", line)
+                elif acc.restore is not None:
+                    acc.ran_init("restoreDurationMs in platform.report (SnapStart)", line)
+            if acc.xray is None:
+                acc.xray = _trace_root(record.get("tracing"))
+            acc.platform_status(record.get("status"), record.get("errorType"), line, "platform.report")
+            self.reported(acc, line)
+            return
+        if kind == "platform.start":
+            if rid is None:
+                self.skipped += 1
+                return
+            acc = self.acc_for(rid, line.log_stream, line.timestamp_ms, _BEGIN)
+            if acc.xray is None:
+                acc.xray = _trace_root(record.get("tracing"))
+            self.begin(acc, line)
+            return
+        if kind == "platform.runtimeDone":
+            if rid is None:
+                self.skipped += 1
+                return
+            acc = self.acc_for(rid, line.log_stream, line.timestamp_ms, _FINISH)
+            if acc.xray is None:
+                acc.xray = _trace_root(record.get("tracing"))
+            acc.platform_status(record.get("status"), record.get("errorType"), line, "platform.runtimeDone")
+            self.finish(acc, line)
             return
         if kind == "platform.initReport":
             metrics = record.get("metrics")
@@ -922,7 +943,10 @@ def _evidence(acc: _Acc, status: str) -> list[Evidence]:
     if key in why:
         out = [Evidence("status", rule, line) for rule, line in why[key]]
     elif status == "success":
-        out = [Evidence("status", "REPORT without a failure status", acc.report_line)]
+        if acc.success_by is not None:
+            out = [Evidence("status", f"{acc.success_by[0]} status success", acc.success_by[1])]
+        else:
+            out = [Evidence("status", "REPORT without a failure status", acc.report_line)]
     else:
         out = [Evidence("status", "no REPORT and no decisive line", None)]
     if status == "out_of_memory" and acc.oom_info is not None:
