@@ -544,14 +544,17 @@ def detect_text(body: str, level: str | None) -> ErrorInfo | None:
                 _text_frames(_LINE_SPLIT.split(body)[1:]),
                 rule=f".NET runtime exception at level '{level}'",
             )
-    if '"errorType"' in body:
-        found = _embedded_json_record(body)
-        if found is not None:
-            return found
-    if "\n" in body or "\r" in body:
-        found = _java_report(body) if ": " in body else None
-        if found is not None:
-            return found
+    if level is None:
+        # Runtime output carries no level word; a function's own logging (Node's console,
+        # Python's logging) does, and may print anything, including these shapes.
+        if '"errorType"' in body:
+            found = _embedded_json_record(body)
+            if found is not None:
+                return found
+        if ("\n" in body or "\r" in body) and ": " in body:
+            found = _java_report(body)
+            if found is not None:
+                return found
     if "at " in body and ("\tat " in body or "   at " in body):
         return _exception_text(body, level)
     return None

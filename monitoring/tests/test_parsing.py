@@ -556,6 +556,15 @@ def test_java_report_in_the_json_log_format_is_the_records_message() -> None:
     assert inv.error_frames == ["example.Handler.handleRequest(Handler.java:9)"]
 
 
+def test_a_functions_own_error_log_shaped_like_a_runtime_report_is_not_a_failure() -> None:
+    inv = _bracketed(
+        f"[ERROR]\t2025-01-01T00:00:00.002Z\t{RID}\tretrying: java.lang.IllegalStateException\n"
+        "java.lang.IllegalStateException: busy\n\tat example.Client.call(Client.java:3)",
+        f'2025-01-01T00:00:00.003Z\t{RID}\tERROR\tnote {{"errorType": "Timeout", "errorMessage": "slow"}}',
+    )
+    assert (inv.status, inv.error_type) == ("success", None)
+
+
 def test_a_json_error_record_decides_only_when_the_platform_does_not() -> None:
     record = {
         "timestamp": "2025-01-01T00:00:00.100Z",
