@@ -87,3 +87,39 @@ def test_a_line_that_is_not_json_is_named(tmp_path: Path) -> None:
     path.write_text(json.dumps(EVENTS[0]) + "\n{oops\n")
     with pytest.raises(CommandError, match=r"bad.jsonl:2: not a JSON event"):
         call_command("parselogs", str(path), stdout=StringIO())
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_explain_names_the_lines_and_rules_behind_each_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    out = StringIO()
+    call_command("parselogs", str(DATA / "init_image_entrypoint_exec_format_error.jsonl"), explain=True, stdout=out)
+    text = out.getvalue()
+
+    assert text.splitlines()[0] == (
+        "8e4fda21-3939-4a20-8d52-8eb18debcd13  error  Runtime.InvalidEntrypoint: "
+        "fork/exec /lambda-entrypoint.sh: exec format error  cold_start=true"
+    )
+    # The INIT_REPORT printed before the START decided both the failure and the cold start.
+    assert "  status     INIT_REPORT Phase: invoke status error\n" in text
+    assert "  cold_start INIT_REPORT Phase: invoke (init ran inside this invocation)\n" in text
+    assert "2025-07-21T10:00:00.102Z  INIT_REPORT Init Duration: 0.68 ms Phase: invoke Status: error" in text
+    # The platform's own line gave type and message; its line break is shown, not printed.
+    assert "  error      platform line 'RequestId: … Error: …' with the error type\n" in text
+    assert "exec format error⏎Runtime.Inval…\n" in text
+    assert "1 invocations, 0 lines skipped" in capsys.readouterr().err
+
+
+def test_explain_says_why_a_success_is_one_and_shortens_long_lines(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in EVENTS[:4]) + "\n")
+    out = StringIO()
+    call_command("parselogs", str(path), explain=True, stdout=out)
+    lines = out.getvalue().splitlines()
+
+    assert lines[0] == f"{RID}  success  cold_start=true"
+    assert lines[1] == "  status     REPORT without a failure status"
+    assert lines[2].startswith("             2025-11-26T12:27:57.090Z  REPORT RequestId: c6af9ac6")
+    assert len(lines[2]) == 13 + 26 + 120 and lines[2].endswith("…")
+    assert lines[3] == "  cold_start Init Duration in REPORT"

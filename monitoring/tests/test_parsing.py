@@ -479,3 +479,182 @@ def test_duplicate_event_ids_are_dropped_not_taken_for_retries() -> None:
     result = parse_events([start, report, dict(start), dict(report)])
     [inv] = result.invocations
     assert (inv.attempt, inv.status, len(inv.lines), result.skipped) == (1, "success", 2, 0)
+
+
+# -- failure modes as each runtime prints them ------------------------------------------------
+
+STREAM = "2025/01/01/[$LATEST]0123456789abcdef0123456789abcdef"
+
+
+def _one(*messages: str) -> ParsedInvocation:
+    events = [
+        {"timestamp": 1_735_700_000_000 + i, "message": m, "logStreamName": STREAM} for i, m in enumerate(messages)
+    ]
+    [inv] = parse_events(events).invocations
+    return inv
+
+
+def _bracketed(*body: str) -> ParsedInvocation:
+    return _one(
+        f"START RequestId: {RID} Version: $LATEST",
+        *body,
+        f"END RequestId: {RID}",
+        f"REPORT RequestId: {RID}\tDuration: 12.00 ms\tBilled Duration: 12 ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB\t",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "error_type"),
+    [
+        ("[ERROR] MemoryError\rTraceback (most recent call last):", "MemoryError"),
+        (
+            "Java heap space: java.lang.OutOfMemoryError\njava.lang.OutOfMemoryError: Java heap space\n\tat a.B.c(B.java:1)",
+            "java.lang.OutOfMemoryError",
+        ),
+        (
+            f"2025-01-01T00:00:00.000Z\t{RID}\tfail\tSystem.OutOfMemoryException: Insufficient memory",
+            "System.OutOfMemoryException",
+        ),
+        (
+            '{"errorMessage": "failed to allocate memory", "errorType": "Function<NoMemoryError>"}',
+            "Function<NoMemoryError>",
+        ),
+    ],
+    ids=["python", "java", "dotnet", "ruby"],
+)
+def test_a_runtimes_own_out_of_memory_error_is_out_of_memory_with_its_type(line: str, error_type: str) -> None:
+    inv = _bracketed(line)
+    assert (inv.status, inv.error_type) == ("out_of_memory", error_type)
+
+
+def test_go_running_out_of_memory_keeps_the_exit_type_lambda_printed() -> None:
+    inv = _bracketed(
+        "fatal error: runtime: out of memory\n\nruntime stack:\nruntime.throw(0x6d6a72, 0x16)",
+        f"RequestId: {RID} Error: Runtime exited with error: exit status 2\nRuntime.ExitError",
+    )
+    assert (inv.status, inv.error_type, inv.error_message) == (
+        "out_of_memory",
+        "Runtime.ExitError",
+        "fatal error: runtime: out of memory",
+    )
+
+
+def test_java_report_in_the_json_log_format_is_the_records_message() -> None:
+    record = {
+        "timestamp": "2025-01-01T00:00:00.100Z",
+        "level": "ERROR",
+        "message": "boom: java.lang.IllegalStateException\njava.lang.IllegalStateException: boom\n\tat example.Handler.handleRequest(Handler.java:9)\n",
+        "AWSRequestId": RID,
+    }
+    inv = _one(json.dumps(record))
+    assert (inv.request_id, inv.status, inv.error_type, inv.error_message) == (
+        RID,
+        "error",
+        "java.lang.IllegalStateException",
+        "boom",
+    )
+    assert inv.error_frames == ["example.Handler.handleRequest(Handler.java:9)"]
+
+
+def test_a_functions_own_error_log_shaped_like_a_runtime_report_is_not_a_failure() -> None:
+    inv = _bracketed(
+        f"[ERROR]\t2025-01-01T00:00:00.002Z\t{RID}\tretrying: java.lang.IllegalStateException\n"
+        "java.lang.IllegalStateException: busy\n\tat example.Client.call(Client.java:3)",
+        f'2025-01-01T00:00:00.003Z\t{RID}\tERROR\tnote {{"errorType": "Timeout", "errorMessage": "slow"}}',
+    )
+    assert (inv.status, inv.error_type) == ("success", None)
+
+
+def test_a_json_error_record_decides_only_when_the_platform_does_not() -> None:
+    record = {
+        "timestamp": "2025-01-01T00:00:00.100Z",
+        "level": "ERROR",
+        "requestId": RID,
+        "message": {
+            "errorType": "TypeError",
+            "errorMessage": "x is undefined",
+            "stackTrace": ["TypeError: x", "    at h (/var/task/index.mjs:3:9)"],
+        },
+    }
+    alone = _one(json.dumps(record))
+    report = json.dumps(
+        {
+            "time": "2025-01-01T00:00:00.200Z",
+            "type": "platform.report",
+            "record": {"requestId": RID, "metrics": {"durationMs": 3.1}, "status": "success"},
+        }
+    )
+    handled = _one(json.dumps(record), report)
+    assert (alone.status, alone.error_type, alone.error_message) == ("error", "TypeError", "x is undefined")
+    assert handled.status == "success"
+
+
+def test_an_invoke_phase_init_before_start_belongs_to_the_next_start_of_its_stream_only() -> None:
+    other = "9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a"
+    events = [
+        {
+            "timestamp": 1,
+            "message": "INIT_REPORT Init Duration: 9.50 ms\tPhase: invoke\tStatus: error\tError Type: Runtime.ExitError",
+            "logStreamName": "a",
+        },
+        {"timestamp": 2, "message": f"START RequestId: {other} Version: $LATEST", "logStreamName": "b"},
+        {"timestamp": 3, "message": f"START RequestId: {RID} Version: $LATEST", "logStreamName": "a"},
+    ]
+    result = parse_events(events)
+    by_rid = {inv.request_id: inv for inv in result.invocations}
+    assert (by_rid[RID].status, by_rid[RID].init_duration_ms, by_rid[RID].cold_start) == ("error", 9.5, True)
+    assert (by_rid[other].status, by_rid[other].cold_start) == ("unknown", False)
+    assert result.init_reports[0].request_id == RID
+    assert result.orphans == []
+
+
+def test_a_report_billed_below_its_duration_is_a_timeout_but_a_long_one_billed_above_is_not() -> None:
+    timed_out = _one(
+        f"REPORT RequestId: {RID}\tDuration: 6003.21 ms\tBilled Duration: 6000 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB\t"
+    )
+    long_one = _one(
+        f"REPORT RequestId: {RID}\tDuration: 899000.50 ms\tBilled Duration: 899001 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB\t"
+    )
+    explicit = _one(
+        f"REPORT RequestId: {RID}\tDuration: 6003.21 ms\tBilled Duration: 6000 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB\tStatus: error\tError Type: Runtime.ExitError"
+    )
+    assert (timed_out.status, long_one.status, explicit.status) == ("timeout", "success", "error")
+
+
+def test_every_verdict_names_the_line_and_rule_that_decided_it() -> None:
+    inv = _bracketed(
+        "[ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'x'\rTraceback (most recent call last):"
+    )
+    evidence = {item.aspect: item for item in inv.evidence}
+    assert evidence["status"].rule == evidence["error"].rule == "Python runtime '[ERROR] <Type>: <message>'"
+    assert evidence["error"].line is not None and evidence["error"].line.message.startswith("[ERROR] Runtime.Import")
+    assert evidence["cold_start"].rule.startswith("Runtime.ImportModuleError is an init-phase failure")
+
+
+# -- the project's own cases: real, sourced, covering every failure family -----------------------
+
+FAMILIES = {"init-failure", "unhandled-error", "timeout", "out-of-memory", "control"}
+
+
+def _own_expected() -> dict[str, dict[str, Any]]:
+    return {case: json.loads((DATA / f"{case}.expected.json").read_text(encoding="utf-8")) for case in _own_cases()}
+
+
+def test_every_own_case_names_its_runtime_and_failure_family() -> None:
+    for case, expected in _own_expected().items():
+        assert expected.get("runtime"), case
+        assert expected.get("family") in FAMILIES, case
+        assert expected.get("log_format") in {"text", "json"}, case
+
+
+def test_at_least_forty_own_cases_come_from_public_logs_and_say_where() -> None:
+    public = {case: e for case, e in _own_expected().items() if e.get("sources")}
+    assert len(public) >= 40
+    for case, expected in public.items():
+        assert expected.get("judgement"), case  # what was added to the published lines
+        for source in expected["sources"]:
+            assert source.startswith("https://github.com/") or "search index file id" in source, (case, source)
+    families = {e["family"] for e in public.values()}
+    formats = {e["log_format"] for e in public.values()}
+    assert {"init-failure", "unhandled-error", "timeout", "out-of-memory"} <= families
+    assert formats == {"text", "json"}
