@@ -193,6 +193,8 @@ def service_environment(stack: ExitStack, redis_db: int | None = None) -> dict[s
     if not dotenv_value("SECRET_KEY"):
         env["SECRET_KEY"] = local_secret_key()
     if redis_db is None:
+        # A fresh checkout with external services and SECRET_KEY set has no var/ yet.
+        SERVICES_ENV.parent.mkdir(exist_ok=True)
         SERVICES_ENV.write_text("".join(f"{k}={v}\n" for k, v in env.items() if k != "SECRET_KEY"))
         stack.callback(lambda: SERVICES_ENV.unlink(missing_ok=True))
     return env
@@ -263,8 +265,8 @@ def start_sandbox(env: dict[str, str], external_id: str, stack: ExitStack) -> di
             "sandbox",
             "--port",
             str(port),
-            "--external-id",
-            external_id,
+            # "=": an ExternalId may start with "-", which argparse would take for an option.
+            f"--external-id={external_id}",
             "--state",
             str(state_path),
         ],
@@ -315,8 +317,7 @@ def demo() -> int:
             demo_user["organization"],
             "--role-arn",
             sandbox["role_arn"],
-            "--external-id",
-            demo_user["sandbox_external_id"],
+            f"--external-id={demo_user['sandbox_external_id']}",
             "--regions",
             sandbox["region"],
             "--name",
