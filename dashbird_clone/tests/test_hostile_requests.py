@@ -395,14 +395,14 @@ def test_every_url_pattern_is_reached_with_real_ids(world: World) -> None:
 
 
 def test_no_hostile_value_gets_a_server_error_as_owner(world: World, capsys: Any) -> None:
-    requests, runs, seconds = run_hostile(world, "owner", examples=5, third_party_examples=1)
+    requests, runs, seconds = run_hostile(world, "owner", examples=4, third_party_examples=1)
     with capsys.disabled():
         print(f"\nhostile requests as owner: {requests} over {runs} URL pattern × method runs in {seconds:.1f} s")
     assert runs == 2 * len(endpoints()) - sum(e.is_api for e in endpoints())
 
 
 def test_no_hostile_value_gets_a_server_error_as_viewer(world: World, capsys: Any) -> None:
-    requests, runs, seconds = run_hostile(world, "viewer", examples=3, third_party_examples=0)
+    requests, runs, seconds = run_hostile(world, "viewer", examples=2, third_party_examples=0)
     with capsys.disabled():
         print(f"\nhostile requests as viewer: {requests} over {runs} URL pattern × method runs in {seconds:.1f} s")
     assert runs == 2 * sum(not e.third_party and not e.is_api for e in endpoints())
@@ -449,7 +449,7 @@ def _run_schemathesis(world: World, app: Any) -> tuple[int, int, float]:
             strategy = operation.as_strategy(generation_mode=mode, headers=auth, path_parameters=fixed)
 
             @settings(
-                max_examples=6,
+                max_examples=5,
                 deadline=None,
                 database=None,
                 derandomize=True,
