@@ -297,7 +297,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value: str) -> str:
-    """The OWASP remedy for CSV injection: a leading quote makes the cell plain text."""
+    """A leading quote makes a spreadsheet show the cell as text instead of running it."""
     return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
 
 

@@ -141,7 +141,7 @@ def digest_send(item: Due) -> bool:
     message.extra_headers["List-Unsubscribe"] = (
         f"<{settings.SITE_URL}/alerts/digests/unsubscribe/{unsubscribe_token(sub)}/>"
     )
-    # RFC 8058: mail clients may POST this body to the link above to unsubscribe in one click.
+    # One-click unsubscribe: mail clients may POST this body to the link above.
     message.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.send()
     DigestSent.objects.filter(pk=claim.pk).update(sent_at=timezone.now())

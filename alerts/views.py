@@ -241,8 +241,8 @@ def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
     GET shows a confirmation page and changes nothing: mail scanners and link previews
     open every link. POST unsubscribes — from that page's button, or straight from the
-    mail client (RFC 8058 one-click, `List-Unsubscribe=One-Click`), which sends no session
-    and no CSRF token: the signature is what authorises it.
+    mail client in one click (the digest's `List-Unsubscribe-Post` header), which sends
+    no session and no CSRF token: the signature is what authorises it.
     """
     from .digests import subscription_for_token, unsubscribe
 

@@ -33,7 +33,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-# The largest id PostgreSQL's bigint holds: a larger one fails the query, not the lookup.
+# The largest id PostgreSQL's bigint holds: anything larger cannot name a row of ours.
 MAX_ID = 2**63 - 1
 TEXT_MAX = 200
 
@@ -213,8 +213,8 @@ class InvalidInputMiddleware:
     """Renders `InvalidInput` raised by a view as a 400, in DEBUG too (the message is the point).
 
     It also refuses, before anything reads them, a path or header holding a NUL: no HTTP
-    client sends one (RFC 9110 forbids it in a field value), and allauth stores the
-    User-Agent and path as they come, which PostgreSQL refuses with a server error.
+    client sends one (header values may not hold it), and allauth stores the User-Agent
+    as it comes, which PostgreSQL refuses with a server error.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -95,7 +95,7 @@ def test_the_unsubscribe_link_asks_first_and_unsubscribes_on_post_without_signin
     assert Client().post("/alerts/digests/unsubscribe/forged-token/").status_code == 400
 
 
-def test_digest_mails_offer_rfc_8058_one_click_unsubscribe(owner: Any) -> None:
+def test_digest_mails_offer_one_click_unsubscribe(owner: Any) -> None:
     monday = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     sub = DigestSubscription.objects.create(organization=owner.organization, user=owner.user, frequency="daily", hour=8)
     [item] = due(monday)
