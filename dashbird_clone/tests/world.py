@@ -47,19 +47,20 @@ def _objects(org: Organization, owner: Any, prefix: str) -> tuple[dict[str, int]
         organization=org, account=account, resource=resource, fingerprint=prefix * 40, kind="error",
         error_type="TypeError", message="x", first_seen=now, last_seen=now, count=1,
     )  # fmt: skip
-    ensure_partitions_for("monitoring_invocation", [now])
-    ensure_partitions_for("monitoring_logline", [now])
+    started = now - timedelta(minutes=5)  # may be yesterday's partition, just after midnight
+    ensure_partitions_for("monitoring_invocation", [started])
+    ensure_partitions_for("monitoring_logline", [started])
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO monitoring_invocation (organization_id, account_id, resource_id, request_id, attempt, status, "
             "started_at, cold_start, log_stream, complete) VALUES (%s, %s, %s, %s, 1, 'error', %s, false, 's', true) "
             "RETURNING id",
-            [org.pk, account.pk, resource.pk, f"{prefix}-r1", now - timedelta(minutes=5)],
+            [org.pk, account.pk, resource.pk, f"{prefix}-r1", started],
         )
         invocation_id = cursor.fetchone()[0]
     LogLine.objects.create(
         resource_id=resource.pk, account_id=account.pk, invocation_id=invocation_id, request_id=f"{prefix}-r1",
-        ts=now - timedelta(minutes=5), log_stream="s", event_id=f"{prefix}-e1", message='{"level": "ERROR"}',
+        ts=started, log_stream="s", event_id=f"{prefix}-e1", message='{"level": "ERROR"}',
     )  # fmt: skip
     finding = Finding.objects.create(
         organization=org, account=account, resource=resource, subject=f"r{resource.pk}", check_id="lambda-no-tracing",
