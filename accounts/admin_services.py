@@ -18,6 +18,9 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from dashbird_clone.client_address import client_ip
+from dashbird_clone.params import clean_text, one_line
+
 from .models import ApiToken, AuditEvent, Invitation, Membership, Organization, Role
 
 INVITATION_DAYS = 7
@@ -30,14 +33,6 @@ class AdminError(ValueError):
 
 def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    # Behind a proxy (compose + TLS terminator) the first X-Forwarded-For hop is the client.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")) or None
 
 
 def audit_record(
@@ -56,15 +51,26 @@ def audit_record(
     return AuditEvent.objects.create(
         organization=organization,
         actor=user if authenticated else None,
-        actor_label=getattr(user, "email", "") if authenticated else (str(user) if user else "system"),
+        actor_label=clean_text(getattr(user, "email", "") if authenticated else (str(user) if user else "system")),
         action=action,
         object_type=(obj._meta.model_name or "") if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=(object_repr or str(obj or ""))[:300],
-        changes=changes or {},
-        ip=_client_ip(request),
-        user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:300],
+        object_repr=clean_text(object_repr or str(obj or ""))[:300],
+        changes=_without_nul(changes or {}),
+        ip=client_ip(request) if request is not None else None,
+        user_agent=clean_text(request.META.get("HTTP_USER_AGENT", "") if request else "")[:300],
     )
+
+
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL's jsonb refuses the NUL character; the audit record must not fail on one."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(str(k)): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 # --- Organisation --------------------------------------------------------------------------
@@ -166,7 +172,8 @@ def _send_invitation(invitation: Invitation, token: str, request: HttpRequest | 
         "inviter": getattr(invitation.invited_by, "email", "An administrator"),
         "expires_at": invitation.expires_at,
     }
-    subject = render_to_string("emails/invitation-subject.txt", context).strip()
+    # An organisation name stored before names were single-line must not break the header.
+    subject = one_line(render_to_string("emails/invitation-subject.txt", context))
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("emails/invitation-body.txt", context),

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 
+from dashbird_clone.params import LineField
+
 from .onboarding import ROLE_ARN_RE, parse_regions
 from .services import default_organization_name, organization_create
 
@@ -15,7 +17,7 @@ from .services import default_organization_name, organization_create
 class SignupForm(AllauthSignupForm):
     """allauth's sign-up plus the name of the organisation the new user will own."""
 
-    organization_name = forms.CharField(
+    organization_name = LineField(
         label="Organisation",
         max_length=120,
         required=False,
@@ -43,11 +45,11 @@ class SignupForm(AllauthSignupForm):
 
 
 class AwsAccountStartForm(forms.Form):
-    name = forms.CharField(max_length=120, help_text="How this account appears in the dashboard, e.g. Production.")
+    name = LineField(max_length=120, help_text="How this account appears in the dashboard, e.g. Production.")
 
 
 class AwsAccountRoleForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = LineField(max_length=120)
     role_arn = forms.CharField(
         label="Role ARN",
         max_length=2048,
@@ -55,6 +57,7 @@ class AwsAccountRoleForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "arn:aws:iam::123456789012:role/DashbirdReadOnly"}),
     )
     regions = forms.CharField(
+        max_length=1000,
         help_text="The regions your serverless resources run in, comma-separated.",
         widget=forms.TextInput(attrs={"placeholder": "us-east-1, eu-west-1"}),
     )
@@ -95,7 +98,7 @@ class MetricIntervalsForm(forms.Form):
 
 
 class OrganizationForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = LineField(max_length=120)
     time_zone = forms.CharField(max_length=64, help_text="IANA name, e.g. Europe/Berlin. Digests and charts use it.")
     raw_retention_days = forms.IntegerField(
         label="Raw data retention (days)", min_value=1, max_value=90, help_text="Invocations, log lines, metric points."
@@ -127,4 +130,4 @@ class InvitationForm(forms.Form):
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=120, help_text="What will use it, e.g. Grafana or the deploy pipeline.")
+    name = LineField(max_length=120, help_text="What will use it, e.g. Grafana or the deploy pipeline.")

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import SimpleLazyObject
+from django.shortcuts import render
 
 from .models import Membership
 from .selectors import memberships_for_user
@@ -23,19 +23,52 @@ def current_membership(request: HttpRequest) -> Membership | None:
     return memberships.first()
 
 
+V = TypeVar("V", bound=Callable[..., Any])
+
+# Paths that work without an organisation: sign-in and account pages, the admin, the API
+# (its token names the organisation), invitations (how one joins), static files, health.
+ORGANIZATION_OPTIONAL_PATHS = ("/accounts/", "/admin/", "/api/", "/invitations/", "/static/", "/healthz")
+
+
+def organization_optional(view: V) -> V:
+    """Marks a view that a signed-in user who belongs to no organisation may still open."""
+    view.organization_optional = True  # type: ignore[attr-defined]
+    return view
+
+
 class CurrentOrganizationMiddleware:
-    """Puts `request.membership` and `request.organization` (lazily) on every request."""
+    """Puts `request.membership` and `request.organization` on every request: the current
+    membership and its organisation, or None for both when the user belongs to none.
+
+    A signed-in user without an organisation who opens any other page gets a page that
+    says so and how to join one (instead of every view having to handle a missing one).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        membership: Any = SimpleLazyObject(lambda: current_membership(request))
+        # Resolved here, not lazily: a lazy object wrapping None is not None, and views
+        # test `organization is None`. Anonymous requests cost no query.
+        membership = current_membership(request)
         request.membership = membership  # type: ignore[attr-defined]
-        request.organization = SimpleLazyObject(  # type: ignore[attr-defined]
-            lambda: membership.organization if membership else None
-        )
+        request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
         return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        user = getattr(request, "user", None)
+        if (
+            getattr(request, "membership", None) is None
+            and user is not None
+            and user.is_authenticated
+            and not getattr(view_func, "organization_optional", False)
+            and not request.path.startswith(ORGANIZATION_OPTIONAL_PATHS)
+        ):
+            status = 200 if request.method in ("GET", "HEAD") else 403
+            return render(request, "accounts/no_organization.html", status=status)
+        return None
 
 
 TWO_FACTOR_EXEMPT = ("/accounts/", "/static/", "/healthz", "/invitations/")

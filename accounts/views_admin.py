@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from typing import Any
 
 from allauth.account.adapter import get_adapter
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from alerts.models import DigestFrequency, DigestSubscription
+from dashbird_clone import params
 
 from .admin_services import (
     AdminError,
@@ -91,9 +93,7 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
         except AdminError as exc:
             messages.error(request, str(exc))
     else:
-        messages.error(
-            request, "Not saved: " + " ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
-        )
+        messages.error(request, "Not saved: " + params.form_errors(form))
     return redirect("settings")
 
 
@@ -104,14 +104,14 @@ def _admin_action(request: HttpRequest, action: Action, run: Any, success: str) 
         messages.success(request, success)
     except AdminError as exc:
         messages.error(request, str(exc))
-    return redirect(request.POST.get("next") or reverse("settings"))
+    return redirect(params.safe_next(request, reverse("settings")))
 
 
 @login_required
 @require_POST
 def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     member = get_member_for_user(request.user, _org(request), pk)
-    role = request.POST.get("role", "")
+    role = params.choice(request.POST, "role", Role.values)
     return _admin_action(
         request,
         Action.MANAGE,
@@ -135,7 +135,12 @@ def member_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def ownership(request: HttpRequest) -> HttpResponse:
-    target = get_member_for_user(request.user, _org(request), int(request.POST.get("member") or 0))
+    # The role first: a non-owner learns nothing about which member ids exist.
+    require(request, Action.OWN)
+    member = params.integer(request.POST, "member")
+    if member is None:
+        raise params.InvalidInput("Choose the member who becomes the owner.")
+    target = get_member_for_user(request.user, _org(request), member)
     return _admin_action(
         request,
         Action.OWN,
@@ -150,7 +155,7 @@ def invitation_new(request: HttpRequest) -> HttpResponse:
     require(request, Action.MANAGE)
     form = InvitationForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Not sent: " + " ".join(" ".join(str(e) for e in v) for v in form.errors.values()))
+        messages.error(request, "Not sent: " + params.form_errors(form))
         return redirect("settings")
     return _admin_action(
         request,
@@ -250,14 +255,16 @@ def api_token_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _audit_events(request: HttpRequest) -> Any:
+    """The organisation's audit events, filtered by ?actor=, ?action=, ?since=, ?until=
+    (dates, YYYY-MM-DD, inclusive). A malformed filter is a 400, never an empty export."""
     events = AuditEvent.objects.filter(organization=_org(request))
-    if actor := request.GET.get("actor", "").strip():
+    if actor := params.text(request.GET, "actor"):
         events = events.filter(actor_label__icontains=actor)
-    if action := request.GET.get("action", "").strip():
+    if action := params.text(request.GET, "action", max_length=100):
         events = events.filter(action__startswith=action)
-    if since := request.GET.get("since", "").strip():
+    if since := params.day(request.GET, "since"):
         events = events.filter(created_at__date__gte=since)
-    if until := request.GET.get("until", "").strip():
+    if until := params.day(request.GET, "until"):
         events = events.filter(created_at__date__lte=until)
     return events
 
@@ -265,12 +272,8 @@ def _audit_events(request: HttpRequest) -> Any:
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     require(request, Action.MANAGE)
-    try:
-        events = _audit_events(request)
-        page = Paginator(events, 50).get_page(request.GET.get("page"))
-    except Exception:  # a malformed date in the filters
-        messages.error(request, "Dates are YYYY-MM-DD.")
-        return redirect("audit_log")
+    events = _audit_events(request)
+    page = Paginator(events, 50).get_page(params.page(request.GET))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -288,6 +291,16 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(…)
+# in a project name or a User-Agent would be a link or worse when the export is opened).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A leading quote makes a spreadsheet show the cell as text instead of running it."""
+    return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -299,20 +312,25 @@ def audit_log_csv(request: HttpRequest) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
     header = ["time_utc", "actor", "action", "object_type", "object_id", "object", "changes", "ip", "user_agent"]
 
+    events = _audit_events(request)  # filters are checked before the first byte is sent
+
     def rows() -> Any:
         yield writer.writerow(header)
-        for e in _audit_events(request).iterator():
+        for e in events.iterator():
             yield writer.writerow(
                 [
-                    e.created_at.isoformat(),
-                    e.actor_label,
-                    e.action,
-                    e.object_type,
-                    e.object_id,
-                    e.object_repr,
-                    e.changes,
-                    e.ip or "",
-                    e.user_agent,
+                    spreadsheet_safe(value)
+                    for value in (
+                        e.created_at.isoformat(),
+                        e.actor_label,
+                        e.action,
+                        e.object_type,
+                        e.object_id,
+                        e.object_repr,
+                        json.dumps(e.changes, ensure_ascii=False, sort_keys=True),
+                        e.ip or "",
+                        e.user_agent,
+                    )
                 ]
             )
 

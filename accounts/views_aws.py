@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from dashbird_clone import params
 from monitoring.aws.permissions import REQUIRED_ACTIONS
 from monitoring.collect import unit_busy
 
@@ -177,9 +178,8 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def aws_account_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     account = _account(request, pk)
     require(request, Action.MANAGE)
-    if action in {"validate", "pause", "resume"} or (
-        action == "remove" and request.POST.get("confirm") == account.name
-    ):
+    confirm = params.text(request.POST, "confirm", max_length=200)
+    if action in {"validate", "pause", "resume"} or (action == "remove" and confirm == account.name):
         audit_record(organization=account.organization, action=f"aws_account.{action}", obj=account, request=request)
     if action == "validate":
         report = aws_account_validate(account=account)
@@ -194,7 +194,7 @@ def aws_account_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
         aws_account_pause(account=account, paused=False)
         messages.success(request, f"Collection from {account.name} resumes.")
     elif action == "remove":
-        if request.POST.get("confirm") != account.name:
+        if confirm != account.name:
             messages.error(request, f"Type the account name ({account.name}) to confirm its removal.")
             return redirect("aws_account_detail", pk=account.pk)
         name = account.name

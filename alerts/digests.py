@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Organization
+from dashbird_clone.params import one_line
 from insights.models import Finding
 from monitoring import dashboard
 from monitoring.models import ErrorGroup
@@ -114,7 +115,7 @@ def render(subscription: DigestSubscription, start: datetime, end: datetime) -> 
         "unsubscribe_url": f"{settings.SITE_URL}/alerts/digests/unsubscribe/{unsubscribe_token(subscription)}/",
     }
     return (
-        render_to_string("emails/digest-subject.txt", context).strip(),
+        one_line(render_to_string("emails/digest-subject.txt", context)),
         render_to_string("emails/digest-body.txt", context),
         render_to_string("emails/digest-body.html", context),
     )
@@ -140,17 +141,27 @@ def digest_send(item: Due) -> bool:
     message.extra_headers["List-Unsubscribe"] = (
         f"<{settings.SITE_URL}/alerts/digests/unsubscribe/{unsubscribe_token(sub)}/>"
     )
+    # One-click unsubscribe: mail clients may POST this body to the link above.
+    message.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.send()
     DigestSent.objects.filter(pk=claim.pk).update(sent_at=timezone.now())
     return True
 
 
-def unsubscribe(token: str) -> DigestSubscription | None:
+def subscription_for_token(token: str) -> DigestSubscription | None:
+    """The subscription a signed unsubscribe token names, or None for a bad or altered one."""
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
-    sub = DigestSubscription.objects.filter(pk=data.get("s")).first()
+    pk = data.get("s") if isinstance(data, dict) else None
+    if not isinstance(pk, int):
+        return None
+    return DigestSubscription.objects.select_related("user", "organization").filter(pk=pk).first()
+
+
+def unsubscribe(token: str) -> DigestSubscription | None:
+    sub = subscription_for_token(token)
     if sub is not None:
         DigestSubscription.objects.filter(pk=sub.pk).update(frequency=DigestFrequency.NONE)
     return sub

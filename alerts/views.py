@@ -8,12 +8,15 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.admin_services import audit_record
+from accounts.middleware import organization_optional
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import get_scoped_or_404
+from dashbird_clone import params
 
 from .channels import enabled_kinds, get_kind
 from .delivery import ChannelTestRefused, channel_test_request
@@ -29,6 +32,8 @@ from .recipients import (
 from .selectors import channel_page
 from .services import channel_create, incident_snooze
 
+SNOOZE_MAX_MINUTES = 7 * 24 * 60
+
 
 def _org(request: HttpRequest) -> Any:
     return getattr(request, "organization", None)
@@ -37,11 +42,9 @@ def _org(request: HttpRequest) -> Any:
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     organization = _org(request)
-    status = request.GET.get("status", "open")
-    incidents = Incident.objects.filter(
-        organization=organization, status=status if status in IncidentStatus.values else "open"
-    )
-    page = Paginator(incidents.select_related("rule", "resource"), 50).get_page(request.GET.get("page"))
+    status = params.choice(request.GET, "status", IncidentStatus.values, default=IncidentStatus.OPEN)
+    incidents = Incident.objects.filter(organization=organization, status=status)
+    page = Paginator(incidents.select_related("rule", "resource"), 50).get_page(params.page(request.GET))
     return render(
         request,
         "alerts/index.html",
@@ -79,8 +82,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def incident_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_scoped_or_404(Incident.objects.all(), organization=_org(request), pk=pk)
     require(request, Action.TRIAGE)
-    minutes = int(request.POST.get("minutes", "60")) if request.POST.get("minutes", "60").isdigit() else 60
-    incident_snooze(incident=incident, minutes=min(minutes, 7 * 24 * 60))
+    minutes = params.integer(request.POST, "minutes", default=60, min_value=1, max_value=SNOOZE_MAX_MINUTES)
+    incident_snooze(incident=incident, minutes=minutes)
     audit_record(
         organization=incident.organization,
         action="incident.snoozed",
@@ -153,7 +156,7 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
         return HttpResponse(status=404)
     channel_kind = get_kind(kind)
     form = channel_kind.form_class(request.POST or None)
-    name = request.POST.get("channel_name", "").strip() or channel_kind.label
+    name = params.one_line(params.text(request.POST, "channel_name", max_length=120)) or channel_kind.label
     if request.method == "POST" and form.is_valid() and kind == "sns":
         from accounts.selectors import validated_aws_accounts
 
@@ -284,17 +287,26 @@ def channel_enable(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("alerts")
 
 
+@csrf_exempt
+@organization_optional
+@require_http_methods(["GET", "HEAD", "POST"])
 def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """One click from the e-mail, no sign-in needed: the link is signed."""
-    from .digests import unsubscribe
+    """The signed link of a digest, no sign-in needed.
 
-    sub = unsubscribe(token) if request.method == "POST" or request.GET.get("confirm") != "0" else None
-    return render(
-        request,
-        "alerts/unsubscribed.html",
-        {"subscription": sub, "allow_without_organization": True},
-        status=200 if sub else 400,
-    )
+    GET shows a confirmation page and changes nothing: mail scanners and link previews
+    open every link. POST unsubscribes — from that page's button, or straight from the
+    mail client in one click (the digest's `List-Unsubscribe-Post` header), which sends
+    no session and no CSRF token: the signature is what authorises it.
+    """
+    from .digests import subscription_for_token, unsubscribe
+
+    if request.method == "POST":
+        sub = unsubscribe(token)
+        template = "alerts/unsubscribed.html"
+    else:
+        sub = subscription_for_token(token)
+        template = "alerts/unsubscribe_confirm.html"
+    return render(request, template, {"subscription": sub, "token": token}, status=200 if sub else 400)
 
 
 @login_required
@@ -303,16 +315,13 @@ def digest_preferences(request: HttpRequest) -> HttpResponse:
     from .models import DigestFrequency, DigestSubscription
 
     organization = _org(request)
-    frequency = request.POST.get("frequency", "none")
-    hour = request.POST.get("hour", "8")
-    if frequency not in DigestFrequency.values or not hour.isdigit() or not 0 <= int(hour) <= 23:
-        messages.error(request, "Choose none, daily or weekly, and an hour from 0 to 23.")
-        return redirect("settings")
+    frequency = params.choice(request.POST, "frequency", DigestFrequency.values, default=DigestFrequency.NONE)
+    hour = params.integer(request.POST, "hour", default=8, min_value=0, max_value=23)
     DigestSubscription.objects.update_or_create(
-        organization=organization, user=request.user, defaults={"frequency": frequency, "hour": int(hour)}
+        organization=organization, user=request.user, defaults={"frequency": frequency, "hour": hour}
     )
     messages.success(
         request,
-        f"Digest: {dict(DigestFrequency.choices)[frequency].lower()}, at {int(hour):02d}:00 {organization.time_zone}.",
+        f"Digest: {dict(DigestFrequency.choices)[frequency].lower()}, at {hour:02d}:00 {organization.time_zone}.",
     )
     return redirect("settings")

@@ -209,6 +209,8 @@ def service_environment(stack: ExitStack, redis_db: int | None = None) -> dict[s
         env["FIELD_ENCRYPTION_KEYS"] = local_field_encryption_keys()
     if redis_db is None:
         in_own_files = {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}  # secrets stay in their own files under var/
+        # A fresh checkout with external services and SECRET_KEY set has no var/ yet.
+        SERVICES_ENV.parent.mkdir(exist_ok=True)
         SERVICES_ENV.write_text("".join(f"{k}={v}\n" for k, v in env.items() if k not in in_own_files))
         stack.callback(lambda: SERVICES_ENV.unlink(missing_ok=True))
     return env

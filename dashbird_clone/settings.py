@@ -113,6 +113,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "dashbird_clone.security.SecurityHeadersMiddleware",
+    # Before the session and allauth middleware: they store what the request brings.
+    "dashbird_clone.params.InvalidInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,6 +160,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST") or "")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A view's change and its audit record commit together or not at all; a 400 for a bad
+# value half-way through a view leaves nothing behind either.
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -314,6 +319,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Dashbird] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_ADAPTER = "accounts.account_adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
     # allauth's defaults, spelled out so that operators can see and tune them.
     "login_failed": "10/m/ip,5/5m/key",
@@ -348,6 +354,13 @@ STORAGES = {
 WHITENOISE_MANIFEST_STRICT = False
 
 # --- Security -----------------------------------------------------------------------
+# How many reverse proxies (TLS terminator, load balancer) stand in front of the web
+# process. Each appends the address it received from to X-Forwarded-For, so the client is
+# the Nth address from the right; with 0 the header is ignored (anyone can write it) and
+# the socket's peer address is the client. Audit records and sign-in rate limits use it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if not 0 <= TRUSTED_PROXY_COUNT <= 10:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be a number of proxies from 0 to 10")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

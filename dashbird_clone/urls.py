@@ -15,3 +15,5 @@ urlpatterns = [
     path("insights/", include("insights.urls")),
     path("alerts/", include("alerts.urls")),
 ]
+
+handler400 = "dashbird_clone.params.handler400"

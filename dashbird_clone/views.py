@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -7,6 +8,9 @@ from django.views.decorators.http import require_GET
 from .health import health_report
 
 
+# Not inside a request transaction: opening one needs the database, and a database that is
+# down must be reported as a 503 here, not fail the request before the check runs.
+@transaction.non_atomic_requests
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:

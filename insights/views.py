@@ -15,6 +15,7 @@ from accounts.admin_services import audit_record
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of, get_scoped_or_404
+from dashbird_clone import params
 from insights.checks import PILLARS, REGISTRY, SERVICES, SEVERITIES
 
 from .models import Finding, FindingStatus, PillarScore, Suppression
@@ -30,16 +31,23 @@ class SuppressionForm(forms.Form):
 def index(request: HttpRequest) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     findings = Finding.objects.none()
-    filters = {k: request.GET.get(k, "") for k in ("pillar", "severity", "service", "account", "status")}
+    account = params.integer(request.GET, "account")
+    filters = {
+        "pillar": params.choice(request.GET, "pillar", PILLARS),
+        "severity": params.choice(request.GET, "severity", SEVERITIES),
+        "service": params.choice(request.GET, "service", SERVICES),
+        "status": params.choice(request.GET, "status", FindingStatus.values),
+        "account": "" if account is None else str(account),
+    }
     if organization:
         findings = Finding.objects.filter(organization=organization).select_related("resource", "account")
         findings = findings.filter(status=filters["status"] or FindingStatus.OPEN)
         for key in ("pillar", "severity", "service"):
             if filters[key]:
                 findings = findings.filter(**{key: filters[key]})
-        if filters["account"].isdigit():
-            findings = findings.filter(account_id=int(filters["account"]))
-    page = Paginator(findings.order_by("severity", "-last_seen"), 50).get_page(request.GET.get("page"))
+        if account is not None:
+            findings = findings.filter(account_id=account)
+    page = Paginator(findings.order_by("severity", "-last_seen"), 50).get_page(params.page(request.GET))
     today = timezone.now().date()
     scores = (
         {s.pillar: s for s in PillarScore.objects.filter(organization=organization, day=today)} if organization else {}

@@ -21,17 +21,22 @@ from django.views.decorators.http import require_GET
 from accounts.admin_services import api_token_authenticate
 from accounts.models import ApiToken, AwsAccount
 from accounts.selectors import get_scoped_or_404
+from dashbird_clone import params
 
 from . import dashboard
-from .models import ErrorGroup, Invocation, MetricPoint, Resource
-from .selectors import InvocationFilters, ResourceFilters, error_groups_for, invocations_for, resources_for
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, MetricPoint, Resource, ResourceKind
+from .selectors import (
+    ERROR_KINDS,
+    SORTS,
+    InvocationFilters,
+    ResourceFilters,
+    error_groups_for,
+    invocations_for,
+    resources_for,
+)
 
 PAGE = 100
 View = Callable[..., JsonResponse]
-
-
-class BadRequest(Exception):
-    pass
 
 
 def api_view(view: View) -> View:
@@ -49,19 +54,23 @@ def api_view(view: View) -> View:
             return view(request, token, *args, **kwargs)
         except Http404:
             return JsonResponse({"error": "Not found"}, status=404)
-        except BadRequest as exc:
-            return JsonResponse({"error": str(exc)}, status=400)
+        except params.InvalidInput as exc:
+            return JsonResponse({"error": exc.message}, status=400)
 
     return wrapper
 
 
-def _cursor(value: str | None) -> int | None:
+def _cursor(request: HttpRequest) -> int | None:
+    value = params.text(request.GET, "cursor", max_length=64)
     if not value:
         return None
     try:
-        return int(base64.urlsafe_b64decode(value.encode() + b"==").decode())
-    except (ValueError, binascii.Error) as exc:
-        raise BadRequest("Invalid cursor") from exc
+        last_id = int(base64.urlsafe_b64decode(value.encode() + b"==").decode())
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise params.InvalidInput("Invalid cursor: pass next_cursor of the previous page.") from exc
+    if not 0 < last_id <= params.MAX_ID:
+        raise params.InvalidInput("Invalid cursor: pass next_cursor of the previous page.")
+    return last_id
 
 
 def _encode(last_id: int) -> str:
@@ -70,7 +79,7 @@ def _encode(last_id: int) -> str:
 
 def _page(qs: QuerySet[Any], request: HttpRequest, serialise: Callable[[Any], dict[str, Any]]) -> JsonResponse:
     """Newest first by id; `cursor` continues after the last item of the previous page."""
-    after = _cursor(request.GET.get("cursor"))
+    after = _cursor(request)
     if after is not None:
         qs = qs.filter(id__lt=after)
     items = list(qs.order_by("-id")[: PAGE + 1])
@@ -162,13 +171,13 @@ def resource(request: HttpRequest, token: ApiToken, pk: int) -> JsonResponse:
 
 @api_view
 def invocations(request: HttpRequest, token: ApiToken) -> JsonResponse:
-    resource_id = request.GET.get("resource", "")
-    if not resource_id.isdigit():
-        raise BadRequest("resource=<id> is required (invocations are listed per function)")
-    fn = get_scoped_or_404(Resource.objects.all(), organization=token.organization, pk=int(resource_id))
-    period = dashboard.parse_period(request.GET)
+    resource_id = params.integer(request.GET, "resource")
+    if resource_id is None:
+        raise params.InvalidInput("resource=<id> is required (invocations are listed per function)")
+    fn = get_scoped_or_404(Resource.objects.all(), organization=token.organization, pk=resource_id)
+    period = dashboard.parse_period(request.GET, organization=token.organization)
     filters = InvocationFilters.from_query(request.GET)
-    after = _cursor(request.GET.get("cursor"))
+    after = _cursor(request)
     items = invocations_for(
         fn, InvocationFilters(**{**filters.__dict__, "before": after}), period.start, limit=PAGE + 1
     )
@@ -186,15 +195,15 @@ def error_groups(request: HttpRequest, token: ApiToken) -> JsonResponse:
 
 @api_view
 def metrics(request: HttpRequest, token: ApiToken) -> JsonResponse:
-    resource_id, metric, stat = (
-        request.GET.get("resource", ""),
-        request.GET.get("metric", ""),
-        request.GET.get("stat", ""),
-    )
-    if not (resource_id.isdigit() and metric and stat):
-        raise BadRequest("resource=<id>, metric=<Namespace:Name> and stat=<Sum|Average|Maximum|p95…> are required")
-    fn = get_scoped_or_404(Resource.objects.all(), organization=token.organization, pk=int(resource_id))
-    period = dashboard.parse_period(request.GET)
+    resource_id = params.integer(request.GET, "resource")
+    metric = params.text(request.GET, "metric", max_length=200)
+    stat = params.text(request.GET, "stat", max_length=32)
+    if not (resource_id is not None and metric and stat):
+        raise params.InvalidInput(
+            "resource=<id>, metric=<Namespace:Name> and stat=<Sum|Average|Maximum|p95…> are required"
+        )
+    fn = get_scoped_or_404(Resource.objects.all(), organization=token.organization, pk=resource_id)
+    period = dashboard.parse_period(request.GET, organization=token.organization)
     points = MetricPoint.objects.filter(
         account_id=fn.account_id, resource_id=fn.pk, metric=metric, stat=stat, ts__gte=period.start, ts__lt=period.end
     ).order_by("ts")
@@ -211,7 +220,7 @@ def metrics(request: HttpRequest, token: ApiToken) -> JsonResponse:
 
 @api_view
 def overview(request: HttpRequest, token: ApiToken) -> JsonResponse:
-    period = dashboard.parse_period(request.GET)
+    period = dashboard.parse_period(request.GET, organization=token.organization)
     scope = dashboard.Scope.from_query(token.organization, request.GET)
     return JsonResponse(
         {
@@ -226,7 +235,7 @@ PARAMS = {
     "cursor": {
         "name": "cursor",
         "in": "query",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": 64},
         "description": "next_cursor of the previous page",
     },
     "period": {
@@ -238,7 +247,7 @@ PARAMS = {
         "name": "start",
         "in": "query",
         "schema": {"type": "string", "format": "date-time"},
-        "description": "with period=custom",
+        "description": "with period=custom: within the organisation's rollup retention",
     },
     "end": {
         "name": "end",
@@ -246,8 +255,8 @@ PARAMS = {
         "schema": {"type": "string", "format": "date-time"},
         "description": "with period=custom",
     },
-    "account": {"name": "account", "in": "query", "schema": {"type": "integer"}},
-    "region": {"name": "region", "in": "query", "schema": {"type": "string"}},
+    "account": {"name": "account", "in": "query", "schema": {"type": "integer", "minimum": 0, "format": "int64"}},
+    "region": {"name": "region", "in": "query", "schema": {"type": "string", "maxLength": 32}},
 }
 
 
@@ -268,8 +277,15 @@ def _op(summary: str, params: list[Any]) -> dict[str, Any]:
     }
 
 
-def _q(name: str, kind: str = "string", required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "schema": {"type": kind}, **({"required": True} if required else {})}
+def _q(name: str, kind: str = "string", required: bool = False, **schema: Any) -> dict[str, Any]:
+    if kind == "integer":
+        schema = {"minimum": 0, "format": "int64", **schema}
+    return {
+        "name": name,
+        "in": "query",
+        "schema": {"type": kind, **schema},
+        **({"required": True} if required else {}),
+    }
 
 
 @require_GET
@@ -282,7 +298,19 @@ def openapi(request: HttpRequest) -> JsonResponse:
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
         "paths": {
             "/accounts": _op("AWS accounts and their connection health", ["cursor"]),
-            "/resources": _op("Discovered resources", ["cursor", "account", "region", _q("kind"), _q("q"), _q("gone")]),
+            "/resources": _op(
+                "Discovered resources",
+                [
+                    "cursor",
+                    "account",
+                    "region",
+                    _q("kind", enum=list(ResourceKind.values)),
+                    _q("q", maxLength=200),
+                    _q("gone", enum=["0", "1"]),
+                    _q("project", "integer"),
+                    _q("sort", enum=sorted({*SORTS, *(f"-{key}" for key in SORTS)})),
+                ],
+            ),
             "/resources/{id}": {
                 "get": {
                     **_op("One resource", [])["get"],
@@ -297,19 +325,27 @@ def openapi(request: HttpRequest) -> JsonResponse:
                     "period",
                     "start",
                     "end",
-                    _q("status"),
-                    _q("cold"),
-                    _q("min_ms", "number"),
-                    _q("max_ms", "number"),
+                    _q("status", enum=list(InvocationStatus.values)),
+                    _q("cold", enum=["0", "1"]),
+                    _q("min_ms", "number", minimum=0, maximum=86_400_000),
+                    _q("max_ms", "number", minimum=0, maximum=86_400_000),
                 ],
             ),
-            "/error-groups": _op("Error groups", ["cursor", _q("status"), _q("resource", "integer"), _q("kind")]),
+            "/error-groups": _op(
+                "Error groups",
+                [
+                    "cursor",
+                    _q("status", enum=[*ErrorGroupStatus.values, "all"]),
+                    _q("resource", "integer"),
+                    _q("kind", enum=list(ERROR_KINDS)),
+                ],
+            ),
             "/metrics": _op(
                 "A metric series of one resource",
                 [
                     _q("resource", "integer", True),
-                    _q("metric", required=True),
-                    _q("stat", required=True),
+                    _q("metric", required=True, maxLength=200),
+                    _q("stat", required=True, maxLength=32),
                     "period",
                     "start",
                     "end",

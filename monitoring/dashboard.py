@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
+from dashbird_clone import params as params_module
 
 from .histogram import merge, percentile
 from .models import Project, Resource, Rollup
@@ -40,29 +41,35 @@ class Period:
         return (self.end - self.start).total_seconds() / 3600
 
 
-def parse_period(params: Any, now: datetime | None = None) -> Period:
-    """?period=1h|24h|7d|30d, or ?start=…&end=… (ISO dates or times, UTC); default 24h."""
+def parse_period(params: Any, *, organization: Organization, now: datetime | None = None) -> Period:
+    """?period=1h|24h|7d|30d, or ?period=custom&start=…[&end=…] (ISO dates or times, UTC
+    when no offset is given); default 24h.
+
+    A custom period must start within the organisation's rollup retention (nothing older is
+    stored, and a century-long window would cost seconds of work for an empty chart) and
+    end after it starts; an end in the future is cut at the current hour. Anything else is
+    `InvalidInput` (a 400).
+    """
     now = now or timezone.now()
     end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    key = params.get("period", "24h")
-    if key == "custom":
-        try:
-            start = _parse_time(params.get("start", ""))
-            custom_end = _parse_time(params.get("end", "")) if params.get("end") else end
-        except ValueError:
-            return Period("24h", end - PERIODS["24h"], end)
-        start = start.replace(minute=0, second=0, microsecond=0)
-        custom_end = custom_end.replace(minute=0, second=0, microsecond=0)
-        if custom_end <= start:
-            custom_end = start + timedelta(hours=1)
-        return Period("custom", start, min(custom_end, end))
-    length = PERIODS.get(key, PERIODS["24h"])
-    return Period(key if key in PERIODS else "24h", end - length, end)
-
-
-def _parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.strip())
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    key = params_module.choice(params, "period", [*PERIODS, "custom"], default="24h")
+    if key != "custom":
+        return Period(key, end - PERIODS[key], end)
+    start = params_module.moment(params, "start")
+    if start is None:
+        raise params_module.InvalidInput("A custom period needs start (and optionally end), e.g. start=2025-01-31.")
+    custom_end = params_module.moment(params, "end") or end
+    retention = timedelta(days=organization.rollup_retention_days)
+    if not end - retention <= start < end:
+        raise params_module.InvalidInput(
+            f"start must be within the last {organization.rollup_retention_days} days "
+            "(this organisation's rollup retention) and before now."
+        )
+    if custom_end <= start:
+        raise params_module.InvalidInput("end must be after start.")
+    start = start.replace(minute=0, second=0, microsecond=0)
+    custom_end = min(custom_end, end).replace(minute=0, second=0, microsecond=0)
+    return Period("custom", start, max(custom_end, start + timedelta(hours=1)))
 
 
 @dataclass(frozen=True)
@@ -74,12 +81,11 @@ class Scope:
 
     @classmethod
     def from_query(cls, organization: Organization, params: Any) -> Scope:
-        account, project = params.get("account", ""), params.get("project", "")
         return cls(
             organization,
-            int(account) if str(account).isdigit() else None,
-            params.get("region", "")[:32],
-            int(project) if str(project).isdigit() else None,
+            params_module.integer(params, "account"),
+            params_module.text(params, "region", max_length=32),
+            params_module.integer(params, "project"),
         )
 
     def resource_ids(self) -> list[int] | None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
+from dashbird_clone import params as p
 
 from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Project, Resource, ResourceKind
 
@@ -29,15 +30,15 @@ class ResourceFilters:
 
     @classmethod
     def from_query(cls, params: Any) -> ResourceFilters:
-        account = params.get("account", "")
+        sorts = [*SORTS, *(f"-{key}" for key in SORTS)]
         return cls(
-            kind=params.get("kind", "") if params.get("kind", "") in ResourceKind.values else "",
-            account=int(account) if str(account).isdigit() else None,
-            region=params.get("region", "")[:32],
-            q=params.get("q", "")[:200].strip(),
-            include_gone=params.get("gone") == "1",
-            sort=params.get("sort", "kind") if params.get("sort", "kind").lstrip("-") in SORTS else "kind",
-            project=int(params["project"]) if str(params.get("project", "")).isdigit() else None,
+            kind=p.choice(params, "kind", ResourceKind.values),
+            account=p.integer(params, "account"),
+            region=p.text(params, "region", max_length=32),
+            q=p.text(params, "q"),
+            include_gone=p.flag(params, "gone"),
+            sort=p.choice(params, "sort", sorts, default="kind"),
+            project=p.integer(params, "project"),
         )
 
 
@@ -102,19 +103,13 @@ class InvocationFilters:
 
     @classmethod
     def from_query(cls, params: Any) -> InvocationFilters:
-        def number(key: str) -> float | None:
-            try:
-                return float(params.get(key, ""))
-            except ValueError:
-                return None
-
-        before = params.get("before", "")
         return cls(
-            status=params.get("status", "") if params.get("status", "") in InvocationStatus.values else "",
-            cold=params.get("cold", "") if params.get("cold", "") in {"0", "1"} else "",
-            min_ms=number("min_ms"),
-            max_ms=number("max_ms"),
-            before=int(before) if str(before).isdigit() else None,
+            status=p.choice(params, "status", InvocationStatus.values),
+            cold=p.choice(params, "cold", {"0", "1"}),
+            # Durations are milliseconds; Lambda's limit is 15 minutes, so a day is generous.
+            min_ms=p.number(params, "min_ms", max_value=86_400_000),
+            max_ms=p.number(params, "max_ms", max_value=86_400_000),
+            before=p.integer(params, "before"),
         )
 
 
@@ -163,15 +158,19 @@ def neighbours(invocation: Invocation) -> tuple[Invocation | None, Invocation | 
 
 
 def error_groups_for(organization: Organization, params: Any) -> QuerySet[ErrorGroup]:
+    """Filtered by ?status= (open by default; "all" for every status), ?resource=, ?kind=."""
     qs = ErrorGroup.objects.filter(organization=organization).select_related("resource", "account")
-    status = params.get("status", "open")
-    if status in ErrorGroupStatus.values:
+    status = p.choice(params, "status", [*ErrorGroupStatus.values, "all"], default="open")
+    if status != "all":
         qs = qs.filter(status=status)
-    if str(params.get("resource", "")).isdigit():
-        qs = qs.filter(resource_id=int(params["resource"]))
-    if params.get("kind") in {"error", "timeout", "out_of_memory"}:
-        qs = qs.filter(kind=params["kind"])
+    if (resource := p.integer(params, "resource")) is not None:
+        qs = qs.filter(resource_id=resource)
+    if kind := p.choice(params, "kind", ERROR_KINDS):
+        qs = qs.filter(kind=kind)
     return qs.order_by("-last_seen")
+
+
+ERROR_KINDS = ("error", "timeout", "out_of_memory")
 
 
 def get_error_group_for_user(user: Any, organization: Organization | None, pk: int) -> ErrorGroup:
@@ -187,21 +186,23 @@ class LogSearch:
 
     @classmethod
     def from_query(cls, params: Any) -> LogSearch:
-        resource = params.get("function", "")
-        cursor = None
-        raw = params.get("cursor", "")
-        if raw and ":" in raw:
-            ts, _, last_id = raw.partition(":")
-            try:
-                cursor = (datetime.fromisoformat(ts), int(last_id))
-            except ValueError:
-                cursor = None
         return cls(
-            text=params.get("q", "")[:200].strip(),
-            resource=int(resource) if str(resource).isdigit() else None,
-            status=params.get("status", "") if params.get("status", "") in InvocationStatus.values else "",
-            cursor=cursor,
+            text=p.text(params, "q"),
+            resource=p.integer(params, "function"),
+            status=p.choice(params, "status", InvocationStatus.values),
+            cursor=_log_cursor(p.text(params, "cursor", max_length=80)),
         )
+
+
+def _log_cursor(value: str) -> tuple[datetime, int] | None:
+    """`<ISO time>:<id>` of the last line shown; the time holds colons, so split at the last."""
+    if not value:
+        return None
+    moment, _, last_id = value.rpartition(":")
+    try:
+        return p.parse_moment(moment), int(last_id)
+    except ValueError as exc:
+        raise p.InvalidInput("cursor is not valid: use the next-page link of the page.") from exc
 
 
 def search_log_lines(

@@ -22,9 +22,11 @@ from accounts.admin_services import audit_record
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of, get_scoped_or_404
+from dashbird_clone import params
 from insights.models import Finding, PillarScore
 
 from . import dashboard
+from .forms import ProjectForm
 from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Project, Resource, ResourceKind, Rollup
 from .selectors import (
     InvocationFilters,
@@ -87,7 +89,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "projects": Project.objects.filter(organization=organization) if organization else [],
     }
     if organization and accounts:
-        period = dashboard.parse_period(request.GET)
+        period = dashboard.parse_period(request.GET, organization=organization)
         scope = dashboard.Scope.from_query(organization, request.GET)
         series = dashboard.trend(scope, period)
         context.update(
@@ -114,7 +116,7 @@ def resources(request: HttpRequest) -> HttpResponse:
     filters = ResourceFilters.from_query(request.GET)
     page = None
     if organization:
-        page = Paginator(resources_for(organization, filters), 50).get_page(request.GET.get("page"))
+        page = Paginator(resources_for(organization, filters), 50).get_page(params.page(request.GET))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -152,7 +154,7 @@ def resources(request: HttpRequest) -> HttpResponse:
 @login_required
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     resource = get_resource_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
-    period = dashboard.parse_period(request.GET)
+    period = dashboard.parse_period(request.GET, organization=resource.organization)
     context: dict[str, Any] = {
         "nav": "resources",
         "resource": resource,
@@ -233,7 +235,7 @@ def _pretty(message: str) -> str | None:
 def errors(request: HttpRequest) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     groups = (
-        Paginator(error_groups_for(organization, request.GET), 50).get_page(request.GET.get("page"))
+        Paginator(error_groups_for(organization, request.GET), 50).get_page(params.page(request.GET))
         if organization
         else None
     )
@@ -243,8 +245,8 @@ def errors(request: HttpRequest) -> HttpResponse:
         {
             "nav": "errors",
             "page": groups,
-            "status": request.GET.get("status", "open"),
-            "statuses": ErrorGroupStatus.choices,
+            "status": params.choice(request.GET, "status", [*ErrorGroupStatus.values, "all"], default="open"),
+            "statuses": [*ErrorGroupStatus.choices, ("all", "All")],
             "has_accounts": bool(organization and organization.aws_accounts.exists()),
             "can_triage": can(request, Action.TRIAGE),
         },
@@ -271,15 +273,13 @@ def error_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def error_group_status(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_error_group_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
     require(request, Action.TRIAGE)
-    status = request.POST.get("status", "")
-    try:
-        changed = error_group_set_status(group=group, status=status, now=timezone.now())
-    except ValueError:
-        return HttpResponse(status=400)
-    if changed:
+    status = params.choice(request.POST, "status", ErrorGroupStatus.values)
+    if not status:
+        raise params.InvalidInput(f"status must be one of: {', '.join(ErrorGroupStatus.values)}.")
+    if error_group_set_status(group=group, status=status, now=timezone.now()):
         audit_record(organization=group.organization, action=f"error_group.{status}", obj=group, request=request)
         messages.success(request, f"Marked {status}.")
-    return redirect(request.POST.get("next") or reverse("error_group_detail", args=[group.pk]))
+    return redirect(params.safe_next(request, reverse("error_group_detail", args=[group.pk])))
 
 
 @login_required
@@ -287,7 +287,7 @@ def logs(request: HttpRequest) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     context: dict[str, Any] = {"nav": "logs", "periods": ["1h", "24h", "7d", "30d"]}
     if organization and organization.aws_accounts.exists():
-        period = dashboard.parse_period(request.GET)
+        period = dashboard.parse_period(request.GET, organization=organization)
         search = LogSearch.from_query(request.GET)
         lines = search_log_lines(organization, search, period.start, period.end)
         names = dict(Resource.objects.filter(pk__in={line.resource_id for line in lines}).values_list("pk", "name"))
@@ -315,17 +315,19 @@ def logs(request: HttpRequest) -> HttpResponse:
 def project_create(request: HttpRequest) -> HttpResponse:
     require(request, Action.MANAGE)
     organization = request.organization  # type: ignore[attr-defined]
-    name = request.POST.get("name", "").strip()[:120]
-    tag = request.POST.get("tag", "").strip()
-    pattern = request.POST.get("name_pattern", "").strip()[:200]
-    key, _, value = tag.partition("=")
-    if not name or not (key or pattern):
-        messages.error(request, "A project needs a name and a tag (key=value) or a name pattern (e.g. checkout-*).")
+    form = ProjectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Project not created: " + params.form_errors(form))
         return redirect("resources")
+    name = form.cleaned_data["name"]
     project, created = Project.objects.get_or_create(
         organization=organization,
         name=name,
-        defaults={"tag_key": key.strip()[:128], "tag_value": value.strip()[:256], "name_pattern": pattern},
+        defaults={
+            "tag_key": form.cleaned_data["tag_key"],
+            "tag_value": form.cleaned_data["tag_value"],
+            "name_pattern": form.cleaned_data["name_pattern"],
+        },
     )
     if not created:
         messages.error(request, f"A project named {name!r} exists already.")

@@ -8,11 +8,13 @@ from io import StringIO
 from typing import Any, cast
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.test import Client
 
+from accounts.models import Organization
 from accounts.services import aws_account_start
 from alerts.digests import digest_send, due
 from alerts.models import DigestSubscription
@@ -72,17 +74,55 @@ def test_a_weekly_digest_carries_the_overview_s_numbers_once(owner: Any) -> None
     assert message.to == [owner.user.email]
 
 
-def test_the_unsubscribe_link_works_without_signing_in(owner: Any) -> None:
+def test_the_unsubscribe_link_asks_first_and_unsubscribes_on_post_without_signing_in(owner: Any) -> None:
     monday = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     sub = DigestSubscription.objects.create(organization=owner.organization, user=owner.user, frequency="daily", hour=8)
     [item] = due(monday)
     digest_send(item)
     link = re.search(r"https?://[^/\s]+(/alerts/digests/unsubscribe/[^\s/]+/)", str(mail.outbox[0].body)).group(1)  # type: ignore[union-attr]
 
-    assert Client().get(link).status_code == 200
+    # A mail scanner or link preview opening the link changes nothing.
+    confirm = Client().get(link)
     sub.refresh_from_db()
-    assert sub.frequency == "none"
+    assert confirm.status_code == 200 and b"Unsubscribe from digests?" in confirm.content
+    assert sub.frequency == "daily"
+
+    # The page's button posts; CSRF is enforced elsewhere, but the signature authorises this.
+    done = Client(enforce_csrf_checks=True).post(link)
+    sub.refresh_from_db()
+    assert done.status_code == 200 and sub.frequency == "none"
     assert Client().get("/alerts/digests/unsubscribe/forged-token/").status_code == 400
+    assert Client().post("/alerts/digests/unsubscribe/forged-token/").status_code == 400
+
+
+def test_digest_mails_offer_one_click_unsubscribe(owner: Any) -> None:
+    monday = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    sub = DigestSubscription.objects.create(organization=owner.organization, user=owner.user, frequency="daily", hour=8)
+    [item] = due(monday)
+    digest_send(item)
+    [message] = mail.outbox
+
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    target = message.extra_headers["List-Unsubscribe"].strip("<>")
+    # What a mail provider sends: a bare POST with that body, no cookie, no CSRF token.
+    response = Client(enforce_csrf_checks=True).post(
+        target.removeprefix(settings.SITE_URL),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    sub.refresh_from_db()
+    assert response.status_code == 200 and sub.frequency == "none"
+
+
+def test_an_organisation_name_with_a_line_break_still_gets_its_digest(owner: Any) -> None:
+    Organization.objects.filter(pk=owner.organization.pk).update(name="Acme\r\nBcc: victim@example.com")
+    DigestSubscription.objects.create(organization=owner.organization, user=owner.user, frequency="daily", hour=8)
+    [item] = due(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+
+    assert digest_send(item)
+    [message] = mail.outbox
+    assert "\n" not in message.subject and message.subject.startswith("Acme Bcc: victim@example.com:")
+    assert message.to == [owner.user.email] and message.message()["Bcc"] is None
 
 
 def test_digests_follow_the_organisation_s_time_zone_and_dry_run_sends_nothing(owner: Any) -> None:

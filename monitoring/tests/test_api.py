@@ -105,7 +105,7 @@ def test_overview_numbers_equal_the_api_s_and_the_database_s(owner: Any, token: 
 
     api = Client().get(reverse("api_overview"), {"period": "24h"}, headers=bearer(token)).json()["kpis"]
     page = owner.client().get(reverse("overview"), {"period": "24h"}).content.decode()
-    period = dashboard.parse_period({"period": "24h"})
+    period = dashboard.parse_period({"period": "24h"}, organization=owner.organization)
     db = Invocation.objects.filter(
         organization_id=owner.organization.pk, started_at__gte=period.start, started_at__lt=period.end
     ).aggregate(
