@@ -213,7 +213,7 @@ def test_a_user_in_no_organisation_gets_a_page_saying_so_on_every_page(owner: An
     lone = user_create_verified(email="lone@example.test", password=PASSWORD)
     client = Client()
     client.force_login(lone)
-    ids = {"pk": function.pk, "action": "validate", "field": "muted", "kind": "email", "token": "x"}
+    ids = {"pk": function.pk, "action": "validate", "field": "muted", "kind": "email", "token": "x", "recipient": 1}
     checked = 0
     for endpoint in endpoints():
         if endpoint.third_party or endpoint.is_api or "token" in dict(endpoint.params) or endpoint.route == "healthz":

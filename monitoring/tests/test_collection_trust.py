@@ -106,7 +106,7 @@ def rollups_equal_raw(fn: Resource) -> None:
 def test_a_window_boundary_cutting_a_150_second_invocation_keeps_one_row_and_its_start(
     account: Any, sandbox: Any
 ) -> None:
-    region = "ca-central-1"
+    region = "ap-northeast-2"
     specs = seeded_region(sandbox, region, count=2)
     connect(account, sandbox, region)
     collect_unit(account, region)  # discovery
@@ -326,7 +326,7 @@ def test_late_events_are_collected_by_the_sweep_and_counted(account: Any, sandbo
 
 
 def test_logs_still_arrive_when_get_metric_data_fails(account: Any, sandbox: Any) -> None:
-    region = "eu-north-1"
+    region = "ap-northeast-3"
     specs = seeded_region(sandbox, region, count=4)
     connect(account, sandbox, region)
     now = datetime.now(tz=UTC)
@@ -423,7 +423,7 @@ def test_a_deleted_role_is_named_as_such_and_the_account_recovers(account: Any, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_run_holds_the_unit_less_than_a_minute(account: Any, sandbox: Any, owner: Any) -> None:
-    region = "eu-south-1"
+    region = "ap-southeast-1"
     specs = seeded_region(sandbox, region, count=3)
     connect(account, sandbox, region)
     ledger = generate(sandbox, region, specs, ticks=1, seed=71, now=datetime.now(tz=UTC) - timedelta(minutes=3))
