@@ -325,6 +325,34 @@ def test_late_events_are_collected_by_the_sweep_and_counted(account: Any, sandbo
     assert again["logs"]["invocations"] == 0
 
 
+def test_a_checkpoint_behind_stored_lines_re_reads_them_and_the_function_goes_on(account: Any, sandbox: Any) -> None:
+    region = "ap-southeast-1"
+    specs = seeded_region(sandbox, region, count=2)
+    connect(account, sandbox, region)
+    now = datetime.now(tz=UTC)
+    first = generate(sandbox, region, specs, ticks=1, seed=81, now=now - timedelta(minutes=6))
+    collect_unit(account, region)
+    lines = LogLine.objects.filter(account_id=account.pk).count()
+    # The checkpoints fall behind what is stored (a re-read asked for, or a second writer
+    # that stored the same events first): lines after them are already there.
+    for cp in LogCheckpoint.objects.filter(resource__account=account, resource__region=region):
+        back = 8 * 60_000
+        LogCheckpoint.objects.filter(pk=cp.pk).update(
+            last_event_ms=cp.last_event_ms - back, resume_from_ms=cp.resume_from_ms - back, polled_to_ms=cp.polled_to_ms - back
+        )  # fmt: skip
+
+    reread = collect_unit(account, region).as_dict()
+
+    assert not [p for p in reread["problems"] if p["kind"] == "error"], reread["problems"]
+    assert (reread["logs"]["invocations"], reread["logs"]["log_lines"]) == (0, 0)
+    assert LogLine.objects.filter(account_id=account.pk).count() == lines
+    second = generate(sandbox, region, specs, ticks=1, seed=82, now=datetime.now(tz=UTC))
+    collect_unit(account, region)
+    stored = stored_counts(account)
+    assert stored["total"] == first["total_invocations"] + second["total_invocations"]
+    assert stored["cold_starts"] == sum(first["cold_starts"].values()) + sum(second["cold_starts"].values())
+
+
 def test_logs_still_arrive_when_get_metric_data_fails(account: Any, sandbox: Any) -> None:
     region = "eu-north-1"
     specs = seeded_region(sandbox, region, count=4)
