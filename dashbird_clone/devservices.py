@@ -193,6 +193,7 @@ def service_environment(stack: ExitStack, redis_db: int | None = None) -> dict[s
     if not dotenv_value("SECRET_KEY"):
         env["SECRET_KEY"] = local_secret_key()
     if redis_db is None:
+        VAR_DIR.mkdir(exist_ok=True)  # a fresh checkout with SECRET_KEY set has no var/ yet
         SERVICES_ENV.write_text("".join(f"{k}={v}\n" for k, v in env.items() if k != "SECRET_KEY"))
         stack.callback(lambda: SERVICES_ENV.unlink(missing_ok=True))
     return env
