@@ -353,6 +353,37 @@ def test_a_checkpoint_behind_stored_lines_re_reads_them_and_the_function_goes_on
     assert stored["cold_starts"] == sum(first["cold_starts"].values()) + sum(second["cold_starts"].values())
 
 
+def test_a_late_sweep_cut_short_by_a_throttle_is_done_again_by_the_next_run(account: Any, sandbox: Any) -> None:
+    import time_machine
+
+    region = "eu-west-2"
+    specs = seeded_region(sandbox, region, count=1)
+    connect(account, sandbox, region)
+    t0 = (datetime.now(tz=UTC) - timedelta(minutes=40)).replace(second=0, microsecond=0)
+    rid = "9a000000-0000-4000-8000-000000000011"
+    swept: dict[int, bool] = {}
+    with time_machine.travel(t0, tick=False) as clock:
+        for minute in range(19):
+            clock.move_to(t0 + timedelta(minutes=minute))
+            generate(sandbox, region, specs, ticks=1, seed=90 + minute, now=t0 + timedelta(minutes=minute))
+            if minute == 11:
+                # Stamped 30 s before the first run, ingested 11.5 minutes later: within the
+                # 15 minutes the sweep is there for, and past what the run's overlap re-reads.
+                put_events(
+                    sandbox, region, specs[0].name, "2026/12/01/[$LATEST]late", short_invocation(rid, ms(t0) - 30_000)
+                )
+            if minute == 15:  # the sweep is due, and the first FilterLogEvents is throttled
+                faults.inject(operation="FilterLogEvents", region=region)
+            summary = collect_unit(account, region).as_dict()
+            faults.clear()
+            swept[minute] = summary["logs"]["late_sweep"]
+            if minute == 15:
+                assert any(p["kind"] == "throttled" for p in summary["problems"])
+
+    assert Invocation.objects.filter(request_id=rid).count() == 1
+    assert [m for m, done in swept.items() if done] == [0, 5, 10, 16]
+
+
 def test_logs_still_arrive_when_get_metric_data_fails(account: Any, sandbox: Any) -> None:
     region = "eu-north-1"
     specs = seeded_region(sandbox, region, count=4)
