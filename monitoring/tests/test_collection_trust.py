@@ -202,6 +202,50 @@ def test_a_view_that_saw_only_lines_is_completed_by_the_full_view(owner: Any) ->
     rollups_equal_raw(fn)
 
 
+def test_a_start_corrected_into_the_previous_day_leaves_no_count_in_the_next(owner: Any) -> None:
+    from accounts.services import aws_account_start
+    from monitoring.parsing.lambda_logs import parse_events
+
+    account = aws_account_start(organization=owner.organization, name="Synthetic")
+    now = datetime.now(tz=UTC)
+    fn = Resource.objects.create(
+        organization=owner.organization, account=account, region="us-east-1", kind="lambda.function",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:quiet", name="quiet", config={"memory_mb": 128},
+        first_seen=now, last_seen=now,
+    )  # fmt: skip
+    rid = "2c0d0000-0000-4000-8000-000000000002"
+    t = ms((now - timedelta(days=2)).replace(hour=23, minute=59, second=30, microsecond=0))  # 30 s before a day
+    events = [
+        {"timestamp": t, "message": f"START RequestId: {rid} Version: $LATEST\n", "logStreamName": "s", "eventId": "a"},
+        {
+            "timestamp": t + 61_000,
+            "message": f"2026-01-01T00:00:00.000Z\t{rid}\tINFO\tstill working\n",
+            "logStreamName": "s",
+            "eventId": "b",
+        },
+        {"timestamp": t + 90_000, "message": f"END RequestId: {rid}\n", "logStreamName": "s", "eventId": "c"},
+        {
+            "timestamp": t + 90_000,
+            "message": f"REPORT RequestId: {rid}\tDuration: 90000.00 ms\tBilled Duration: 90000 ms\t"
+            "Memory Size: 128 MB\tMax Memory Used: 40 MB\tStatus: timeout\n",
+            "logStreamName": "s",
+            "eventId": "d",
+        },
+    ]
+    ingest.invocations_store(resource=fn, result=parse_events(events[1:2]))  # only a line: the next day
+    ingest.invocations_store(resource=fn, result=parse_events(events))  # the START: the day before
+
+    row = Invocation.objects.get(resource=fn)
+    assert (row.started_at, row.start_source) == (datetime.fromtimestamp(t / 1000, tz=UTC), "start")
+    assert list(Rollup.objects.filter(resource=fn, period="hour").values_list("bucket", "invocations")) == [
+        (row.started_at.replace(minute=0, second=0), 1)
+    ]
+    assert list(Rollup.objects.filter(resource=fn, period="day").values_list("bucket", "invocations")) == [
+        (row.started_at.replace(hour=0, minute=0, second=0), 1)
+    ]
+    rollups_equal_raw(fn)
+
+
 def test_the_database_refuses_a_second_row_for_one_invocation(owner: Any) -> None:
     from django.db import IntegrityError, transaction
 
