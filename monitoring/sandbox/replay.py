@@ -74,7 +74,9 @@ class FaultPlan:
 
     kill: float = 0.03
     throttle: float = 0.03
-    throttle_outlasting: float = 0.5  # share of throttles that outlast botocore's retries
+    # Share of throttles that outlast botocore's retries (and end the run's reads); each
+    # costs the run botocore's back-off, up to half a minute.
+    throttle_outlasting: float = 0.5
     metrics_down: float = 0.03
     reread: float = 0.05
     sweep: float = 0.05
@@ -488,9 +490,7 @@ class Replay:
         drawn = self.plan.draw(i, self.rng)
         throttle = metrics = None
         if "throttle" in drawn:
-            outlasting = (
-                "throttle" in self.plan.forced.get(i, set()) or self.rng.random() < self.plan.throttle_outlasting
-            )
+            outlasting = self.rng.random() < self.plan.throttle_outlasting
             # Two throttled answers pass within botocore's retries; a throttle without end outlasts them.
             throttle = faults.inject(operation="FilterLogEvents", region=self.region, times=None if outlasting else 2)
             self.tally.throttled_steps += 1

@@ -27,6 +27,7 @@ def test_twenty_minutes_with_a_kill_a_throttle_a_re_read_and_a_late_batch_store_
     connect(account, sandbox, region)
     plan = FaultPlan(
         kill=0, throttle=0, metrics_down=0, reread=0, sweep=0, late=0,
+        throttle_outlasting=0,  # botocore's retries absorb it (one outlasting them is tested on its own)
         forced={2: {"late"}, 5: {"kill"}, 8: {"throttle"}, 11: {"reread"}, 14: {"metrics_down"}},
     )  # fmt: skip
     replay = Replay(
@@ -55,7 +56,7 @@ def test_twenty_minutes_with_a_kill_a_throttle_a_re_read_and_a_late_batch_store_
     print(report.render())
     t, c = report.tally, report.comparison
     assert (t.kills, t.throttled_steps, t.rereads, t.metrics_down_steps, report.late_batches) == (1, 1, 1, 1, 1)
-    assert t.runs_ended_by_throttle == 1
+    assert (t.throttled_calls, t.runs_ended_by_throttle) == (2, 0)
     assert t.metrics_fallback_runs == 1
     assert t.late_log_events >= report.late_events  # the held-back batch was read after its time had passed
     assert c.ledger_total > 100
