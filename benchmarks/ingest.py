@@ -2,7 +2,7 @@
 
     .venv/bin/python -m dashbird_clone.devservices run -- .venv/bin/python benchmarks/ingest.py [--events 1000000]
 
-It uses its own database (`<name>_bench`, created and migrated here, dropped at the end), so
+It uses its own database (`<name>_bench`, created and migrated here, its tables emptied first), so
 it never touches the dashboard's data. Events are rendered by the sandbox's generator (the
 same text and JSON formats Lambda writes), split across functions, and ingested through
 `monitoring.ingest.invocations_store` in batches as the logs collector would. Then the same
@@ -17,27 +17,11 @@ import cProfile
 import os
 import pstats
 import random
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-
-
-def bench_database() -> str:
-    import environ
-
-    from dashbird_clone.devservices import ensure_database
-
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dashbird")
-    base, _, name = url.rpartition("/")
-    bench = f"{base}/{name.split('?')[0]}_bench"
-    ensure_database(bench)
-    environ.Env.db_url_config(bench)  # fail early on a bad URL
-    return bench
+from common import bench_database  # same folder: the scratch database
 
 
 def main() -> None:

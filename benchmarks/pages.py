@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     args = parser.parse_args()
 
-    from ingest import bench_database  # same folder: the scratch database helper
+    from common import bench_database  # same folder: the scratch database helper
 
     os.environ["DATABASE_URL"] = bench_database()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashbird_clone.settings")

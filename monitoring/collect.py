@@ -258,7 +258,9 @@ def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary, lo
         collector="logs",
         problems=[p.as_dict() for p in logs.problems],
         now=timezone.now(),
-        stamps=[f"logs_sweep:{region}"] if sweep else [],
+        # Stamped only when done: a sweep cut short by a throttle is due again at the next run,
+        # or the events it was there to catch fall out of the window before the one after.
+        stamps=[f"logs_sweep:{region}"] if logs.late_sweep else [],
     )
     summary.logs = logs.as_dict()
     summary.problems += problems + [p.as_dict() for p in logs.problems]

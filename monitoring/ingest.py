@@ -254,7 +254,9 @@ def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any] | str
     order of magnitude faster than INSERTs, and than psycopg's per-row write_row. A row
     may come preformatted (a str) from a caller that knows its types."""
     n = 0
-    with connection.cursor() as cursor:
+    # The raw psycopg cursor bypasses Django's error translation: restore it, so that a
+    # unique violation or a bad value is the IntegrityError or DataError callers handle.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             chunk: list[str] = []
@@ -281,11 +283,18 @@ def _encoded(text: str) -> bytes:
 
 @transaction.atomic
 def invocations_store(
-    *, resource: Resource, result: ParseResult, event_ids: dict[int, str] | None = None, new_after_ms: int | None = None
+    *,
+    resource: Resource,
+    result: ParseResult,
+    event_ids: dict[int, str] | None = None,
+    new_after_ms: int | None = None,
+    recheck_lines: bool = False,
 ) -> StoreSummary:
     """Store one function's parsed events. `event_ids` maps id(LogLine) → CloudWatch eventId
     where the lines lack theirs. `new_after_ms`: lines after it cannot be stored yet (the
-    caller's checkpoint says so, in this same transaction), so they skip the duplicate check."""
+    caller's checkpoint says so, in this same transaction), so they skip the duplicate check.
+    `recheck_lines`: check every line against what is stored all the same, for when the
+    checkpoint proved wrong (another writer, or a re-read from a checkpoint moved back)."""
     summary = StoreSummary()
     parsed = [_clean(inv) for inv in result.invocations]
     if not parsed and not result.orphans:
@@ -415,7 +424,9 @@ def invocations_store(
     for fp, hits in group_hits.items():
         _group_count(groups[fp], hits, now)
 
-    summary.log_lines, summary.late_lines = _store_lines(resource, result, invocation_id, event_ids or {}, new_after_ms)
+    summary.log_lines, summary.late_lines = _store_lines(
+        resource, result, invocation_id, event_ids or {}, new_after_ms, recheck=recheck_lines
+    )
     # A row whose start a better view corrected leaves its old hour as well.
     touched = [start for _, _, start in new_rows] + [t for _, row, start in updates for t in (start, row["started_at"])]
     rollups_recompute(resource=resource, times=touched)
@@ -451,9 +462,11 @@ def invocations_store_isolated(
 ) -> tuple[StoreSummary, list[Poisoned]]:
     """`invocations_store`, with one poison event affecting only itself.
 
-    1. Store the batch (in a savepoint). A unique violation means a concurrent writer
-       (push and poll, or a lock that expired) stored some of these first: store again,
-       and the retry finds and updates those rows.
+    1. Store the batch (in a savepoint). A unique violation means that some of these were
+       stored although the caller's checkpoint says not: by a concurrent writer (push and
+       poll, or a lock that expired), or before the checkpoint was moved back for a
+       re-read. Store again, checking every line: the retry finds and updates those rows
+       and skips those lines.
     2. On a data error, store each invocation (and the unattributed lines) on its own; the
        ones that still fail are returned as poisoned, the rest are stored.
     3. When every part fails, the fault is not in the data: raise, so that nothing is
@@ -461,7 +474,9 @@ def invocations_store_isolated(
     """
     for attempt in (1, 2):
         try:
-            return invocations_store(resource=resource, result=result, new_after_ms=new_after_ms), []
+            return invocations_store(
+                resource=resource, result=result, new_after_ms=new_after_ms, recheck_lines=attempt == 2
+            ), []
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -473,7 +488,10 @@ def invocations_store_isolated(
     summary, poisoned, first_error = StoreSummary(), [], None
     for part in parts:
         try:
-            summary.add(invocations_store(resource=resource, result=part, new_after_ms=new_after_ms))
+            # Rare, so every line is checked: the batch may have failed on both counts.
+            summary.add(
+                invocations_store(resource=resource, result=part, new_after_ms=new_after_ms, recheck_lines=True)
+            )
         except DATA_ERRORS as exc:
             first_error = first_error or exc
             inv = part.invocations[0] if part.invocations else None
@@ -570,9 +588,12 @@ def _store_lines(
     invocation_id: dict[int, int],
     event_ids: dict[int, str],
     new_after_ms: int | None,
+    *,
+    recheck: bool = False,
 ) -> tuple[int, int]:
     """Store the lines; return (lines stored, of which late: at or before `new_after_ms`,
-    the time an earlier window had already read up to)."""
+    the time an earlier window had already read up to). `recheck`: lines after
+    `new_after_ms` may be stored already, so they are checked too."""
     rows: list[tuple[LogLine, int | None, str | None, str]] = []
     for inv in result.invocations:
         inv_id = invocation_id.get(id(inv))
@@ -610,26 +631,34 @@ def _store_lines(
         for r, t in zip(rows, times, strict=True)
         if not (new_after_ms is not None and r[0].timestamp_ms > new_after_ms)
     ]
-    # New lines go straight in with COPY; lines of a re-read window through a temporary
-    # table and INSERT … ON CONFLICT DO NOTHING, which skips the ones already stored.
-    inserted = _copy("monitoring_logline", columns, (as_row(r, t) for r, t in fresh))
-    late = 0
-    if maybe_seen:
+
+    def insert_unseen(items: list[tuple[tuple[LogLine, int | None, str | None, str], datetime]]) -> int:
+        """Through a temporary table and INSERT … ON CONFLICT DO NOTHING, which skips the
+        lines already stored; return how many were new."""
+        if not items:
+            return 0
         with connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS logline_incoming "
                 "(LIKE monitoring_logline INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
-        _copy("logline_incoming", columns, (as_row(r, t) for r, t in maybe_seen))
+        _copy("logline_incoming", columns, (as_row(r, t) for r, t in items))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO monitoring_logline ({', '.join(columns)}) "  # noqa: S608 (constant columns)
                 f"SELECT {', '.join(columns)} FROM logline_incoming ON CONFLICT (resource_id, event_id, ts) DO NOTHING"
             )
-            late = cursor.rowcount if new_after_ms else 0
-            inserted += cursor.rowcount
+            count = int(cursor.rowcount)
             cursor.execute("TRUNCATE logline_incoming")
-    return int(inserted), int(late)
+        return count
+
+    # New lines go straight in with COPY; lines of a re-read window are checked first.
+    inserted = (
+        insert_unseen(fresh) if recheck else _copy("monitoring_logline", columns, (as_row(r, t) for r, t in fresh))
+    )
+    late = insert_unseen(maybe_seen)
+    inserted += late
+    return int(inserted), int(late) if new_after_ms else 0
 
 
 def account_data_purge(*, account_id: int) -> None:

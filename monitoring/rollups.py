@@ -94,6 +94,22 @@ ON CONFLICT (resource_id, period, bucket) DO UPDATE SET
 """
 
 
+# A recomputed hour (day) that no longer has any row: a row whose start a better view
+# corrected has left it. The upserts above only write buckets that have rows.
+_HOURS_EMPTIED = """
+DELETE FROM monitoring_rollup r
+WHERE r.resource_id = %(resource)s AND r.period = 'hour' AND r.bucket >= %(start)s AND r.bucket < %(end)s
+  AND NOT EXISTS (SELECT 1 FROM monitoring_invocation i WHERE i.resource_id = %(resource)s
+                  AND i.started_at >= r.bucket AND i.started_at < r.bucket + interval '1 hour')
+"""
+_DAYS_EMPTIED = """
+DELETE FROM monitoring_rollup r
+WHERE r.resource_id = %(resource)s AND r.period = 'day' AND r.bucket >= %(start)s AND r.bucket < %(end)s
+  AND NOT EXISTS (SELECT 1 FROM monitoring_rollup h WHERE h.resource_id = %(resource)s AND h.period = 'hour'
+                  AND h.bucket >= r.bucket AND h.bucket < r.bucket + interval '1 day')
+"""
+
+
 def _hour(t: datetime) -> datetime:
     return t.replace(minute=0, second=0, microsecond=0)
 
@@ -119,6 +135,9 @@ def rollups_recompute(*, resource: Resource, times: Iterable[datetime]) -> None:
                 runs.append((h, h + timedelta(hours=1)))
         for start, end in runs:
             cursor.execute(_HOURLY, {**params, "start": start, "end": end})
+            cursor.execute(_HOURS_EMPTIED, {"resource": resource.pk, "start": start, "end": end})
         days = sorted({h.replace(hour=0) for h in hours})
         for day in days:
-            cursor.execute(_DAILY, {**params, "start": day, "end": day + timedelta(days=1)})
+            window = {"resource": resource.pk, "start": day, "end": day + timedelta(days=1)}
+            cursor.execute(_DAILY, {**params, **window})
+            cursor.execute(_DAYS_EMPTIED, window)

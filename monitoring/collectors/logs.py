@@ -14,7 +14,8 @@ tools share them, so:
    The window starts OVERLAP before the last event read (or the start of the earliest
    still-open invocation). Every LATE_SWEEP_EVERY the run also re-reads the last
    LATE_WINDOW of every recently active log group: CloudWatch Logs can ingest events
-   minutes after their timestamp, and this is what catches them (counted as late).
+   minutes after their timestamp, and this is what catches them (counted as late). A
+   sweep cut short (a throttle, a failed read) is not stamped: the next run sweeps again.
 3. Parse, store (monitoring.ingest, idempotent) and move the checkpoint in one
    transaction: a crash mid-batch loses and duplicates nothing. One function's failure is
    its own: an event that cannot be stored is skipped and reported with the function and
@@ -71,6 +72,8 @@ class LogsSummary:
     events: int = 0
     skipped_lines: int = 0
     skipped_invocations: int = 0
+    # The late sweep was done: every recently active log group re-read. A throttle or a
+    # failed read leaves it undone, and due again at the next run.
     late_sweep: bool = False
     fallback: bool = False
     stored: StoreSummary = field(default_factory=StoreSummary)
@@ -263,13 +266,16 @@ def collect_logs(
                         resource=fn.name,
                     )
                 )
+                summary.late_sweep = False
                 break
+            summary.late_sweep = False
             if all(p.operation != problem.operation or p.code != problem.code for p in summary.problems):
                 summary.problems.append(problem)
         except Exception as exc:
             # Not the data's fault (that is handled inside) and not AWS's: the database or a
             # bug. Report it with the function, keep the checkpoint, go on with the others.
             log.exception("logs of %s in %s could not be collected", fn.name, region)
+            summary.late_sweep = False
             summary.problems.append(
                 Problem(
                     "error",

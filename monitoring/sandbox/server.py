@@ -34,7 +34,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from monitoring.aws.permissions import iam_action
 
-from . import faults
+from . import fast_reads, faults
 
 SANDBOX_ACCOUNT_ID = "123456789012"
 CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
@@ -327,6 +327,7 @@ class SandboxServer:
 
     def start(self) -> None:
         _teach_moto_percentiles()
+        fast_reads.install()
         app = EnforcingApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_port

@@ -268,7 +268,8 @@ class Ledger:
 
 
 class TrafficGenerator:
-    """Writes a tick of traffic per call: logs (one stream per warm container) and metrics."""
+    """Writes a tick of traffic per call: logs (one stream per container, one invocation at
+    a time in each) and metrics."""
 
     def __init__(self, specs: list[FunctionSpec], *, logs: Any, cloudwatch: Any, seed: int, per_minute: float) -> None:
         self.specs = specs
@@ -276,16 +277,26 @@ class TrafficGenerator:
         self.cloudwatch = cloudwatch
         self.rng = random.Random(seed)
         self.per_minute = per_minute
-        self.streams: dict[str, str] = {}
+        self.streams: dict[str, str] = {}  # function → its latest stream
+        self.busy_until: dict[str, dict[str, int]] = {}  # function → stream → when its invocation ends (ms)
         self.ledger = Ledger()
 
-    def _stream(self, spec: FunctionSpec, cold: bool, now: datetime) -> str:
-        if cold or spec.name not in self.streams:
+    def _stream(self, spec: FunctionSpec, inv: Invocation, cold: bool, now: datetime) -> str:
+        """A warm container's stream that is free when `inv` starts, or a new one (a cold
+        start, or one more concurrent container): a Lambda container runs one invocation at
+        a time, and its stream says so, which is what parsers of the logs rely on."""
+        streams = self.busy_until.setdefault(spec.name, {})
+        free = [] if cold else [s for s, busy in streams.items() if busy < inv.started_ms]
+        if free:
+            name = free[-1]
+        else:
             name = f"{now:%Y/%m/%d}/[$LATEST]{self.rng.getrandbits(128):032x}"
             self.logs.create_log_stream(logGroupName=f"/aws/lambda/{spec.name}", logStreamName=name)
-            self.streams[spec.name] = name
-            return name
-        return self.streams[spec.name]
+            if len(streams) >= 50:  # containers are recycled: forget the oldest
+                del streams[next(iter(streams))]
+        streams[name] = inv.started_ms + int(inv.duration_ms)
+        self.streams[spec.name] = name
+        return name
 
     def tick(self, seconds: float, now: datetime | None = None) -> int:
         """Generate `seconds` worth of traffic ending now; return invocations written."""
@@ -314,7 +325,7 @@ class TrafficGenerator:
             invocations.sort(key=lambda pair: pair[1].started_ms)
             by_stream: dict[str, list[Event]] = defaultdict(list)
             for cold, inv in invocations:
-                stream = self._stream(spec, cold, now)
+                stream = self._stream(spec, inv, cold, now)
                 by_stream[stream].extend(render_invocation(spec, inv))
                 self.ledger.add(spec.name, inv)
             for stream, events in by_stream.items():

@@ -202,6 +202,50 @@ def test_a_view_that_saw_only_lines_is_completed_by_the_full_view(owner: Any) ->
     rollups_equal_raw(fn)
 
 
+def test_a_start_corrected_into_the_previous_day_leaves_no_count_in_the_next(owner: Any) -> None:
+    from accounts.services import aws_account_start
+    from monitoring.parsing.lambda_logs import parse_events
+
+    account = aws_account_start(organization=owner.organization, name="Synthetic")
+    now = datetime.now(tz=UTC)
+    fn = Resource.objects.create(
+        organization=owner.organization, account=account, region="us-east-1", kind="lambda.function",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:quiet", name="quiet", config={"memory_mb": 128},
+        first_seen=now, last_seen=now,
+    )  # fmt: skip
+    rid = "2c0d0000-0000-4000-8000-000000000002"
+    t = ms((now - timedelta(days=2)).replace(hour=23, minute=59, second=30, microsecond=0))  # 30 s before a day
+    events = [
+        {"timestamp": t, "message": f"START RequestId: {rid} Version: $LATEST\n", "logStreamName": "s", "eventId": "a"},
+        {
+            "timestamp": t + 61_000,
+            "message": f"2026-01-01T00:00:00.000Z\t{rid}\tINFO\tstill working\n",
+            "logStreamName": "s",
+            "eventId": "b",
+        },
+        {"timestamp": t + 90_000, "message": f"END RequestId: {rid}\n", "logStreamName": "s", "eventId": "c"},
+        {
+            "timestamp": t + 90_000,
+            "message": f"REPORT RequestId: {rid}\tDuration: 90000.00 ms\tBilled Duration: 90000 ms\t"
+            "Memory Size: 128 MB\tMax Memory Used: 40 MB\tStatus: timeout\n",
+            "logStreamName": "s",
+            "eventId": "d",
+        },
+    ]
+    ingest.invocations_store(resource=fn, result=parse_events(events[1:2]))  # only a line: the next day
+    ingest.invocations_store(resource=fn, result=parse_events(events))  # the START: the day before
+
+    row = Invocation.objects.get(resource=fn)
+    assert (row.started_at, row.start_source) == (datetime.fromtimestamp(t / 1000, tz=UTC), "start")
+    assert list(Rollup.objects.filter(resource=fn, period="hour").values_list("bucket", "invocations")) == [
+        (row.started_at.replace(minute=0, second=0), 1)
+    ]
+    assert list(Rollup.objects.filter(resource=fn, period="day").values_list("bucket", "invocations")) == [
+        (row.started_at.replace(hour=0, minute=0, second=0), 1)
+    ]
+    rollups_equal_raw(fn)
+
+
 def test_the_database_refuses_a_second_row_for_one_invocation(owner: Any) -> None:
     from django.db import IntegrityError, transaction
 
@@ -323,6 +367,65 @@ def test_late_events_are_collected_by_the_sweep_and_counted(account: Any, sandbo
     assert LogLine.objects.filter(request_id__startswith="8a000000").count() == len(late)
     again = collect_unit(account, region).as_dict()
     assert again["logs"]["invocations"] == 0
+
+
+def test_a_checkpoint_behind_stored_lines_re_reads_them_and_the_function_goes_on(account: Any, sandbox: Any) -> None:
+    region = "ap-southeast-1"
+    specs = seeded_region(sandbox, region, count=2)
+    connect(account, sandbox, region)
+    now = datetime.now(tz=UTC)
+    first = generate(sandbox, region, specs, ticks=1, seed=81, now=now - timedelta(minutes=6))
+    collect_unit(account, region)
+    lines = LogLine.objects.filter(account_id=account.pk).count()
+    # The checkpoints fall behind what is stored (a re-read asked for, or a second writer
+    # that stored the same events first): lines after them are already there.
+    for cp in LogCheckpoint.objects.filter(resource__account=account, resource__region=region):
+        back = 8 * 60_000
+        LogCheckpoint.objects.filter(pk=cp.pk).update(
+            last_event_ms=cp.last_event_ms - back, resume_from_ms=cp.resume_from_ms - back, polled_to_ms=cp.polled_to_ms - back
+        )  # fmt: skip
+
+    reread = collect_unit(account, region).as_dict()
+
+    assert not [p for p in reread["problems"] if p["kind"] == "error"], reread["problems"]
+    assert (reread["logs"]["invocations"], reread["logs"]["log_lines"]) == (0, 0)
+    assert LogLine.objects.filter(account_id=account.pk).count() == lines
+    second = generate(sandbox, region, specs, ticks=1, seed=82, now=datetime.now(tz=UTC))
+    collect_unit(account, region)
+    stored = stored_counts(account)
+    assert stored["total"] == first["total_invocations"] + second["total_invocations"]
+    assert stored["cold_starts"] == sum(first["cold_starts"].values()) + sum(second["cold_starts"].values())
+
+
+def test_a_late_sweep_cut_short_by_a_throttle_is_done_again_by_the_next_run(account: Any, sandbox: Any) -> None:
+    import time_machine
+
+    region = "eu-west-2"
+    specs = seeded_region(sandbox, region, count=1)
+    connect(account, sandbox, region)
+    t0 = (datetime.now(tz=UTC) - timedelta(minutes=40)).replace(second=0, microsecond=0)
+    rid = "9a000000-0000-4000-8000-000000000011"
+    swept: dict[int, bool] = {}
+    with time_machine.travel(t0, tick=False) as clock:
+        for minute in range(19):
+            clock.move_to(t0 + timedelta(minutes=minute))
+            generate(sandbox, region, specs, ticks=1, seed=90 + minute, now=t0 + timedelta(minutes=minute))
+            if minute == 11:
+                # Stamped 30 s before the first run, ingested 11.5 minutes later: within the
+                # 15 minutes the sweep is there for, and past what the run's overlap re-reads.
+                put_events(
+                    sandbox, region, specs[0].name, "2026/12/01/[$LATEST]late", short_invocation(rid, ms(t0) - 30_000)
+                )
+            if minute == 15:  # the sweep is due, and the first FilterLogEvents is throttled
+                faults.inject(operation="FilterLogEvents", region=region)
+            summary = collect_unit(account, region).as_dict()
+            faults.clear()
+            swept[minute] = summary["logs"]["late_sweep"]
+            if minute == 15:
+                assert any(p["kind"] == "throttled" for p in summary["problems"])
+
+    assert Invocation.objects.filter(request_id=rid).count() == 1
+    assert [m for m, done in swept.items() if done] == [0, 5, 10, 16]
 
 
 def test_logs_still_arrive_when_get_metric_data_fails(account: Any, sandbox: Any) -> None:

@@ -13,7 +13,7 @@ from monitoring.aws.quotas import Pace, pace_for
 from monitoring.diffing import config_diff
 from monitoring.sandbox.catalog import functions
 from monitoring.sandbox.server import policy_allows
-from monitoring.sandbox.traffic import Invocation, Ledger, render_json, render_text
+from monitoring.sandbox.traffic import Invocation, Ledger, TrafficGenerator, render_json, render_text
 
 
 def test_config_diff_reports_nested_leaves_and_ignores_equal_ones() -> None:
@@ -121,6 +121,55 @@ def test_the_ledger_counts_statuses_and_cold_starts() -> None:
     ledger.add("f", invocation(status="timeout", init_ms=None))
     assert ledger.as_dict()["by_status"] == {"f": {"success": 1, "timeout": 1}}
     assert ledger.as_dict()["cold_starts"] == {"f": 1}
+
+
+class RecordingLogs:
+    def __init__(self) -> None:
+        self.streams: dict[str, list[tuple[int, str]]] = {}
+
+    def create_log_stream(self, *, logGroupName: str, logStreamName: str) -> None:
+        assert logStreamName not in self.streams
+        self.streams[logStreamName] = []
+
+    def put_log_events(self, *, logGroupName: str, logStreamName: str, logEvents: list[Any]) -> None:
+        self.streams[logStreamName] += [(e["timestamp"], e["message"]) for e in logEvents]
+
+
+class NoMetrics:
+    def put_metric_data(self, **kwargs: Any) -> None:
+        pass
+
+
+def _request_span(message: str) -> tuple[str, str] | None:
+    """("start" | "end", request id) of a START or REPORT event, text or JSON."""
+    if message.startswith(("START RequestId: ", "REPORT RequestId: ")):
+        return ("start" if message.startswith("START") else "end"), message.split()[2]
+    if message.startswith("{"):
+        record = json.loads(message)
+        kind = {"platform.start": "start", "platform.report": "end"}.get(record.get("type", ""))
+        if kind:
+            return kind, record["record"]["requestId"]
+    return None
+
+
+def test_a_log_stream_runs_one_invocation_at_a_time_as_a_lambda_container_does() -> None:
+    logs = RecordingLogs()
+    generator = TrafficGenerator(functions(4, seed=2), logs=logs, cloudwatch=NoMetrics(), seed=3, per_minute=600)
+    for _ in range(10):
+        generator.tick(60)
+
+    written = 0
+    for events in logs.streams.values():
+        open_request = None
+        for _, message in sorted(events, key=lambda e: e[0]):  # the order FilterLogEvents returns
+            span = _request_span(message)
+            if span and span[0] == "start":
+                assert open_request is None, f"{span[1]} starts while {open_request} runs in the same stream"
+                open_request = span[1]
+            elif span:
+                assert open_request == span[1]
+                open_request, written = None, written + 1
+    assert written == generator.ledger.as_dict()["total_invocations"] > 5000
 
 
 def test_a_service_wide_pace_shares_one_bucket() -> None:
