@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
@@ -138,6 +139,6 @@ def rollups_recompute(*, resource: Resource, times: Iterable[datetime]) -> None:
             cursor.execute(_HOURS_EMPTIED, {"resource": resource.pk, "start": start, "end": end})
         days = sorted({h.replace(hour=0) for h in hours})
         for day in days:
-            window = {"resource": resource.pk, "start": day, "end": day + timedelta(days=1)}
+            window: dict[str, Any] = {"resource": resource.pk, "start": day, "end": day + timedelta(days=1)}
             cursor.execute(_DAILY, {**params, **window})
             cursor.execute(_DAYS_EMPTIED, window)
