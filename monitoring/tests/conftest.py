@@ -3,6 +3,7 @@ the test's own (moto's state is global to the session), and traffic with a ledge
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +16,15 @@ from monitoring.sandbox.catalog import functions
 from monitoring.sandbox.seed import admin_client, create_resources
 from monitoring.sandbox.traffic import TrafficGenerator
 
+_REGION_OWNERS: dict[str, str] = {}
+
 
 def seeded_region(sandbox: Any, region: str, count: int = 8) -> list[Any]:
-    """Functions of our own in a region no other test writes logs to."""
+    """Functions of our own in a region no other test writes logs to. Two tests sharing one
+    would see each other's functions and traffic, so a second claimant fails right away."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    owner = _REGION_OWNERS.setdefault(region, test)
+    assert owner == test, f"{region} is already the sandbox region of {owner}: give {test} a region of its own"
     specs = functions(count, seed=11)
     lam = admin_client("lambda", sandbox.endpoint, region)
     if not lam.list_functions()["Functions"]:

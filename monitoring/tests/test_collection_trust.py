@@ -370,7 +370,7 @@ def test_late_events_are_collected_by_the_sweep_and_counted(account: Any, sandbo
 
 
 def test_a_checkpoint_behind_stored_lines_re_reads_them_and_the_function_goes_on(account: Any, sandbox: Any) -> None:
-    region = "ap-southeast-1"
+    region = "ap-southeast-3"
     specs = seeded_region(sandbox, region, count=2)
     connect(account, sandbox, region)
     now = datetime.now(tz=UTC)

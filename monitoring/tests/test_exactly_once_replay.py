@@ -22,7 +22,7 @@ def test_twenty_minutes_with_a_kill_a_throttle_a_re_read_and_a_late_batch_store_
     account: Any, sandbox: Any, settings: Any
 ) -> None:
     settings.DISCOVERY_INTERVAL_MINUTES = 60  # one discovery, at the start
-    region = "ap-northeast-2"
+    region = "ap-east-1"
     specs = seeded_region(sandbox, region, count=4)
     connect(account, sandbox, region)
     plan = FaultPlan(
