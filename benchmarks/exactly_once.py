@@ -25,7 +25,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from common import BASE_DIR, bench_database, bench_database_drop  # same folder: the scratch database
+from common import bench_database, bench_database_drop  # same folder: the scratch database
 
 
 def child(args: argparse.Namespace) -> None:
@@ -89,7 +89,7 @@ def main() -> int:
     )
     from monitoring.collect import UnitLock
     from monitoring.sandbox.catalog import functions
-    from monitoring.sandbox.replay import FaultPlan, Replay
+    from monitoring.sandbox.replay import FaultPlan, Replay, child_command
     from monitoring.sandbox.seed import seed
     from monitoring.sandbox.server import SandboxServer
 
@@ -147,15 +147,7 @@ def main() -> int:
             per_minute=args.per_minute,
             seed=args.seed,
             plan=plan,
-            child_command=[
-                sys.executable,
-                str(BASE_DIR / "benchmarks" / "exactly_once.py"),
-                "--child",
-                "--account",
-                str(account.pk),
-                "--region",
-                args.region,
-            ],
+            child_command=child_command(account.pk, args.region),
             progress=lambda line: print(f"  {line}", flush=True),
         )
         result = replay.run()

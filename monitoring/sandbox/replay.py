@@ -37,6 +37,7 @@ import queue
 import random
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -44,6 +45,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from statistics import mean
 from typing import IO, Any
 from urllib.parse import quote
@@ -65,6 +67,14 @@ from .seed import admin_client
 from .traffic import Invocation, Ledger, TrafficGenerator
 
 FAILING = ("error", "timeout", "out_of_memory")
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "exactly_once.py"
+
+
+def child_command(account_id: int, region: str) -> list[str]:
+    """The killed worker's command line: the benchmark script in its `--child` mode."""
+    return [sys.executable, str(BENCHMARK), "--child", "--account", str(account_id), "--region", region]
+
+
 CHILD_STARTUP_SECONDS = 180  # a cold interpreter importing Django and botocore on a loaded machine
 
 

@@ -3,14 +3,13 @@ the ledger: the quick form of benchmarks/exactly_once.py."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from monitoring.sandbox.replay import FaultPlan, Replay
+from monitoring.sandbox.replay import FaultPlan, Replay, child_command
 
 from .conftest import connect, seeded_region
 
@@ -40,15 +39,7 @@ def test_twenty_minutes_with_a_kill_a_throttle_a_re_read_and_a_late_batch_store_
         per_minute=30,
         seed=4,
         plan=plan,
-        child_command=[
-            sys.executable,
-            str(BASE_DIR / "benchmarks" / "exactly_once.py"),
-            "--child",
-            "--account",
-            str(account.pk),
-            "--region",
-            region,
-        ],
+        child_command=child_command(account.pk, region),
     )
 
     report = replay.run()
