@@ -4,7 +4,6 @@ the ledger: the quick form of benchmarks/exactly_once.py."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,6 @@ import pytest
 from monitoring.sandbox.replay import FaultPlan, Replay, child_command
 
 from .conftest import connect, seeded_region
-
-BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db(transaction=True)  # the killed worker is another process: it must see our rows
