@@ -16,13 +16,13 @@ venv: $(STAMP)
 
 ## Run the product locally: embedded or local PostgreSQL and Redis, web, worker and beat.
 demo: $(STAMP)
-	$(PY) -m dashbird_clone.devservices demo
+	$(PY) -m devtools.devservices demo
 
 ## Lint, type-check and run every test on real PostgreSQL and Redis.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m dashbird_clone.devservices run --redis-db 15 -- \
+	$(PY) -m devtools.devservices run --redis-db 15 -- \
 		sh -c '$(VENV)/bin/mypy . && $(PY) -m pytest $(PYTEST_ARGS)'
 
 

@@ -119,7 +119,7 @@ def screenshot(page: Any, name: str) -> None:
 
 @dataclass
 class Sandbox:
-    state: Any  # monitoring.sandbox.seed.SandboxState
+    state: Any  # devtools.sandbox.seed.SandboxState
     server: Any
 
     @property
@@ -127,13 +127,13 @@ class Sandbox:
         return str(self.server.url)
 
     def admin(self, service: str) -> Any:
-        from monitoring.sandbox.seed import admin_client
+        from devtools.sandbox.seed import admin_client
 
         return admin_client(service, self.endpoint, self.state.region)
 
     def make_role(self, name: str, *, external_id: str | None = None, actions: Any = None) -> str:
-        from monitoring.aws.permissions import REQUIRED_ACTIONS
-        from monitoring.sandbox.seed import create_customer_role
+        from aws.permissions import REQUIRED_ACTIONS
+        from devtools.sandbox.seed import create_customer_role
 
         return create_customer_role(
             self.endpoint,
@@ -147,8 +147,8 @@ class Sandbox:
 
 @pytest.fixture(scope="session")
 def sandbox_aws() -> Iterator[Sandbox]:
-    from monitoring.sandbox.seed import seed
-    from monitoring.sandbox.server import SandboxServer
+    from devtools.sandbox.seed import seed
+    from devtools.sandbox.server import SandboxServer
 
     server = SandboxServer(port=0)
     server.start()

@@ -6,7 +6,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from dashbird_clone.client_address import client_ip
+from web.client_address import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):

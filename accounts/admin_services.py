@@ -18,8 +18,8 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from dashbird_clone.client_address import client_ip
-from dashbird_clone.params import clean_text, one_line
+from web.client_address import client_ip
+from web.params import clean_text, one_line
 
 from .models import ApiToken, AuditEvent, Invitation, Membership, Organization, Role
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 
-from dashbird_clone.params import LineField
+from web.params import LineField
 
 from .onboarding import ROLE_ARN_RE, parse_regions
 from .services import default_organization_name, organization_create

@@ -1,7 +1,7 @@
 """Connecting a customer AWS account: the CloudFormation template, and validation.
 
 The role we ask for trusts one principal (the platform's) on one condition (the
-account's ExternalId), and allows exactly `monitoring.aws.permissions.REQUIRED_ACTIONS`,
+account's ExternalId), and allows exactly `aws.permissions.REQUIRED_ACTIONS`,
 plus, only when the customer lists topics in `AlertTopicArns`, `sns:Publish` on those
 topics (for SNS alert channels).
 """
@@ -19,9 +19,9 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from django.conf import settings
 
-from monitoring.aws import clients
-from monitoring.aws.errors import ACCESS_DENIED, REGION_DISABLED, Problem, error_code, explain
-from monitoring.aws.permissions import OPTIONAL_ACTIONS, REQUIRED_ACTIONS, iam_action
+from aws import clients
+from aws.errors import ACCESS_DENIED, REGION_DISABLED, Problem, error_code, explain
+from aws.permissions import OPTIONAL_ACTIONS, REQUIRED_ACTIONS, iam_action
 
 ROLE_NAME = "DashbirdReadOnly"
 ROLE_ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$")

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from monitoring.aws.clients import forget_credentials
+from aws.clients import forget_credentials
 
 from .models import AwsAccount, Membership, Organization, Role
 from .onboarding import ROLE_ARN_RE, ValidationReport, parse_regions, validate_role

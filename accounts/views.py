@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dashbird_clone import params
+from web import params
 
 from .middleware import SESSION_KEY
 from .roles import ROLE_DESCRIPTIONS

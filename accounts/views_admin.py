@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from alerts.models import DigestFrequency, DigestSubscription
-from dashbird_clone import params
+from web import params
 
 from .admin_services import (
     AdminError,

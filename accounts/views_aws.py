@@ -11,9 +11,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dashbird_clone import params
-from monitoring.aws.permissions import REQUIRED_ACTIONS
+from aws.permissions import REQUIRED_ACTIONS
 from monitoring.collect import unit_busy
+from web import params
 
 from .admin_services import audit_record
 from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm

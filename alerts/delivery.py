@@ -28,8 +28,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.selectors import validated_aws_accounts
-from monitoring.aws.clients import Credentials, account_credentials
-from monitoring.aws.errors import ACCESS_DENIED, error_code
+from aws.clients import Credentials, account_credentials
+from aws.errors import ACCESS_DENIED, error_code
 
 from .channels import ChannelError, Delivery, Notice, get_kind
 from .channels.sns import topic_account

@@ -22,10 +22,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Organization
-from dashbird_clone.params import one_line
 from insights.models import Finding
 from monitoring import dashboard
 from monitoring.models import ErrorGroup
+from web.params import one_line
 
 from .models import DigestFrequency, DigestSent, DigestSubscription, Incident
 

@@ -16,7 +16,7 @@ from accounts.middleware import organization_optional
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import get_scoped_or_404
-from dashbird_clone import params
+from web import params
 
 from .channels import enabled_kinds, get_kind
 from .delivery import ChannelTestRefused, channel_test_request

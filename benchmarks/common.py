@@ -17,7 +17,7 @@ def bench_database(suffix: str = "bench", *, fresh: bool = False) -> str:
     (`fresh`: dropped and created again, for a benchmark that must start empty)."""
     import environ
 
-    from dashbird_clone.devservices import ensure_database
+    from devtools.devservices import ensure_database
 
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dashbird")
     base, _, name = url.rpartition("/")

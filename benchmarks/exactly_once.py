@@ -1,13 +1,13 @@
 """Exactly once under faults: a day of sandbox traffic replayed with kills, throttles,
 GetMetricData failures, re-reads and late events, then the database against the ledger.
 
-    .venv/bin/python -m dashbird_clone.devservices run -- .venv/bin/python benchmarks/exactly_once.py \
+    .venv/bin/python -m devtools.devservices run -- .venv/bin/python benchmarks/exactly_once.py \
         [--hours 24] [--step 60] [--functions 8] [--per-minute 30] [--seed 1] [--keep]
 
 It uses its own database (`<name>_bench_once`, created empty and migrated here, dropped at
 the end unless `--keep`) and an in-process sandbox AWS seeded with `--functions` functions
 in one region. Simulated time starts `--hours` before now and moves `--step` seconds at a
-time; `monitoring.sandbox.replay` says what each step does. It prints the faults injected,
+time; `devtools.sandbox.replay` says what each step does. It prints the faults injected,
 the ledger beside what was stored (per status, cold starts, per function), what was lost
 and duplicated, the hourly and daily rollups and the error groups beside the raw rows, and
 the wall time; it exits 1 when anything is lost or duplicated or a rollup differs.
@@ -33,7 +33,7 @@ def child(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
-    from monitoring.sandbox.replay import child_main
+    from devtools.sandbox.replay import child_main
 
     child_main(args.account, args.region)
 
@@ -87,11 +87,11 @@ def main() -> int:
         organization_create,
         user_create_verified,
     )
+    from devtools.sandbox.catalog import functions
+    from devtools.sandbox.replay import FaultPlan, Replay, child_command
+    from devtools.sandbox.seed import seed
+    from devtools.sandbox.server import SandboxServer
     from monitoring.collect import UnitLock
-    from monitoring.sandbox.catalog import functions
-    from monitoring.sandbox.replay import FaultPlan, Replay, child_command
-    from monitoring.sandbox.seed import seed
-    from monitoring.sandbox.server import SandboxServer
 
     call_command("migrate", verbosity=0)
     server = SandboxServer(port=0)

@@ -1,6 +1,6 @@
 """Ingestion throughput: parse + store of Lambda log events, against a raw COPY of the same rows.
 
-    .venv/bin/python -m dashbird_clone.devservices run -- .venv/bin/python benchmarks/ingest.py [--events 1000000]
+    .venv/bin/python -m devtools.devservices run -- .venv/bin/python benchmarks/ingest.py [--events 1000000]
 
 It uses its own database (`<name>_bench`, created and migrated here, its tables emptied first), so
 it never touches the dashboard's data. Events are rendered by the sandbox's generator (the
@@ -42,11 +42,11 @@ def main() -> None:
 
     from accounts.models import AwsAccount
     from accounts.services import organization_create, user_create_verified
+    from devtools.sandbox.catalog import functions
+    from devtools.sandbox.traffic import plan_invocation, render_invocation
     from monitoring.ingest import invocations_store
     from monitoring.models import Resource
     from monitoring.parsing.lambda_logs import parse_events
-    from monitoring.sandbox.catalog import functions
-    from monitoring.sandbox.traffic import plan_invocation, render_invocation
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

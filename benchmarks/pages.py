@@ -1,6 +1,6 @@
 """Server time of each dashboard page on a large account.
 
-    .venv/bin/python -m dashbird_clone.devservices run -- \
+    .venv/bin/python -m devtools.devservices run -- \
         .venv/bin/python benchmarks/pages.py [--functions 1000] [--invocations 10000000] [--requests 20]
 
 Seeds, in its own database (`<name>_bench`), one organisation with N functions and M

@@ -27,8 +27,8 @@ GOAL = 100_000
 
 
 def render(log_format: str, count: int) -> list[dict[str, Any]]:
-    from monitoring.sandbox.catalog import functions
-    from monitoring.sandbox.traffic import plan_invocation, render_invocation
+    from devtools.sandbox.catalog import functions
+    from devtools.sandbox.traffic import plan_invocation, render_invocation
 
     specs = [dataclasses.replace(spec, log_format=log_format) for spec in functions(12, seed=1)]
     rng = random.Random(7)

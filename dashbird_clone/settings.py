@@ -37,7 +37,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 # A `.env` file is optional; real deployments set the environment directly.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
-# Written by `python -m dashbird_clone.devservices` while it runs embedded/local services.
+# Written by `python -m devtools.devservices` while it runs embedded/local services.
 environ.Env.read_env(VAR_DIR / "services.env", overwrite=False)
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -108,13 +108,14 @@ INSTALLED_APPS = [
     "monitoring",
     "insights",
     "alerts",
+    "devtools",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "dashbird_clone.security.SecurityHeadersMiddleware",
     # Before the session and allauth middleware: they store what the request brings.
-    "dashbird_clone.params.InvalidInputMiddleware",
+    "web.params.InvalidInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -149,7 +150,7 @@ TEMPLATES = [
 ]
 
 # --- Data stores -------------------------------------------------------------------
-# `python -m dashbird_clone.devservices` fills these in when nothing is configured and
+# `python -m devtools.devservices` fills these in when nothing is configured and
 # nothing answers on the standard local ports (embedded PostgreSQL / Redis under var/).
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/dashbird"),
@@ -255,7 +256,7 @@ AWS_STS_REGION = env.str("AWS_STS_REGION", default="us-east-1")
 PLATFORM_AWS_PRINCIPAL = env.str("PLATFORM_AWS_PRINCIPAL", default="")
 # Where the operator hosts the (parametrised) template in S3, for quick-create links.
 ONBOARDING_TEMPLATE_URL = env.str("ONBOARDING_TEMPLATE_URL", default="")
-# Multiplies every per-API pace in monitoring/aws/quotas.py: below 1 leaves more of each
+# Multiplies every per-API pace in aws/quotas.py: below 1 leaves more of each
 # customer's quota to their own tools; the sandbox, which has no quotas, uses more.
 AWS_CALL_RATE_SCALE = env.float("AWS_CALL_RATE_SCALE", default=1.0)
 if AWS_CALL_RATE_SCALE <= 0:

@@ -16,4 +16,4 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
 ]
 
-handler400 = "dashbird_clone.params.handler400"
+handler400 = "web.params.handler400"

@@ -15,8 +15,8 @@ from accounts.admin_services import audit_record
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of, get_scoped_or_404
-from dashbird_clone import params
 from insights.checks import PILLARS, REGISTRY, SERVICES, SEVERITIES
+from web import params
 
 from .models import Finding, FindingStatus, PillarScore, Suppression
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 from accounts.admin_services import api_token_authenticate
 from accounts.models import ApiToken, AwsAccount
 from accounts.selectors import get_scoped_or_404
-from dashbird_clone import params
+from web import params
 
 from . import dashboard
 from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, MetricPoint, Resource, ResourceKind

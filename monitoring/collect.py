@@ -22,9 +22,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import AwsAccount
+from aws import clients
+from aws.errors import ACCESS_DENIED, assume_role_refused, error_code, explain
 
-from .aws import clients
-from .aws.errors import ACCESS_DENIED, assume_role_refused, error_code, explain
 from .collectors.discovery import discover
 from .collectors.logs import LATE_SWEEP_EVERY, collect_logs
 from .collectors.metrics import collect_metrics

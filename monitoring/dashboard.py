@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
-from dashbird_clone import params as params_module
+from web import params as params_module
 
 from .histogram import merge, percentile
 from .models import Project, Resource, Rollup

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from dashbird_clone.params import LineField
+from web.params import LineField
 
 
 class ProjectForm(forms.Form):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
-from dashbird_clone import params as p
+from web import params as p
 
 from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Project, Resource, ResourceKind
 

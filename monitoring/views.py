@@ -22,8 +22,8 @@ from accounts.admin_services import audit_record
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of, get_scoped_or_404
-from dashbird_clone import params
 from insights.models import Finding, PillarScore
+from web import params
 
 from . import dashboard
 from .forms import ProjectForm

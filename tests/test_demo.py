@@ -16,7 +16,7 @@ import psutil
 import pytest
 import requests
 
-from dashbird_clone.devservices import free_port, with_redis_db
+from devtools.devservices import free_port, with_redis_db
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def demo_env() -> dict[str, str]:
 def test_demo_serves_login_and_healthz_then_stops_without_strays(demo_env: dict[str, Any]) -> None:
     base = f"http://127.0.0.1:{demo_env['PORT']}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dashbird_clone.devservices", "demo"],
+        [sys.executable, "-m", "devtools.devservices", "demo"],
         cwd=BASE_DIR,
         env=demo_env,
         stdout=subprocess.PIPE,

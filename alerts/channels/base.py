@@ -64,7 +64,7 @@ class Notice:
 class Delivery:
     """How one send runs. The dispatcher uses each kind's defaults (`ChannelKind.delivery()`);
     a channel test runs one short attempt. `aws_credentials` are the temporary credentials
-    of the customer role an SNS channel publishes through (monitoring.aws.clients.Credentials)."""
+    of the customer role an SNS channel publishes through (aws.clients.Credentials)."""
 
     timeout: float  # seconds per attempt (HTTP read, SMTP socket, SNS read)
     retries: int  # further attempts after the first

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django import forms
 
 from alerts.http import Attempt, encode_json
-from monitoring.aws.errors import THROTTLED
+from aws.errors import THROTTLED
 
 from .base import ChannelError, ChannelForm, ChannelKind, Delivery, Notice, register
 from .webhook import incident_body

@@ -16,7 +16,7 @@ from moto.sns.models import sns_backends
 from alerts.channels import ChannelError, ConfigError, get_kind
 from alerts.channels import sns as sns_module
 from alerts.channels.sns import ascii_subject, topic_account
-from monitoring.aws.clients import Credentials
+from aws.clients import Credentials
 
 from .receiver import sample_notice
 

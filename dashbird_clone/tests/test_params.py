@@ -9,8 +9,8 @@ import pytest
 from django import forms
 from django.test import RequestFactory
 
-from dashbird_clone import params
-from dashbird_clone.client_address import client_ip
+from web import params
+from web.client_address import client_ip
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ from botocore import xform_name
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
-from monitoring.aws.errors import Problem, error_code, explain
-from monitoring.aws.permissions import iam_action
+from aws.errors import Problem, error_code, explain
+from aws.permissions import iam_action
 
 ClientFactory = Callable[[str], BaseClient]  # service name -> client for this account × region
 

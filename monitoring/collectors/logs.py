@@ -37,7 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from monitoring.aws.errors import THROTTLED, Problem, error_code, explain
+from aws.errors import THROTTLED, Problem, error_code, explain
 from monitoring.ingest import StoreSummary, invocations_store_isolated
 from monitoring.models import LogCheckpoint, Resource
 from monitoring.parsing.lambda_logs import ParseResult, parse_events

@@ -11,10 +11,10 @@ import pytest
 
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
+from devtools.sandbox.catalog import functions
+from devtools.sandbox.seed import admin_client, create_resources
+from devtools.sandbox.traffic import TrafficGenerator
 from monitoring.models import Invocation
-from monitoring.sandbox.catalog import functions
-from monitoring.sandbox.seed import admin_client, create_resources
-from monitoring.sandbox.traffic import TrafficGenerator
 
 _REGION_OWNERS: dict[str, str] = {}
 

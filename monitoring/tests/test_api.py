@@ -15,12 +15,12 @@ from django.utils import timezone
 from accounts.admin_services import api_token_create
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
+from devtools.sandbox.catalog import functions
+from devtools.sandbox.seed import admin_client, create_resources
+from devtools.sandbox.traffic import TrafficGenerator
 from monitoring import dashboard
 from monitoring.collect import collect_unit
 from monitoring.models import Invocation, Resource
-from monitoring.sandbox.catalog import functions
-from monitoring.sandbox.seed import admin_client, create_resources
-from monitoring.sandbox.traffic import TrafficGenerator
 
 pytestmark = pytest.mark.django_db
 REGION = "eu-south-1"

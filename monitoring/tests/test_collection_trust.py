@@ -21,13 +21,13 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.models import AwsAccount
+from aws import clients
+from devtools.sandbox import faults
+from devtools.sandbox.seed import admin_client
 from monitoring import ingest
-from monitoring.aws import clients
 from monitoring.collect import UnitBusy, collect_once, collect_unit
 from monitoring.collectors.logs import collect_logs
 from monitoring.models import ErrorGroup, Invocation, LogCheckpoint, LogLine, Resource, Rollup
-from monitoring.sandbox import faults
-from monitoring.sandbox.seed import admin_client
 
 from .conftest import connect, generate, seeded_region, stored_counts, traffic
 

@@ -12,8 +12,8 @@ from django.core.management import call_command
 
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
-from monitoring.aws import clients
-from monitoring.aws.permissions import REQUIRED_ACTIONS
+from aws import clients
+from aws.permissions import REQUIRED_ACTIONS
 from monitoring.collect import UnitBusy, collect_unit, unit_lock
 from monitoring.models import Resource, ResourceChange
 
@@ -99,8 +99,8 @@ def test_discovery_finds_every_kind_with_its_configuration(account: AwsAccount, 
 
 
 def test_the_actions_the_collectors_call_are_exactly_the_role_template_s(account: AwsAccount, sandbox: Any) -> None:
-    from monitoring.sandbox.catalog import FunctionSpec
-    from monitoring.sandbox.traffic import TrafficGenerator
+    from devtools.sandbox.catalog import FunctionSpec
+    from devtools.sandbox.traffic import TrafficGenerator
 
     TrafficGenerator(
         [FunctionSpec(**f) for f in sandbox.state.functions[:2]],

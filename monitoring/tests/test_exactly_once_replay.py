@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from monitoring.sandbox.replay import FaultPlan, Replay, child_command
+from devtools.sandbox.replay import FaultPlan, Replay, child_command
 
 from .conftest import connect, seeded_region
 

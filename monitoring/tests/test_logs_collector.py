@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from accounts.services import aws_account_start
+from devtools.sandbox.seed import admin_client
 from monitoring.collect import collect_unit
 from monitoring.models import ErrorGroup, Invocation, LogLine, Resource, Rollup
-from monitoring.sandbox.seed import admin_client
 
 from .conftest import connect, generate, seeded_region, stored_counts
 

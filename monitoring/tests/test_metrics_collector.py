@@ -11,13 +11,13 @@ import pytest
 
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
-from monitoring.aws import clients
+from aws import clients
+from devtools.sandbox.catalog import functions
+from devtools.sandbox.seed import admin_client, create_resources
 from monitoring.collect import collect_unit
 from monitoring.collectors.metrics import LATE_DATA, MAX_QUERIES, collect_metrics
 from monitoring.metrics_catalog import CATALOGUE, queries_per_resource
 from monitoring.models import MetricCheckpoint, MetricPoint, Resource
-from monitoring.sandbox.catalog import functions
-from monitoring.sandbox.seed import admin_client, create_resources
 
 pytestmark = pytest.mark.django_db
 REGION = "ca-central-1"  # only this module writes metrics here (moto's state is process-wide)

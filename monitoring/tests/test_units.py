@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from monitoring.aws.quotas import Pace, pace_for
+from aws.quotas import Pace, pace_for
+from devtools.sandbox.catalog import functions
+from devtools.sandbox.server import policy_allows
+from devtools.sandbox.traffic import Invocation, Ledger, TrafficGenerator, render_json, render_text
 from monitoring.diffing import config_diff
-from monitoring.sandbox.catalog import functions
-from monitoring.sandbox.server import policy_allows
-from monitoring.sandbox.traffic import Invocation, Ledger, TrafficGenerator, render_json, render_text
 
 
 def test_config_diff_reports_nested_leaves_and_ignores_equal_ones() -> None:
@@ -179,7 +179,7 @@ def test_a_service_wide_pace_shares_one_bucket() -> None:
 
 
 def test_the_token_bucket_paces_calls_shared_through_redis(db: Any) -> None:
-    from monitoring.aws import ratelimit
+    from aws import ratelimit
 
     key = f"test:{random.random()}"
     pace = Pace(rate=4, burst=2)

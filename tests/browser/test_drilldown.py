@@ -12,11 +12,11 @@ from django.core.management import call_command
 from accounts.models import AwsAccount, Organization
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from conftest import screenshot
+from devtools.sandbox.catalog import functions
+from devtools.sandbox.seed import admin_client, create_resources
+from devtools.sandbox.traffic import TrafficGenerator
 from monitoring.collect import collect_unit
 from monitoring.models import ErrorGroup
-from monitoring.sandbox.catalog import functions
-from monitoring.sandbox.seed import admin_client, create_resources
-from monitoring.sandbox.traffic import TrafficGenerator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REGION = "eu-north-1"

@@ -10,7 +10,7 @@ import pytest
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.logs.models import LogsBackend, LogStream
 
-from monitoring.sandbox import fast_reads
+from devtools.sandbox import fast_reads
 
 ACCOUNT = "123456789012"
 

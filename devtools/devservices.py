@@ -1,7 +1,7 @@
 """Local services for a machine with nothing installed (DESIGN §7), and the demo supervisor.
 
-    python -m dashbird_clone.devservices run [--redis-db N] -- COMMAND ...
-    python -m dashbird_clone.devservices demo
+    python -m devtools.devservices run [--redis-db N] -- COMMAND ...
+    python -m devtools.devservices demo
 
 Resolution, for each of PostgreSQL and Redis:
 1. `DATABASE_URL` / `REDIS_URL` set in the environment (or `.env`): used as is.
@@ -393,7 +393,7 @@ def demo() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dashbird_clone.devservices",
+        prog="python -m devtools.devservices",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -10,10 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from monitoring.sandbox.catalog import FunctionSpec
-from monitoring.sandbox.seed import admin_client, seed
-from monitoring.sandbox.server import SandboxServer
-from monitoring.sandbox.traffic import TrafficGenerator
+from devtools.sandbox.catalog import FunctionSpec
+from devtools.sandbox.seed import admin_client, seed
+from devtools.sandbox.server import SandboxServer
+from devtools.sandbox.traffic import TrafficGenerator
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import redis
 
-from dashbird_clone import devservices
+from devtools import devservices
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_run_passes_the_service_urls_and_the_exit_status() -> None:
         [
             sys.executable,
             "-m",
-            "dashbird_clone.devservices",
+            "devtools.devservices",
             "run",
             "--redis-db",
             "13",
@@ -63,7 +63,7 @@ def test_run_passes_the_service_urls_and_the_exit_status() -> None:
         text=True,
         timeout=120,
     )
-    assert result.returncode == 3
-    database_url, redis_url = result.stdout.split()
+    assert result.returncode == 3, result.stderr
+    database_url, redis_url = result.stdout.split()[-2:]
     assert database_url.startswith("postgres://")
     assert redis_url.endswith("/13")

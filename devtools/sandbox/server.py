@@ -32,7 +32,7 @@ import botocore.session
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from monitoring.aws.permissions import iam_action
+from aws.permissions import iam_action
 
 from . import fast_reads, faults
 
@@ -214,7 +214,7 @@ def _error(protocol: str, code: str, message: str, status: int, start_response: 
 
 
 def _control(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-    """The fault-injection control endpoint (see monitoring.sandbox.faults)."""
+    """The fault-injection control endpoint (see devtools.sandbox.faults)."""
     method = environ["REQUEST_METHOD"]
     if method == "POST":
         length = int(environ.get("CONTENT_LENGTH") or 0)

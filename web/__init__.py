@@ -1,0 +1,3 @@
+"""Request input helpers every app shares: validated query parameters and the client address.
+
+Imports no app (see docs/architecture.md, the app order)."""
