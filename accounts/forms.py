@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import zoneinfo
 from typing import Any
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
@@ -10,8 +12,11 @@ from django.http import HttpRequest
 
 from web.params import LineField
 
+from .models import DateFormat
 from .onboarding import ROLE_ARN_RE, parse_regions
 from .services import default_organization_name, organization_create
+
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class SignupForm(AllauthSignupForm):
@@ -131,3 +136,49 @@ class InvitationForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = LineField(max_length=120, help_text="What will use it, e.g. Grafana or the deploy pipeline.")
+
+
+class SsoSettingsForm(forms.Form):
+    sso_required = forms.BooleanField(
+        label="Require single sign-on for members",
+        required=False,
+        help_text="Members who signed in with a password are refused this organisation's pages until they "
+        "sign in with single sign-on. Owners are exempt, so that they can always get back in.",
+    )
+    sso_domain = forms.CharField(
+        label="Just-in-time domain",
+        max_length=253,
+        required=False,
+        help_text="People whose verified e-mail from the identity provider is at this domain join on their "
+        "first single sign-on. Empty: no one joins that way.",
+    )
+    sso_default_role = forms.ChoiceField(
+        label="Role of people who join that way",
+        choices=[("admin", "Admin"), ("member", "Member"), ("viewer", "Viewer")],
+        initial="viewer",
+        error_messages={"invalid_choice": "Choose admin, member or viewer."},
+    )
+
+    def clean_sso_domain(self) -> str:
+        value = str(self.cleaned_data["sso_domain"]).strip().lower().lstrip("@")
+        if value and not DOMAIN_RE.match(value):
+            raise forms.ValidationError("Not a domain name, e.g. example.com.")
+        return value
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class ProfileForm(forms.Form):
+    # The messages never repeat the submitted value: it may be anything, of any length.
+    time_zone = forms.ChoiceField(
+        choices=_time_zone_choices,
+        help_text="Every time is shown in this zone.",
+        error_messages={"invalid_choice": "Choose an IANA time zone from the list, e.g. Europe/Berlin."},
+    )
+    date_format = forms.ChoiceField(
+        choices=DateFormat.choices,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose one of the date formats shown."},
+    )

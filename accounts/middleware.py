@@ -5,9 +5,13 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from .models import Membership
+from web import when
+
+from .models import Membership, Profile, Role
 from .selectors import memberships_for_user
+from .sso import signed_in_with_sso, sso_provider
 
 SESSION_KEY = "current_organization_id"
 
@@ -99,3 +103,55 @@ def _has_two_factor(user: Any) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+# Where a member who must use single sign-on may still go: sign-in and account pages (to
+# sign in with SSO, or out), the organisation switcher (to another organisation), the API
+# (its token authenticates, not the session), invitations, static files, health.
+SINGLE_SIGN_ON_EXEMPT = ("/accounts/", "/orgs/switch/", "/api/", "/invitations/", "/static/", "/healthz", "/profile/")
+
+
+class RequireSingleSignOnMiddleware:
+    """An organisation that requires single sign-on refuses its pages to members who signed
+    in another way (password, code), with a page that tells them to sign in with SSO.
+    Owners are exempt: when the identity provider is down or misconfigured they sign in
+    with their password and switch the requirement off, so no one is locked out."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        membership = getattr(request, "membership", None)
+        if (
+            membership is not None
+            and membership.organization.sso_required
+            and membership.role != Role.OWNER
+            and not request.path.startswith(SINGLE_SIGN_ON_EXEMPT)
+            and not signed_in_with_sso(request)
+        ):
+            return render(
+                request,
+                "accounts/sso_required.html",
+                {"organization": membership.organization, "provider": sso_provider()},
+                status=403,
+            )
+        return self.get_response(request)
+
+
+class UserPreferencesMiddleware:
+    """Shows every time in the signed-in user's own time zone and date format (their
+    profile; UTC and ISO until they choose)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        profile = Profile.objects.filter(user=user).first() if user is not None and user.is_authenticated else None
+        timezone.activate(when.zone(profile.time_zone if profile else "UTC"))
+        when.activate(profile.date_format if profile else when.ISO)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+            when.deactivate()

@@ -17,10 +17,22 @@ class Organization(models.Model):
     rollup_retention_days = models.PositiveIntegerField(default=400)
     # Members without two-factor authentication are sent to set it up before anything else.
     require_two_factor = models.BooleanField(default=False)
+    # Members (owners excepted: the way back in when the identity provider fails) who
+    # signed in with a password are refused this organisation's pages (docs/architecture.md).
+    sso_required = models.BooleanField(default=False)
+    # People whose verified e-mail (from the identity provider) is at this domain join on
+    # their first single sign-on with `sso_default_role`. One organisation per domain.
+    sso_domain = models.CharField(max_length=253, blank=True)
+    sso_default_role = models.CharField(max_length=16, default="viewer")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sso_domain"], condition=~models.Q(sso_domain=""), name="organization_sso_domain_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -162,3 +174,20 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.object_repr}"
+
+
+class DateFormat(models.TextChoices):
+    ISO = "iso", "2026-12-02 03:15"
+    DAY_MONTH = "dmy", "02 Dec 2026 03:15"
+    US = "us", "12/02/2026 3:15 AM"
+
+
+class Profile(models.Model):
+    """A person's own display preferences, used on every page and in their digests."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    date_format = models.CharField(max_length=8, choices=DateFormat.choices, default=DateFormat.ISO)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.time_zone}, {self.date_format})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import zoneinfo
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import User
@@ -12,7 +13,7 @@ from django.utils.text import slugify
 
 from aws.clients import forget_credentials
 
-from .models import AwsAccount, Membership, Organization, Role
+from .models import AwsAccount, DateFormat, Membership, Organization, Profile, Role
 from .onboarding import ROLE_ARN_RE, ValidationReport, parse_regions, validate_role
 
 
@@ -155,3 +156,23 @@ def aws_account_remove(*, account: AwsAccount) -> None:
     forget_credentials(account)
     account_data_purge(account_id=account.pk)
     account.delete()
+
+
+# --- Profile --------------------------------------------------------------------------------
+
+
+def profile_for(user: User) -> Profile:
+    """The user's profile; UTC and ISO dates until they change it (not saved until then)."""
+    return Profile.objects.filter(user=user).first() or Profile(user=user)
+
+
+@transaction.atomic
+def profile_update(*, user: User, time_zone: str, date_format: str) -> Profile:
+    if time_zone not in zoneinfo.available_timezones():
+        raise ValueError(f"{time_zone!r} is not an IANA time zone name.")
+    if date_format not in DateFormat.values:
+        raise ValueError(f"Unknown date format {date_format!r}.")
+    profile, _ = Profile.objects.update_or_create(
+        user=user, defaults={"time_zone": time_zone, "date_format": date_format}
+    )
+    return profile

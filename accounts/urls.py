@@ -7,6 +7,8 @@ from . import views, views_admin, views_aws
 urlpatterns = [
     path("orgs/switch/", views.organization_switch, name="organization_switch"),
     path("settings/", views_admin.settings_index, name="settings"),
+    path("settings/sso/", views.sso_settings, name="sso_settings"),
+    path("profile/", views.profile, name="profile"),
     path("settings/organization/", views_admin.organization_edit, name="organization_edit"),
     path("settings/ownership/", views_admin.ownership, name="ownership_transfer"),
     path("settings/members/<int:pk>/role/", views_admin.member_role, name="member_role"),

@@ -5,13 +5,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from web import params
 
-from .middleware import SESSION_KEY
-from .roles import ROLE_DESCRIPTIONS
+from .admin_services import AdminError
+from .forms import ProfileForm, SsoSettingsForm
+from .middleware import SESSION_KEY, organization_optional
+from .permissions import require
+from .roles import ROLE_DESCRIPTIONS, Action
 from .selectors import get_member_for_user, get_membership_in
+from .services import profile_for, profile_update
+from .sso import organization_sso_update
 
 
 @login_required
@@ -34,3 +40,37 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "accounts/member_detail.html",
         {"member": member, "role_description": ROLE_DESCRIPTIONS[member.role], "nav": "settings"},
     )
+
+
+@login_required
+@organization_optional
+def profile(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's own time zone and date format."""
+    current = profile_for(request.user)  # type: ignore[arg-type]
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            profile_update(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            messages.success(request, "Profile saved: times are shown in your time zone and date format.")
+            return redirect("profile")
+        status = 400
+    else:
+        form = ProfileForm(initial={"time_zone": current.time_zone, "date_format": current.date_format})
+        status = 200
+    return render(request, "accounts/profile.html", {"form": form, "now": timezone.now()}, status=status)
+
+
+@login_required
+@require_POST
+def sso_settings(request: HttpRequest) -> HttpResponse:
+    require(request, Action.MANAGE)
+    form = SsoSettingsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not saved: " + params.form_errors(form))
+        return redirect(reverse("settings") + "#sso")
+    try:
+        organization_sso_update(organization=request.organization, request=request, **form.cleaned_data)  # type: ignore[attr-defined]
+        messages.success(request, "Single sign-on settings saved.")
+    except AdminError as exc:
+        messages.error(request, str(exc))
+    return redirect(reverse("settings") + "#sso")

@@ -33,12 +33,13 @@ from .admin_services import (
     organization_update,
     ownership_transfer,
 )
-from .forms import ApiTokenForm, InvitationForm, OrganizationForm
+from .forms import ApiTokenForm, InvitationForm, OrganizationForm, SsoSettingsForm
 from .middleware import SESSION_KEY
 from .models import ApiToken, AuditEvent, Invitation, Role
 from .permissions import can, require
 from .roles import ROLE_DESCRIPTIONS, Action
 from .selectors import get_member_for_user, get_scoped_or_404, members_of
+from .sso import sso_provider
 
 PENDING_INVITATION = "pending_invitation_token"
 
@@ -77,6 +78,10 @@ def settings_index(request: HttpRequest) -> HttpResponse:
                 organization=organization, user_id=request.user.pk or 0
             ).first(),
             "digest_choices": DigestFrequency.choices,
+            "sso_form": SsoSettingsForm(
+                initial={k: getattr(organization, k) for k in ("sso_required", "sso_domain", "sso_default_role")}
+            ),
+            "sso_provider": sso_provider(),
         },
     )
 

@@ -22,9 +22,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.services import profile_for
 from insights.models import Finding
 from monitoring import dashboard
 from monitoring.models import ErrorGroup
+from web import when
 from web.params import one_line
 
 from .models import DigestFrequency, DigestSent, DigestSubscription, Incident
@@ -114,11 +116,14 @@ def render(subscription: DigestSubscription, start: datetime, end: datetime) -> 
         "frequency": subscription.get_frequency_display(),
         "unsubscribe_url": f"{settings.SITE_URL}/alerts/digests/unsubscribe/{unsubscribe_token(subscription)}/",
     }
-    return (
-        one_line(render_to_string("emails/digest-subject.txt", context)),
-        render_to_string("emails/digest-body.txt", context),
-        render_to_string("emails/digest-body.html", context),
-    )
+    # Each recipient reads times in their own zone and date format (their profile).
+    profile = profile_for(subscription.user)
+    with timezone.override(when.zone(profile.time_zone)), when.override(profile.date_format):
+        return (
+            one_line(render_to_string("emails/digest-subject.txt", context)),
+            render_to_string("emails/digest-body.txt", context),
+            render_to_string("emails/digest-body.html", context),
+        )
 
 
 def digest_send(item: Due) -> bool:

@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "dashbird_clone",
     "accounts",
     "monitoring",
@@ -128,6 +130,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
     "accounts.middleware.RequireTwoFactorMiddleware",
+    "accounts.middleware.RequireSingleSignOnMiddleware",
+    "accounts.middleware.UserPreferencesMiddleware",
 ]
 
 ROOT_URLCONF = "dashbird_clone.urls"
@@ -145,6 +149,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organization",
             ],
+            # `{{ value|when }}` shows a time in the reader's own zone and date format on
+            # every page without a `{% load %}` in each template.
+            "builtins": ["web.when"],
         },
     },
 ]
@@ -331,6 +338,56 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Encrypts TOTP and recovery-code seeds with FIELD_ENCRYPTION_KEYS (allauth's default stores them as is).
 MFA_ADAPTER = "accounts.mfa.MFAAdapter"
 USERSESSIONS_TRACK_ACTIVITY = True
+
+# --- Single sign-on (OpenID Connect, allauth's openid_connect provider) ---------------------
+# One identity provider per installation, configured here; unset OIDC_SERVER_URL means no
+# SSO and no "Sign in with …" button. Its callback URL is
+# SITE_URL/accounts/oidc/<OIDC_PROVIDER_ID>/login/callback/.
+OIDC_SERVER_URL = env.str("OIDC_SERVER_URL", default="").rstrip("/")
+OIDC_PROVIDER_ID = env.str("OIDC_PROVIDER_ID", default="sso")
+OIDC_NAME = env.str("OIDC_NAME", default="single sign-on")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_CLIENT_SECRET_FILE = env.str("OIDC_CLIENT_SECRET_FILE", default="")
+if not OIDC_CLIENT_SECRET and OIDC_CLIENT_SECRET_FILE:
+    try:
+        OIDC_CLIENT_SECRET = Path(OIDC_CLIENT_SECRET_FILE).read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"OIDC_CLIENT_SECRET_FILE cannot be read: {exc.strerror}") from None
+OIDC_SCOPES = env.list("OIDC_SCOPES", default=["openid", "profile", "email"])
+if OIDC_SERVER_URL:
+    if not OIDC_SERVER_URL.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"OIDC_SERVER_URL must be an http(s) URL, got {OIDC_SERVER_URL!r}")
+    if not OIDC_CLIENT_ID:
+        raise ImproperlyConfigured("OIDC_CLIENT_ID is required when OIDC_SERVER_URL is set")
+    if not OIDC_PROVIDER_ID.replace("-", "").replace("_", "").isalnum():
+        raise ImproperlyConfigured("OIDC_PROVIDER_ID may hold only letters, digits, - and _")
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "SCOPE": OIDC_SCOPES,
+        "APPS": [
+            {
+                "provider_id": OIDC_PROVIDER_ID,
+                "name": OIDC_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_SERVER_URL},
+            }
+        ]
+        if OIDC_SERVER_URL
+        else [],
+    }
+}
+# The identity provider is the operator's own: an address it says is verified signs in the
+# local user with that address (and links the two), instead of failing with "an account
+# already exists". Addresses it does not vouch for never match a local user.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_STORE_TOKENS = False
+# Seconds allowed for each call to the identity provider (discovery, token, userinfo).
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Dashbird (self-hosted)")
 
 # --- Email --------------------------------------------------------------------------
