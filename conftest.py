@@ -173,3 +173,21 @@ def sandbox(sandbox_aws: Sandbox, settings: Any) -> Sandbox:
     settings.PLATFORM_AWS_PRINCIPAL = sandbox_aws.state.platform_principal
     settings.AWS_CALL_RATE_SCALE = 100.0  # the sandbox has no quotas to share
     return sandbox_aws
+
+
+# --- a local OpenID Connect provider (tests/oidc_provider.py) ---------------------------------
+
+
+@pytest.fixture
+def oidc(settings: Any) -> Iterator[Any]:
+    """A running identity provider, with this installation configured to use it for SSO
+    (provider id "corp", shown as "Corp ID")."""
+    from tests.oidc_provider import start, stop
+
+    provider = start()
+    for name, value in provider.settings().items():
+        setattr(settings, name, value)
+    try:
+        yield provider
+    finally:
+        stop(provider)
