@@ -55,7 +55,9 @@ class OidcProvider:
     codes: dict[str, Grant] = field(default_factory=dict)
     tokens: dict[str, Identity] = field(default_factory=dict)
     token_requests: int = 0
-    key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    key: rsa.RSAPrivateKey = field(
+        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
 
     @property
     def url(self) -> str:
@@ -133,7 +135,7 @@ def _b64url_sha256(value: str) -> str:
 
 def _handler(provider: OidcProvider) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _json(self, status: int, body: dict[str, Any]) -> None:
