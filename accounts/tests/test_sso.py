@@ -190,3 +190,10 @@ def test_members_may_not_change_sso_settings(teammate: Any) -> None:
     response = teammate.client().post(reverse("sso_settings"), {"sso_domain": "acme.test", "sso_default_role": "admin"})
     assert response.status_code == 403
     assert Organization.objects.get(pk=teammate.organization.pk).sso_domain == ""
+
+
+def test_forms_may_lead_to_the_provider_and_nowhere_else(db: Any, oidc: OidcProvider) -> None:
+    # Browsers apply form-action to the redirect after "Sign in with …": without the
+    # provider's origin there, the button does nothing (the browser test caught this).
+    csp = Client().get(reverse("account_login")).headers["Content-Security-Policy"]
+    assert f"form-action 'self' {oidc.url};" in csp
