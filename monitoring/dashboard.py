@@ -242,7 +242,7 @@ def trend(scope: Scope, period: Period) -> dict[str, list[Any]]:
     t = window.start
     while t < window.end:
         invocations, errors, cost, average = sums.get(t, (0, 0, 0.0, None))
-        series["t"].append(t.isoformat())
+        series["t"].append(chart_time(t))
         series["invocations"].append(int(invocations))
         series["errors"].append(int(errors))
         series["p95"].append(round(float(average), 2) if average is not None else None)  # trend: average
@@ -260,7 +260,7 @@ def series_from(rows: list[Rollup], period: Period, step: timedelta = timedelta(
     t = period.start
     while t < period.end:
         group = buckets.get(t, [])
-        series["t"].append(t.isoformat())
+        series["t"].append(chart_time(t))
         series["invocations"].append(int(_sum(group, "invocations")))
         series["errors"].append(int(_sum(group, "errors")))
         series["p95"].append(percentile(merge(r.histogram for r in group), 95))
@@ -313,6 +313,13 @@ def top_functions(scope: Scope, period: Period, limit: int = 5) -> dict[str, lis
 
 # --- figures: plain dicts (a plotly Figure object costs 6–12 ms each) ---------------------------
 
+
+def chart_time(t: datetime) -> str:
+    """A chart's x value in the reader's time zone (the one active for the request):
+    plotly.js draws the wall-clock time written and ignores any UTC offset."""
+    return timezone.localtime(t).isoformat()
+
+
 LAYOUT = {
     "margin": {"l": 40, "r": 10, "t": 10, "b": 30},
     "height": 220,
@@ -326,7 +333,7 @@ LAYOUT = {
 
 def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
     shapes = [
-        {"type": "line", "x0": m.isoformat(), "x1": m.isoformat(), "yref": "paper", "y0": 0, "y1": 1,
+        {"type": "line", "x0": chart_time(m), "x1": chart_time(m), "yref": "paper", "y0": 0, "y1": 1,
          "line": {"color": "#7c3aed", "dash": "dot", "width": 1}}
         for m in (markers or [])
     ]  # fmt: skip

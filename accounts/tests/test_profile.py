@@ -14,6 +14,7 @@ from accounts.services import profile_update
 from alerts.digests import render
 from alerts.models import DigestSubscription
 from web.when import format_when
+from web.when import zone as when_zone
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +108,15 @@ def test_a_digest_is_written_in_its_recipient_s_time_zone_and_format(owner: Any,
     _, text, html = render(theirs, start, end)
     assert "01 Dec 2026 00:00 – 02 Dec 2026 00:00 (Europe/Berlin)" in text
     assert "01 Dec 2026 00:00" in html
+
+
+def test_charts_are_drawn_in_the_reader_s_time_zone() -> None:
+    from django.utils import timezone
+
+    from monitoring.dashboard import chart_time
+
+    moment = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
+    with timezone.override(when_zone("Asia/Tokyo")):
+        assert chart_time(moment) == "2026-01-15T19:00:00+09:00"
+    with timezone.override(when_zone("Not/AZone")):
+        assert chart_time(moment) == "2026-01-15T10:00:00+00:00"
