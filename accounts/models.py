@@ -18,7 +18,7 @@ class Organization(models.Model):
     # Members without two-factor authentication are sent to set it up before anything else.
     require_two_factor = models.BooleanField(default=False)
     # Members (owners excepted: the way back in when the identity provider fails) who
-    # signed in with a password are refused this organisation's pages (README: Single sign-on).
+    # signed in with a password are refused this organisation's pages (docs/architecture.md, Promises).
     sso_required = models.BooleanField(default=False)
     # People whose verified e-mail (from the identity provider) is at this domain join on
     # their first single sign-on with `sso_default_role`. One organisation per domain.
