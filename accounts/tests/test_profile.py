@@ -120,3 +120,14 @@ def test_charts_are_drawn_in_the_reader_s_time_zone() -> None:
         assert chart_time(moment) == "2026-01-15T19:00:00+09:00"
     with timezone.override(when_zone("Not/AZone")):
         assert chart_time(moment) == "2026-01-15T10:00:00+00:00"
+
+
+def test_someone_in_no_organisation_can_still_set_their_profile(db: Any) -> None:
+    from django.test import Client
+
+    from accounts.services import user_create_verified
+
+    client = Client()
+    client.force_login(user_create_verified(email="lone@example.test", password="Correct-horse-42"))
+    assert client.post(reverse("profile"), {"time_zone": "Europe/Paris", "date_format": "dmy"}).status_code == 302
+    assert "(Europe/Paris)" in client.get(reverse("profile")).content.decode()
