@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
@@ -147,6 +148,16 @@ def aws_account_intervals(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("aws_account_detail", pk=account.pk)
 
 
+def _stored_time(value: Any) -> datetime | str:
+    """An ISO time kept in JSON, as a datetime that pages show in the reader's zone (the
+    text as it is if it does not parse)."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 @login_required
 def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
@@ -154,7 +165,7 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for problem in account.problems:
         problems_by_region.setdefault(problem.get("region") or "all regions", []).append(problem)
     collected = sorted(
-        (key.split(":", 1)[0], key.split(":", 1)[1] if ":" in key else "", when)
+        (key.split(":", 1)[0], key.split(":", 1)[1] if ":" in key else "", _stored_time(when))
         for key, when in account.last_collected.items()
     )
     return render(

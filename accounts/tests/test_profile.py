@@ -131,3 +131,16 @@ def test_someone_in_no_organisation_can_still_set_their_profile(db: Any) -> None
     client.force_login(user_create_verified(email="lone@example.test", password="Correct-horse-42"))
     assert client.post(reverse("profile"), {"time_zone": "Europe/Paris", "date_format": "dmy"}).status_code == 302
     assert "(Europe/Paris)" in client.get(reverse("profile")).content.decode()
+
+
+def test_an_account_s_last_collection_is_shown_in_the_reader_s_zone(owner: Any) -> None:
+    from accounts.models import AwsAccount
+    from accounts.services import aws_account_start
+
+    account = aws_account_start(organization=owner.organization, name="Prod")
+    AwsAccount.objects.filter(pk=account.pk).update(
+        last_collected={"discovery:us-east-1": "2026-01-15T10:00:00+00:00", "logs:eu-west-1": "not a time"}
+    )
+    profile_update(user=owner.user, time_zone="Europe/Berlin", date_format="iso")
+    page = owner.client().get(reverse("aws_account_detail", args=[account.pk])).content.decode()
+    assert "2026-01-15 11:00:00" in page and "not a time" in page and "(Europe/Berlin)" in page
