@@ -338,6 +338,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Encrypts TOTP and recovery-code seeds with FIELD_ENCRYPTION_KEYS (allauth's default stores them as is).
 MFA_ADAPTER = "accounts.mfa.MFAAdapter"
 USERSESSIONS_TRACK_ACTIVITY = True
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Dashbird (self-hosted)")
 
 # --- Single sign-on (OpenID Connect, allauth's openid_connect provider) ---------------------
 # One identity provider per installation, configured here; unset OIDC_SERVER_URL means no
@@ -388,7 +389,6 @@ SOCIALACCOUNT_EMAIL_REQUIRED = True
 SOCIALACCOUNT_STORE_TOKENS = False
 # Seconds allowed for each call to the identity provider (discovery, token, userinfo).
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
-MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Dashbird (self-hosted)")
 
 # --- Email --------------------------------------------------------------------------
 # EMAIL_URL: smtp://user:pass@host:587 (add ?tls=True), consolemail://, or dummymail://.

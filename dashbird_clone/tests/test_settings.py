@@ -43,6 +43,21 @@ def test_good_values_load() -> None:
         ({"SECRET_KEY": "x" * 50, "REDIS_URL": "http://localhost"}, "REDIS_URL must be a redis://"),
         ({"SECRET_KEY": "x" * 50, "SITE_URL": "example.com"}, "SITE_URL must start with"),
         ({"SECRET_KEY": "x" * 50, "CELERY_TASK_TIME_LIMIT": "10"}, "CELERY_TASK_TIME_LIMIT"),
+        ({"SECRET_KEY": "x" * 50, "OIDC_SERVER_URL": "https://idp.example.com"}, "OIDC_CLIENT_ID is required"),
+        ({"SECRET_KEY": "x" * 50, "OIDC_SERVER_URL": "idp.example.com", "OIDC_CLIENT_ID": "c"}, "OIDC_SERVER_URL must"),
+        (
+            {"SECRET_KEY": "x" * 50, "OIDC_CLIENT_SECRET_FILE": "/nonexistent/oidc-secret"},
+            "OIDC_CLIENT_SECRET_FILE cannot be read",
+        ),
+        (
+            {
+                "SECRET_KEY": "x" * 50,
+                "OIDC_SERVER_URL": "https://i.test",
+                "OIDC_CLIENT_ID": "c",
+                "OIDC_PROVIDER_ID": "a/b",
+            },
+            "OIDC_PROVIDER_ID",
+        ),
     ],
 )
 def test_bad_values_stop_start_up_with_a_clear_message(env: dict[str, str], message: str) -> None:
@@ -76,3 +91,19 @@ def test_a_socket_directory_can_be_given_percent_encoded() -> None:
     result = load_settings(SECRET_KEY="x" * 50, DATABASE_URL="postgres://postgres@%2Fvar%2Frun%2Fpostgresql/db")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1] == "/var/run/postgresql"
+
+
+def test_the_oidc_client_secret_can_come_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "oidc-secret"
+    secret.write_text("s3cret\n")
+    env = {"OIDC_SERVER_URL": "https://idp.example.com/", "OIDC_CLIENT_ID": "dashbird"}
+    script = (
+        "import dashbird_clone.settings as s; app = s.SOCIALACCOUNT_PROVIDERS['openid_connect']['APPS'][0]; "
+        "print(app['secret'], app['settings']['server_url'], app['provider_id'])"
+    )
+    environment = {**os.environ, "SECRET_KEY": "x" * 50, "OIDC_CLIENT_SECRET_FILE": str(secret), **env}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["s3cret", "https://idp.example.com", "sso"]
