@@ -18,13 +18,14 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+import kinds
 from accounts.admin_services import api_token_authenticate
 from accounts.models import ApiToken, AwsAccount
 from accounts.selectors import get_scoped_or_404
 from web import params
 
 from . import dashboard
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, MetricPoint, Resource, ResourceKind
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, MetricPoint, Resource
 from .selectors import (
     ERROR_KINDS,
     SORTS,
@@ -304,7 +305,7 @@ def openapi(request: HttpRequest) -> JsonResponse:
                     "cursor",
                     "account",
                     "region",
-                    _q("kind", enum=list(ResourceKind.values)),
+                    _q("kind", enum=kinds.ids()),
                     _q("q", maxLength=200),
                     _q("gone", enum=["0", "1"]),
                     _q("project", "integer"),

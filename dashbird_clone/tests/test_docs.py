@@ -17,7 +17,8 @@ def test_every_environment_setting_is_in_the_readme_table() -> None:
 
 
 def test_the_readme_lists_exactly_the_role_s_permissions() -> None:
-    from aws.permissions import OPTIONAL_ACTIONS, REQUIRED_ACTIONS
+    from aws.permissions import OPTIONAL_ACTIONS
+    from kinds import REQUIRED_ACTIONS
 
     readme = (BASE_DIR / "README.md").read_text()
     listed = set(re.findall(r"^\| `([a-z0-9-]+:[A-Za-z*]+)` \|", readme, flags=re.MULTILINE))

@@ -34,11 +34,12 @@ from typing import Any
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .fingerprint import fingerprint, normalise_message
-from .models import ErrorGroup, Resource
-from .parsing.lambda_logs import LogLine, ParsedInvocation, ParseResult
+from monitoring.fingerprint import fingerprint, normalise_message
+from monitoring.models import ErrorGroup, Resource
+from monitoring.parsing.lambda_logs import LogLine, ParsedInvocation, ParseResult
+from monitoring.pricing import invocation_cost
+
 from .partitions import ensure_partitions
-from .pricing import invocation_cost
 from .rollups import rollups_recompute
 
 FAILING = {"error", "timeout", "out_of_memory"}

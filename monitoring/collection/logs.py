@@ -16,7 +16,7 @@ tools share them, so:
    LATE_WINDOW of every recently active log group: CloudWatch Logs can ingest events
    minutes after their timestamp, and this is what catches them (counted as late). A
    sweep cut short (a throttle, a failed read) is not stamped: the next run sweeps again.
-3. Parse, store (monitoring.ingest, idempotent) and move the checkpoint in one
+3. Parse, store (monitoring.store.invocations, idempotent) and move the checkpoint in one
    transaction: a crash mid-batch loses and duplicates nothing. One function's failure is
    its own: an event that cannot be stored is skipped and reported with the function and
    the reason, and the checkpoint moves past it; any other error is reported and the other
@@ -38,9 +38,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from aws.errors import THROTTLED, Problem, error_code, explain
-from monitoring.ingest import StoreSummary, invocations_store_isolated
 from monitoring.models import LogCheckpoint, Resource
 from monitoring.parsing.lambda_logs import ParseResult, parse_events
+from monitoring.store.invocations import StoreSummary, invocations_store_isolated
 
 log = logging.getLogger(__name__)
 
