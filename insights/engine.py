@@ -26,6 +26,7 @@ from django.utils import timezone
 import kinds
 from accounts.models import AwsAccount, Organization
 from insights.checks import PILLARS, REGISTRY, CheckInput, InvocationStats, run_checks
+from kinds import lambda_function
 from monitoring.histogram import merge, percentile
 from monitoring.models import Resource, Rollup
 
@@ -156,7 +157,7 @@ def insights_run(account: AwsAccount, now: datetime | None = None) -> RunSummary
                 config=r.config,
                 tags=r.tags,
                 metrics=metrics.get(r.pk, {}),
-                stats=stats.get(r.pk) if r.kind == "lambda.function" else None,
+                stats=stats.get(r.pk) if r.kind == lambda_function.KIND else None,
                 related=related.get(r.pk, {}),
                 window_days=WINDOW_DAYS,
                 today=now.date().isoformat(),
