@@ -71,6 +71,23 @@ class InvocationStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+# What the logs say of an invocation, named alike in the parser's ParsedInvocation, in this
+# table and in the API: storage copies them as they are and the API shows them as they are.
+INVOCATION_MEASURES = (
+    "duration_ms",
+    "billed_duration_ms",
+    "memory_size_mb",
+    "max_memory_used_mb",
+    "init_duration_ms",
+    "restore_duration_ms",
+    "billed_restore_duration_ms",
+    "cold_start",
+    "xray_trace_id",
+    "error_type",
+    "error_message",
+)
+
+
 class Invocation(models.Model):
     """One execution of a function, from its logs. Identified by (function, request id, attempt)."""
 
