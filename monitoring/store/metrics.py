@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from accounts.models import AwsAccount
 from monitoring.collection.metrics import PERIOD, Query
-from monitoring.models import MetricCheckpoint
+from monitoring.models import MetricCheckpoint, Resource
 from monitoring.store.partitions import ensure_partitions
 
 
@@ -55,3 +55,18 @@ def store_points(account_id: int, points: list[tuple[Query, datetime, float]]) -
         )
         cursor.execute("TRUNCATE metricpoint_incoming")
     return len(rows)
+
+
+def invoked_from_stored_metrics(functions: list[Resource], since: datetime) -> dict[int, int]:
+    """Per function, the end (epoch ms) of the latest stored minute with invocations since
+    `since`: what the logs collector asks CloudWatch otherwise, from the Invocations points
+    the metrics collector stored moments ago in the same run."""
+    if not functions:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT resource_id, max(ts) FROM monitoring_metricpoint WHERE account_id = %s AND resource_id = ANY(%s) "
+            "AND metric = 'AWS/Lambda:Invocations' AND stat = 'Sum' AND value > 0 AND ts >= %s GROUP BY resource_id",
+            [functions[0].account_id, [fn.pk for fn in functions], since.replace(second=0, microsecond=0)],
+        )
+        return {rid: int(last.timestamp() * 1000) for rid, last in cursor.fetchall()}
