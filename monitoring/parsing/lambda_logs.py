@@ -230,38 +230,48 @@ _REPORTED = 3  # REPORT / platform.report
 class _Acc:
     """Evidence for one execution (request id + attempt) while the pass runs.
 
-    Defaults live on the class: most invocations only ever set a few of these, and a
-    new accumulator per START is the parser's hottest allocation."""
+    Slots, every one set here: reading an attribute whose default lives on the class is an
+    unspecialised lookup (type, then instance dict) on every access, and `_assemble` and
+    the platform handlers read most of them once per invocation."""
 
-    start_ms: int | None = None
-    end_ms: int | None = None
-    report_ms: int | None = None
-    has_start = False
-    has_end = False
-    has_report = False
-    duration: float | None = None
-    billed: float | None = None
-    memory: int | None = None
-    max_memory: int | None = None
-    init: float | None = None
-    init_fallback: float | None = None
-    restore: float | None = None
-    billed_restore: float | None = None
-    xray: str | None = None
-    oom = False
-    timeout = False
-    error = False
-    success = False
-    verdict = False  # a platform status (REPORT Status, platform record) was seen
-    probable = False
-    timeout_message: str | None = None
-    oom_info: ErrorInfo | None = None
-    best: ErrorInfo | None = None
-    best_line: LogLine | None = None
-    cold: tuple[str, LogLine | None] | None = None
-    report_line: LogLine | None = None
-    success_by: tuple[str, LogLine | None] | None = None
-    why: dict[str, list[tuple[str, LogLine | None]]] | None = None
+    __slots__ = (
+        "attempt",
+        "best",
+        "best_line",
+        "billed",
+        "billed_restore",
+        "cold",
+        "duration",
+        "end_ms",
+        "error",
+        "first_ms",
+        "has_end",
+        "has_report",
+        "has_start",
+        "init",
+        "init_fallback",
+        "lines",
+        "max_memory",
+        "memory",
+        "oom",
+        "oom_info",
+        "probable",
+        "report_line",
+        "report_ms",
+        "restore",
+        "rid",
+        "seq",
+        "start_ms",
+        "started",
+        "stream",
+        "success",
+        "success_by",
+        "timeout",
+        "timeout_message",
+        "verdict",
+        "why",
+        "xray",
+    )
 
     def __init__(self, rid: str, attempt: int, stream: str, seq: int, ts: int) -> None:
         self.rid = rid
@@ -270,6 +280,36 @@ class _Acc:
         self.seq = seq
         self.first_ms = ts
         self.lines: list[LogLine] = []
+        self.start_ms: int | None = None
+        self.end_ms: int | None = None
+        self.report_ms: int | None = None
+        self.has_start: bool = False
+        self.has_end: bool = False
+        self.has_report: bool = False
+        self.duration: float | None = None
+        self.billed: float | None = None
+        self.memory: int | None = None
+        self.max_memory: int | None = None
+        self.init: float | None = None
+        self.init_fallback: float | None = None
+        self.restore: float | None = None
+        self.billed_restore: float | None = None
+        self.xray: str | None = None
+        self.oom: bool = False
+        self.timeout: bool = False
+        self.error: bool = False
+        self.success: bool = False
+        self.verdict: bool = False  # a platform status (REPORT Status, platform record) was seen
+        self.probable: bool = False
+        self.timeout_message: str | None = None
+        self.oom_info: ErrorInfo | None = None
+        self.best: ErrorInfo | None = None
+        self.best_line: LogLine | None = None
+        self.cold: tuple[str, LogLine | None] | None = None
+        self.report_line: LogLine | None = None
+        self.success_by: tuple[str, LogLine | None] | None = None
+        self.why: dict[str, list[tuple[str, LogLine | None]]] | None = None
+        self.started: tuple[int, str] | None = None  # `_start_of`, computed once for the final sort
 
     def because(self, kind: str, rule: str, line: LogLine | None) -> None:
         if self.why is None:
@@ -347,6 +387,21 @@ class _Acc:
 
 def _ms_to_dt(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
+
+
+# Every millisecond of a second as a timedelta: `second + _MILLIS[ms % 1000]` is a third of
+# the cost of `timedelta(milliseconds=ms)`, which parses keyword arguments and goes through
+# floats, twice per invocation.
+_MILLIS = tuple(timedelta(milliseconds=n) for n in range(1000))
+
+
+def _ms_to_dt_cached(ms: int, seconds: dict[int, datetime]) -> datetime:
+    """`_ms_to_dt`, with the whole seconds of one parse cached (invocations of a page crowd
+    into few seconds). Floor division keeps the millisecond part in 0…999 before 1970 too."""
+    second = seconds.get(ms // 1000)
+    if second is None:
+        second = seconds[ms // 1000] = _EPOCH + timedelta(seconds=ms // 1000)
+    return second + _MILLIS[ms % 1000]
 
 
 def _iso(dt: datetime) -> str:
@@ -825,7 +880,8 @@ class _Parser:
     # -- assembly ----------------------------------------------------------------------
 
     def result(self) -> ParseResult:
-        invocations = [_assemble(acc) for acc in sorted(self.accs, key=_start_key)]
+        seconds: dict[int, datetime] = {}
+        invocations = [_assemble(acc, seconds) for acc in sorted(self.accs, key=_start_key)]
         orphans = [line for line in self.orphans if id(line) not in self.adopted] if self.adopted else self.orphans
         return ParseResult(invocations, self.skipped, orphans, self.init_reports)
 
@@ -862,7 +918,8 @@ def _embedded(msg: str) -> list[int]:
 
 
 def _start_key(acc: _Acc) -> tuple[int, int]:
-    return (_start_of(acc)[0], acc.seq)
+    acc.started = _start_of(acc)  # kept for `_assemble`, which runs right after the sort
+    return (acc.started[0], acc.seq)
 
 
 def _start_of(acc: _Acc) -> tuple[int, str]:
@@ -878,7 +935,7 @@ def _start_of(acc: _Acc) -> tuple[int, str]:
     return acc.first_ms, "lines"
 
 
-def _assemble(acc: _Acc) -> ParsedInvocation:
+def _assemble(acc: _Acc, seconds: dict[int, datetime]) -> ParsedInvocation:
     if acc.oom:
         status = "out_of_memory"
     elif acc.timeout:
@@ -908,16 +965,16 @@ def _assemble(acc: _Acc) -> ParsedInvocation:
         error_type, error_message, frames = best.error_type, best.message, list(best.frames)
     init = acc.init if acc.init is not None else acc.init_fallback
     # Lines arrive in time order, so the line that created the accumulator is its earliest.
-    started, start_source = _start_of(acc)
+    started, start_source = acc.started if acc.started is not None else _start_of(acc)
     ended = acc.report_ms if acc.report_ms is not None else acc.end_ms
     # Positional, in field order: keyword passing costs twice as much, once per invocation.
     return ParsedInvocation(
         acc.rid,
         acc.attempt,
         status,
-        _ms_to_dt(started),
+        _ms_to_dt_cached(started, seconds),
         start_source,
-        _ms_to_dt(ended) if ended is not None else None,
+        _ms_to_dt_cached(ended, seconds) if ended is not None else None,
         acc.duration,
         acc.billed,
         acc.memory,
