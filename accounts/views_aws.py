@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,11 +10,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from aws.permissions import REQUIRED_ACTIONS
-from monitoring.collect import unit_busy
-from web import params
+from web import panels, params
 
 from .admin_services import audit_record
-from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm
+from .forms import AwsAccountRoleForm, AwsAccountStartForm
 from .models import AwsAccount
 from .onboarding import cloudformation_template, platform_principal, quick_create_url
 from .permissions import can, require
@@ -112,41 +109,6 @@ def aws_account_template(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _intervals_form(account: AwsAccount, data: Any = None) -> MetricIntervalsForm:
-    from django.conf import settings
-
-    from monitoring.models import ResourceKind
-
-    return MetricIntervalsForm(
-        data,
-        kinds=list(ResourceKind.choices),
-        defaults=settings.METRICS_POLL_SECONDS,
-        initial=account.metric_intervals,
-    )
-
-
-@login_required
-@require_POST
-def aws_account_intervals(request: HttpRequest, pk: int) -> HttpResponse:
-    account = _account(request, pk)
-    require(request, Action.MANAGE)
-    form = _intervals_form(account, request.POST)
-    if form.is_valid():
-        audit_record(
-            organization=account.organization,
-            action="aws_account.intervals_changed",
-            obj=account,
-            request=request,
-            changes={"metric_intervals": [account.metric_intervals, form.intervals()]},
-        )
-        account.metric_intervals = form.intervals()
-        account.save(update_fields=["metric_intervals"])
-        messages.success(request, "Metric poll intervals saved.")
-    else:
-        messages.error(request, "Intervals must be whole seconds from 60 to 86400.")
-    return redirect("aws_account_detail", pk=account.pk)
-
-
 @login_required
 def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
@@ -164,10 +126,15 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "account": account,
             "problems_by_region": problems_by_region,
             "collected": collected,
-            "busy": [(region, message) for region in account.regions if (message := unit_busy(account.pk, region))],
-            "resource_count": account.resources.filter(gone_at=None).count(),
             "can_manage": can(request, Action.MANAGE),
-            "intervals_form": _intervals_form(account),
+            # What higher apps show on this page (monitoring: resources, collecting, intervals).
+            "panels": panels.render_slots(
+                request,
+                account,
+                facts="accounts.aws_account.facts",
+                health="accounts.aws_account.health",
+                manage="accounts.aws_account.manage",
+            ),
             "nav": "settings",
         },
     )

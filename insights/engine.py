@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from accounts.models import AwsAccount, Organization
 from insights.checks import PILLARS, REGISTRY, CheckInput, InvocationStats, run_checks
 from monitoring.histogram import merge, percentile
 from monitoring.models import Resource, Rollup
+from monitoring.selectors import invocation_memory_and_init, metric_aggregates
 
 from .models import Finding, FindingStatus, PillarScore, Suppression
 
@@ -45,22 +46,14 @@ class RunSummary:
 def _metrics(account: AwsAccount, since: datetime) -> dict[int, dict[str, float]]:
     """{resource id: {"Namespace:Metric:Stat": value}} aggregated over the window."""
     out: dict[int, dict[str, float]] = defaultdict(dict)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT resource_id, metric, stat, sum(value), max(value), min(value), avg(value)
-            FROM monitoring_metricpoint WHERE account_id = %s AND ts >= %s
-            GROUP BY resource_id, metric, stat
-            """,
-            [account.pk, since],
+    for row in metric_aggregates(account_id=account.pk, since=since):
+        metric, stat, total, high = row.metric, row.stat, row.total, row.high
+        value = {"Sum": total, "Maximum": high, "Minimum": row.low, "Average": row.mean, "SampleCount": total}.get(
+            stat, high
         )
-        for resource_id, metric, stat, total, high, low, mean in cursor.fetchall():
-            value = {"Sum": total, "Maximum": high, "Minimum": low, "Average": mean, "SampleCount": total}.get(
-                stat, high
-            )
-            out[resource_id][f"{metric}:{stat}"] = float(value)
-            if stat == "Sum" and metric.startswith("AWS/DynamoDB:Consumed"):
-                out[resource_id][f"derived:{metric.split(':', 1)[1]}:peak_per_second"] = float(high) / 60
+        out[row.resource_id][f"{metric}:{stat}"] = float(value)
+        if stat == "Sum" and metric.startswith("AWS/DynamoDB:Consumed"):
+            out[row.resource_id][f"derived:{metric.split(':', 1)[1]}:peak_per_second"] = float(high) / 60
     return out
 
 
@@ -68,19 +61,7 @@ def _stats(account: AwsAccount, since: datetime) -> dict[int, InvocationStats]:
     rollups: dict[int, list[Rollup]] = defaultdict(list)
     for r in Rollup.objects.filter(account_id=account.pk, period="hour", bucket__gte=since):
         rollups[r.resource_id].append(r)
-    raw: dict[int, tuple[int | None, float | None]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT resource_id, max(max_memory_used_mb),
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY init_duration_ms)
-            FROM monitoring_invocation WHERE account_id = %s AND started_at >= %s
-            GROUP BY resource_id
-            """,
-            [account.pk, since],
-        )
-        for resource_id, memory, init_p95 in cursor.fetchall():
-            raw[resource_id] = (memory, init_p95)
+    raw = invocation_memory_and_init(account_id=account.pk, since=since)
     out = {}
     for resource_id, rows in rollups.items():
         histogram = merge(r.histogram for r in rows)

@@ -22,8 +22,7 @@ from accounts.admin_services import audit_record
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of, get_scoped_or_404
-from insights.models import Finding, PillarScore
-from web import params
+from web import panels, params
 
 from . import dashboard
 from .forms import ProjectForm
@@ -104,7 +103,8 @@ def overview(request: HttpRequest) -> HttpResponse:
                 },
                 "top": dashboard.top_functions(scope, period),
                 "regions": regions_of(organization),
-                "pillars": PillarScore.objects.filter(organization=organization, day=timezone.now().date()),
+                # What higher apps add to the overview (insights: today's pillar scores).
+                "panels": panels.render("monitoring.overview", request, organization),
             }
         )
     return render(request, "monitoring/overview.html", context)
@@ -159,7 +159,8 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "resources",
         "resource": resource,
         "changes": resource.changes.all()[:50],
-        "findings": Finding.objects.filter(resource=resource, status="open").order_by("severity"),
+        # What higher apps add to the page (insights: the resource's open findings).
+        "panels": panels.render("monitoring.resource", request, resource),
         "period": period,
         "periods": ["1h", "24h", "7d", "30d"],
     }
