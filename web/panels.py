@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-ContextFunction = Callable[[HttpRequest, Any], "dict[str, Any] | None"]
+ContextFunction = Callable[[HttpRequest, Any], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)

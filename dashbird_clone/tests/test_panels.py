@@ -40,3 +40,82 @@ def test_registering_again_under_the_same_name_replaces_the_panel() -> None:
 
 def test_a_slot_without_panels_renders_nothing() -> None:
     assert panels.render("tests.nothing-here", RequestFactory().get("/")) == []
+
+
+# --- The pages that show a higher app's panels look as they did --------------------------
+
+
+@pytest.mark.django_db
+def test_the_settings_page_shows_the_members_own_digest_preferences(owner: Any) -> None:
+    from django.urls import reverse
+
+    client = owner.client()
+    client.post(reverse("digest_preferences"), {"frequency": "weekly", "hour": "6"})
+    page = client.get(reverse("settings")).content.decode()
+    assert "Your e-mail digest" in page
+    assert f'action="{reverse("digest_preferences")}"' in page
+    assert '<option value="weekly" selected>' in page
+    assert 'value="6"' in page
+    assert page.index("Your e-mail digest") < page.index('id="members"')  # where it always was
+
+
+@pytest.mark.django_db
+def test_the_aws_account_page_shows_resources_and_intervals_to_those_who_may_change_them(
+    owner: Any, teammate: Any
+) -> None:
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from accounts.services import aws_account_start
+    from monitoring.models import Resource
+
+    account = aws_account_start(organization=owner.organization, name="Production")
+    now = timezone.now()
+    for n, gone in ((1, None), (2, None), (3, now)):
+        Resource.objects.create(
+            organization=owner.organization, account=account, region="eu-west-1", kind="sqs.queue",
+            arn=f"arn:aws:sqs:eu-west-1:1:q{n}", name=f"q{n}", first_seen=now, last_seen=now, gone_at=gone,
+        )  # fmt: skip
+    url = reverse("aws_account_detail", args=[account.pk])
+
+    page = owner.client().get(url).content.decode()
+    assert f'<dt>Resources</dt><dd><a href="{reverse("resources")}?account={account.pk}">2</a></dd>' in page
+    assert f'action="{reverse("aws_account_intervals", args=[account.pk])}"' in page
+    assert "Metric poll intervals" in page
+
+    page = teammate.client().get(url).content.decode()
+    assert "<dt>Resources</dt>" in page
+    assert "Metric poll intervals" not in page
+
+
+@pytest.mark.django_db
+def test_the_resource_page_shows_its_open_findings_and_the_overview_its_pillar_scores(owner: Any) -> None:
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from accounts.services import aws_account_start
+    from insights.models import Finding, PillarScore
+    from monitoring.models import Resource
+
+    account = aws_account_start(organization=owner.organization, name="Production")
+    now = timezone.now()
+    resource = Resource.objects.create(
+        organization=owner.organization, account=account, region="eu-west-1", kind="sqs.queue",
+        arn="arn:aws:sqs:eu-west-1:1:orders", name="orders", first_seen=now, last_seen=now,
+    )  # fmt: skip
+    for check, status in (("sqs.no_dlq", "open"), ("sqs.unencrypted", "resolved")):
+        Finding.objects.create(
+            organization=owner.organization, account=account, resource=resource, subject=f"r{resource.pk}",
+            check_id=check, service="sqs", pillar="reliability", severity="warning", status=status,
+            message=f"{check} message", first_seen=now, last_seen=now,
+        )  # fmt: skip
+    PillarScore.objects.create(organization=owner.organization, pillar="reliability", day=now.date(), score=87.4)
+    client = owner.client()
+
+    page = client.get(reverse("resource_detail", args=[resource.pk])).content.decode()
+    assert "<strong>sqs.no_dlq</strong> — sqs.no_dlq message" in page
+    assert "sqs.unencrypted" not in page
+
+    page = client.get(reverse("overview")).content.decode()
+    assert "Insights by pillar" in page
+    assert "87 / 100" in page
