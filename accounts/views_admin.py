@@ -40,6 +40,8 @@ from .roles import ROLE_DESCRIPTIONS, Action
 from .selectors import get_member_for_user, get_scoped_or_404, members_of
 
 PENDING_INVITATION = "pending_invitation_token"
+# The panel slot of the settings page, below the organisation (see web/panels.py).
+SETTINGS_SLOT = "accounts.settings"
 
 
 def _org(request: HttpRequest) -> Any:
@@ -54,7 +56,7 @@ def _membership(request: HttpRequest) -> Any:
 def settings_index(request: HttpRequest) -> HttpResponse:
     organization = _org(request)
     # What higher apps add to this page (alerts: the member's e-mail digest).
-    settings_panels = panels.render("accounts.settings", request, organization)
+    settings_panels = panels.render(SETTINGS_SLOT, request, organization)
     if organization is None:
         return render(request, "accounts/settings.html", {"nav": "settings", "panels": settings_panels})
     pending = [

@@ -27,6 +27,12 @@ from .services import (
     aws_account_validate,
 )
 
+# The panel slots of the AWS account page: higher apps register panels for them (see
+# web/panels.py) in the facts list, the collection health section and the manage section.
+AWS_ACCOUNT_FACTS = "accounts.aws_account.facts"
+AWS_ACCOUNT_HEALTH = "accounts.aws_account.health"
+AWS_ACCOUNT_MANAGE = "accounts.aws_account.manage"
+
 
 def _account(request: HttpRequest, pk: int) -> AwsAccount:
     return get_aws_account_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
@@ -131,9 +137,9 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "panels": panels.render_slots(
                 request,
                 account,
-                facts="accounts.aws_account.facts",
-                health="accounts.aws_account.health",
-                manage="accounts.aws_account.manage",
+                facts=AWS_ACCOUNT_FACTS,
+                health=AWS_ACCOUNT_HEALTH,
+                manage=AWS_ACCOUNT_MANAGE,
             ),
             "nav": "settings",
         },

@@ -8,11 +8,10 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.models import Organization
+from accounts.views_admin import SETTINGS_SLOT
 from web import panels
 
 from .models import DigestFrequency, DigestSubscription
-
-SETTINGS = "accounts.settings"
 
 
 def _digest(request: HttpRequest, organization: Organization | None) -> dict[str, Any]:
@@ -23,4 +22,4 @@ def _digest(request: HttpRequest, organization: Organization | None) -> dict[str
 
 
 def register() -> None:
-    panels.register(SETTINGS, name="digest", template="alerts/_digest_preferences.html", context=_digest)
+    panels.register(SETTINGS_SLOT, name="digest", template="alerts/_digest_preferences.html", context=_digest)

@@ -10,12 +10,10 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from monitoring.models import Resource
+from monitoring.views import OVERVIEW_SLOT, RESOURCE_SLOT
 from web import panels
 
 from .models import Finding, PillarScore
-
-RESOURCE = "monitoring.resource"
-OVERVIEW = "monitoring.overview"
 
 
 def _findings(request: HttpRequest, resource: Resource) -> dict[str, Any] | None:
@@ -28,5 +26,5 @@ def _pillars(request: HttpRequest, organization: Organization) -> dict[str, Any]
 
 
 def register() -> None:
-    panels.register(RESOURCE, name="findings", template="insights/_resource_findings.html", context=_findings)
-    panels.register(OVERVIEW, name="pillars", template="insights/_overview_pillars.html", context=_pillars)
+    panels.register(RESOURCE_SLOT, name="findings", template="insights/_resource_findings.html", context=_findings)
+    panels.register(OVERVIEW_SLOT, name="pillars", template="insights/_overview_pillars.html", context=_pillars)

@@ -11,16 +11,12 @@ from django.http import HttpRequest
 from accounts.models import AwsAccount
 from accounts.permissions import can
 from accounts.roles import Action
+from accounts.views_aws import AWS_ACCOUNT_FACTS, AWS_ACCOUNT_HEALTH, AWS_ACCOUNT_MANAGE
 from web import panels
 
 from .collect import unit_busy
 from .forms import MetricIntervalsForm
 from .models import ResourceKind
-
-# The slots of accounts' AWS account page (templates/accounts/aws_account_detail.html).
-AWS_ACCOUNT_FACTS = "accounts.aws_account.facts"
-AWS_ACCOUNT_HEALTH = "accounts.aws_account.health"
-AWS_ACCOUNT_MANAGE = "accounts.aws_account.manage"
 
 
 def intervals_form(account: AwsAccount, data: Any = None) -> MetricIntervalsForm:

@@ -57,6 +57,11 @@ KPI_CARDS = [
     ("cost_usd", "Cost", "$ {:.4f}", False),
 ]
 
+# The panel slots of the overview (below the top lists) and of the resource page (above its
+# configuration): higher apps register panels for them (see web/panels.py).
+OVERVIEW_SLOT = "monitoring.overview"
+RESOURCE_SLOT = "monitoring.resource"
+
 
 def kpi_cards(values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     cards = []
@@ -104,7 +109,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "top": dashboard.top_functions(scope, period),
                 "regions": regions_of(organization),
                 # What higher apps add to the overview (insights: today's pillar scores).
-                "panels": panels.render("monitoring.overview", request, organization),
+                "panels": panels.render(OVERVIEW_SLOT, request, organization),
             }
         )
     return render(request, "monitoring/overview.html", context)
@@ -160,7 +165,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "resource": resource,
         "changes": resource.changes.all()[:50],
         # What higher apps add to the page (insights: the resource's open findings).
-        "panels": panels.render("monitoring.resource", request, resource),
+        "panels": panels.render(RESOURCE_SLOT, request, resource),
         "period": period,
         "periods": ["1h", "24h", "7d", "30d"],
     }
