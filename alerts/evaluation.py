@@ -20,7 +20,9 @@ from monitoring.models import ErrorGroup, ErrorGroupStatus, Resource, ResourceKi
 from monitoring.selectors import (
     INVOCATION_WINDOW_FIGURES,
     api_5xx_rate_window_values,
+    error_groups_of,
     invocation_window_values,
+    live_resources,
     metric_window_values,
 )
 
@@ -55,7 +57,7 @@ def breaches(values: Sequence[float | None], op: str, threshold: float, needed: 
 
 
 def targets(rule: AlertRule) -> QuerySet[Resource]:
-    qs = Resource.objects.filter(organization=rule.organization, gone_at=None)
+    qs = live_resources(organization=rule.organization)
     if rule.target == AlertRule.Target.ACCOUNT and rule.target_account_id:
         qs = qs.filter(account_id=rule.target_account_id)
     elif rule.target == AlertRule.Target.KIND and rule.target_kind:
@@ -123,9 +125,9 @@ def threshold_breaches(rule: AlertRule, now: datetime) -> list[Breach]:
 def error_group_breaches(rule: AlertRule, since: datetime) -> list[Breach]:
     """Open groups first seen (or reopened as regressions) since the rule last looked."""
     resources = targets(rule).values("pk")
-    groups: Iterable[ErrorGroup] = ErrorGroup.objects.filter(
-        organization=rule.organization, resource__in=resources, status=ErrorGroupStatus.OPEN
-    ).select_related("resource")
+    groups: Iterable[ErrorGroup] = error_groups_of(organization=rule.organization, status=ErrorGroupStatus.OPEN).filter(
+        resource__in=resources
+    )
     if rule.error_kinds:
         groups = [g for g in groups if g.kind in rule.error_kinds]
     out = []
@@ -148,7 +150,7 @@ def error_group_breaches(rule: AlertRule, since: datetime) -> list[Breach]:
 def open_error_group_subjects(rule: AlertRule) -> set[str]:
     return {
         f"g{pk}"
-        for pk in ErrorGroup.objects.filter(organization=rule.organization, status=ErrorGroupStatus.OPEN).values_list(
+        for pk in error_groups_of(organization=rule.organization, status=ErrorGroupStatus.OPEN).values_list(
             "pk", flat=True
         )
     }

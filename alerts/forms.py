@@ -5,7 +5,8 @@ from typing import Any
 from django import forms
 
 from accounts.models import AwsAccount
-from monitoring.models import Project, Resource, ResourceKind
+from monitoring.models import Project, ResourceKind
+from monitoring.selectors import live_resources
 
 from .bounds import MAX_EVALUATION_PERIODS, MAX_MIN_INTERVAL_MINUTES, MAX_SPAN_MINUTES, rule_problems
 from .models import AlertRule, Channel, Metric
@@ -36,9 +37,7 @@ class RuleForm(forms.ModelForm):
         scoped = {
             "target_account": AwsAccount.objects.filter(organization=organization),
             "target_project": Project.objects.filter(organization=organization),
-            "target_resources": Resource.objects.filter(organization=organization, gone_at=None).order_by(
-                "kind", "name"
-            ),
+            "target_resources": live_resources(organization=organization).order_by("kind", "name"),
         }
         for name, queryset in scoped.items():
             field = self.fields[name]

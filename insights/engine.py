@@ -27,7 +27,7 @@ from accounts.models import AwsAccount, Organization
 from insights.checks import PILLARS, REGISTRY, CheckInput, InvocationStats, run_checks
 from monitoring.histogram import merge, percentile
 from monitoring.models import Resource, Rollup
-from monitoring.selectors import invocation_memory_and_init, metric_aggregates
+from monitoring.selectors import hourly_rollups, invocation_memory_and_init, live_resources, metric_aggregates
 
 from .models import Finding, FindingStatus, PillarScore, Suppression
 
@@ -59,7 +59,7 @@ def _metrics(account: AwsAccount, since: datetime) -> dict[int, dict[str, float]
 
 def _stats(account: AwsAccount, since: datetime) -> dict[int, InvocationStats]:
     rollups: dict[int, list[Rollup]] = defaultdict(list)
-    for r in Rollup.objects.filter(account_id=account.pk, period="hour", bucket__gte=since):
+    for r in hourly_rollups(account_id=account.pk, since=since):
         rollups[r.resource_id].append(r)
     raw = invocation_memory_and_init(account_id=account.pk, since=since)
     out = {}
@@ -144,7 +144,7 @@ def is_suppressed(finding: Finding, suppressions: list[Suppression]) -> bool:
 def insights_run(account: AwsAccount, now: datetime | None = None) -> RunSummary:
     now = now or timezone.now()
     since = now - timedelta(days=WINDOW_DAYS)
-    resources = list(Resource.objects.filter(account=account, gone_at=None))
+    resources = list(live_resources(account=account))
     metrics = _metrics(account, since)
     stats = _stats(account, since)
     related = _related(resources, metrics)
@@ -249,7 +249,7 @@ def scores_update(*, organization: Organization, now: datetime) -> dict[str, flo
     for f in failing.values("pillar", "severity"):
         failing_weight[f["pillar"]] += SEVERITY_WEIGHT.get(f["severity"], 1)
     kinds: dict[str, int] = defaultdict(int)
-    for r in Resource.objects.filter(organization=organization, gone_at=None).values("kind"):
+    for r in live_resources(organization=organization).values("kind"):
         kinds[r["kind"]] += 1
     kinds["account"] = AwsAccount.objects.filter(organization=organization).count()
     for chk in REGISTRY.values():

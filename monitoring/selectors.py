@@ -14,11 +14,21 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import AwsAccount, Organization
 from accounts.selectors import get_scoped_or_404
 from web import params as p
 
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Project, Resource, ResourceKind
+from .models import (
+    ErrorGroup,
+    ErrorGroupStatus,
+    Invocation,
+    InvocationStatus,
+    LogLine,
+    Project,
+    Resource,
+    ResourceKind,
+    Rollup,
+)
 
 
 @dataclass(frozen=True)
@@ -254,6 +264,29 @@ def error_group_daily_counts(group: ErrorGroup, days: int = 14) -> list[tuple[An
 
 
 # --- Reads for the apps above monitoring (insights, alerts) ----------------------------------
+
+
+def live_resources(
+    *, organization: Organization | None = None, account: AwsAccount | None = None
+) -> QuerySet[Resource]:
+    """The resources still present (not gone) in an organisation's accounts, or in one account."""
+    resources = Resource.objects.filter(gone_at=None)
+    if organization is not None:
+        resources = resources.filter(organization=organization)
+    if account is not None:
+        resources = resources.filter(account=account)
+    return resources
+
+
+def hourly_rollups(*, account_id: int, since: datetime) -> QuerySet[Rollup]:
+    """The account's hourly invocation rollups from `since` on."""
+    return Rollup.objects.filter(account_id=account_id, period="hour", bucket__gte=since)
+
+
+def error_groups_of(*, organization: Organization, status: str | None = None) -> QuerySet[ErrorGroup]:
+    """The organisation's error groups (with their resource), optionally of one status."""
+    groups = ErrorGroup.objects.filter(organization=organization).select_related("resource")
+    return groups.filter(status=status) if status is not None else groups
 
 
 @dataclass(frozen=True)
