@@ -79,6 +79,24 @@ class AwsAccountRoleForm(forms.Form):
         self.initial = {"name": account.name, "role_arn": account.role_arn, "regions": ", ".join(regions)}
 
 
+class MetricIntervalsForm(forms.Form):
+    """Seconds between metric polls per resource kind, for one account (blank: the default)."""
+
+    def __init__(self, *args: Any, kinds: list[tuple[str, str]], defaults: dict[str, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, label in kinds:
+            self.fields[kind] = forms.IntegerField(
+                label=label,
+                required=False,
+                min_value=60,
+                max_value=86400,
+                help_text=f"default {defaults.get(kind, defaults.get('default', 300))} s",
+            )
+
+    def intervals(self) -> dict[str, int]:
+        return {kind: int(v) for kind, v in self.cleaned_data.items() if v}
+
+
 class OrganizationForm(forms.Form):
     name = LineField(max_length=120)
     time_zone = forms.CharField(max_length=64, help_text="IANA name, e.g. Europe/Berlin. Digests and charts use it.")

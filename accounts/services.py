@@ -151,9 +151,3 @@ def aws_account_remove(*, account: AwsAccount) -> None:
     # First the bulk data, removed cheaply by its owners; the cascade then finds little.
     aws_account_removing.send(sender=AwsAccount, account=account)
     account.delete()
-
-
-def aws_account_metric_intervals_set(*, account: AwsAccount, intervals: dict[str, int]) -> None:
-    """{resource kind: seconds} overriding the platform's metric poll intervals for this account."""
-    account.metric_intervals = intervals
-    account.save(update_fields=["metric_intervals"])

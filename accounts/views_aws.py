@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -9,11 +11,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from aws.permissions import REQUIRED_ACTIONS
+import kinds
+from kinds import REQUIRED_ACTIONS
 from web import panels, params
 
 from .admin_services import audit_record
-from .forms import AwsAccountRoleForm, AwsAccountStartForm
+from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm
 from .models import AwsAccount
 from .onboarding import cloudformation_template, platform_principal, quick_create_url
 from .permissions import can, require
@@ -28,10 +31,9 @@ from .services import (
 )
 
 # The panel slots of the AWS account page: higher apps register panels for them (see
-# web/panels.py) in the facts list, the collection health section and the manage section.
+# web/panels.py) in the facts list and the collection health section.
 AWS_ACCOUNT_FACTS = "accounts.aws_account.facts"
 AWS_ACCOUNT_HEALTH = "accounts.aws_account.health"
-AWS_ACCOUNT_MANAGE = "accounts.aws_account.manage"
 
 
 def _account(request: HttpRequest, pk: int) -> AwsAccount:
@@ -115,6 +117,39 @@ def aws_account_template(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _intervals_form(account: AwsAccount, data: Any = None) -> MetricIntervalsForm:
+    from django.conf import settings
+
+    return MetricIntervalsForm(
+        data,
+        kinds=kinds.choices(),
+        defaults=settings.METRICS_POLL_SECONDS,
+        initial=account.metric_intervals,
+    )
+
+
+@login_required
+@require_POST
+def aws_account_intervals(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account(request, pk)
+    require(request, Action.MANAGE)
+    form = _intervals_form(account, request.POST)
+    if form.is_valid():
+        audit_record(
+            organization=account.organization,
+            action="aws_account.intervals_changed",
+            obj=account,
+            request=request,
+            changes={"metric_intervals": [account.metric_intervals, form.intervals()]},
+        )
+        account.metric_intervals = form.intervals()
+        account.save(update_fields=["metric_intervals"])
+        messages.success(request, "Metric poll intervals saved.")
+    else:
+        messages.error(request, "Intervals must be whole seconds from 60 to 86400.")
+    return redirect("aws_account_detail", pk=account.pk)
+
+
 @login_required
 def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
@@ -133,14 +168,10 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "problems_by_region": problems_by_region,
             "collected": collected,
             "can_manage": can(request, Action.MANAGE),
-            # What higher apps show on this page (monitoring: resources, collecting, intervals).
-            "panels": panels.render_slots(
-                request,
-                account,
-                facts=AWS_ACCOUNT_FACTS,
-                health=AWS_ACCOUNT_HEALTH,
-                manage=AWS_ACCOUNT_MANAGE,
-            ),
+            "intervals_form": _intervals_form(account),
+            # What higher apps show on this page (monitoring: the resource count, and the
+            # regions being collected right now).
+            "panels": panels.render_slots(request, account, facts=AWS_ACCOUNT_FACTS, health=AWS_ACCOUNT_HEALTH),
             "nav": "settings",
         },
     )

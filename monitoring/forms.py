@@ -27,21 +27,3 @@ class ProjectForm(forms.Form):
         data["tag_key"], data["tag_value"] = key, value
         data.setdefault("name_pattern", "")
         return data
-
-
-class MetricIntervalsForm(forms.Form):
-    """Seconds between metric polls per resource kind, for one account (blank: the default)."""
-
-    def __init__(self, *args: Any, kinds: list[tuple[str, str]], defaults: dict[str, int], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for kind, label in kinds:
-            self.fields[kind] = forms.IntegerField(
-                label=label,
-                required=False,
-                min_value=60,
-                max_value=86400,
-                help_text=f"default {defaults.get(kind, defaults.get('default', 300))} s",
-            )
-
-    def intervals(self) -> dict[str, int]:
-        return {kind: int(v) for kind, v in self.cleaned_data.items() if v}

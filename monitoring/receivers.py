@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.models import AwsAccount
 
-from .ingest import account_data_purge
+from .store.invocations import account_data_purge
 from .tasks import collect_account_region
 
 

@@ -14,21 +14,12 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 
+import kinds
 from accounts.models import AwsAccount, Organization
 from accounts.selectors import get_scoped_or_404
 from web import params as p
 
-from .models import (
-    ErrorGroup,
-    ErrorGroupStatus,
-    Invocation,
-    InvocationStatus,
-    LogLine,
-    Project,
-    Resource,
-    ResourceKind,
-    Rollup,
-)
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Project, Resource, Rollup
 
 
 @dataclass(frozen=True)
@@ -45,7 +36,7 @@ class ResourceFilters:
     def from_query(cls, params: Any) -> ResourceFilters:
         sorts = [*SORTS, *(f"-{key}" for key in SORTS)]
         return cls(
-            kind=p.choice(params, "kind", ResourceKind.values),
+            kind=p.choice(params, "kind", kinds.ids()),
             account=p.integer(params, "account"),
             region=p.text(params, "region", max_length=32),
             q=p.text(params, "q"),
@@ -91,7 +82,7 @@ def resource_counts_by_kind(organization: Organization) -> list[dict[str, Any]]:
         .annotate(n=Count("id"))
         .order_by("kind")
     )
-    labels = dict(ResourceKind.choices)
+    labels = dict(kinds.choices())
     return [{"kind": r["kind"], "label": labels.get(r["kind"], r["kind"]), "count": r["n"]} for r in rows]
 
 

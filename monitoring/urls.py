@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views, views_account
+from . import views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -15,6 +15,4 @@ urlpatterns = [
     path("errors/<int:pk>/status/", views.error_group_status, name="error_group_status"),
     path("invocations/<int:pk>/", views.invocation_detail, name="invocation_detail"),
     path("logs/", views.logs, name="logs"),
-    # A panel of accounts' AWS account page posts here (see monitoring/panels.py).
-    path("metrics/intervals/<int:pk>/", views_account.aws_account_intervals, name="aws_account_intervals"),
 ]

@@ -18,15 +18,17 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+import kinds
 from accounts.admin_services import audit_record
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of, get_scoped_or_404
+from kinds import lambda_function
 from web import panels, params
 
 from . import dashboard
 from .forms import ProjectForm
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Project, Resource, ResourceKind, Rollup
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Project, Resource, Rollup
 from .selectors import (
     InvocationFilters,
     LogSearch,
@@ -126,9 +128,7 @@ def resources(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
-    sparks = (
-        dashboard.sparklines([r.pk for r in page.object_list if r.kind == ResourceKind.LAMBDA_FUNCTION]) if page else {}
-    )
+    sparks = dashboard.sparklines([r.pk for r in page.object_list if r.kind == lambda_function.KIND]) if page else {}
     return render(
         request,
         "monitoring/resources.html",
@@ -148,7 +148,7 @@ def resources(request: HttpRequest) -> HttpResponse:
             "nav": "resources",
             "page": page,
             "filters": filters,
-            "kinds": ResourceKind.choices,
+            "kinds": kinds.choices(),
             "accounts": aws_accounts_of(organization) if organization else [],
             "regions": regions_of(organization) if organization else [],
             "query": query.urlencode(),
@@ -169,7 +169,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "period": period,
         "periods": ["1h", "24h", "7d", "30d"],
     }
-    if resource.kind == ResourceKind.LAMBDA_FUNCTION:
+    if resource.kind == lambda_function.KIND:
         kind = dashboard.rollup_kind(period)
         window = dashboard.Period(period.key, period.start.replace(hour=0), period.end) if kind == "day" else period
         rows = list(
@@ -305,7 +305,7 @@ def logs(request: HttpRequest) -> HttpResponse:
                 "search": search,
                 "lines": [(line, names.get(line.resource_id, "?")) for line in lines],
                 "functions": Resource.objects.filter(
-                    organization=organization, kind=ResourceKind.LAMBDA_FUNCTION, gone_at=None
+                    organization=organization, kind=lambda_function.KIND, gone_at=None
                 ).order_by("name"),
                 "statuses": InvocationStatus.choices,
                 "next_cursor": f"{lines[-1].ts.isoformat()}:{lines[-1].pk}" if len(lines) == 100 else None,
