@@ -15,8 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from alerts.models import DigestFrequency, DigestSubscription
-from web import params
+from web import panels, params
 
 from .admin_services import (
     AdminError,
@@ -42,6 +41,8 @@ from .selectors import get_member_for_user, get_scoped_or_404, members_of
 from .sso import sso_provider
 
 PENDING_INVITATION = "pending_invitation_token"
+# The panel slot of the settings page, below the organisation (see web/panels.py).
+SETTINGS_SLOT = "accounts.settings"
 
 
 def _org(request: HttpRequest) -> Any:
@@ -55,8 +56,10 @@ def _membership(request: HttpRequest) -> Any:
 @login_required
 def settings_index(request: HttpRequest) -> HttpResponse:
     organization = _org(request)
+    # What higher apps add to this page (alerts: the member's e-mail digest).
+    settings_panels = panels.render(SETTINGS_SLOT, request, organization)
     if organization is None:
-        return render(request, "accounts/settings.html", {"nav": "settings"})
+        return render(request, "accounts/settings.html", {"nav": "settings", "panels": settings_panels})
     pending = [
         i for i in Invitation.objects.filter(organization=organization, accepted_at=None, revoked_at=None)
         if invitation_state(i) == "pending"
@@ -74,14 +77,11 @@ def settings_index(request: HttpRequest) -> HttpResponse:
             "invitations": pending,
             "can_manage": can(request, Action.MANAGE),
             "can_own": can(request, Action.OWN),
-            "digest": DigestSubscription.objects.filter(
-                organization=organization, user_id=request.user.pk or 0
-            ).first(),
-            "digest_choices": DigestFrequency.choices,
             "sso_form": SsoSettingsForm(
                 initial={k: getattr(organization, k) for k in ("sso_required", "sso_domain", "sso_default_role")}
             ),
             "sso_provider": sso_provider(),
+            "panels": settings_panels,
         },
     )
 
