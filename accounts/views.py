@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from web import params
 
+from .context import current_organization
 from .middleware import SESSION_KEY
 from .roles import ROLE_DESCRIPTIONS
 from .selectors import get_member_for_user, get_membership_in
@@ -28,7 +29,7 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_member_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    member = get_member_for_user(request.user, current_organization(request), pk)
     return render(
         request,
         "accounts/member_detail.html",

@@ -20,8 +20,6 @@ from web import params
 
 from .admin_services import (
     AdminError,
-    api_token_create,
-    api_token_revoke,
     invitation_accept,
     invitation_create,
     invitation_for_token,
@@ -33,6 +31,8 @@ from .admin_services import (
     organization_update,
     ownership_transfer,
 )
+from .api_tokens import api_token_create, api_token_revoke
+from .context import current_membership, current_organization
 from .forms import ApiTokenForm, InvitationForm, OrganizationForm
 from .middleware import SESSION_KEY
 from .models import ApiToken, AuditEvent, Invitation, Role
@@ -43,19 +43,9 @@ from .selectors import get_member_for_user, get_scoped_or_404, members_of
 PENDING_INVITATION = "pending_invitation_token"
 
 
-def _org(request: HttpRequest) -> Any:
-    return request.organization  # type: ignore[attr-defined]
-
-
-def _membership(request: HttpRequest) -> Any:
-    return request.membership  # type: ignore[attr-defined]
-
-
 @login_required
 def settings_index(request: HttpRequest) -> HttpResponse:
-    organization = _org(request)
-    if organization is None:
-        return render(request, "accounts/settings.html", {"nav": "settings"})
+    organization = current_organization(request)
     pending = [
         i for i in Invitation.objects.filter(organization=organization, accepted_at=None, revoked_at=None)
         if invitation_state(i) == "pending"
@@ -88,7 +78,7 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST)
     if form.is_valid():
         try:
-            organization_update(organization=_org(request), request=request, **form.cleaned_data)
+            organization_update(organization=current_organization(request), request=request, **form.cleaned_data)
             messages.success(request, "Organisation settings saved.")
         except AdminError as exc:
             messages.error(request, str(exc))
@@ -110,12 +100,12 @@ def _admin_action(request: HttpRequest, action: Action, run: Any, success: str) 
 @login_required
 @require_POST
 def member_role(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_member_for_user(request.user, _org(request), pk)
+    member = get_member_for_user(request.user, current_organization(request), pk)
     role = params.choice(request.POST, "role", Role.values)
     return _admin_action(
         request,
         Action.MANAGE,
-        lambda: member_role_change(membership=member, role=role, by=_membership(request), request=request),
+        lambda: member_role_change(membership=member, role=role, by=current_membership(request), request=request),
         f"{member.user.email} is now {dict(Role.choices).get(role, role).lower()}.",
     )
 
@@ -123,11 +113,11 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def member_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_member_for_user(request.user, _org(request), pk)
+    member = get_member_for_user(request.user, current_organization(request), pk)
     return _admin_action(
         request,
         Action.MANAGE,
-        lambda: member_remove(membership=member, by=_membership(request), request=request),
+        lambda: member_remove(membership=member, by=current_membership(request), request=request),
         f"{member.user.email} was removed from the organisation.",
     )
 
@@ -140,11 +130,13 @@ def ownership(request: HttpRequest) -> HttpResponse:
     member = params.integer(request.POST, "member")
     if member is None:
         raise params.InvalidInput("Choose the member who becomes the owner.")
-    target = get_member_for_user(request.user, _org(request), member)
+    target = get_member_for_user(request.user, current_organization(request), member)
     return _admin_action(
         request,
         Action.OWN,
-        lambda: ownership_transfer(organization=_org(request), to=target, by=_membership(request), request=request),
+        lambda: ownership_transfer(
+            organization=current_organization(request), to=target, by=current_membership(request), request=request
+        ),
         f"{target.user.email} now owns the organisation; you are an admin.",
     )
 
@@ -161,10 +153,10 @@ def invitation_new(request: HttpRequest) -> HttpResponse:
         request,
         Action.MANAGE,
         lambda: invitation_create(
-            organization=_org(request),
+            organization=current_organization(request),
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
-            by=_membership(request),
+            by=current_membership(request),
             request=request,
         ),
         f"Invitation sent to {form.cleaned_data['email']}.",
@@ -174,7 +166,7 @@ def invitation_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def invitation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    invitation = get_scoped_or_404(Invitation.objects.all(), organization=_org(request), pk=pk)
+    invitation = get_scoped_or_404(Invitation.objects.all(), organization=current_organization(request), pk=pk)
     if action == "resend":
         return _admin_action(
             request, Action.MANAGE, lambda: invitation_resend(invitation=invitation, request=request), "Sent again."
@@ -216,7 +208,7 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
     require(request, Action.MANAGE)
-    organization = _org(request)
+    organization = current_organization(request)
     created_secret = None
     form = ApiTokenForm()
     if request.method == "POST":
@@ -244,7 +236,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def api_token_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_scoped_or_404(ApiToken.objects.all(), organization=_org(request), pk=pk)
+    token = get_scoped_or_404(ApiToken.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
     try:
         api_token_revoke(token=token, request=request)
@@ -257,7 +249,7 @@ def api_token_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def _audit_events(request: HttpRequest) -> Any:
     """The organisation's audit events, filtered by ?actor=, ?action=, ?since=, ?until=
     (dates, YYYY-MM-DD, inclusive). A malformed filter is a 400, never an empty export."""
-    events = AuditEvent.objects.filter(organization=_org(request))
+    events = AuditEvent.objects.filter(organization=current_organization(request))
     if actor := params.text(request.GET, "actor"):
         events = events.filter(actor_label__icontains=actor)
     if action := params.text(request.GET, "action", max_length=100):
@@ -284,7 +276,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": request.GET,
             "query": query.urlencode(),
-            "actions": AuditEvent.objects.filter(organization=_org(request))
+            "actions": AuditEvent.objects.filter(organization=current_organization(request))
             .values_list("action", flat=True)
             .distinct(),
         },

@@ -15,7 +15,8 @@ from aws.permissions import REQUIRED_ACTIONS
 from monitoring.collect import unit_busy
 from web import params
 
-from .admin_services import audit_record
+from .audit import audit_record
+from .context import current_organization
 from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm
 from .models import AwsAccount
 from .onboarding import cloudformation_template, platform_principal, quick_create_url
@@ -32,12 +33,12 @@ from .services import (
 
 
 def _account(request: HttpRequest, pk: int) -> AwsAccount:
-    return get_aws_account_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    return get_aws_account_for_user(request.user, current_organization(request), pk)
 
 
 @login_required
 def aws_accounts(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = current_organization(request)
     form = AwsAccountStartForm()
     if request.method == "POST":
         require(request, Action.MANAGE)
@@ -46,7 +47,7 @@ def aws_accounts(request: HttpRequest) -> HttpResponse:
             account = aws_account_start(organization=organization, name=form.cleaned_data["name"])
             audit_record(organization=organization, action="aws_account.created", obj=account, request=request)
             return redirect("aws_account_setup", pk=account.pk)
-    accounts = aws_accounts_of(organization) if organization else []
+    accounts = aws_accounts_of(organization)
     return render(
         request,
         "accounts/aws_accounts.html",

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,7 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.admin_services import audit_record
+from accounts.audit import audit_record
+from accounts.context import current_organization
 from accounts.middleware import organization_optional
 from accounts.permissions import can, require
 from accounts.roles import Action
@@ -35,13 +34,9 @@ from .services import channel_create, incident_snooze
 SNOOZE_MAX_MINUTES = 7 * 24 * 60
 
 
-def _org(request: HttpRequest) -> Any:
-    return getattr(request, "organization", None)
-
-
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    organization = _org(request)
+    organization = current_organization(request)
     status = params.choice(request.GET, "status", IncidentStatus.values, default=IncidentStatus.OPEN)
     incidents = Incident.objects.filter(organization=organization, status=status)
     page = Paginator(incidents.select_related("rule", "resource"), 50).get_page(params.page(request.GET))
@@ -63,7 +58,9 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_scoped_or_404(Incident.objects.select_related("rule", "resource"), organization=_org(request), pk=pk)
+    incident = get_scoped_or_404(
+        Incident.objects.select_related("rule", "resource"), organization=current_organization(request), pk=pk
+    )
     notifications = Notification.objects.filter(event__incident=incident).select_related("channel", "event")
     return render(
         request,
@@ -80,7 +77,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def incident_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_scoped_or_404(Incident.objects.all(), organization=_org(request), pk=pk)
+    incident = get_scoped_or_404(Incident.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.TRIAGE)
     minutes = params.integer(request.POST, "minutes", default=60, min_value=1, max_value=SNOOZE_MAX_MINUTES)
     incident_snooze(incident=incident, minutes=minutes)
@@ -98,7 +95,7 @@ def incident_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def rule_new(request: HttpRequest) -> HttpResponse:
     require(request, Action.MANAGE)
-    organization = _org(request)
+    organization = current_organization(request)
     form = RuleForm(request.POST or None, organization=organization)
     if request.method == "POST" and form.is_valid():
         rule = form.save(commit=False)
@@ -113,7 +110,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_scoped_or_404(AlertRule.objects.all(), organization=_org(request), pk=pk)
+    rule = get_scoped_or_404(AlertRule.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
     form = RuleForm(request.POST or None, instance=rule, organization=rule.organization)
     if request.method == "POST" and form.is_valid():
@@ -133,7 +130,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def rule_toggle(request: HttpRequest, pk: int, field: str) -> HttpResponse:
-    rule = get_scoped_or_404(AlertRule.objects.all(), organization=_org(request), pk=pk)
+    rule = get_scoped_or_404(AlertRule.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
     if field not in {"enabled", "muted"}:
         return HttpResponse(status=404)
@@ -163,7 +160,7 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
         from .channels.sns import topic_account
 
         # SNS publishes through the role of the topic's account: one this organisation proved it controls.
-        owned = set(validated_aws_accounts(_org(request)).values_list("aws_account_id", flat=True))
+        owned = set(validated_aws_accounts(current_organization(request)).values_list("aws_account_id", flat=True))
         if topic_account(form.config["topic_arn"]) not in owned:
             form.add_error(
                 "topic_arn",
@@ -172,7 +169,7 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
             )
     if request.method == "POST" and form.is_valid() and not form.non_field_errors():
         channel, (queued, held) = channel_create(
-            organization=_org(request), kind=kind, name=name[:120], config=form.config
+            organization=current_organization(request), kind=kind, name=name[:120], config=form.config
         )
         audit_record(
             organization=channel.organization,
@@ -199,7 +196,9 @@ LIMITS_NOTE = "at most 50 an hour per organisation; send them from the channel p
 
 @login_required
 def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    channel = get_scoped_or_404(
+        Channel.objects.select_related("organization"), organization=current_organization(request), pk=pk
+    )
     return render(
         request,
         "alerts/channel_detail.html",
@@ -210,7 +209,9 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    channel = get_scoped_or_404(
+        Channel.objects.select_related("organization"), organization=current_organization(request), pk=pk
+    )
     require(request, Action.MANAGE)
     try:
         channel_test_request(channel=channel, user=request.user)
@@ -225,7 +226,9 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def recipient_link(request: HttpRequest, pk: int, recipient: int) -> HttpResponse:
     """Mail (again) the confirmation link to one address of an e-mail channel."""
-    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    channel = get_scoped_or_404(
+        Channel.objects.select_related("organization"), organization=current_organization(request), pk=pk
+    )
     require(request, Action.MANAGE)
     row = get_scoped_or_404(AlertRecipient.objects.all(), organization=channel.organization, pk=recipient)
     if row.email not in {a.lower() for a in channel.config.get("recipients", [])}:
@@ -241,7 +244,9 @@ def recipient_link(request: HttpRequest, pk: int, recipient: int) -> HttpRespons
 @require_POST
 def recipient_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Mail the confirmation link to every address of the channel never asked yet."""
-    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    channel = get_scoped_or_404(
+        Channel.objects.select_related("organization"), organization=current_organization(request), pk=pk
+    )
     require(request, Action.MANAGE)
     queued, held = recipients_invite(channel=channel)
     if queued:
@@ -280,7 +285,7 @@ def recipient_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def channel_enable(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(Channel.objects.all(), organization=_org(request), pk=pk)
+    channel = get_scoped_or_404(Channel.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
     Channel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="")
     audit_record(organization=channel.organization, action="channel.enabled", obj=channel, request=request)
@@ -314,7 +319,7 @@ def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 def digest_preferences(request: HttpRequest) -> HttpResponse:
     from .models import DigestFrequency, DigestSubscription
 
-    organization = _org(request)
+    organization = current_organization(request)
     frequency = params.choice(request.POST, "frequency", DigestFrequency.values, default=DigestFrequency.NONE)
     hour = params.integer(request.POST, "hour", default=8, min_value=0, max_value=23)
     DigestSubscription.objects.update_or_create(

@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.admin_services import audit_record
+from accounts.audit import audit_record
+from accounts.context import current_organization
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of, get_scoped_or_404
@@ -29,7 +30,7 @@ class SuppressionForm(forms.Form):
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = current_organization(request)
     findings = Finding.objects.none()
     account = params.integer(request.GET, "account")
     filters = {
@@ -88,7 +89,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def suppress(request: HttpRequest, pk: int) -> HttpResponse:
-    finding = get_scoped_or_404(Finding.objects.all(), organization=request.organization, pk=pk)  # type: ignore[attr-defined]
+    finding = get_scoped_or_404(Finding.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
     form = SuppressionForm(request.POST)
     if not form.is_valid():

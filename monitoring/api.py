@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from accounts.admin_services import api_token_authenticate
+from accounts.api_tokens import api_token_authenticate
 from accounts.models import ApiToken, AwsAccount
 from accounts.selectors import get_scoped_or_404
 from web import params

@@ -15,10 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts.admin_services import audit_record
+from accounts.audit import audit_record
+from accounts.context import current_organization
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of, get_scoped_or_404
@@ -79,16 +79,16 @@ def kpi_cards(values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    accounts = list(aws_accounts_of(organization)) if organization else []
+    organization = current_organization(request)
+    accounts = list(aws_accounts_of(organization))
     context: dict[str, Any] = {
         "nav": "overview",
         "accounts": accounts,
-        "kinds": resource_counts_by_kind(organization) if organization else [],
+        "kinds": resource_counts_by_kind(organization),
         "periods": ["1h", "24h", "7d", "30d"],
-        "projects": Project.objects.filter(organization=organization) if organization else [],
+        "projects": Project.objects.filter(organization=organization),
     }
-    if organization and accounts:
+    if accounts:
         period = dashboard.parse_period(request.GET, organization=organization)
         scope = dashboard.Scope.from_query(organization, request.GET)
         series = dashboard.trend(scope, period)
@@ -112,26 +112,22 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def resources(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = current_organization(request)
     filters = ResourceFilters.from_query(request.GET)
-    page = None
-    if organization:
-        page = Paginator(resources_for(organization, filters), 50).get_page(params.page(request.GET))
+    page = Paginator(resources_for(organization, filters), 50).get_page(params.page(request.GET))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
-    sparks = (
-        dashboard.sparklines([r.pk for r in page.object_list if r.kind == ResourceKind.LAMBDA_FUNCTION]) if page else {}
-    )
+    sparks = dashboard.sparklines([r.pk for r in page.object_list if r.kind == ResourceKind.LAMBDA_FUNCTION])
     return render(
         request,
         "monitoring/resources.html",
         {
-            "rows": [(r, mark_safe(sparks.get(r.pk, ""))) for r in page.object_list] if page else [],  # noqa: S308 (built from numbers)
+            "rows": [(r, sparks.get(r.pk)) for r in page.object_list],
             "sort_query": sort_query.urlencode(),
             "sort": filters.sort,
-            "projects": Project.objects.filter(organization=organization) if organization else [],
+            "projects": Project.objects.filter(organization=organization),
             "can_manage": can(request, Action.MANAGE),
             "sort_columns": [
                 ("name", "Name"),
@@ -144,8 +140,8 @@ def resources(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "kinds": ResourceKind.choices,
-            "accounts": aws_accounts_of(organization) if organization else [],
-            "regions": regions_of(organization) if organization else [],
+            "accounts": aws_accounts_of(organization),
+            "regions": regions_of(organization),
             "query": query.urlencode(),
         },
     )
@@ -153,7 +149,7 @@ def resources(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    resource = get_resource_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    resource = get_resource_for_user(request.user, current_organization(request), pk)
     period = dashboard.parse_period(request.GET, organization=resource.organization)
     context: dict[str, Any] = {
         "nav": "resources",
@@ -195,7 +191,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def invocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    invocation = get_invocation_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    invocation = get_invocation_for_user(request.user, current_organization(request), pk)
     previous, following = neighbours(invocation)
     resource = invocation.resource
     lines = [(line, _pretty(line.message)) for line in log_lines_of(invocation)]
@@ -233,12 +229,8 @@ def _pretty(message: str) -> str | None:
 
 @login_required
 def errors(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    groups = (
-        Paginator(error_groups_for(organization, request.GET), 50).get_page(params.page(request.GET))
-        if organization
-        else None
-    )
+    organization = current_organization(request)
+    groups = Paginator(error_groups_for(organization, request.GET), 50).get_page(params.page(request.GET))
     return render(
         request,
         "monitoring/errors.html",
@@ -247,7 +239,7 @@ def errors(request: HttpRequest) -> HttpResponse:
             "page": groups,
             "status": params.choice(request.GET, "status", [*ErrorGroupStatus.values, "all"], default="open"),
             "statuses": [*ErrorGroupStatus.choices, ("all", "All")],
-            "has_accounts": bool(organization and organization.aws_accounts.exists()),
+            "has_accounts": organization.aws_accounts.exists(),
             "can_triage": can(request, Action.TRIAGE),
         },
     )
@@ -255,7 +247,7 @@ def errors(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def error_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    group = get_error_group_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    group = get_error_group_for_user(request.user, current_organization(request), pk)
     samples = list(
         Invocation.objects.filter(organization_id=group.organization_id, pk__in=group.sample_invocation_ids).order_by(
             "-started_at"
@@ -271,7 +263,7 @@ def error_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def error_group_status(request: HttpRequest, pk: int) -> HttpResponse:
-    group = get_error_group_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    group = get_error_group_for_user(request.user, current_organization(request), pk)
     require(request, Action.TRIAGE)
     status = params.choice(request.POST, "status", ErrorGroupStatus.values)
     if not status:
@@ -284,9 +276,9 @@ def error_group_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def logs(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = current_organization(request)
     context: dict[str, Any] = {"nav": "logs", "periods": ["1h", "24h", "7d", "30d"]}
-    if organization and organization.aws_accounts.exists():
+    if organization.aws_accounts.exists():
         period = dashboard.parse_period(request.GET, organization=organization)
         search = LogSearch.from_query(request.GET)
         lines = search_log_lines(organization, search, period.start, period.end)
@@ -314,7 +306,7 @@ def logs(request: HttpRequest) -> HttpResponse:
 @require_POST
 def project_create(request: HttpRequest) -> HttpResponse:
     require(request, Action.MANAGE)
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = current_organization(request)
     form = ProjectForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Project not created: " + params.form_errors(form))
@@ -340,7 +332,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_scoped_or_404(Project.objects.all(), organization=request.organization, pk=pk)  # type: ignore[attr-defined]
+    project = get_scoped_or_404(Project.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
     audit_record(organization=project.organization, action="project.deleted", obj=project, request=request)
     project.delete()

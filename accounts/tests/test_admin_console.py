@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.admin_services import api_token_authenticate, sha256
+from accounts.admin_services import sha256
+from accounts.api_tokens import api_token_authenticate
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Role
 
 pytestmark = pytest.mark.django_db

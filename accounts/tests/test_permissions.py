@@ -14,7 +14,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.admin_services import api_token_create, invitation_create
+from accounts.admin_services import invitation_create
+from accounts.api_tokens import api_token_create
 from accounts.models import Membership, Role
 from accounts.services import aws_account_start, user_create_verified
 from monitoring.models import Resource

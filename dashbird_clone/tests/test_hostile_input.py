@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.admin_services import api_token_create
+from accounts.api_tokens import api_token_create
 from accounts.models import AuditEvent, Membership, Organization, Role
 from accounts.services import aws_account_start, user_create_verified
 from alerts.models import AlertRule, DigestSubscription, Incident
@@ -265,7 +265,7 @@ def test_a_bad_audit_filter_is_a_400_not_an_empty_export(owner: Any, view: str, 
 
 def test_a_change_whose_audit_record_fails_is_rolled_back(owner: Any, monkeypatch: Any) -> None:
     # The audit write fails the way the review saw it: an address the ip field refuses.
-    monkeypatch.setattr("accounts.admin_services.client_ip", lambda request: "not-an-address")
+    monkeypatch.setattr("accounts.audit.client_ip", lambda request: "not-an-address")
     client = Client(raise_request_exception=False)
     client.force_login(owner.user)
 

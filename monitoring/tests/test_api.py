@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.admin_services import api_token_create
+from accounts.api_tokens import api_token_create
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from devtools.sandbox.catalog import functions
