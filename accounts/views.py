@@ -24,7 +24,7 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     membership = get_membership_in(request.user, organization_id)
     request.session[SESSION_KEY] = membership.organization_id
     messages.success(request, f"Switched to {membership.organization.name}.")
-    return redirect(params.safe_next(request, reverse("overview")))
+    return redirect(params.safe_next(request, reverse("monitoring:overview")))
 
 
 @login_required

@@ -84,7 +84,7 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
             messages.error(request, str(exc))
     else:
         messages.error(request, "Not saved: " + params.form_errors(form))
-    return redirect("settings")
+    return redirect("accounts:settings")
 
 
 def _admin_action(request: HttpRequest, action: Action, run: Any, success: str) -> HttpResponse:
@@ -94,7 +94,7 @@ def _admin_action(request: HttpRequest, action: Action, run: Any, success: str) 
         messages.success(request, success)
     except AdminError as exc:
         messages.error(request, str(exc))
-    return redirect(params.safe_next(request, reverse("settings")))
+    return redirect(params.safe_next(request, reverse("accounts:settings")))
 
 
 @login_required
@@ -148,7 +148,7 @@ def invitation_new(request: HttpRequest) -> HttpResponse:
     form = InvitationForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Not sent: " + params.form_errors(form))
-        return redirect("settings")
+        return redirect("accounts:settings")
     return _admin_action(
         request,
         Action.MANAGE,
@@ -191,7 +191,7 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
             request.session.pop(PENDING_INVITATION, None)
             request.session[SESSION_KEY] = membership.organization_id
             messages.success(request, f"Welcome to {membership.organization.name}.")
-            return redirect("overview")
+            return redirect("monitoring:overview")
     if invitation is not None and state == "pending" and not request.user.is_authenticated:
         # The link was e-mailed to this address: signing up with it needs no second
         # verification mail, and the sign-up does not create an organisation of its own.
@@ -243,7 +243,7 @@ def api_token_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Token {token.name} revoked: it stops working now.")
     except AdminError as exc:
         messages.error(request, str(exc))
-    return redirect("api_tokens")
+    return redirect("accounts:api_tokens")
 
 
 def _audit_events(request: HttpRequest) -> Any:

@@ -46,7 +46,7 @@ def aws_accounts(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             account = aws_account_start(organization=organization, name=form.cleaned_data["name"])
             audit_record(organization=organization, action="aws_account.created", obj=account, request=request)
-            return redirect("aws_account_setup", pk=account.pk)
+            return redirect("accounts:aws_account_setup", pk=account.pk)
     accounts = aws_accounts_of(organization)
     return render(
         request,
@@ -87,7 +87,7 @@ def aws_account_setup(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 if report.ok:
                     messages.success(request, f"{account.name} is connected. Discovery has started.")
-                    return redirect("aws_account_detail", pk=account.pk)
+                    return redirect("accounts:aws_account_detail", pk=account.pk)
     return render(
         request,
         "accounts/aws_account_setup.html",
@@ -145,7 +145,7 @@ def aws_account_intervals(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Metric poll intervals saved.")
     else:
         messages.error(request, "Intervals must be whole seconds from 60 to 86400.")
-    return redirect("aws_account_detail", pk=account.pk)
+    return redirect("accounts:aws_account_detail", pk=account.pk)
 
 
 @login_required
@@ -197,11 +197,11 @@ def aws_account_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
     elif action == "remove":
         if confirm != account.name:
             messages.error(request, f"Type the account name ({account.name}) to confirm its removal.")
-            return redirect("aws_account_detail", pk=account.pk)
+            return redirect("accounts:aws_account_detail", pk=account.pk)
         name = account.name
         aws_account_remove(account=account)
         messages.success(request, f"{name} and all data collected from it were removed.")
-        return redirect("aws_accounts")
+        return redirect("accounts:aws_accounts")
     else:
         return HttpResponse(status=404)
-    return redirect(reverse("aws_account_detail", args=[account.pk]))
+    return redirect(reverse("accounts:aws_account_detail", args=[account.pk]))

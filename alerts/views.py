@@ -89,7 +89,7 @@ def incident_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
         changes={"minutes": minutes},
     )
     messages.success(request, f"Snoozed for {minutes} minutes: no notification until then, except its resolution.")
-    return redirect("incident_detail", pk=incident.pk)
+    return redirect("alerts:incident_detail", pk=incident.pk)
 
 
 @login_required
@@ -104,7 +104,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         form.save_m2m()
         audit_record(organization=organization, action="alert_rule.created", obj=rule, request=request)
         messages.success(request, f"Rule {rule.name} created.")
-        return redirect("alerts")
+        return redirect("alerts:index")
     return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form})
 
 
@@ -123,7 +123,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
             changes={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
         )
         messages.success(request, f"Rule {rule.name} saved.")
-        return redirect("alerts")
+        return redirect("alerts:index")
     return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form, "rule": rule})
 
 
@@ -143,7 +143,7 @@ def rule_toggle(request: HttpRequest, pk: int, field: str) -> HttpResponse:
         request=request,
         changes={field: getattr(rule, field)},
     )
-    return redirect("alerts")
+    return redirect("alerts:index")
 
 
 @login_required
@@ -187,7 +187,7 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
             )
         if held:
             messages.warning(request, f"{held} confirmation link{'s' if held > 1 else ''} not sent yet: {LIMITS_NOTE}")
-        return redirect("channel_detail", pk=channel.pk)
+        return redirect("alerts:channel_detail", pk=channel.pk)
     return render(request, "alerts/channel_form.html", {"nav": "alerts", "form": form, "kind": channel_kind})
 
 
@@ -219,7 +219,7 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.info(request, f"Test queued for {channel.name}: its result shows below in a few seconds.")
-    return redirect("channel_detail", pk=channel.pk)
+    return redirect("alerts:channel_detail", pk=channel.pk)
 
 
 @login_required
@@ -237,7 +237,7 @@ def recipient_link(request: HttpRequest, pk: int, recipient: int) -> HttpRespons
         messages.success(request, f"A confirmation link is on its way to {row.email}.")
     else:
         messages.error(request, link_refusal(row) or "No link was sent.")
-    return redirect("channel_detail", pk=channel.pk)
+    return redirect("alerts:channel_detail", pk=channel.pk)
 
 
 @login_required
@@ -255,7 +255,7 @@ def recipient_invite(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(request, f"{held} not sent yet: {LIMITS_NOTE}")
     if not queued and not held:
         messages.info(request, "Every address has been asked within the last hour or has answered.")
-    return redirect("channel_detail", pk=channel.pk)
+    return redirect("alerts:channel_detail", pk=channel.pk)
 
 
 def recipient_confirm(request: HttpRequest, token: str) -> HttpResponse:
@@ -289,7 +289,7 @@ def channel_enable(request: HttpRequest, pk: int) -> HttpResponse:
     require(request, Action.MANAGE)
     Channel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="")
     audit_record(organization=channel.organization, action="channel.enabled", obj=channel, request=request)
-    return redirect("alerts")
+    return redirect("alerts:index")
 
 
 @csrf_exempt
@@ -329,4 +329,4 @@ def digest_preferences(request: HttpRequest) -> HttpResponse:
         request,
         f"Digest: {dict(DigestFrequency.choices)[frequency].lower()}, at {hour:02d}:00 {organization.time_zone}.",
     )
-    return redirect("settings")
+    return redirect("accounts:settings")

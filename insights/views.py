@@ -94,7 +94,7 @@ def suppress(request: HttpRequest, pk: int) -> HttpResponse:
     form = SuppressionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason for the suppression.")
-        return redirect("insights")
+        return redirect("insights:index")
     scope = form.cleaned_data["scope"]
     days = form.cleaned_data["days"]
     suppression = Suppression.objects.create(
@@ -127,4 +127,4 @@ def suppress(request: HttpRequest, pk: int) -> HttpResponse:
         },
     )
     messages.success(request, f"Suppressed {count} finding{'s' if count != 1 else ''}.")
-    return redirect("insights")
+    return redirect("insights:index")

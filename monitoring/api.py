@@ -290,7 +290,7 @@ def _q(name: str, kind: str = "string", required: bool = False, **schema: Any) -
 
 @require_GET
 def openapi(request: HttpRequest) -> JsonResponse:
-    base = reverse("api_accounts").rsplit("/accounts", 1)[0]
+    base = reverse("api:accounts").rsplit("/accounts", 1)[0]
     doc = {
         "openapi": "3.0.3",
         "info": {"title": "Dashbird clone API", "version": "1", "description": __doc__},

@@ -271,7 +271,7 @@ def error_group_status(request: HttpRequest, pk: int) -> HttpResponse:
     if error_group_set_status(group=group, status=status, now=timezone.now()):
         audit_record(organization=group.organization, action=f"error_group.{status}", obj=group, request=request)
         messages.success(request, f"Marked {status}.")
-    return redirect(params.safe_next(request, reverse("error_group_detail", args=[group.pk])))
+    return redirect(params.safe_next(request, reverse("monitoring:error_group_detail", args=[group.pk])))
 
 
 @login_required
@@ -310,7 +310,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Project not created: " + params.form_errors(form))
-        return redirect("resources")
+        return redirect("monitoring:resources")
     name = form.cleaned_data["name"]
     project, created = Project.objects.get_or_create(
         organization=organization,
@@ -323,10 +323,10 @@ def project_create(request: HttpRequest) -> HttpResponse:
     )
     if not created:
         messages.error(request, f"A project named {name!r} exists already.")
-        return redirect("resources")
+        return redirect("monitoring:resources")
     audit_record(organization=organization, action="project.created", obj=project, request=request)
     messages.success(request, f"Project {name} groups {project.resources().filter(gone_at=None).count()} resources.")
-    return redirect(f"{reverse('resources')}?project={project.pk}")
+    return redirect(f"{reverse('monitoring:resources')}?project={project.pk}")
 
 
 @login_required
@@ -337,4 +337,4 @@ def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
     audit_record(organization=project.organization, action="project.deleted", obj=project, request=request)
     project.delete()
     messages.success(request, "Project deleted; its resources are untouched.")
-    return redirect("resources")
+    return redirect("monitoring:resources")
