@@ -7,6 +7,8 @@ one (the middleware answers such a request with the "no organisation" page first
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from .models import Membership, Organization
@@ -39,3 +41,11 @@ def current_organization_or_none(request: HttpRequest) -> Organization | None:
 
 def current_organization(request: HttpRequest) -> Organization:
     return current_membership(request).organization
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The user of a view behind login_required, typed as one (never anonymous there)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in first.")
+    return user

@@ -19,7 +19,7 @@ urlpatterns = [
     path("channels/<int:pk>/recipients/invite/", views.recipient_invite, name="channel_recipients_invite"),
     path("channels/<int:pk>/recipients/<int:recipient>/link/", views.recipient_link, name="channel_recipient_link"),
     path("recipients/<str:token>/", views.recipient_confirm, name="recipient_confirm"),
-    path("channels/<int:pk>/enable/", views.channel_enable, name="channel_enable"),
+    path("channels/<int:pk>/enable/", views.channel_enable_view, name="channel_enable"),
     path("digests/", views.digest_preferences, name="digest_preferences"),
     path("digests/unsubscribe/<str:token>/", views.digest_unsubscribe, name="digest_unsubscribe"),
 ]

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import audit_record
-from accounts.context import current_organization
+from accounts.context import current_organization, signed_in_user
 from accounts.middleware import organization_optional
 from accounts.permissions import can, require
 from accounts.roles import Action
@@ -19,8 +19,9 @@ from web import params
 
 from .channels import enabled_kinds, get_kind
 from .delivery import ChannelTestRefused, channel_test_request
+from .digests import subscription_for_token, unsubscribe
 from .forms import RuleForm
-from .models import AlertRecipient, AlertRule, Channel, Incident, IncidentStatus, Notification
+from .models import AlertRecipient, AlertRule, Channel, DigestFrequency, Incident, IncidentStatus
 from .recipients import (
     link_refusal,
     recipient_answer,
@@ -28,8 +29,22 @@ from .recipients import (
     recipient_link_request,
     recipients_invite,
 )
-from .selectors import channel_page
-from .services import channel_create, incident_snooze
+from .selectors import (
+    channel_page,
+    channels_of,
+    incident_notifications,
+    incidents_for,
+    rules_of,
+    topic_in_validated_account,
+)
+from .services import (
+    RULE_SWITCHES,
+    channel_create,
+    channel_enable,
+    digest_subscription_set,
+    incident_snooze,
+    rule_switch,
+)
 
 SNOOZE_MAX_MINUTES = 7 * 24 * 60
 
@@ -38,8 +53,7 @@ SNOOZE_MAX_MINUTES = 7 * 24 * 60
 def index(request: HttpRequest) -> HttpResponse:
     organization = current_organization(request)
     status = params.choice(request.GET, "status", IncidentStatus.values, default=IncidentStatus.OPEN)
-    incidents = Incident.objects.filter(organization=organization, status=status)
-    page = Paginator(incidents.select_related("rule", "resource"), 50).get_page(params.page(request.GET))
+    page = Paginator(incidents_for(organization, status), 50).get_page(params.page(request.GET))
     return render(
         request,
         "alerts/index.html",
@@ -47,8 +61,8 @@ def index(request: HttpRequest) -> HttpResponse:
             "nav": "alerts",
             "page": page,
             "status": status,
-            "rules": AlertRule.objects.filter(organization=organization).prefetch_related("channels"),
-            "channels": Channel.objects.filter(organization=organization),
+            "rules": rules_of(organization),
+            "channels": channels_of(organization),
             "kinds": enabled_kinds(),
             "can_triage": can(request, Action.TRIAGE),
             "can_manage": can(request, Action.MANAGE),
@@ -61,14 +75,13 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_scoped_or_404(
         Incident.objects.select_related("rule", "resource"), organization=current_organization(request), pk=pk
     )
-    notifications = Notification.objects.filter(event__incident=incident).select_related("channel", "event")
     return render(
         request,
         "alerts/incident_detail.html",
         {
             "nav": "alerts",
             "incident": incident,
-            "notifications": notifications,
+            "notifications": incident_notifications(incident),
             "can_triage": can(request, Action.TRIAGE),
         },
     )
@@ -132,16 +145,11 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def rule_toggle(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     rule = get_scoped_or_404(AlertRule.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
-    if field not in {"enabled", "muted"}:
+    if field not in RULE_SWITCHES:
         return HttpResponse(status=404)
-    setattr(rule, field, not getattr(rule, field))
-    rule.save(update_fields=[field])
+    value = rule_switch(rule=rule, field=field)
     audit_record(
-        organization=rule.organization,
-        action=f"alert_rule.{field}",
-        obj=rule,
-        request=request,
-        changes={field: getattr(rule, field)},
+        organization=rule.organization, action=f"alert_rule.{field}", obj=rule, request=request, changes={field: value}
     )
     return redirect("alerts:index")
 
@@ -154,19 +162,17 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
     channel_kind = get_kind(kind)
     form = channel_kind.form_class(request.POST or None)
     name = params.one_line(params.text(request.POST, "channel_name", max_length=120)) or channel_kind.label
-    if request.method == "POST" and form.is_valid() and kind == "sns":
-        from accounts.selectors import validated_aws_accounts
-
-        from .channels.sns import topic_account
-
-        # SNS publishes through the role of the topic's account: one this organisation proved it controls.
-        owned = set(validated_aws_accounts(current_organization(request)).values_list("aws_account_id", flat=True))
-        if topic_account(form.config["topic_arn"]) not in owned:
-            form.add_error(
-                "topic_arn",
-                "The topic must be in one of this organisation's validated AWS accounts "
-                "(connect the account first: its role publishes the notifications).",
-            )
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and kind == "sns"
+        and not topic_in_validated_account(current_organization(request), form.config["topic_arn"])
+    ):
+        form.add_error(
+            "topic_arn",
+            "The topic must be in one of this organisation's validated AWS accounts "
+            "(connect the account first: its role publishes the notifications).",
+        )
     if request.method == "POST" and form.is_valid() and not form.non_field_errors():
         channel, (queued, held) = channel_create(
             organization=current_organization(request), kind=kind, name=name[:120], config=form.config
@@ -284,10 +290,10 @@ def recipient_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def channel_enable(request: HttpRequest, pk: int) -> HttpResponse:
+def channel_enable_view(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_scoped_or_404(Channel.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
-    Channel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="")
+    channel_enable(channel=channel)
     audit_record(organization=channel.organization, action="channel.enabled", obj=channel, request=request)
     return redirect("alerts:index")
 
@@ -303,8 +309,6 @@ def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     mail client in one click (the digest's `List-Unsubscribe-Post` header), which sends
     no session and no CSRF token: the signature is what authorises it.
     """
-    from .digests import subscription_for_token, unsubscribe
-
     if request.method == "POST":
         sub = unsubscribe(token)
         template = "alerts/unsubscribed.html"
@@ -317,14 +321,10 @@ def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def digest_preferences(request: HttpRequest) -> HttpResponse:
-    from .models import DigestFrequency, DigestSubscription
-
     organization = current_organization(request)
     frequency = params.choice(request.POST, "frequency", DigestFrequency.values, default=DigestFrequency.NONE)
     hour = params.integer(request.POST, "hour", default=8, min_value=0, max_value=23)
-    DigestSubscription.objects.update_or_create(
-        organization=organization, user=request.user, defaults={"frequency": frequency, "hour": hour}
-    )
+    digest_subscription_set(organization=organization, user=signed_in_user(request), frequency=frequency, hour=hour)
     messages.success(
         request,
         f"Digest: {dict(DigestFrequency.choices)[frequency].lower()}, at {hour:02d}:00 {organization.time_zone}.",
