@@ -82,6 +82,13 @@ def resource_counts_by_kind(organization: Organization) -> list[dict[str, Any]]:
     return [{"kind": r["kind"], "label": labels.get(r["kind"], r["kind"]), "count": r["n"]} for r in rows]
 
 
+def resource_pages_by_arn(*, organization_id: int, arns: set[str]) -> list[tuple[int, str]]:
+    """(id, ARN) of the organisation's resources among these ARNs: links from configuration."""
+    return list(
+        Resource.objects.filter(organization_id=organization_id, arn__in=list(arns)[:500]).values_list("pk", "arn")
+    )
+
+
 def regions_of(organization: Organization) -> list[str]:
     return sorted(set(Resource.objects.filter(organization=organization).values_list("region", flat=True).distinct()))
 
