@@ -25,26 +25,31 @@ from accounts.selectors import aws_accounts_of, get_scoped_or_404
 from insights.models import Finding, PillarScore
 from web import params
 
-from . import dashboard
+from . import dashboard, services
 from .forms import ProjectForm
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Project, Resource, ResourceKind, Rollup
+from .models import ErrorGroupStatus, InvocationStatus, Project, ResourceKind
 from .selectors import (
     InvocationFilters,
     LogSearch,
     ResourceFilters,
+    error_group_samples,
     error_groups_for,
+    functions_of,
     get_error_group_for_user,
     get_invocation_for_user,
     get_resource_for_user,
     invocations_for,
     log_lines_of,
     neighbours,
+    projects_of,
+    recent_error_groups,
     regions_of,
     resource_counts_by_kind,
+    resource_names,
     resources_for,
+    rollups_of,
     search_log_lines,
 )
-from .services import error_group_set_status
 
 KPI_CARDS = [
     ("invocations", "Invocations", "{:,}", True),
@@ -86,7 +91,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "accounts": accounts,
         "kinds": resource_counts_by_kind(organization),
         "periods": ["1h", "24h", "7d", "30d"],
-        "projects": Project.objects.filter(organization=organization),
+        "projects": projects_of(organization),
     }
     if accounts:
         period = dashboard.parse_period(request.GET, organization=organization)
@@ -127,7 +132,7 @@ def resources(request: HttpRequest) -> HttpResponse:
             "rows": [(r, sparks.get(r.pk)) for r in page.object_list],
             "sort_query": sort_query.urlencode(),
             "sort": filters.sort,
-            "projects": Project.objects.filter(organization=organization),
+            "projects": projects_of(organization),
             "can_manage": can(request, Action.MANAGE),
             "sort_columns": [
                 ("name", "Name"),
@@ -162,9 +167,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if resource.kind == ResourceKind.LAMBDA_FUNCTION:
         kind = dashboard.rollup_kind(period)
         window = dashboard.Period(period.key, period.start.replace(hour=0), period.end) if kind == "day" else period
-        rows = list(
-            Rollup.objects.filter(resource=resource, period=kind, bucket__gte=window.start, bucket__lt=window.end)
-        )
+        rows = rollups_of(resource, period=kind, start=window.start, end=window.end)
         series = dashboard.series_from(rows, window, step=timedelta(days=1) if kind == "day" else timedelta(hours=1))
         markers = [c.detected_at for c in resource.changes.filter(detected_at__gte=period.start)]
         filters = InvocationFilters.from_query(request.GET)
@@ -183,7 +186,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "statuses": InvocationStatus.choices,
                 "next_cursor": invocations[-1].pk if len(invocations) == 50 else None,
                 "query": query.urlencode(),
-                "error_groups": ErrorGroup.objects.filter(resource=resource).order_by("-last_seen")[:10],
+                "error_groups": recent_error_groups(resource),
             }
         )
     return render(request, "monitoring/resource_detail.html", context)
@@ -248,11 +251,7 @@ def errors(request: HttpRequest) -> HttpResponse:
 @login_required
 def error_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_error_group_for_user(request.user, current_organization(request), pk)
-    samples = list(
-        Invocation.objects.filter(organization_id=group.organization_id, pk__in=group.sample_invocation_ids).order_by(
-            "-started_at"
-        )
-    )
+    samples = error_group_samples(group)
     return render(
         request,
         "monitoring/error_group_detail.html",
@@ -268,7 +267,7 @@ def error_group_status(request: HttpRequest, pk: int) -> HttpResponse:
     status = params.choice(request.POST, "status", ErrorGroupStatus.values)
     if not status:
         raise params.InvalidInput(f"status must be one of: {', '.join(ErrorGroupStatus.values)}.")
-    if error_group_set_status(group=group, status=status, now=timezone.now()):
+    if services.error_group_set_status(group=group, status=status, now=timezone.now()):
         audit_record(organization=group.organization, action=f"error_group.{status}", obj=group, request=request)
         messages.success(request, f"Marked {status}.")
     return redirect(params.safe_next(request, reverse("monitoring:error_group_detail", args=[group.pk])))
@@ -282,7 +281,7 @@ def logs(request: HttpRequest) -> HttpResponse:
         period = dashboard.parse_period(request.GET, organization=organization)
         search = LogSearch.from_query(request.GET)
         lines = search_log_lines(organization, search, period.start, period.end)
-        names = dict(Resource.objects.filter(pk__in={line.resource_id for line in lines}).values_list("pk", "name"))
+        names = resource_names({line.resource_id for line in lines})
         query = request.GET.copy()
         query.pop("cursor", None)
         context.update(
@@ -290,9 +289,7 @@ def logs(request: HttpRequest) -> HttpResponse:
                 "period": period,
                 "search": search,
                 "lines": [(line, names.get(line.resource_id, "?")) for line in lines],
-                "functions": Resource.objects.filter(
-                    organization=organization, kind=ResourceKind.LAMBDA_FUNCTION, gone_at=None
-                ).order_by("name"),
+                "functions": functions_of(organization),
                 "statuses": InvocationStatus.choices,
                 "next_cursor": f"{lines[-1].ts.isoformat()}:{lines[-1].pk}" if len(lines) == 100 else None,
                 "query": query.urlencode(),
@@ -312,14 +309,12 @@ def project_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Project not created: " + params.form_errors(form))
         return redirect("monitoring:resources")
     name = form.cleaned_data["name"]
-    project, created = Project.objects.get_or_create(
+    project, created = services.project_create(
         organization=organization,
         name=name,
-        defaults={
-            "tag_key": form.cleaned_data["tag_key"],
-            "tag_value": form.cleaned_data["tag_value"],
-            "name_pattern": form.cleaned_data["name_pattern"],
-        },
+        tag_key=form.cleaned_data["tag_key"],
+        tag_value=form.cleaned_data["tag_value"],
+        name_pattern=form.cleaned_data["name_pattern"],
     )
     if not created:
         messages.error(request, f"A project named {name!r} exists already.")
@@ -335,6 +330,6 @@ def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_scoped_or_404(Project.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
     audit_record(organization=project.organization, action="project.deleted", obj=project, request=request)
-    project.delete()
+    services.project_delete(project=project)
     messages.success(request, "Project deleted; its resources are untouched.")
     return redirect("monitoring:resources")
