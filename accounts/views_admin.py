@@ -10,6 +10,7 @@ from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -38,7 +39,14 @@ from .middleware import SESSION_KEY
 from .models import ApiToken, AuditEvent, Invitation, Role
 from .permissions import can, require
 from .roles import ROLE_DESCRIPTIONS, Action
-from .selectors import get_member_for_user, get_scoped_or_404, members_of
+from .selectors import (
+    api_tokens_of,
+    audit_actions_of,
+    audit_events_for,
+    get_member_for_user,
+    get_scoped_or_404,
+    members_of,
+)
 
 PENDING_INVITATION = "pending_invitation_token"
 
@@ -226,7 +234,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         "accounts/api_tokens.html",
         {
             "nav": "settings",
-            "tokens": ApiToken.objects.filter(organization=organization).select_related("created_by"),
+            "tokens": api_tokens_of(organization),
             "form": form,
             "created_secret": created_secret,
         },
@@ -246,19 +254,16 @@ def api_token_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:api_tokens")
 
 
-def _audit_events(request: HttpRequest) -> Any:
+def _audit_events(request: HttpRequest) -> QuerySet[AuditEvent]:
     """The organisation's audit events, filtered by ?actor=, ?action=, ?since=, ?until=
     (dates, YYYY-MM-DD, inclusive). A malformed filter is a 400, never an empty export."""
-    events = AuditEvent.objects.filter(organization=current_organization(request))
-    if actor := params.text(request.GET, "actor"):
-        events = events.filter(actor_label__icontains=actor)
-    if action := params.text(request.GET, "action", max_length=100):
-        events = events.filter(action__startswith=action)
-    if since := params.day(request.GET, "since"):
-        events = events.filter(created_at__date__gte=since)
-    if until := params.day(request.GET, "until"):
-        events = events.filter(created_at__date__lte=until)
-    return events
+    return audit_events_for(
+        current_organization(request),
+        actor=params.text(request.GET, "actor"),
+        action=params.text(request.GET, "action", max_length=100),
+        since=params.day(request.GET, "since"),
+        until=params.day(request.GET, "until"),
+    )
 
 
 @login_required
@@ -276,9 +281,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": request.GET,
             "query": query.urlencode(),
-            "actions": AuditEvent.objects.filter(organization=current_organization(request))
-            .values_list("action", flat=True)
-            .distinct(),
+            "actions": audit_actions_of(current_organization(request)),
         },
     )
 
