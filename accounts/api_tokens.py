@@ -51,3 +51,9 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
             token.last_used_at = now
     return token
+
+
+def api_token_from_request(request: HttpRequest) -> ApiToken | None:
+    """The live token of an `Authorization: Bearer <secret>` header, or None."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    return api_token_authenticate(header[7:].strip()) if header.startswith("Bearer ") else None

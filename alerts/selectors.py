@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
-from accounts.selectors import validated_aws_accounts
+from accounts.selectors import get_scoped_or_404, validated_aws_accounts
 
 from .channels import get_kind
 from .channels.sns import topic_account
@@ -20,6 +20,18 @@ from .models import AlertRule, Channel, Incident, Notification
 from .recipients import recipient_states
 
 WAITING = timedelta(minutes=1)  # a test queued longer than this is waiting for a worker
+
+
+def get_incident_for_user(user: Any, organization: Organization | None, pk: int) -> Incident:
+    return get_scoped_or_404(Incident.objects.select_related("rule", "resource"), organization=organization, pk=pk)
+
+
+def get_rule_for_user(user: Any, organization: Organization | None, pk: int) -> AlertRule:
+    return get_scoped_or_404(AlertRule.objects.all(), organization=organization, pk=pk)
+
+
+def get_channel_for_user(user: Any, organization: Organization | None, pk: int) -> Channel:
+    return get_scoped_or_404(Channel.objects.select_related("organization"), organization=organization, pk=pk)
 
 
 def incidents_for(organization: Organization, status: str) -> QuerySet[Incident]:

@@ -21,7 +21,7 @@ from .channels import enabled_kinds, get_kind
 from .delivery import ChannelTestRefused, channel_test_request
 from .digests import subscription_for_token, unsubscribe
 from .forms import RuleForm
-from .models import AlertRecipient, AlertRule, Channel, DigestFrequency, Incident, IncidentStatus
+from .models import AlertRecipient, DigestFrequency, IncidentStatus
 from .recipients import (
     link_refusal,
     recipient_answer,
@@ -32,6 +32,9 @@ from .recipients import (
 from .selectors import (
     channel_page,
     channels_of,
+    get_channel_for_user,
+    get_incident_for_user,
+    get_rule_for_user,
     incident_notifications,
     incidents_for,
     rules_of,
@@ -72,9 +75,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_scoped_or_404(
-        Incident.objects.select_related("rule", "resource"), organization=current_organization(request), pk=pk
-    )
+    incident = get_incident_for_user(request.user, current_organization(request), pk)
     return render(
         request,
         "alerts/incident_detail.html",
@@ -90,7 +91,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def incident_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_scoped_or_404(Incident.objects.all(), organization=current_organization(request), pk=pk)
+    incident = get_incident_for_user(request.user, current_organization(request), pk)
     require(request, Action.TRIAGE)
     minutes = params.integer(request.POST, "minutes", default=60, min_value=1, max_value=SNOOZE_MAX_MINUTES)
     incident_snooze(incident=incident, minutes=minutes)
@@ -123,7 +124,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_scoped_or_404(AlertRule.objects.all(), organization=current_organization(request), pk=pk)
+    rule = get_rule_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     form = RuleForm(request.POST or None, instance=rule, organization=rule.organization)
     if request.method == "POST" and form.is_valid():
@@ -143,7 +144,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def rule_toggle(request: HttpRequest, pk: int, field: str) -> HttpResponse:
-    rule = get_scoped_or_404(AlertRule.objects.all(), organization=current_organization(request), pk=pk)
+    rule = get_rule_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     if field not in RULE_SWITCHES:
         return HttpResponse(status=404)
@@ -202,9 +203,7 @@ LIMITS_NOTE = "at most 50 an hour per organisation; send them from the channel p
 
 @login_required
 def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(
-        Channel.objects.select_related("organization"), organization=current_organization(request), pk=pk
-    )
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     return render(
         request,
         "alerts/channel_detail.html",
@@ -215,9 +214,7 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(
-        Channel.objects.select_related("organization"), organization=current_organization(request), pk=pk
-    )
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     try:
         channel_test_request(channel=channel, user=request.user)
@@ -232,9 +229,7 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def recipient_link(request: HttpRequest, pk: int, recipient: int) -> HttpResponse:
     """Mail (again) the confirmation link to one address of an e-mail channel."""
-    channel = get_scoped_or_404(
-        Channel.objects.select_related("organization"), organization=current_organization(request), pk=pk
-    )
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     row = get_scoped_or_404(AlertRecipient.objects.all(), organization=channel.organization, pk=recipient)
     if row.email not in {a.lower() for a in channel.config.get("recipients", [])}:
@@ -250,9 +245,7 @@ def recipient_link(request: HttpRequest, pk: int, recipient: int) -> HttpRespons
 @require_POST
 def recipient_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Mail the confirmation link to every address of the channel never asked yet."""
-    channel = get_scoped_or_404(
-        Channel.objects.select_related("organization"), organization=current_organization(request), pk=pk
-    )
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     queued, held = recipients_invite(channel=channel)
     if queued:
@@ -291,7 +284,7 @@ def recipient_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def channel_enable_view(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(Channel.objects.all(), organization=current_organization(request), pk=pk)
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     channel_enable(channel=channel)
     audit_record(organization=channel.organization, action="channel.enabled", obj=channel, request=request)

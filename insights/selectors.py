@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import QuerySet
 
 from accounts.models import Organization
+from accounts.selectors import get_scoped_or_404
 
 from .checks import PILLARS
 from .models import Finding, FindingStatus, PillarScore
@@ -20,6 +22,10 @@ class FindingFilters:
     service: str = ""
     status: str = ""  # empty: open findings
     account: int | None = None
+
+
+def get_finding_for_user(user: Any, organization: Organization | None, pk: int) -> Finding:
+    return get_scoped_or_404(Finding.objects.all(), organization=organization, pk=pk)
 
 
 def findings_for(organization: Organization, filters: FindingFilters) -> QuerySet[Finding]:

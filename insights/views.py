@@ -14,13 +14,13 @@ from accounts.audit import audit_record
 from accounts.context import current_organization, signed_in_user
 from accounts.permissions import can, require
 from accounts.roles import Action
-from accounts.selectors import aws_accounts_of, get_scoped_or_404
+from accounts.selectors import aws_accounts_of
 from web import params
 
 from .checks import PILLARS, REGISTRY, SERVICES, SEVERITIES
 from .forms import SuppressionForm
-from .models import Finding, FindingStatus
-from .selectors import FindingFilters, findings_for, pillar_scores
+from .models import FindingStatus
+from .selectors import FindingFilters, findings_for, get_finding_for_user, pillar_scores
 from .services import finding_suppress
 
 
@@ -67,7 +67,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def suppress(request: HttpRequest, pk: int) -> HttpResponse:
-    finding = get_scoped_or_404(Finding.objects.all(), organization=current_organization(request), pk=pk)
+    finding = get_finding_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     form = SuppressionForm(request.POST)
     if not form.is_valid():

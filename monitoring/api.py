@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from accounts.api_tokens import api_token_authenticate
+from accounts.api_tokens import api_token_from_request
 from accounts.models import ApiToken, AwsAccount
 from accounts.selectors import get_scoped_or_404
 from web import params
@@ -43,13 +43,11 @@ def api_view(view: View) -> View:
     @wraps(view)
     @require_GET
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        token = api_token_authenticate(header[7:].strip()) if header.startswith("Bearer ") else None
+        token = api_token_from_request(request)
         if token is None:
             response = JsonResponse({"error": "Send a valid API token: Authorization: Bearer dbt_…"}, status=401)
             response["WWW-Authenticate"] = 'Bearer realm="dashbird"'
             return response
-        request.api_token = token  # type: ignore[attr-defined]
         try:
             return view(request, token, *args, **kwargs)
         except Http404:

@@ -260,6 +260,10 @@ def error_group_daily_counts(group: ErrorGroup, days: int = 14) -> list[tuple[An
     return [(start + timedelta(days=i), int(rows.get(start + timedelta(days=i), 0))) for i in range(days)]
 
 
+def get_project_for_user(user: Any, organization: Organization | None, pk: int) -> Project:
+    return get_scoped_or_404(Project.objects.all(), organization=organization, pk=pk)
+
+
 def projects_of(organization: Organization) -> QuerySet[Project]:
     return Project.objects.filter(organization=organization)
 

@@ -21,13 +21,13 @@ from accounts.audit import audit_record
 from accounts.context import current_organization
 from accounts.permissions import can, require
 from accounts.roles import Action
-from accounts.selectors import aws_accounts_of, get_scoped_or_404
+from accounts.selectors import aws_accounts_of
 from insights.models import Finding, PillarScore
 from web import params
 
 from . import dashboard, services
 from .forms import ProjectForm
-from .models import ErrorGroupStatus, InvocationStatus, Project, ResourceKind
+from .models import ErrorGroupStatus, InvocationStatus, ResourceKind
 from .selectors import (
     InvocationFilters,
     LogSearch,
@@ -37,6 +37,7 @@ from .selectors import (
     functions_of,
     get_error_group_for_user,
     get_invocation_for_user,
+    get_project_for_user,
     get_resource_for_user,
     invocations_for,
     log_lines_of,
@@ -327,7 +328,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_scoped_or_404(Project.objects.all(), organization=current_organization(request), pk=pk)
+    project = get_project_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     audit_record(organization=project.organization, action="project.deleted", obj=project, request=request)
     services.project_delete(project=project)
