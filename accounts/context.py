@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from .models import Membership, Organization
 
@@ -17,9 +17,10 @@ from .models import Membership, Organization
 MEMBERSHIP_ATTRIBUTE = "current_membership"
 
 
-class NoOrganization(LookupError):
+class NoOrganization(Http404):
     """A view that needs an organisation ran for a request without one (the middleware
-    should have stopped it: a view marked organization_optional must not ask)."""
+    stops those first; a view marked organization_optional must not ask). A 404, as an
+    object lookup without an organisation answers."""
 
 
 def current_membership_or_none(request: HttpRequest) -> Membership | None:
