@@ -132,8 +132,8 @@ class Sandbox:
         return admin_client(service, self.endpoint, self.state.region)
 
     def make_role(self, name: str, *, external_id: str | None = None, actions: Any = None) -> str:
-        from aws.permissions import REQUIRED_ACTIONS
         from devtools.sandbox.seed import create_customer_role
+        from kinds import REQUIRED_ACTIONS
 
         return create_customer_role(
             self.endpoint,

@@ -1,7 +1,7 @@
 """Connecting a customer AWS account: the CloudFormation template, and validation.
 
 The role we ask for trusts one principal (the platform's) on one condition (the
-account's ExternalId), and allows exactly `aws.permissions.REQUIRED_ACTIONS`,
+account's ExternalId), and allows exactly `kinds.REQUIRED_ACTIONS`,
 plus, only when the customer lists topics in `AlertTopicArns`, `sns:Publish` on those
 topics (for SNS alert channels).
 """
@@ -19,9 +19,11 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from django.conf import settings
 
+import kinds
 from aws import clients
 from aws.errors import ACCESS_DENIED, REGION_DISABLED, Problem, error_code, explain
-from aws.permissions import OPTIONAL_ACTIONS, REQUIRED_ACTIONS, iam_action
+from aws.permissions import OPTIONAL_ACTIONS, iam_action
+from kinds import REQUIRED_ACTIONS, Probe
 
 ROLE_NAME = "DashbirdReadOnly"
 ROLE_ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$")
@@ -31,16 +33,8 @@ REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 # Probes of a named object that need not exist accept "not found" as proof of permission
 # (AWS authorises a call before it looks the object up).
 PROBE_LOG_GROUP = "/aws/lambda/dashbird-permission-probe"
-PROBES: list[tuple[str, str, dict[str, Any]]] = [
-    ("lambda", "ListFunctions", {"MaxItems": 1}),
-    ("logs", "DescribeLogGroups", {"limit": 1}),
-    ("apigateway", "GetRestApis", {"limit": 1}),
-    ("sqs", "ListQueues", {"MaxResults": 1}),
-    ("sns", "ListTopics", {}),
-    ("dynamodb", "ListTables", {"Limit": 1}),
-    ("kinesis", "ListStreams", {"Limit": 1}),
-    ("stepfunctions", "ListStateMachines", {"maxResults": 1}),
-    ("events", "ListRules", {"Limit": 1}),
+PROBES: list[Probe] = [
+    *kinds.probes(),  # each kind's discovery reads
     ("logs", "FilterLogEvents", {"logGroupName": PROBE_LOG_GROUP, "limit": 1}),
     ("cloudwatch", "GetMetricData", {}),  # parameters filled in at call time (needs times)
 ]

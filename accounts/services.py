@@ -150,7 +150,7 @@ def aws_account_pause(*, account: AwsAccount, paused: bool) -> None:
 def aws_account_remove(*, account: AwsAccount) -> None:
     """Remove the account and everything collected from it (resources, and all that hangs
     off them, cascade)."""
-    from monitoring.ingest import account_data_purge
+    from monitoring.store.invocations import account_data_purge
 
     forget_credentials(account)
     account_data_purge(account_id=account.pk)

@@ -11,8 +11,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from aws.permissions import REQUIRED_ACTIONS
-from monitoring.collect import unit_busy
+import kinds
+from kinds import REQUIRED_ACTIONS
+from monitoring.collection.orchestrator import unit_busy
 from web import params
 
 from .audit import audit_record
@@ -116,11 +117,9 @@ def aws_account_template(request: HttpRequest, pk: int) -> HttpResponse:
 def _intervals_form(account: AwsAccount, data: Any = None) -> MetricIntervalsForm:
     from django.conf import settings
 
-    from monitoring.models import ResourceKind
-
     return MetricIntervalsForm(
         data,
-        kinds=list(ResourceKind.choices),
+        kinds=kinds.choices(),
         defaults=settings.METRICS_POLL_SECONDS,
         initial=account.metric_intervals,
     )

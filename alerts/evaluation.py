@@ -17,7 +17,8 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from insights.models import Finding, FindingStatus
-from monitoring.models import ErrorGroup, ErrorGroupStatus, Resource, ResourceKind
+from kinds import lambda_function
+from monitoring.models import ErrorGroup, ErrorGroupStatus, Resource
 
 from .models import AlertRule
 
@@ -117,7 +118,7 @@ def window_values(rule: AlertRule, resources: list[Resource], now: datetime) -> 
 def threshold_breaches(rule: AlertRule, now: datetime) -> list[Breach]:
     resources = list(targets(rule))
     if rule.metric in INVOCATION_METRICS:
-        resources = [r for r in resources if r.kind == ResourceKind.LAMBDA_FUNCTION]
+        resources = [r for r in resources if r.kind == lambda_function.KIND]
     values = window_values(rule, resources, now)
     label = dict(rule._meta.get_field("metric").choices or []).get(rule.metric, rule.metric)
     out = []

@@ -4,8 +4,9 @@ from typing import Any
 
 from django import forms
 
+import kinds
 from accounts.models import AwsAccount
-from monitoring.models import Project, Resource, ResourceKind
+from monitoring.models import Project, Resource
 
 from .bounds import MAX_EVALUATION_PERIODS, MAX_MIN_INTERVAL_MINUTES, MAX_SPAN_MINUTES, rule_problems
 from .models import AlertRule, Channel, Metric
@@ -53,7 +54,7 @@ class RuleForm(forms.ModelForm):
         self.fields["finding_severity"] = forms.ChoiceField(
             choices=[("", "—"), ("info", "Info"), ("warning", "Warning"), ("critical", "Critical")], required=False
         )
-        self.fields["target_kind"] = forms.ChoiceField(choices=[("", "—"), *ResourceKind.choices], required=False)
+        self.fields["target_kind"] = forms.ChoiceField(choices=[("", "—"), *kinds.choices()], required=False)
         self.fields["metric"] = forms.ChoiceField(choices=[("", "—"), *Metric.choices], required=False)
         # The browser stops the obvious mistakes; clean() decides.
         limits = {

@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from kinds import lambda_function
 
 from .bounds import describe_problems, rule_problems
 from .channels import Notice
@@ -264,11 +265,11 @@ def default_rules_create(*, organization: Any) -> list[AlertRule]:
     """Sensible rules every organisation starts with (no channel: incidents show on the Alerts page)."""
     specs: list[dict[str, Any]] = [
         {"name": "Error rate above 5 %", "metric": "error_rate", "operator": ">", "threshold": 5, "window_minutes": 10,
-         "evaluation_periods": 2, "breaching_periods": 2, "target": "kind", "target_kind": "lambda.function"},
+         "evaluation_periods": 2, "breaching_periods": 2, "target": "kind", "target_kind": lambda_function.KIND},
         {"name": "Timeouts", "metric": "timeouts", "operator": ">=", "threshold": 1, "window_minutes": 5,
-         "target": "kind", "target_kind": "lambda.function"},
+         "target": "kind", "target_kind": lambda_function.KIND},
         {"name": "Out of memory", "metric": "out_of_memory", "operator": ">=", "threshold": 1, "window_minutes": 5,
-         "target": "kind", "target_kind": "lambda.function"},
+         "target": "kind", "target_kind": lambda_function.KIND},
         {"name": "New errors and regressions", "condition": "new_error_group"},
         {"name": "New critical findings", "condition": "new_finding", "finding_severity": "critical"},
     ]  # fmt: skip

@@ -91,7 +91,7 @@ def main() -> int:
     from devtools.sandbox.replay import FaultPlan, Replay, child_command
     from devtools.sandbox.seed import seed
     from devtools.sandbox.server import SandboxServer
-    from monitoring.collect import UnitLock
+    from monitoring.collection.orchestrator import UnitLock
 
     call_command("migrate", verbosity=0)
     server = SandboxServer(port=0)

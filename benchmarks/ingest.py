@@ -5,7 +5,7 @@
 It uses its own database (`<name>_bench`, created and migrated here, its tables emptied first), so
 it never touches the dashboard's data. Events are rendered by the sandbox's generator (the
 same text and JSON formats Lambda writes), split across functions, and ingested through
-`monitoring.ingest.invocations_store` in batches as the logs collector would. Then the same
+`monitoring.store.invocations.invocations_store` in batches as the logs collector would. Then the same
 stored rows are exported and COPY-ed raw into emptied tables: the ratio of the two rates is
 the figure (goal: at least 0.5).
 """
@@ -44,9 +44,10 @@ def main() -> None:
     from accounts.services import organization_create, user_create_verified
     from devtools.sandbox.catalog import functions
     from devtools.sandbox.traffic import plan_invocation, render_invocation
-    from monitoring.ingest import invocations_store
+    from kinds import lambda_function
     from monitoring.models import Resource
     from monitoring.parsing.lambda_logs import parse_events
+    from monitoring.store.invocations import invocations_store
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
@@ -63,7 +64,7 @@ def main() -> None:
             organization=org,
             account=account,
             region="us-east-1",
-            kind="lambda.function",
+            kind=lambda_function.KIND,
             arn=f"arn:aws:lambda:us-east-1:123456789012:function:{s.name}",
             name=s.name,
             config={"memory_mb": s.memory_mb, "architecture": s.architecture},

@@ -37,8 +37,9 @@ def main() -> None:
     from moto import mock_aws
 
     django.setup()
-    from monitoring.collectors.metrics import MAX_QUERIES, build_queries, fetch
-    from monitoring.metrics_catalog import queries_per_resource
+    import kinds
+    from kinds import lambda_function
+    from monitoring.collection.metrics import MAX_QUERIES, build_queries, fetch
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--functions", type=int, default=1000)
@@ -67,11 +68,11 @@ def main() -> None:
             calls += 1
 
         cloudwatch.meta.events.register("before-call.cloudwatch.GetMetricData", count)
-        queries = build_queries("lambda.function", functions)
+        queries = build_queries(lambda_function.KIND, functions)
         points, reported = fetch(cloudwatch, queries, now - timedelta(minutes=10), now + timedelta(minutes=1))
     minimum = math.ceil(len(queries) / MAX_QUERIES)
     print(f"functions:                   {len(functions):,}")
-    print(f"queries per function:        {queries_per_resource('lambda.function')}")
+    print(f"queries per function:        {kinds.get(lambda_function.KIND).queries_per_resource}")
     print(f"queries:                     {len(queries):,}")
     print(f"GetMetricData calls made:    {calls}")
     print(f"minimum, ceil(queries/500):  {minimum}")

@@ -5,7 +5,7 @@
 
 Seeds, in its own database (`<name>_bench`), one organisation with N functions and M
 invocations spread over the last 7 days **through the ingestion path**
-(`monitoring.ingest.invocations_store`, with REPORT lines as Lambda writes them, so rollups,
+(`monitoring.store.invocations.invocations_store`, with REPORT lines as Lambda writes them, so rollups,
 error groups and log lines are built as in production), then requests every page with a
 signed-in client and prints the median and p95 server time. Goal: p95 under 300 ms,
 independent of the number of invocations (long windows read rollups, not raw rows).
@@ -46,9 +46,10 @@ def main() -> None:
 
     from accounts.models import AwsAccount, Organization
     from accounts.services import organization_create, user_create_verified
-    from monitoring.ingest import invocations_store
+    from kinds import lambda_function
     from monitoring.models import Invocation, Resource
     from monitoring.parsing.lambda_logs import parse_events
+    from monitoring.store.invocations import invocations_store
 
     call_command("migrate", verbosity=0)
     org = Organization.objects.filter(name="Pages bench").first()
@@ -66,7 +67,7 @@ def main() -> None:
             organization=org,
             account=account,
             region="us-east-1",
-            kind="lambda.function",
+            kind=lambda_function.KIND,
             arn=f"arn:aws:lambda:us-east-1:123456789012:function:fn-{i:05d}",
             name=f"fn-{i:05d}",
             config={"memory_mb": 256, "architecture": "arm64", "timeout_s": 30, "runtime": "python3.12"},

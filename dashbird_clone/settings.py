@@ -17,6 +17,8 @@ from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+import kinds
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -264,12 +266,9 @@ if AWS_CALL_RATE_SCALE <= 0:
 # Seconds between log polls of each account × region (only invoked functions are read).
 LOGS_POLL_SECONDS = env.int("LOGS_POLL_SECONDS", default=60)
 # Seconds between CloudWatch metric polls per resource kind ("default" for the rest);
-# each account can override them. E.g. METRICS_POLL_SECONDS=lambda.function=60,default=300
+# each account can override them. E.g. METRICS_POLL_SECONDS=<kind id>=60,default=300 (ids in kinds/)
 METRICS_POLL_SECONDS = {
-    "lambda.function": 60,
-    "apigateway.restapi": 120,
-    "apigateway.httpapi": 120,
-    "sqs.queue": 120,
+    **kinds.poll_defaults(),  # each kind module's poll_seconds
     "default": 300,
     **env.dict("METRICS_POLL_SECONDS", cast={"value": int}, default={}),
 }

@@ -17,6 +17,8 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
+from kinds import apigateway, dynamodb_table, sns_topic, sqs_queue
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 DEMO_EMAIL = "demo@example.com"
@@ -58,7 +60,7 @@ def capture(base: str, out: Path, password: str, period: str) -> None:
         page.wait_for_selector(".loglines li")
         shoot(page, out / "execution.png")
 
-        for kind in ("sqs.queue", "apigateway.restapi", "dynamodb.table", "sns.topic"):
+        for kind in (sqs_queue.KIND, apigateway.REST_API, dynamodb_table.KIND, sns_topic.KIND):
             page.goto(f"{base}/resources/?kind={kind}")
             link = page.locator("table.table tbody a").first
             if link.count():

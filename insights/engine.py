@@ -23,8 +23,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+import kinds
 from accounts.models import AwsAccount, Organization
 from insights.checks import PILLARS, REGISTRY, CheckInput, InvocationStats, run_checks
+from kinds import lambda_function
 from monitoring.histogram import merge, percentile
 from monitoring.models import Resource, Rollup
 
@@ -104,39 +106,11 @@ def _stats(account: AwsAccount, since: datetime) -> dict[int, InvocationStats]:
 
 
 def _related(resources: list[Resource], metrics: dict[int, dict[str, float]]) -> dict[int, dict[str, Any]]:
-    by_arn = {r.arn: r for r in resources}
-    functions = [r for r in resources if r.kind == "lambda.function"]
+    """What the checks of each resource need to know of others: each kind says (kinds/)."""
     related: dict[int, dict[str, Any]] = defaultdict(dict)
-    async_sources: dict[str, list[str]] = defaultdict(list)
-    for r in resources:
-        if r.kind == "sns.topic":
-            for sub in r.config.get("subscriptions", []):
-                if sub.get("protocol") == "lambda" and sub.get("endpoint"):
-                    async_sources[sub["endpoint"]].append(r.arn)
-        if r.kind == "events.rule":
-            for target in r.config.get("targets", []):
-                async_sources[target.get("arn") or ""].append(r.arn)
-    for fn in functions:
-        sources = [m.get("event_source_arn") for m in fn.config.get("event_source_mappings", [])]
-        related[fn.pk] = {
-            "async_invoked": bool(async_sources.get(fn.arn)),
-            "sources": sources + async_sources.get(fn.arn, []),
-        }
-    for queue in (r for r in resources if r.kind == "sqs.queue"):
-        consumers = [
-            fn.config
-            for fn in functions
-            if any(m.get("event_source_arn") == queue.arn for m in fn.config.get("event_source_mappings", []))
-        ]
-        dlq = by_arn.get(queue.config.get("dead_letter_target") or "")
-        related[queue.pk] = {
-            "consumers": consumers,
-            "dead_letter_queue_messages": metrics.get(dlq.pk, {}).get(
-                "AWS/SQS:ApproximateNumberOfMessagesVisible:Maximum"
-            )
-            if dlq
-            else None,
-        }
+    for kind in kinds.all_kinds():
+        if kind.related is not None:
+            related.update(kind.related(resources, metrics))
     return related
 
 
@@ -183,7 +157,7 @@ def insights_run(account: AwsAccount, now: datetime | None = None) -> RunSummary
                 config=r.config,
                 tags=r.tags,
                 metrics=metrics.get(r.pk, {}),
-                stats=stats.get(r.pk) if r.kind == "lambda.function" else None,
+                stats=stats.get(r.pk) if r.kind == lambda_function.KIND else None,
                 related=related.get(r.pk, {}),
                 window_days=WINDOW_DAYS,
                 today=now.date().isoformat(),

@@ -18,13 +18,22 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+import kinds
 from accounts.api_tokens import api_token_from_request
 from accounts.models import ApiToken, AwsAccount
 from accounts.selectors import get_scoped_or_404
 from web import params
 
 from . import dashboard
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, MetricPoint, Resource, ResourceKind
+from .models import (
+    INVOCATION_MEASURES,
+    ErrorGroup,
+    ErrorGroupStatus,
+    Invocation,
+    InvocationStatus,
+    MetricPoint,
+    Resource,
+)
 from .selectors import (
     ERROR_KINDS,
     SORTS,
@@ -121,10 +130,15 @@ def resource_json(r: Resource) -> dict[str, Any]:
 
 def invocation_json(i: Invocation) -> dict[str, Any]:
     fields = [
-        "request_id", "attempt", "status", "duration_ms", "billed_duration_ms", "memory_size_mb", "max_memory_used_mb",
-        "init_duration_ms", "restore_duration_ms", "billed_restore_duration_ms", "cold_start", "xray_trace_id",
-        "error_type", "error_message", "log_stream", "complete", "cost_usd", "error_group_id",
-    ]  # fmt: skip
+        "request_id",
+        "attempt",
+        "status",
+        *INVOCATION_MEASURES,
+        "log_stream",
+        "complete",
+        "cost_usd",
+        "error_group_id",
+    ]
     return {
         "id": i.pk,
         "resource_id": i.resource_id,
@@ -302,7 +316,7 @@ def openapi(request: HttpRequest) -> JsonResponse:
                     "cursor",
                     "account",
                     "region",
-                    _q("kind", enum=list(ResourceKind.values)),
+                    _q("kind", enum=kinds.ids()),
                     _q("q", maxLength=200),
                     _q("gone", enum=["0", "1"]),
                     _q("project", "integer"),

@@ -2,7 +2,7 @@
 
 Twenty buckets per decade (each 12 % wide) from 0.1 ms to 1,000 s: a percentile read from
 it is within ±6 % of the exact value, whatever the window. Bucket i holds durations in
-[10^(i/20), 10^((i+1)/20)) ms. The SQL in monitoring/rollups.py computes the same index.
+[10^(i/20), 10^((i+1)/20)) ms. The SQL in monitoring/store/rollups.py computes the same index.
 """
 
 from __future__ import annotations

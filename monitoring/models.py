@@ -2,19 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+import kinds
 from accounts.models import AwsAccount, Organization
-
-
-class ResourceKind(models.TextChoices):
-    LAMBDA_FUNCTION = "lambda.function", "Lambda function"
-    APIGATEWAY_REST_API = "apigateway.restapi", "API Gateway REST API"
-    APIGATEWAY_HTTP_API = "apigateway.httpapi", "API Gateway HTTP API"
-    SQS_QUEUE = "sqs.queue", "SQS queue"
-    SNS_TOPIC = "sns.topic", "SNS topic"
-    DYNAMODB_TABLE = "dynamodb.table", "DynamoDB table"
-    KINESIS_STREAM = "kinesis.stream", "Kinesis stream"
-    STEPFUNCTIONS_STATE_MACHINE = "states.statemachine", "Step Functions state machine"
-    EVENTBRIDGE_RULE = "events.rule", "EventBridge rule"
 
 
 class Resource(models.Model):
@@ -23,7 +12,8 @@ class Resource(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="resources")
     account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="resources")
     region = models.CharField(max_length=32)
-    kind = models.CharField(max_length=32, choices=ResourceKind.choices)
+    # A callable: the registry is the one list, and a new kind needs no migration.
+    kind = models.CharField(max_length=32, choices=kinds.choices)
     arn = models.CharField(max_length=2048)
     name = models.CharField(max_length=512)
     config = models.JSONField(default=dict)
@@ -44,6 +34,11 @@ class Resource(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name}"
 
+    @property
+    def details(self) -> str:
+        """The resources list's one-line summary, as the resource's kind writes it."""
+        return kinds.details(self.kind, self.config)
+
 
 class ResourceChange(models.Model):
     """A configuration change seen by discovery: drawn as a deployment marker on charts."""
@@ -63,9 +58,9 @@ class ResourceChange(models.Model):
 
 # --- Time series (DESIGN §6) ---------------------------------------------------------------------
 # Invocations and log lines are PostgreSQL tables partitioned by day (see migration 0002 and
-# monitoring/partitions.py): retention drops whole partitions, never deletes row by row. So
+# monitoring/store/partitions.py): retention drops whole partitions, never deletes row by row. So
 # their primary key in the database is (id, time) and they hold plain ids, not foreign-key
-# constraints: removing an account deletes its rows explicitly (services.account_data_purge).
+# constraints: removing an account deletes its rows explicitly (monitoring.store.invocations.account_data_purge).
 
 
 class InvocationStatus(models.TextChoices):
@@ -74,6 +69,23 @@ class InvocationStatus(models.TextChoices):
     TIMEOUT = "timeout", "Timeout"
     OUT_OF_MEMORY = "out_of_memory", "Out of memory"
     UNKNOWN = "unknown", "Unknown"
+
+
+# What the logs say of an invocation, named alike in the parser's ParsedInvocation, in this
+# table and in the API: storage copies them as they are and the API shows them as they are.
+INVOCATION_MEASURES = (
+    "duration_ms",
+    "billed_duration_ms",
+    "memory_size_mb",
+    "max_memory_used_mb",
+    "init_duration_ms",
+    "restore_duration_ms",
+    "billed_restore_duration_ms",
+    "cold_start",
+    "xray_trace_id",
+    "error_type",
+    "error_message",
+)
 
 
 class Invocation(models.Model):

@@ -11,8 +11,10 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 
+import kinds
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
+from kinds import lambda_function
 from web import params as p
 
 from .models import (
@@ -23,7 +25,6 @@ from .models import (
     LogLine,
     Project,
     Resource,
-    ResourceKind,
     Rollup,
 )
 
@@ -42,7 +43,7 @@ class ResourceFilters:
     def from_query(cls, params: Any) -> ResourceFilters:
         sorts = [*SORTS, *(f"-{key}" for key in SORTS)]
         return cls(
-            kind=p.choice(params, "kind", ResourceKind.values),
+            kind=p.choice(params, "kind", kinds.ids()),
             account=p.integer(params, "account"),
             region=p.text(params, "region", max_length=32),
             q=p.text(params, "q"),
@@ -88,7 +89,7 @@ def resource_counts_by_kind(organization: Organization) -> list[dict[str, Any]]:
         .annotate(n=Count("id"))
         .order_by("kind")
     )
-    labels = dict(ResourceKind.choices)
+    labels = dict(kinds.choices())
     return [{"kind": r["kind"], "label": labels.get(r["kind"], r["kind"]), "count": r["n"]} for r in rows]
 
 
@@ -270,9 +271,7 @@ def projects_of(organization: Organization) -> QuerySet[Project]:
 
 def functions_of(organization: Organization) -> QuerySet[Resource]:
     """The organisation's live Lambda functions, by name (the logs page's filter)."""
-    return Resource.objects.filter(organization=organization, kind=ResourceKind.LAMBDA_FUNCTION, gone_at=None).order_by(
-        "name"
-    )
+    return Resource.objects.filter(organization=organization, kind=lambda_function.KIND, gone_at=None).order_by("name")
 
 
 def resource_names(ids: set[int]) -> dict[int, str]:

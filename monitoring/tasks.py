@@ -7,7 +7,7 @@ from celery import shared_task
 
 from accounts.models import AwsAccount
 
-from .collect import UnitBusy, collect_unit, due_units
+from .collection.orchestrator import UnitBusy, collect_unit, due_units
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def collect_account_region(account_id: int, region: str) -> dict[str, Any] | Non
 def prune_data() -> dict[str, Any]:
     from django.utils import timezone
 
-    from .retention import prune
+    from .store.retention import prune
 
     return prune(now=timezone.now()).as_dict()
 
@@ -58,7 +58,7 @@ def partitions_ahead() -> None:
 
     from django.utils import timezone
 
-    from .partitions import PARTITIONED, ensure_partitions
+    from .store.partitions import PARTITIONED, ensure_partitions
 
     today = timezone.now().date()
     for table in PARTITIONED:

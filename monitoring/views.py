@@ -17,17 +17,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+import kinds
 from accounts.audit import audit_record
 from accounts.context import current_organization
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of
 from insights.models import Finding, PillarScore
+from kinds import lambda_function
 from web import params
 
 from . import dashboard, services
 from .forms import ProjectForm
-from .models import ErrorGroupStatus, InvocationStatus, ResourceKind
+from .models import ErrorGroupStatus, InvocationStatus
 from .selectors import (
     InvocationFilters,
     LogSearch,
@@ -125,7 +127,7 @@ def resources(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
-    sparks = dashboard.sparklines([r.pk for r in page.object_list if r.kind == ResourceKind.LAMBDA_FUNCTION])
+    sparks = dashboard.sparklines([r.pk for r in page.object_list if r.kind == lambda_function.KIND])
     return render(
         request,
         "monitoring/resources.html",
@@ -145,7 +147,7 @@ def resources(request: HttpRequest) -> HttpResponse:
             "nav": "resources",
             "page": page,
             "filters": filters,
-            "kinds": ResourceKind.choices,
+            "kinds": kinds.choices(),
             "accounts": aws_accounts_of(organization),
             "regions": regions_of(organization),
             "query": query.urlencode(),
@@ -165,7 +167,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "period": period,
         "periods": ["1h", "24h", "7d", "30d"],
     }
-    if resource.kind == ResourceKind.LAMBDA_FUNCTION:
+    if resource.kind == lambda_function.KIND:
         kind = dashboard.rollup_kind(period)
         window = dashboard.Period(period.key, period.start.replace(hour=0), period.end) if kind == "day" else period
         rows = rollups_of(resource, period=kind, start=window.start, end=window.end)

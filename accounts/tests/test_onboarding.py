@@ -16,7 +16,7 @@ from django.urls import reverse
 from accounts.models import AwsAccount
 from accounts.onboarding import cloudformation_template, validate_role
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
-from aws.permissions import REQUIRED_ACTIONS
+from kinds import REQUIRED_ACTIONS
 
 pytestmark = pytest.mark.django_db
 

@@ -66,7 +66,7 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
     from django.db import connection
 
     from monitoring.models import ErrorGroup, Invocation
-    from monitoring.partitions import ensure_partitions_for
+    from monitoring.store.partitions import ensure_partitions_for
 
     group = ErrorGroup.objects.create(
         organization=org, account=account, resource=resource, fingerprint="f" * 40, kind="error",

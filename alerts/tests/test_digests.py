@@ -19,9 +19,9 @@ from accounts.services import aws_account_start
 from alerts.digests import digest_send, due
 from alerts.models import DigestSubscription
 from monitoring import dashboard
-from monitoring.ingest import invocations_store
 from monitoring.models import Resource
 from monitoring.parsing.lambda_logs import parse_events
+from monitoring.store.invocations import invocations_store
 
 pytestmark = pytest.mark.django_db
 

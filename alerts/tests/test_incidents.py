@@ -15,9 +15,9 @@ from alerts.channels.webhook import verify_signature
 from alerts.models import AlertRecipient, AlertRule, Channel, Incident, IncidentEvent, Notification
 from alerts.services import event_dispatch, pending_events, rule_evaluate
 from alerts.tests.receiver import Receiver, Reply
-from monitoring.ingest import invocations_store
 from monitoring.models import ErrorGroup, Resource
 from monitoring.parsing.lambda_logs import parse_events
+from monitoring.store.invocations import invocations_store
 
 pytestmark = pytest.mark.django_db
 SECRET = "s3cret-signing-key"

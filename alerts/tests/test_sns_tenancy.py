@@ -19,8 +19,8 @@ from alerts.channels import Notice
 from alerts.channels import sns as sns_module
 from alerts.models import Channel
 from alerts.services import channel_send
-from aws.permissions import REQUIRED_ACTIONS
 from devtools.sandbox.server import SANDBOX_ACCOUNT_ID
+from kinds import REQUIRED_ACTIONS
 
 pytestmark = pytest.mark.django_db
 REGION = "us-east-1"

@@ -36,7 +36,7 @@ def _objects(org: Organization, owner: Any, prefix: str) -> tuple[dict[str, int]
     from alerts.models import AlertRule, Channel, DigestSubscription, Incident
     from insights.models import Finding
     from monitoring.models import ErrorGroup, LogLine, Project, Resource
-    from monitoring.partitions import ensure_partitions_for
+    from monitoring.store.partitions import ensure_partitions_for
 
     now = timezone.now()
     account = aws_account_start(organization=org, name="Prod")

@@ -58,7 +58,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
 from accounts.models import AwsAccount
-from monitoring.collect import UnitLock, collect_unit
+from monitoring.collection.orchestrator import UnitLock, collect_unit
 from monitoring.models import LogCheckpoint
 
 from . import faults

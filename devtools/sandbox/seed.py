@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 
 from accounts.onboarding import ROLE_NAME
-from aws.permissions import REQUIRED_ACTIONS
+from kinds import REQUIRED_ACTIONS
 
 from .catalog import FunctionSpec, functions
 from .server import SANDBOX_ACCOUNT_ID

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import kinds
+
 PILLARS = (
     "operational_excellence",
     "security",
@@ -20,30 +22,10 @@ PILLARS = (
     "sustainability",
 )
 SEVERITIES = ("critical", "warning", "info")
-KINDS = (
-    "lambda.function",
-    "apigateway.restapi",
-    "apigateway.httpapi",
-    "sqs.queue",
-    "sns.topic",
-    "dynamodb.table",
-    "kinesis.stream",
-    "states.statemachine",
-    "events.rule",
-    "account",
-)
-SERVICES = (
-    "lambda",
-    "apigateway",
-    "sqs",
-    "sns",
-    "dynamodb",
-    "kinesis",
-    "stepfunctions",
-    "eventbridge",
-    "logs",
-    "account",
-)
+# "account": the checks of a whole account × region, not of one resource.
+KINDS = (*kinds.ids(), "account")
+# Besides the kinds' services: checks of a function's log group ("logs") and of the account.
+SERVICES = (*kinds.services(), "logs", "account")
 
 
 @dataclass(frozen=True)

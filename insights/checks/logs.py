@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 from insights.checks.base import CheckInput, Result, check
 from insights.checks.helpers import metric
+from kinds import lambda_function
 
-KIND = "lambda.function"
+KIND = lambda_function.KIND
 SERVICE = "logs"
 DOCS_RETENTION = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html#SettingLogRetention"
 

@@ -42,7 +42,7 @@ SERVICE_PREFIX = {
     "account": "account-",
 }
 
-# Every configuration key discovery stores per kind (monitoring/collectors/discovery.py), and the account's.
+# Every configuration key discovery stores per kind (the describers in kinds/), and the account's.
 CONFIG_KEYS = {
     "lambda.function": [
         "runtime", "package_type", "architecture", "memory_mb", "timeout_s", "handler", "role", "code_sha256",

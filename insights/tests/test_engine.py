@@ -14,7 +14,7 @@ from accounts.models import AuditEvent, AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from insights.engine import insights_run
 from insights.models import Finding, FindingStatus, PillarScore
-from monitoring.collect import collect_unit
+from monitoring.collection.orchestrator import collect_unit
 
 pytestmark = pytest.mark.django_db
 

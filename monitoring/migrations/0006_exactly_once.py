@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 def unique_identity_on_partitions(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from monitoring.partitions import partition_unique_index, partitions
+    from monitoring.store.partitions import partition_unique_index, partitions
 
     with schema_editor.connection.cursor() as cursor:
         for name, _day in partitions("monitoring_invocation"):

@@ -19,7 +19,7 @@ from devtools.sandbox.catalog import functions
 from devtools.sandbox.seed import admin_client, create_resources
 from devtools.sandbox.traffic import TrafficGenerator
 from monitoring import dashboard
-from monitoring.collect import collect_unit
+from monitoring.collection.orchestrator import collect_unit
 from monitoring.models import Invocation, Resource
 
 pytestmark = pytest.mark.django_db

@@ -24,10 +24,10 @@ from accounts.models import AwsAccount
 from aws import clients
 from devtools.sandbox import faults
 from devtools.sandbox.seed import admin_client
-from monitoring import ingest
-from monitoring.collect import UnitBusy, collect_once, collect_unit
-from monitoring.collectors.logs import collect_logs
+from monitoring.collection.logs import collect_logs
+from monitoring.collection.orchestrator import UnitBusy, collect_once, collect_unit
 from monitoring.models import ErrorGroup, Invocation, LogCheckpoint, LogLine, Resource, Rollup
+from monitoring.store import invocations as ingest
 
 from .conftest import connect, generate, seeded_region, stored_counts, traffic
 
@@ -250,7 +250,7 @@ def test_the_database_refuses_a_second_row_for_one_invocation(owner: Any) -> Non
     from django.db import IntegrityError, transaction
 
     from accounts.services import aws_account_start
-    from monitoring.partitions import ensure_partitions
+    from monitoring.store.partitions import ensure_partitions
 
     account = aws_account_start(organization=owner.organization, name="Synthetic")
     now = datetime.now(tz=UTC)
@@ -581,7 +581,7 @@ def test_a_worker_killed_mid_run_holds_the_unit_less_than_a_minute(account: Any,
 
 
 def test_the_unit_lock_renews_itself_while_the_run_progresses(settings: Any) -> None:
-    from monitoring.collect import unit_lock
+    from monitoring.collection.orchestrator import unit_lock
 
     settings.COLLECT_LOCK_SECONDS = 12
     with unit_lock(424242, "xx-test-1") as lock:

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from aws import clients
-from aws.permissions import REQUIRED_ACTIONS
-from monitoring.collect import UnitBusy, collect_unit, unit_lock
+from kinds import REQUIRED_ACTIONS
+from monitoring.collection.orchestrator import UnitBusy, collect_unit, unit_lock
 from monitoring.models import Resource, ResourceChange
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.db import connection
 
 from accounts.services import aws_account_start
 from devtools.sandbox.seed import admin_client
-from monitoring.collect import collect_unit
+from monitoring.collection.orchestrator import collect_unit
 from monitoring.models import ErrorGroup, Invocation, LogLine, Resource, Rollup
 
 from .conftest import connect, generate, seeded_region, stored_counts
@@ -124,8 +124,8 @@ def test_removing_the_account_deletes_its_invocations_and_lines(account: Any, sa
 def test_log_lines_are_stored_byte_for_byte_and_only_once(owner: Any) -> None:
     from datetime import UTC, datetime
 
-    from monitoring.ingest import invocations_store
     from monitoring.parsing.lambda_logs import parse_events
+    from monitoring.store.invocations import invocations_store
 
     account = aws_account_start(organization=owner.organization, name="Synthetic")
     now = datetime.now(tz=UTC)
@@ -180,9 +180,9 @@ def test_log_lines_are_stored_byte_for_byte_and_only_once(owner: Any) -> None:
 def test_a_resolved_error_group_that_recurs_reopens_as_a_regression(owner: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from monitoring.ingest import invocations_store
     from monitoring.parsing.lambda_logs import parse_events
     from monitoring.services import error_group_set_status
+    from monitoring.store.invocations import invocations_store
 
     account = aws_account_start(organization=owner.organization, name="Synthetic")
     now = datetime.now(tz=UTC)

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
+import kinds
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from aws import clients
 from devtools.sandbox.catalog import functions
 from devtools.sandbox.seed import admin_client, create_resources
-from monitoring.collect import collect_unit
-from monitoring.collectors.metrics import LATE_DATA, MAX_QUERIES, collect_metrics
-from monitoring.metrics_catalog import CATALOGUE, queries_per_resource
+from monitoring.collection.metrics import LATE_DATA, MAX_QUERIES
+from monitoring.collection.orchestrator import collect_metrics, collect_unit
 from monitoring.models import MetricCheckpoint, MetricPoint, Resource
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +112,8 @@ def test_values_stored_equal_the_values_put_for_every_statistic(account: AwsAcco
     assert (
         summary.queries
         == sum(
-            queries_per_resource(kind) * Resource.objects.filter(account=account, kind=kind).count()
-            for kind in CATALOGUE
+            kind.queries_per_resource * Resource.objects.filter(account=account, kind=kind.id).count()
+            for kind in kinds.all_kinds()
         )
         + 3
     )  # the account-level metrics

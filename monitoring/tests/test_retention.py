@@ -12,8 +12,8 @@ from django.db import connection
 
 from accounts.services import aws_account_start, organization_create, user_create_verified
 from monitoring.models import Invocation, MetricPoint, Resource, Rollup
-from monitoring.partitions import ensure_partitions_for, partition_name, partitions
-from monitoring.retention import prune
+from monitoring.store.partitions import ensure_partitions_for, partition_name, partitions
+from monitoring.store.retention import prune
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from conftest import screenshot
 from devtools.sandbox.catalog import functions
 from devtools.sandbox.seed import admin_client, create_resources
 from devtools.sandbox.traffic import TrafficGenerator
-from monitoring.collect import collect_unit
+from monitoring.collection.orchestrator import collect_unit
 from monitoring.models import ErrorGroup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -19,7 +19,7 @@ from devtools.sandbox.catalog import functions
 from devtools.sandbox.seed import admin_client, create_resources
 from devtools.sandbox.traffic import TrafficGenerator
 from insights.engine import insights_run
-from monitoring.collect import collect_unit
+from monitoring.collection.orchestrator import collect_unit
 from monitoring.models import ErrorGroup, Invocation, Resource
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

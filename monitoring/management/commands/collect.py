@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import AwsAccount
-from monitoring.collect import collect_once
+from monitoring.collection.orchestrator import collect_once
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from monitoring.retention import prune
+from monitoring.store.retention import prune
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import connection
 
-from .models import Resource
+from monitoring.models import Resource
 
 _HOURLY = """
 WITH src AS (

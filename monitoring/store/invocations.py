@@ -34,45 +34,21 @@ from typing import Any
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .fingerprint import fingerprint, normalise_message
-from .models import ErrorGroup, Resource
-from .parsing.lambda_logs import LogLine, ParsedInvocation, ParseResult
+from monitoring.fingerprint import fingerprint, normalise_message
+from monitoring.models import INVOCATION_MEASURES, ErrorGroup, Invocation, LogCheckpoint, Resource
+from monitoring.parsing.lambda_logs import LogLine, ParsedInvocation, ParseResult
+from monitoring.pricing import invocation_cost
+
 from .partitions import ensure_partitions
-from .pricing import invocation_cost
 from .rollups import rollups_recompute
 
 FAILING = {"error", "timeout", "out_of_memory"}
 SAME_ATTEMPT = timedelta(seconds=1)
 SAMPLES_PER_GROUP = 10
 
-INVOCATION_COLUMNS = [
-    "id",
-    "organization_id",
-    "account_id",
-    "resource_id",
-    "request_id",
-    "attempt",
-    "status",
-    "started_at",
-    "start_source",
-    "ended_at",
-    "duration_ms",
-    "billed_duration_ms",
-    "memory_size_mb",
-    "max_memory_used_mb",
-    "init_duration_ms",
-    "restore_duration_ms",
-    "billed_restore_duration_ms",
-    "cold_start",
-    "xray_trace_id",
-    "error_type",
-    "error_message",
-    "log_stream",
-    "complete",
-    "cost_usd",
-    "error_group_id",
-]
-UPDATABLE = INVOCATION_COLUMNS[6:]  # status … error_group_id; never the identity
+# The table's columns in the model's order, for COPY.
+INVOCATION_COLUMNS = [f.column for f in Invocation._meta.concrete_fields]
+UPDATABLE = INVOCATION_COLUMNS[INVOCATION_COLUMNS.index("status") :]  # status … error_group_id; never the identity
 
 
 @dataclass
@@ -370,17 +346,7 @@ def invocations_store(
             "started_at": start,
             "start_source": getattr(inv, "start_source", "start"),
             "ended_at": inv.ended_at,
-            "duration_ms": inv.duration_ms,
-            "billed_duration_ms": inv.billed_duration_ms,
-            "memory_size_mb": inv.memory_size_mb,
-            "max_memory_used_mb": inv.max_memory_used_mb,
-            "init_duration_ms": inv.init_duration_ms,
-            "restore_duration_ms": inv.restore_duration_ms,
-            "billed_restore_duration_ms": inv.billed_restore_duration_ms,
-            "cold_start": inv.cold_start,
-            "xray_trace_id": inv.xray_trace_id,
-            "error_type": inv.error_type,
-            "error_message": inv.error_message,
+            **{name: getattr(inv, name) for name in INVOCATION_MEASURES},
             "log_stream": inv.log_stream[:512],
             "complete": inv.complete,
             "cost_usd": cost(inv),
@@ -505,6 +471,39 @@ def invocations_store_isolated(
     if len(poisoned) == len(parts) > 1 and first_error is not None:
         raise first_error
     return summary, poisoned
+
+
+def log_batch_store(
+    *,
+    resource: Resource,
+    result: ParseResult,
+    checkpoint: LogCheckpoint | None,
+    last_event_ms: int,
+    resume_from_ms: int,
+    polled_to_ms: int,
+) -> tuple[StoreSummary, list[Poisoned]]:
+    """Store one read of a log group and move its checkpoint in one transaction: a crash
+    mid-batch loses and duplicates nothing (docs/collection.md)."""
+    with transaction.atomic():
+        stored, poisoned = invocations_store_isolated(
+            resource=resource, result=result, new_after_ms=checkpoint.last_event_ms if checkpoint else 0
+        )
+        LogCheckpoint.objects.update_or_create(
+            resource=resource,
+            defaults={
+                "last_event_ms": max(last_event_ms, checkpoint.last_event_ms if checkpoint else 0),
+                "resume_from_ms": resume_from_ms,
+                "polled_to_ms": polled_to_ms,
+            },
+        )
+    return stored, poisoned
+
+
+def log_checkpoint_read_to(*, resource: Resource, end_ms: int) -> None:
+    """A read that found no event (or no log group yet): only the window moves."""
+    updated = LogCheckpoint.objects.filter(resource=resource).update(polled_to_ms=end_ms, updated_at=timezone.now())
+    if not updated:
+        LogCheckpoint.objects.get_or_create(resource=resource, defaults={"polled_to_ms": end_ms})
 
 
 def _by_request(parsed: Sequence[ParsedInvocation]) -> dict[str, list[ParsedInvocation]]:

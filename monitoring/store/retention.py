@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from accounts.models import AwsAccount, Organization
+from monitoring.models import Rollup
 
-from .models import Rollup
 from .partitions import PARTITIONED, drop_partitions_before
 
 DEFAULT_RAW_DAYS = 14

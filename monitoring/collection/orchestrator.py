@@ -1,4 +1,7 @@
-"""Run the collectors for one account × region, the unit of work (DESIGN §7).
+"""Collect one account × region, the unit of work (docs/collection.md): under the unit's
+lock, assume the role, then discovery (when due), metrics (the kinds whose interval passed)
+and logs (the functions with something new). Each step fetches (`monitoring.collection.*`)
+and hands what it fetched to `monitoring.store`.
 
 Celery tasks, `manage.py collect` and the tests all call these functions.
 """
@@ -13,7 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -21,15 +24,27 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.utils import timezone
 
+import kinds
 from accounts.models import AwsAccount
 from aws import clients
 from aws.errors import ACCESS_DENIED, assume_role_refused, error_code, explain
-
-from .collectors.discovery import discover
-from .collectors.logs import LATE_SWEEP_EVERY, collect_logs
-from .collectors.metrics import collect_metrics
-from .models import Resource, ResourceKind
-from .services import account_access_failed, account_access_ok, account_health_record, resources_sync
+from kinds import lambda_function
+from monitoring.collection.discovery import discover
+from monitoring.collection.logs import LATE_SWEEP_EVERY, collect_logs
+from monitoring.collection.metrics import (
+    ACCOUNT_KIND,
+    FIRST_WINDOW,
+    LATE_DATA,
+    ClientFactory,
+    MetricsSummary,
+    Query,
+    build_queries,
+    fetch,
+)
+from monitoring.models import MetricCheckpoint, Resource
+from monitoring.services import account_access_failed, account_access_ok, account_health_record
+from monitoring.store.metrics import metric_points_store
+from monitoring.store.resources import resources_sync
 
 log = logging.getLogger(__name__)
 
@@ -245,10 +260,8 @@ def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary, lo
     account_health_record(account=account, region=region, collector="metrics", problems=problems, now=timezone.now())
     lock.touch()
 
-    functions = list(
-        Resource.objects.filter(account=account, region=region, kind=ResourceKind.LAMBDA_FUNCTION, gone_at=None)
-    )
-    fresh = ResourceKind.LAMBDA_FUNCTION in summary.metrics.get("kinds_polled", [])
+    functions = list(Resource.objects.filter(account=account, region=region, kind=lambda_function.KIND, gone_at=None))
+    fresh = lambda_function.KIND in summary.metrics.get("kinds_polled", [])
     now = timezone.now()
     sweep = late_sweep_due(account, region, now)
     logs = collect_logs(client_for, functions, region, now, metrics_fresh=fresh, late_sweep=sweep, progress=lock.touch)
@@ -264,6 +277,44 @@ def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary, lo
     )
     summary.logs = logs.as_dict()
     summary.problems += problems + [p.as_dict() for p in logs.problems]
+
+
+def poll_interval(account: AwsAccount, kind: str) -> int:
+    override = (account.metric_intervals or {}).get(kind)
+    if override:
+        return int(override)
+    return int(settings.METRICS_POLL_SECONDS.get(kind, settings.METRICS_POLL_SECONDS.get("default", 300)))
+
+
+def collect_metrics(client_for: ClientFactory, account: AwsAccount, region: str, now: datetime) -> MetricsSummary:
+    """Poll the kinds whose interval passed (settings.METRICS_POLL_SECONDS, overridable per
+    account in AwsAccount.metric_intervals) in one shared window, and store the points."""
+    summary = MetricsSummary()
+    # Include the current, partial minute: the next poll re-reads the last LATE_DATA anyway,
+    # and the upsert replaces a value CloudWatch has since revised.
+    end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    checkpoints = {c.kind: c for c in MetricCheckpoint.objects.filter(account=account, region=region)}
+    resources: dict[str, list[Resource]] = {}
+    for r in Resource.objects.filter(account=account, region=region, gone_at=None, kind__in=kinds.ids()):
+        resources.setdefault(r.kind, []).append(r)
+    due = []
+    for kind in [*resources, ACCOUNT_KIND]:
+        cp = checkpoints.get(kind)
+        if cp is None or (now - cp.last_polled_at).total_seconds() >= poll_interval(account, kind):
+            due.append(kind)
+    if not due:
+        return summary
+    starts = [(checkpoints[k].collected_until - LATE_DATA) if k in checkpoints else end - FIRST_WINDOW for k in due]
+    start = min(starts)
+    queries: list[Query] = []
+    for kind in due:
+        targets: list[Any] = [None] if kind == ACCOUNT_KIND else list(resources.get(kind, []))
+        queries += build_queries(kind, targets, len(queries))
+    points, calls = fetch(client_for("cloudwatch"), queries, start, end)
+    summary.points = metric_points_store(account=account, region=region, kinds=due, points=points, until=end, now=now)
+    summary.kinds, summary.queries, summary.calls = due, len(queries), calls
+    summary.window = (start.isoformat(), end.isoformat())
+    return summary
 
 
 def late_sweep_due(account: AwsAccount, region: str, now: datetime) -> bool:

@@ -16,8 +16,8 @@ tools share them, so:
    LATE_WINDOW of every recently active log group: CloudWatch Logs can ingest events
    minutes after their timestamp, and this is what catches them (counted as late). A
    sweep cut short (a throttle, a failed read) is not stamped: the next run sweeps again.
-3. Parse, store (monitoring.ingest, idempotent) and move the checkpoint in one
-   transaction: a crash mid-batch loses and duplicates nothing. One function's failure is
+3. Parse, then store (monitoring.store.invocations, idempotent) and move the checkpoint in
+   one transaction: a crash mid-batch loses and duplicates nothing. One function's failure is
    its own: an event that cannot be stored is skipped and reported with the function and
    the reason, and the checkpoint moves past it; any other error is reported and the other
    functions go on. A throttled FilterLogEvents ends this run's reads (the next run resumes
@@ -34,13 +34,13 @@ from typing import Any
 
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
-from django.db import connection, transaction
 from django.utils import timezone
 
 from aws.errors import THROTTLED, Problem, error_code, explain
-from monitoring.ingest import StoreSummary, invocations_store_isolated
 from monitoring.models import LogCheckpoint, Resource
 from monitoring.parsing.lambda_logs import ParseResult, parse_events
+from monitoring.store.invocations import StoreSummary, log_batch_store, log_checkpoint_read_to
+from monitoring.store.metrics import invoked_from_stored_metrics
 
 log = logging.getLogger(__name__)
 
@@ -143,20 +143,6 @@ def invoked_since(cloudwatch: BaseClient, functions: list[Resource], since: date
     return latest
 
 
-def invoked_from_stored_metrics(functions: list[Resource], since: datetime) -> dict[int, int]:
-    """The same answer as `invoked_since`, from the Invocations points the metrics collector
-    stored moments ago in this run: no extra CloudWatch call."""
-    if not functions:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT resource_id, max(ts) FROM monitoring_metricpoint WHERE account_id = %s AND resource_id = ANY(%s) "
-            "AND metric = 'AWS/Lambda:Invocations' AND stat = 'Sum' AND value > 0 AND ts >= %s GROUP BY resource_id",
-            [functions[0].account_id, [fn.pk for fn in functions], since.replace(second=0, microsecond=0)],
-        )
-        return {rid: _ms(last) for rid, last in cursor.fetchall()}
-
-
 def fetch_events(logs: BaseClient, group: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     paginator = logs.get_paginator("filter_log_events")
@@ -204,7 +190,7 @@ def collect_logs(
     latest: dict[int, int] | None
     try:
         if metrics_fresh:
-            latest = invoked_from_stored_metrics(functions, since)
+            latest = invoked_from_stored_metrics(functions, since)  # no extra CloudWatch call
         else:
             latest = invoked_since(client_for("cloudwatch"), functions, since, now)
     except (ClientError, BotoCoreError) as exc:
@@ -247,7 +233,7 @@ def collect_logs(
         except (ClientError, BotoCoreError) as exc:
             code = error_code(exc) if isinstance(exc, ClientError) else ""
             if code in NOT_FOUND:
-                _checkpoint_read_to(fn, _ms(now))  # no log group yet: the function has never logged
+                log_checkpoint_read_to(resource=fn, end_ms=_ms(now))  # no log group yet: the function has never logged
                 continue
             problem = explain(
                 exc, service="logs", operation="FilterLogEvents", region=region, action="logs:FilterLogEvents"
@@ -310,12 +296,6 @@ def _fallback(
     return [*due, *reversed(active), *rest][: max(FALLBACK_MAX_GROUPS, len(due))]
 
 
-def _checkpoint_read_to(fn: Resource, end_ms: int) -> None:
-    updated = LogCheckpoint.objects.filter(resource=fn).update(polled_to_ms=end_ms, updated_at=timezone.now())
-    if not updated:
-        LogCheckpoint.objects.get_or_create(resource=fn, defaults={"polled_to_ms": end_ms})
-
-
 def _event_times(events: Iterable[dict[str, Any]]) -> list[int]:
     return [e["timestamp"] for e in events if type(e.get("timestamp")) is int]
 
@@ -344,7 +324,7 @@ def _poll_one(
     summary.events += len(events)
     times = _event_times(events)
     if not times:
-        _checkpoint_read_to(fn, end_ms)
+        log_checkpoint_read_to(resource=fn, end_ms=end_ms)
         return
     try:
         result = parse_events(events)
@@ -357,18 +337,9 @@ def _poll_one(
     open_starts = [_ms(inv.started_at) for inv in result.invocations if not inv.complete and inv.started_at is not None]
     floor_ms = last_ms - _ms_delta(MAX_OPEN)
     resume_ms = max(min(open_starts), floor_ms) if open_starts else last_ms - _ms_delta(OVERLAP)
-    with transaction.atomic():
-        stored, poisoned = invocations_store_isolated(
-            resource=fn, result=result, new_after_ms=cp.last_event_ms if cp else 0
-        )
-        LogCheckpoint.objects.update_or_create(
-            resource=fn,
-            defaults={
-                "last_event_ms": max(last_ms, cp.last_event_ms if cp else 0),
-                "resume_from_ms": resume_ms,
-                "polled_to_ms": end_ms,
-            },
-        )
+    stored, poisoned = log_batch_store(
+        resource=fn, result=result, checkpoint=cp, last_event_ms=last_ms, resume_from_ms=resume_ms, polled_to_ms=end_ms
+    )
     summary.stored.add(stored)
     if poisoned:
         summary.skipped_invocations += len(poisoned)

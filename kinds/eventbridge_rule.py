@@ -1,0 +1,76 @@
+"""EventBridge rules: schedule or pattern, and targets with their retry policy and DLQ."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from kinds.base import SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.describe import Context, Snapshot, tags_from_list
+
+KIND = "events.rule"
+
+ACTIONS = {
+    "events:ListRules": "list EventBridge rules",
+    "events:ListTargetsByRule": "rule targets and their dead-letter queues",
+    "events:ListTagsForResource": "rule tags",
+}
+
+
+def describe(ctx: Context) -> list[Snapshot]:
+    snapshots = []
+    for rule in ctx.paginate("events", "ListRules", "Rules"):
+        arn, name = rule["Arn"], rule["Name"]
+        bus = rule.get("EventBusName", "default")
+        targets = ctx.call("events", "ListTargetsByRule", {}, Rule=name, EventBusName=bus).get("Targets", [])
+        tags = ctx.call("events", "ListTagsForResource", {}, ResourceARN=arn).get("Tags", [])
+        config = {
+            "event_bus": bus,
+            "state": rule.get("State"),
+            "schedule": rule.get("ScheduleExpression"),
+            "event_pattern": json.loads(rule["EventPattern"]) if rule.get("EventPattern") else None,
+            "targets": [
+                {
+                    "id": t.get("Id"),
+                    "arn": t.get("Arn"),
+                    "dead_letter_target": (t.get("DeadLetterConfig") or {}).get("Arn"),
+                    "maximum_retry_attempts": (t.get("RetryPolicy") or {}).get("MaximumRetryAttempts"),
+                    "maximum_event_age_s": (t.get("RetryPolicy") or {}).get("MaximumEventAgeInSeconds"),
+                }
+                for t in targets
+            ],
+        }
+        snapshots.append(Snapshot(KIND, arn, name, config, tags_from_list(tags)))
+    return snapshots
+
+
+def invokes(config: Mapping[str, Any]) -> list[str]:
+    return [t.get("arn") or "" for t in config.get("targets", [])]
+
+
+register(
+    Kind(
+        id=KIND,
+        label="EventBridge rule",
+        service="eventbridge",
+        describe=describe,
+        actions=ACTIONS,
+        probes=(("events", "ListRules", {"Limit": 1}),),
+        dimensions=by_name("RuleName"),
+        metrics=(
+            MetricSpec("AWS/Events", "Invocations", (SUM,)),
+            MetricSpec("AWS/Events", "FailedInvocations", (SUM,)),
+        ),
+        sections=(
+            Section(
+                "invocations",
+                "Target invocations",
+                "metrics",
+                ("AWS/Events:Invocations:Sum", "AWS/Events:FailedInvocations:Sum"),
+            ),
+            Section("targets", "Targets", "config"),
+        ),
+        invokes=invokes,
+    )
+)

@@ -1,0 +1,194 @@
+"""Lambda functions: discovered with their configuration, their event sources and their log
+group; the one kind whose invocations are read from its logs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kinds.base import AVG, MAX, REGISTRY, SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.describe import Context, ListingFailed, Snapshot
+
+KIND = "lambda.function"
+
+ACTIONS = {
+    "lambda:ListFunctions": "list functions with runtime, memory, timeout, layers, VPC, DLQ, tracing",
+    "lambda:GetFunctionConcurrency": "reserved concurrency per function",
+    "lambda:ListProvisionedConcurrencyConfigs": "provisioned concurrency per function",
+    "lambda:ListEventSourceMappings": "event sources (SQS, Kinesis, DynamoDB streams) per function",
+    "lambda:GetFunctionUrlConfig": "function URL and its auth type",
+    "lambda:GetFunctionEventInvokeConfig": "async retries and on-success/on-failure destinations",
+    "lambda:ListTags": "function tags, for projects and filters",
+    "logs:DescribeLogGroups": "log group of each function and its retention",
+}
+
+
+def describe(ctx: Context) -> list[Snapshot]:
+    functions = list(ctx.paginate("lambda", "ListFunctions", "Functions"))
+    # One listing per region instead of one call per function.
+    mappings: dict[str, list[dict[str, Any]]] = {}
+    try:
+        for m in ctx.paginate("lambda", "ListEventSourceMappings", "EventSourceMappings"):
+            mappings.setdefault(m.get("FunctionArn", ""), []).append(
+                {
+                    "uuid": m.get("UUID"),
+                    "event_source_arn": m.get("EventSourceArn"),
+                    "state": m.get("State"),
+                    "batch_size": m.get("BatchSize"),
+                    "maximum_batching_window_s": m.get("MaximumBatchingWindowInSeconds"),
+                    "function_response_types": m.get("FunctionResponseTypes", []),
+                    "on_failure_destination": (m.get("DestinationConfig") or {})
+                    .get("OnFailure", {})
+                    .get("Destination"),
+                    "maximum_retry_attempts": m.get("MaximumRetryAttempts"),
+                    "bisect_batch_on_error": m.get("BisectBatchOnFunctionError"),
+                }
+            )
+    except ListingFailed:
+        pass
+    log_groups: dict[str, Any] = {}
+    try:
+        for g in ctx.paginate("logs", "DescribeLogGroups", "logGroups", logGroupNamePrefix="/aws/lambda/"):
+            log_groups[g["logGroupName"]] = g.get("retentionInDays")
+    except ListingFailed:
+        log_groups = {}
+
+    snapshots = []
+    for fn in functions:
+        name, arn = fn["FunctionName"], fn["FunctionArn"]
+        logging_config = fn.get("LoggingConfig") or {}
+        log_group = logging_config.get("LogGroup") or f"/aws/lambda/{name}"
+        concurrency = ctx.call("lambda", "GetFunctionConcurrency", {}, FunctionName=name)
+        provisioned = ctx.call("lambda", "ListProvisionedConcurrencyConfigs", {}, FunctionName=name)
+        url = ctx.call("lambda", "GetFunctionUrlConfig", None, FunctionName=name)
+        invoke = ctx.call("lambda", "GetFunctionEventInvokeConfig", None, FunctionName=name)
+        tags = ctx.call("lambda", "ListTags", {}, Resource=arn).get("Tags", {})
+        destinations = (invoke or {}).get("DestinationConfig") or {}
+        vpc = fn.get("VpcConfig") or {}
+        config = {
+            "runtime": fn.get("Runtime") or ("container" if fn.get("PackageType") == "Image" else None),
+            "package_type": fn.get("PackageType", "Zip"),
+            "architecture": (fn.get("Architectures") or ["x86_64"])[0],
+            "memory_mb": fn.get("MemorySize"),
+            "timeout_s": fn.get("Timeout"),
+            "handler": fn.get("Handler"),
+            "role": fn.get("Role"),
+            "code_sha256": fn.get("CodeSha256"),
+            "code_size": fn.get("CodeSize"),
+            "version": fn.get("Version"),
+            "last_modified": fn.get("LastModified"),
+            "layers": [layer["Arn"] for layer in fn.get("Layers", [])],
+            "env_var_names": sorted(((fn.get("Environment") or {}).get("Variables") or {}).keys()),
+            "vpc": {"subnet_ids": vpc.get("SubnetIds", []), "security_group_ids": vpc.get("SecurityGroupIds", [])}
+            if vpc.get("SubnetIds")
+            else None,
+            "dead_letter_target": (fn.get("DeadLetterConfig") or {}).get("TargetArn"),
+            "tracing": (fn.get("TracingConfig") or {}).get("Mode", "PassThrough"),
+            "ephemeral_storage_mb": (fn.get("EphemeralStorage") or {}).get("Size"),
+            "snap_start": (fn.get("SnapStart") or {}).get("ApplyOn", "None"),
+            "log_format": logging_config.get("LogFormat", "Text"),
+            "log_group": log_group,
+            "log_group_exists": log_group in log_groups if log_groups else None,
+            "log_retention_days": log_groups.get(log_group),
+            "reserved_concurrency": concurrency.get("ReservedConcurrentExecutions"),
+            "provisioned_concurrency": [
+                {
+                    "qualifier": p.get("FunctionArn", "").rsplit(":", 1)[-1],
+                    "requested": p.get("RequestedProvisionedConcurrentExecutions"),
+                    "allocated": p.get("AllocatedProvisionedConcurrentExecutions"),
+                    "status": p.get("Status"),
+                }
+                for p in provisioned.get("ProvisionedConcurrencyConfigs", [])
+            ],
+            "event_source_mappings": mappings.get(arn, []),
+            "function_url": {"auth_type": url.get("AuthType"), "url": url.get("FunctionUrl")} if url else None,
+            "async": {
+                "maximum_retry_attempts": invoke.get("MaximumRetryAttempts"),
+                "maximum_event_age_s": invoke.get("MaximumEventAgeInSeconds"),
+                "on_failure_destination": (destinations.get("OnFailure") or {}).get("Destination"),
+                "on_success_destination": (destinations.get("OnSuccess") or {}).get("Destination"),
+            }
+            if invoke
+            else None,
+        }
+        snapshots.append(Snapshot(KIND, arn, name, config, {str(k): str(v) for k, v in tags.items()}))
+    return snapshots
+
+
+def details(config: Mapping[str, Any]) -> str:
+    return (
+        f"{config.get('runtime', '')} · {config.get('architecture', '')} · "
+        f"{config.get('memory_mb', '')} MB · {config.get('timeout_s', '')} s"
+    )
+
+
+def polls(config: Mapping[str, Any]) -> list[str]:
+    return [m["event_source_arn"] for m in config.get("event_source_mappings", []) if m.get("event_source_arn")]
+
+
+def related(resources: Sequence[Any], metrics: Mapping[int, Mapping[str, float]]) -> dict[int, dict[str, Any]]:
+    """Per function: whether anything invokes it asynchronously, and every source that
+    invokes it (event source mappings, then topics and rules)."""
+    async_sources: dict[str, list[str]] = defaultdict(list)
+    for r in resources:
+        kind = REGISTRY.get(r.kind)
+        for target in kind.invokes(r.config) if kind else []:
+            async_sources[target].append(r.arn)
+    out: dict[int, dict[str, Any]] = {}
+    for fn in (r for r in resources if r.kind == KIND):
+        sources = [m.get("event_source_arn") for m in fn.config.get("event_source_mappings", [])]
+        out[fn.pk] = {
+            "async_invoked": bool(async_sources.get(fn.arn)),
+            "sources": sources + async_sources.get(fn.arn, []),
+        }
+    return out
+
+
+register(
+    Kind(
+        id=KIND,
+        label="Lambda function",
+        service="lambda",
+        describe=describe,
+        actions=ACTIONS,
+        probes=(("lambda", "ListFunctions", {"MaxItems": 1}), ("logs", "DescribeLogGroups", {"limit": 1})),
+        dimensions=by_name("FunctionName"),
+        metrics=(
+            MetricSpec("AWS/Lambda", "Invocations", (SUM,)),
+            MetricSpec("AWS/Lambda", "Errors", (SUM,)),
+            MetricSpec("AWS/Lambda", "Throttles", (SUM,)),
+            MetricSpec("AWS/Lambda", "Duration", (AVG, "p95", "p99", MAX)),
+            MetricSpec("AWS/Lambda", "ConcurrentExecutions", (MAX,)),
+            MetricSpec("AWS/Lambda", "IteratorAge", (MAX,)),
+            MetricSpec("AWS/Lambda", "DeadLetterErrors", (SUM,)),
+            MetricSpec("AWS/Lambda", "DestinationDeliveryFailures", (SUM,)),
+            MetricSpec("AWS/Lambda", "AsyncEventsDropped", (SUM,)),
+            MetricSpec("AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", (SUM,)),
+        ),
+        poll_seconds=60,
+        alertable_metrics=(
+            "errors",
+            "error_rate",
+            "timeouts",
+            "out_of_memory",
+            "cold_starts",
+            "duration_max",
+            "duration_avg",
+            "memory_use",
+            "cost",
+            "throttles",
+            "iterator_age",
+        ),
+        details=details,
+        sections=(
+            Section("invocations", "Invocations and errors", "rollups", ("invocations", "errors")),
+            Section("duration", "Duration", "rollups", ("p95",)),
+            Section("invocation-list", "Invocations", "invocations"),
+            Section("error-groups", "Error groups", "error_groups"),
+            Section("configuration", "Configuration", "config"),
+        ),
+        related=related,
+        polls=polls,
+    )
+)

@@ -1,0 +1,92 @@
+"""SNS topics: encryption, policy and subscriptions (endpoints kept only for AWS targets)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from kinds.base import SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.describe import Context, ListingFailed, Snapshot, tags_from_list
+
+KIND = "sns.topic"
+
+ACTIONS = {
+    "sns:ListTopics": "list topics",
+    "sns:GetTopicAttributes": "topic settings and encryption",
+    "sns:ListSubscriptionsByTopic": "subscriptions and their protocols",
+    "sns:GetSubscriptionAttributes": "a subscription's dead-letter queue",
+    "sns:ListTagsForResource": "topic tags",
+}
+
+
+def describe(ctx: Context) -> list[Snapshot]:
+    snapshots = []
+    for topic in ctx.paginate("sns", "ListTopics", "Topics"):
+        arn = topic["TopicArn"]
+        attrs = ctx.call("sns", "GetTopicAttributes", {}, TopicArn=arn).get("Attributes", {})
+        subscriptions = []
+        try:
+            for sub in ctx.paginate("sns", "ListSubscriptionsByTopic", "Subscriptions", TopicArn=arn):
+                sub_arn = sub.get("SubscriptionArn", "")
+                sub_attrs = {}
+                if sub_arn.startswith("arn:"):
+                    sub_attrs = ctx.call("sns", "GetSubscriptionAttributes", {}, SubscriptionArn=sub_arn).get(
+                        "Attributes", {}
+                    )
+                redrive = json.loads(sub_attrs["RedrivePolicy"]) if sub_attrs.get("RedrivePolicy") else None
+                subscriptions.append(
+                    {
+                        "protocol": sub.get("Protocol"),
+                        # Endpoints can be people's addresses: keep only what the checks need.
+                        "endpoint": sub.get("Endpoint")
+                        if sub.get("Protocol") in {"sqs", "lambda", "firehose"}
+                        else None,
+                        "dead_letter_target": redrive.get("deadLetterTargetArn") if redrive else None,
+                        "raw_message_delivery": sub_attrs.get("RawMessageDelivery") == "true",
+                    }
+                )
+        except ListingFailed:
+            pass
+        tags = ctx.call("sns", "ListTagsForResource", {}, ResourceArn=arn).get("Tags", [])
+        config = {
+            "fifo": arn.endswith(".fifo"),
+            "kms_key": attrs.get("KmsMasterKeyId"),
+            "policy": json.loads(attrs["Policy"]) if attrs.get("Policy") else None,
+            "subscriptions": subscriptions,
+        }
+        snapshots.append(Snapshot(KIND, arn, arn.rsplit(":", 1)[-1], config, tags_from_list(tags)))
+    return snapshots
+
+
+def invokes(config: Mapping[str, Any]) -> list[str]:
+    return [
+        s["endpoint"] for s in config.get("subscriptions", []) if s.get("protocol") == "lambda" and s.get("endpoint")
+    ]
+
+
+register(
+    Kind(
+        id=KIND,
+        label="SNS topic",
+        service="sns",
+        describe=describe,
+        actions=ACTIONS,
+        probes=(("sns", "ListTopics", {}),),
+        dimensions=by_name("TopicName"),
+        metrics=(
+            MetricSpec("AWS/SNS", "NumberOfMessagesPublished", (SUM,)),
+            MetricSpec("AWS/SNS", "NumberOfNotificationsFailed", (SUM,)),
+        ),
+        sections=(
+            Section(
+                "deliveries",
+                "Published and failed",
+                "metrics",
+                ("AWS/SNS:NumberOfMessagesPublished:Sum", "AWS/SNS:NumberOfNotificationsFailed:Sum"),
+            ),
+            Section("subscriptions", "Subscriptions", "config"),
+        ),
+        invokes=invokes,
+    )
+)
