@@ -14,6 +14,7 @@ from aws.clients import forget_credentials
 
 from .models import AwsAccount, Membership, Organization, Role
 from .onboarding import ROLE_ARN_RE, ValidationReport, parse_regions, validate_role
+from .signals import aws_account_connected, aws_account_removing, organization_created
 
 
 def _unique_slug(name: str) -> str:
@@ -31,9 +32,8 @@ def organization_create(*, name: str, owner: User, time_zone: str = "UTC") -> Or
         raise ValueError("An organisation needs a name.")
     org = Organization.objects.create(name=name, slug=_unique_slug(name), time_zone=time_zone)
     Membership.objects.create(organization=org, user=owner, role=Role.OWNER)
-    from alerts.services import default_rules_create  # alerts builds on accounts, not the reverse
-
-    default_rules_create(organization=org)
+    # Within the transaction: alerts creates the default rules, and a failure undoes both.
+    organization_created.send(sender=Organization, organization=org)
     return org
 
 
@@ -112,11 +112,8 @@ def aws_account_validate(*, account: AwsAccount) -> ValidationReport:
     for key, value in fields.items():
         setattr(account, key, value)
     if report.ok:
-        # First discovery right away rather than at the next beat tick.
-        from monitoring.tasks import collect_account_region
-
-        pk, regions = account.pk, list(account.regions)
-        transaction.on_commit(lambda: [collect_account_region.delay(pk, region) for region in regions])
+        # Monitoring starts the first collection right away rather than at the next beat tick.
+        aws_account_connected.send(sender=AwsAccount, account=account)
     return report
 
 
@@ -150,8 +147,7 @@ def aws_account_pause(*, account: AwsAccount, paused: bool) -> None:
 def aws_account_remove(*, account: AwsAccount) -> None:
     """Remove the account and everything collected from it (resources, and all that hangs
     off them, cascade)."""
-    from monitoring.store.invocations import account_data_purge
-
     forget_credentials(account)
-    account_data_purge(account_id=account.pk)
+    # First the bulk data, removed cheaply by its owners; the cascade then finds little.
+    aws_account_removing.send(sender=AwsAccount, account=account)
     account.delete()

@@ -16,8 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from alerts.models import DigestFrequency, DigestSubscription
-from web import params
+from web import panels, params
 
 from .admin_services import (
     AdminError,
@@ -49,11 +48,15 @@ from .selectors import (
 )
 
 PENDING_INVITATION = "pending_invitation_token"
+# The panel slot of the settings page, below the organisation (see web/panels.py).
+SETTINGS_SLOT = "accounts.settings"
 
 
 @login_required
 def settings_index(request: HttpRequest) -> HttpResponse:
     organization = current_organization(request)
+    # What higher apps add to this page (alerts: the member's e-mail digest).
+    settings_panels = panels.render(SETTINGS_SLOT, request, organization)
     pending = [
         i for i in Invitation.objects.filter(organization=organization, accepted_at=None, revoked_at=None)
         if invitation_state(i) == "pending"
@@ -71,10 +74,7 @@ def settings_index(request: HttpRequest) -> HttpResponse:
             "invitations": pending,
             "can_manage": can(request, Action.MANAGE),
             "can_own": can(request, Action.OWN),
-            "digest": DigestSubscription.objects.filter(
-                organization=organization, user_id=request.user.pk or 0
-            ).first(),
-            "digest_choices": DigestFrequency.choices,
+            "panels": settings_panels,
         },
     )
 

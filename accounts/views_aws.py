@@ -13,8 +13,7 @@ from django.views.decorators.http import require_POST
 
 import kinds
 from kinds import REQUIRED_ACTIONS
-from monitoring.collection.orchestrator import unit_busy
-from web import params
+from web import panels, params
 
 from .audit import audit_record
 from .context import current_organization
@@ -31,6 +30,11 @@ from .services import (
     aws_account_start,
     aws_account_validate,
 )
+
+# The panel slots of the AWS account page: higher apps register panels for them (see
+# web/panels.py) in the facts list and the collection health section.
+AWS_ACCOUNT_FACTS = "accounts.aws_account.facts"
+AWS_ACCOUNT_HEALTH = "accounts.aws_account.health"
 
 
 def _account(request: HttpRequest, pk: int) -> AwsAccount:
@@ -164,10 +168,11 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "account": account,
             "problems_by_region": problems_by_region,
             "collected": collected,
-            "busy": [(region, message) for region in account.regions if (message := unit_busy(account.pk, region))],
-            "resource_count": account.resources.filter(gone_at=None).count(),
             "can_manage": can(request, Action.MANAGE),
             "intervals_form": _intervals_form(account),
+            # What higher apps show on this page (monitoring: the resource count, and the
+            # regions being collected right now).
+            "panels": panels.render_slots(request, account, facts=AWS_ACCOUNT_FACTS, health=AWS_ACCOUNT_HEALTH),
             "nav": "settings",
         },
     )

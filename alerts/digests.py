@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from insights.models import Finding
 from monitoring import dashboard
-from monitoring.models import ErrorGroup
+from monitoring.selectors import error_groups_of
 from web.params import one_line
 
 from .models import DigestFrequency, DigestSent, DigestSubscription, Incident
@@ -87,7 +87,7 @@ def content(organization: Organization, start: datetime, end: datetime) -> dict[
     by_pillar: dict[str, int] = {}
     for pillar in findings.values_list("pillar", flat=True):
         by_pillar[pillar] = by_pillar.get(pillar, 0) + 1
-    groups = ErrorGroup.objects.filter(organization=organization).select_related("resource")
+    groups = error_groups_of(organization=organization)
     return {
         "organization": organization,
         "start": start,

@@ -13,30 +13,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from insights.models import Finding, FindingStatus
 from kinds import lambda_function
 from monitoring.models import ErrorGroup, ErrorGroupStatus, Resource
+from monitoring.selectors import (
+    INVOCATION_WINDOW_FIGURES,
+    api_5xx_rate_window_values,
+    error_groups_of,
+    invocation_window_values,
+    live_resources,
+    metric_window_values,
+)
 
 from .models import AlertRule
 
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
-# Metrics read from raw invocations over the window (SQL expression per metric).
-INVOCATION_METRICS = {
-    "errors": "count(*) FILTER (WHERE status IN ('error', 'timeout', 'out_of_memory'))",
-    "error_rate": "100.0 * count(*) FILTER (WHERE status IN ('error', 'timeout', 'out_of_memory')) / NULLIF(count(*), 0)",
-    "timeouts": "count(*) FILTER (WHERE status = 'timeout')",
-    "out_of_memory": "count(*) FILTER (WHERE status = 'out_of_memory')",
-    "cold_starts": "count(*) FILTER (WHERE cold_start)",
-    "duration_max": "max(duration_ms)",
-    "duration_avg": "avg(duration_ms)",
-    "memory_use": "max(100.0 * max_memory_used_mb / NULLIF(memory_size_mb, 0))",
-    "cost": "sum(cost_usd)",
-}
+# Metrics read from raw invocations over the window (computed by monitoring's selectors).
+INVOCATION_METRICS = frozenset(INVOCATION_WINDOW_FIGURES)
 # Metrics read from CloudWatch points: (metric, stat, aggregate).
 POINT_METRICS = {
     "throttles": ("AWS/Lambda:Throttles", "Sum", "sum"),
@@ -61,7 +58,7 @@ def breaches(values: Sequence[float | None], op: str, threshold: float, needed: 
 
 
 def targets(rule: AlertRule) -> QuerySet[Resource]:
-    qs = Resource.objects.filter(organization=rule.organization, gone_at=None)
+    qs = live_resources(organization=rule.organization)
     if rule.target == AlertRule.Target.ACCOUNT and rule.target_account_id:
         qs = qs.filter(account_id=rule.target_account_id)
     elif rule.target == AlertRule.Target.KIND and rule.target_kind:
@@ -82,36 +79,20 @@ def window_values(rule: AlertRule, resources: list[Resource], now: datetime) -> 
     out: dict[int, list[float | None]] = {rid: [None] * n for rid in ids}
     if not ids:
         return out
-    with connection.cursor() as cursor:
-        if rule.metric in INVOCATION_METRICS:
-            cursor.execute(
-                f"SELECT resource_id, floor(extract(epoch FROM started_at - %s) / %s)::int AS w, "  # noqa: S608
-                f"{INVOCATION_METRICS[rule.metric]} FROM monitoring_invocation "
-                "WHERE resource_id = ANY(%s) AND started_at >= %s AND started_at < %s GROUP BY 1, 2",
-                [start, width.total_seconds(), ids, start, now],
-            )
-        elif rule.metric in POINT_METRICS:
-            metric, stat, agg = POINT_METRICS[rule.metric]
-            cursor.execute(
-                f"SELECT resource_id, floor(extract(epoch FROM ts - %s) / %s)::int AS w, {agg}(value) "  # noqa: S608
-                "FROM monitoring_metricpoint WHERE resource_id = ANY(%s) AND metric = %s AND stat = %s "
-                "AND ts >= %s AND ts < %s GROUP BY 1, 2",
-                [start, width.total_seconds(), ids, metric, stat, start, now],
-            )
-        elif rule.metric == "api_5xx_rate":
-            cursor.execute(
-                "SELECT resource_id, floor(extract(epoch FROM ts - %s) / %s)::int AS w, "
-                "100.0 * sum(value) FILTER (WHERE metric IN ('AWS/ApiGateway:5XXError', 'AWS/ApiGateway:5xx')) "
-                "/ NULLIF(sum(value) FILTER (WHERE metric = 'AWS/ApiGateway:Count'), 0) "
-                "FROM monitoring_metricpoint WHERE resource_id = ANY(%s) AND stat = 'Sum' AND ts >= %s AND ts < %s "
-                "GROUP BY 1, 2",
-                [start, width.total_seconds(), ids, start, now],
-            )
-        else:
-            return out
-        for rid, w, value in cursor.fetchall():
-            if 0 <= w < n:
-                out[rid][w] = float(value) if value is not None else None
+    if rule.metric in INVOCATION_METRICS:
+        rows = invocation_window_values(figure=rule.metric, resource_ids=ids, start=start, end=now, width=width)
+    elif rule.metric in POINT_METRICS:
+        metric, stat, agg = POINT_METRICS[rule.metric]
+        rows = metric_window_values(
+            metric=metric, stat=stat, aggregate=agg, resource_ids=ids, start=start, end=now, width=width
+        )
+    elif rule.metric == "api_5xx_rate":
+        rows = api_5xx_rate_window_values(resource_ids=ids, start=start, end=now, width=width)
+    else:
+        return out
+    for rid, w, value in rows:
+        if 0 <= w < n:
+            out[rid][w] = float(value) if value is not None else None
     return out
 
 
@@ -145,9 +126,9 @@ def threshold_breaches(rule: AlertRule, now: datetime) -> list[Breach]:
 def error_group_breaches(rule: AlertRule, since: datetime) -> list[Breach]:
     """Open groups first seen (or reopened as regressions) since the rule last looked."""
     resources = targets(rule).values("pk")
-    groups: Iterable[ErrorGroup] = ErrorGroup.objects.filter(
-        organization=rule.organization, resource__in=resources, status=ErrorGroupStatus.OPEN
-    ).select_related("resource")
+    groups: Iterable[ErrorGroup] = error_groups_of(organization=rule.organization, status=ErrorGroupStatus.OPEN).filter(
+        resource__in=resources
+    )
     if rule.error_kinds:
         groups = [g for g in groups if g.kind in rule.error_kinds]
     out = []
@@ -170,7 +151,7 @@ def error_group_breaches(rule: AlertRule, since: datetime) -> list[Breach]:
 def open_error_group_subjects(rule: AlertRule) -> set[str]:
     return {
         f"g{pk}"
-        for pk in ErrorGroup.objects.filter(organization=rule.organization, status=ErrorGroupStatus.OPEN).values_list(
+        for pk in error_groups_of(organization=rule.organization, status=ErrorGroupStatus.OPEN).values_list(
             "pk", flat=True
         )
     }

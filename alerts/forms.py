@@ -6,7 +6,8 @@ from django import forms
 
 import kinds
 from accounts.models import AwsAccount
-from monitoring.models import Project, Resource
+from monitoring.models import Project
+from monitoring.selectors import live_resources
 
 from .bounds import MAX_EVALUATION_PERIODS, MAX_MIN_INTERVAL_MINUTES, MAX_SPAN_MINUTES, rule_problems
 from .models import AlertRule, Channel, Metric
@@ -37,9 +38,7 @@ class RuleForm(forms.ModelForm):
         scoped = {
             "target_account": AwsAccount.objects.filter(organization=organization),
             "target_project": Project.objects.filter(organization=organization),
-            "target_resources": Resource.objects.filter(organization=organization, gone_at=None).order_by(
-                "kind", "name"
-            ),
+            "target_resources": live_resources(organization=organization).order_by("kind", "name"),
         }
         for name, queryset in scoped.items():
             field = self.fields[name]

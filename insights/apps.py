@@ -6,3 +6,11 @@ from django.apps import AppConfig
 class InsightsConfig(AppConfig):
     name = "insights"
     verbose_name = "Well-Architected insights"
+
+    def ready(self) -> None:
+        from monitoring.signals import collection_stored
+
+        from . import panels, receivers
+
+        collection_stored.connect(receivers.evaluate_after_collection, dispatch_uid=__name__)
+        panels.register()

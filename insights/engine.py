@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from insights.checks import PILLARS, REGISTRY, CheckInput, InvocationStats, run_
 from kinds import lambda_function
 from monitoring.histogram import merge, percentile
 from monitoring.models import Resource, Rollup
+from monitoring.selectors import hourly_rollups, invocation_memory_and_init, live_resources, metric_aggregates
 
 from .models import Finding, FindingStatus, PillarScore, Suppression
 
@@ -47,42 +48,22 @@ class RunSummary:
 def _metrics(account: AwsAccount, since: datetime) -> dict[int, dict[str, float]]:
     """{resource id: {"Namespace:Metric:Stat": value}} aggregated over the window."""
     out: dict[int, dict[str, float]] = defaultdict(dict)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT resource_id, metric, stat, sum(value), max(value), min(value), avg(value)
-            FROM monitoring_metricpoint WHERE account_id = %s AND ts >= %s
-            GROUP BY resource_id, metric, stat
-            """,
-            [account.pk, since],
+    for row in metric_aggregates(account_id=account.pk, since=since):
+        metric, stat, total, high = row.metric, row.stat, row.total, row.high
+        value = {"Sum": total, "Maximum": high, "Minimum": row.low, "Average": row.mean, "SampleCount": total}.get(
+            stat, high
         )
-        for resource_id, metric, stat, total, high, low, mean in cursor.fetchall():
-            value = {"Sum": total, "Maximum": high, "Minimum": low, "Average": mean, "SampleCount": total}.get(
-                stat, high
-            )
-            out[resource_id][f"{metric}:{stat}"] = float(value)
-            if stat == "Sum" and metric.startswith("AWS/DynamoDB:Consumed"):
-                out[resource_id][f"derived:{metric.split(':', 1)[1]}:peak_per_second"] = float(high) / 60
+        out[row.resource_id][f"{metric}:{stat}"] = float(value)
+        if stat == "Sum" and metric.startswith("AWS/DynamoDB:Consumed"):
+            out[row.resource_id][f"derived:{metric.split(':', 1)[1]}:peak_per_second"] = float(high) / 60
     return out
 
 
 def _stats(account: AwsAccount, since: datetime) -> dict[int, InvocationStats]:
     rollups: dict[int, list[Rollup]] = defaultdict(list)
-    for r in Rollup.objects.filter(account_id=account.pk, period="hour", bucket__gte=since):
+    for r in hourly_rollups(account_id=account.pk, since=since):
         rollups[r.resource_id].append(r)
-    raw: dict[int, tuple[int | None, float | None]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT resource_id, max(max_memory_used_mb),
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY init_duration_ms)
-            FROM monitoring_invocation WHERE account_id = %s AND started_at >= %s
-            GROUP BY resource_id
-            """,
-            [account.pk, since],
-        )
-        for resource_id, memory, init_p95 in cursor.fetchall():
-            raw[resource_id] = (memory, init_p95)
+    raw = invocation_memory_and_init(account_id=account.pk, since=since)
     out = {}
     for resource_id, rows in rollups.items():
         histogram = merge(r.histogram for r in rows)
@@ -137,7 +118,7 @@ def is_suppressed(finding: Finding, suppressions: list[Suppression]) -> bool:
 def insights_run(account: AwsAccount, now: datetime | None = None) -> RunSummary:
     now = now or timezone.now()
     since = now - timedelta(days=WINDOW_DAYS)
-    resources = list(Resource.objects.filter(account=account, gone_at=None))
+    resources = list(live_resources(account=account))
     metrics = _metrics(account, since)
     stats = _stats(account, since)
     related = _related(resources, metrics)
@@ -242,7 +223,7 @@ def scores_update(*, organization: Organization, now: datetime) -> dict[str, flo
     for f in failing.values("pillar", "severity"):
         failing_weight[f["pillar"]] += SEVERITY_WEIGHT.get(f["severity"], 1)
     kinds: dict[str, int] = defaultdict(int)
-    for r in Resource.objects.filter(organization=organization, gone_at=None).values("kind"):
+    for r in live_resources(organization=organization).values("kind"):
         kinds[r["kind"]] += 1
     kinds["account"] = AwsAccount.objects.filter(organization=organization).count()
     for chk in REGISTRY.values():

@@ -1,4 +1,6 @@
-"""Reads for the dashboard views, scoped to the user's organisation."""
+"""Reads of monitoring's tables: for its own pages (scoped to the user's organisation), and
+for the apps above it (insights, alerts), which read monitoring's data only through the
+functions at the end of this module, never with SQL of their own."""
 
 from __future__ import annotations
 
@@ -6,27 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 
 import kinds
-from accounts.models import Organization
+from accounts.models import AwsAccount, Organization
 from accounts.selectors import get_scoped_or_404
 from kinds import lambda_function
 from web import params as p
 
-from .models import (
-    ErrorGroup,
-    ErrorGroupStatus,
-    Invocation,
-    InvocationStatus,
-    LogLine,
-    Project,
-    Resource,
-    Rollup,
-)
+from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Project, Resource, Rollup
 
 
 @dataclass(frozen=True)
@@ -293,3 +287,143 @@ def error_group_samples(group: ErrorGroup) -> list[Invocation]:
             "-started_at"
         )
     )
+
+
+# --- Reads for the apps above monitoring (insights, alerts) ----------------------------------
+
+
+def live_resources(
+    *, organization: Organization | None = None, account: AwsAccount | None = None
+) -> QuerySet[Resource]:
+    """The resources still present (not gone) in an organisation's accounts, or in one account."""
+    resources = Resource.objects.filter(gone_at=None)
+    if organization is not None:
+        resources = resources.filter(organization=organization)
+    if account is not None:
+        resources = resources.filter(account=account)
+    return resources
+
+
+def hourly_rollups(*, account_id: int, since: datetime) -> QuerySet[Rollup]:
+    """The account's hourly invocation rollups from `since` on."""
+    return Rollup.objects.filter(account_id=account_id, period="hour", bucket__gte=since)
+
+
+def error_groups_of(*, organization: Organization, status: str | None = None) -> QuerySet[ErrorGroup]:
+    """The organisation's error groups (with their resource), optionally of one status."""
+    groups = ErrorGroup.objects.filter(organization=organization).select_related("resource")
+    return groups.filter(status=status) if status is not None else groups
+
+
+@dataclass(frozen=True)
+class MetricAggregate:
+    """One resource's metric × statistic, aggregated over a window of stored points."""
+
+    resource_id: int
+    metric: str
+    stat: str
+    total: float
+    high: float
+    low: float
+    mean: float
+
+
+def metric_aggregates(*, account_id: int, since: datetime) -> list[MetricAggregate]:
+    """Every stored metric × statistic of the account's resources since `since`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT resource_id, metric, stat, sum(value), max(value), min(value), avg(value)
+            FROM monitoring_metricpoint WHERE account_id = %s AND ts >= %s
+            GROUP BY resource_id, metric, stat
+            """,
+            [account_id, since],
+        )
+        return [MetricAggregate(*row) for row in cursor.fetchall()]
+
+
+def invocation_memory_and_init(*, account_id: int, since: datetime) -> dict[int, tuple[int | None, float | None]]:
+    """{resource id: (highest memory used in MB, 95th percentile of init durations in ms)} over
+    raw invocations since `since`: figures the rollups do not keep."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT resource_id, max(max_memory_used_mb),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY init_duration_ms)
+            FROM monitoring_invocation WHERE account_id = %s AND started_at >= %s
+            GROUP BY resource_id
+            """,
+            [account_id, since],
+        )
+        return {resource_id: (memory, init_p95) for resource_id, memory, init_p95 in cursor.fetchall()}
+
+
+# Figures over raw invocations per time window, by name (SQL expression per figure).
+INVOCATION_WINDOW_FIGURES = {
+    "errors": "count(*) FILTER (WHERE status IN ('error', 'timeout', 'out_of_memory'))",
+    "error_rate": "100.0 * count(*) FILTER (WHERE status IN ('error', 'timeout', 'out_of_memory')) / NULLIF(count(*), 0)",
+    "timeouts": "count(*) FILTER (WHERE status = 'timeout')",
+    "out_of_memory": "count(*) FILTER (WHERE status = 'out_of_memory')",
+    "cold_starts": "count(*) FILTER (WHERE cold_start)",
+    "duration_max": "max(duration_ms)",
+    "duration_avg": "avg(duration_ms)",
+    "memory_use": "max(100.0 * max_memory_used_mb / NULLIF(memory_size_mb, 0))",
+    "cost": "sum(cost_usd)",
+}
+POINT_AGGREGATES = {"sum", "max", "min", "avg"}
+
+# (resource id, window index counted from `start`, value)
+WindowValue = tuple[int, int, float | None]
+
+
+def invocation_window_values(
+    *, figure: str, resource_ids: list[int], start: datetime, end: datetime, width: timedelta
+) -> list[WindowValue]:
+    """One of INVOCATION_WINDOW_FIGURES per resource per window of `width` from `start`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT resource_id, floor(extract(epoch FROM started_at - %s) / %s)::int AS w, "  # noqa: S608
+            f"{INVOCATION_WINDOW_FIGURES[figure]} FROM monitoring_invocation "
+            "WHERE resource_id = ANY(%s) AND started_at >= %s AND started_at < %s GROUP BY 1, 2",
+            [start, width.total_seconds(), resource_ids, start, end],
+        )
+        return list(cursor.fetchall())
+
+
+def metric_window_values(
+    *,
+    metric: str,
+    stat: str,
+    aggregate: str,
+    resource_ids: list[int],
+    start: datetime,
+    end: datetime,
+    width: timedelta,
+) -> list[WindowValue]:
+    """A stored metric × statistic, aggregated (one of POINT_AGGREGATES) per resource per window."""
+    if aggregate not in POINT_AGGREGATES:
+        raise ValueError(f"unknown aggregate {aggregate!r}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT resource_id, floor(extract(epoch FROM ts - %s) / %s)::int AS w, {aggregate}(value) "  # noqa: S608
+            "FROM monitoring_metricpoint WHERE resource_id = ANY(%s) AND metric = %s AND stat = %s "
+            "AND ts >= %s AND ts < %s GROUP BY 1, 2",
+            [start, width.total_seconds(), resource_ids, metric, stat, start, end],
+        )
+        return list(cursor.fetchall())
+
+
+def api_5xx_rate_window_values(
+    *, resource_ids: list[int], start: datetime, end: datetime, width: timedelta
+) -> list[WindowValue]:
+    """API Gateway 5xx responses as a percentage of requests, per resource per window."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT resource_id, floor(extract(epoch FROM ts - %s) / %s)::int AS w, "
+            "100.0 * sum(value) FILTER (WHERE metric IN ('AWS/ApiGateway:5XXError', 'AWS/ApiGateway:5xx')) "
+            "/ NULLIF(sum(value) FILTER (WHERE metric = 'AWS/ApiGateway:Count'), 0) "
+            "FROM monitoring_metricpoint WHERE resource_id = ANY(%s) AND stat = 'Sum' AND ts >= %s AND ts < %s "
+            "GROUP BY 1, 2",
+            [start, width.total_seconds(), resource_ids, start, end],
+        )
+        return list(cursor.fetchall())

@@ -8,6 +8,7 @@ from celery import shared_task
 from accounts.models import AwsAccount
 
 from .collection.orchestrator import UnitBusy, collect_unit, due_units
+from .signals import CONFIGURATION, INVOCATIONS, collection_stored
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,17 @@ def collect_account_region(account_id: int, region: str) -> dict[str, Any] | Non
     except UnitBusy as exc:
         log.info("%s", exc)
         return None
-    if summary.get("resources_by_type") or summary.get("logs", {}).get("invocations"):
-        # New configuration or new behaviour: re-evaluate the account's insights.
-        from alerts.tasks import evaluate_rules
-        from insights.tasks import run_account
-
-        run_account.apply_async((account_id,), expires=600)
-        # Alert on what this batch brought rather than at the next minute's tick.
-        evaluate_rules.apply_async(expires=60)
+    changes = frozenset(
+        change
+        for change, present in (
+            (CONFIGURATION, summary.get("resources_by_type")),
+            (INVOCATIONS, summary.get("logs", {}).get("invocations")),
+        )
+        if present
+    )
+    if changes:
+        # New configuration or new behaviour: insights and alerts re-evaluate now.
+        collection_stored.send(sender=AwsAccount, account=account, region=region, changes=changes, summary=summary)
     return summary
 
 

@@ -23,9 +23,8 @@ from accounts.context import current_organization
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of
-from insights.models import Finding, PillarScore
 from kinds import lambda_function
-from web import params
+from web import panels, params
 
 from . import dashboard, services
 from .forms import ProjectForm
@@ -65,6 +64,11 @@ KPI_CARDS = [
     ("duration_p99_ms", "p99 duration", "{:.0f} ms", False),
     ("cost_usd", "Cost", "$ {:.4f}", False),
 ]
+
+# The panel slots of the overview (below the top lists) and of the resource page (above its
+# configuration): higher apps register panels for them (see web/panels.py).
+OVERVIEW_SLOT = "monitoring.overview"
+RESOURCE_SLOT = "monitoring.resource"
 
 
 def kpi_cards(values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -112,7 +116,8 @@ def overview(request: HttpRequest) -> HttpResponse:
                 },
                 "top": dashboard.top_functions(scope, period),
                 "regions": regions_of(organization),
-                "pillars": PillarScore.objects.filter(organization=organization, day=timezone.now().date()),
+                # What higher apps add to the overview (insights: today's pillar scores).
+                "panels": panels.render(OVERVIEW_SLOT, request, organization),
             }
         )
     return render(request, "monitoring/overview.html", context)
@@ -163,7 +168,8 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "resources",
         "resource": resource,
         "changes": resource.changes.all()[:50],
-        "findings": Finding.objects.filter(resource=resource, status="open").order_by("severity"),
+        # What higher apps add to the page (insights: the resource's open findings).
+        "panels": panels.render(RESOURCE_SLOT, request, resource),
         "period": period,
         "periods": ["1h", "24h", "7d", "30d"],
     }

@@ -1,0 +1,32 @@
+"""Monitoring's panels on accounts' AWS account page (see `web/panels.py`): the account's
+resource count and the regions being collected right now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts.models import AwsAccount
+from accounts.views_aws import AWS_ACCOUNT_FACTS, AWS_ACCOUNT_HEALTH
+from web import panels
+
+from .collection.orchestrator import unit_busy
+
+
+def _resource_count(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
+    return {"resource_count": account.resources.filter(gone_at=None).count()}
+
+
+def _collecting(request: HttpRequest, account: AwsAccount) -> dict[str, Any] | None:
+    busy = [(region, message) for region in account.regions if (message := unit_busy(account.pk, region))]
+    return {"busy": busy} if busy else None
+
+
+def register() -> None:
+    panels.register(
+        AWS_ACCOUNT_FACTS, name="resources", template="monitoring/_aws_account_resources.html", context=_resource_count
+    )
+    panels.register(
+        AWS_ACCOUNT_HEALTH, name="collecting", template="monitoring/_aws_account_collecting.html", context=_collecting
+    )

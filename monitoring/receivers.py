@@ -1,0 +1,24 @@
+"""What monitoring does when accounts announces an event (connected in `MonitoringConfig.ready()`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import AwsAccount
+
+from .store.invocations import account_data_purge
+from .tasks import collect_account_region
+
+
+def collect_connected_account(*, account: AwsAccount, **_: Any) -> None:
+    """First discovery right away rather than at the next beat tick, once the validation
+    that connected the account is committed."""
+    pk, regions = account.pk, list(account.regions)
+    transaction.on_commit(lambda: [collect_account_region.delay(pk, region) for region in regions])
+
+
+def purge_removed_account(*, account: AwsAccount, **_: Any) -> None:
+    """The partitioned rows carry no foreign key to cascade from: delete them in bulk."""
+    account_data_purge(account_id=account.pk)
