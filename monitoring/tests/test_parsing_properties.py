@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitoring.parsing import invocation_to_dict, parse_events
@@ -179,3 +179,24 @@ def test_a_timestamp_no_datetime_can_hold_is_skipped_not_fatal() -> None:
         ]
     )
     assert (result.invocations, result.skipped) == ([], 2)
+
+
+@given(st.integers(min_value=-62_135_596_800_000, max_value=253_402_300_799_999))
+@example(-62_135_596_800_000)
+@example(253_402_300_799_999)
+@example(-1)
+@example(-1000)
+@example(999)
+def test_start_and_end_times_are_exact_to_the_millisecond_from_year_1_to_9999(ms: int) -> None:
+    # Whole seconds are cached per parse and milliseconds added from a table: before 1970
+    # (negative times) and at either end of the datetime range too.
+    rid = RIDS[0]
+    result = parse_events(
+        [
+            {"timestamp": ms, "message": f"START RequestId: {rid} Version: $LATEST"},
+            {"timestamp": ms, "message": f"END RequestId: {rid}"},
+        ]
+    )
+    (inv,) = result.invocations
+    expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    assert (inv.started_at, inv.ended_at) == (expected, expected)
