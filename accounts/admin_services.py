@@ -1,5 +1,5 @@
-"""Writes of the team admin console: organisation settings, members, invitations, API
-tokens — each recorded in the audit log. Keyword arguments, typed, atomic."""
+"""Writes of the team admin console: organisation settings, members, invitations — each
+recorded in the audit log (accounts.audit). Keyword arguments, typed, atomic."""
 
 from __future__ import annotations
 
@@ -13,18 +13,16 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Model
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from web.client_address import client_ip
-from web.params import clean_text, one_line
+from web.params import one_line
 
-from .models import ApiToken, AuditEvent, Invitation, Membership, Organization, Role
+from .audit import audit_record
+from .models import Invitation, Membership, Organization, Role
 
 INVITATION_DAYS = 7
-TOKEN_PREFIX = "dbt_"
 
 
 class AdminError(ValueError):
@@ -33,44 +31,6 @@ class AdminError(ValueError):
 
 def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def audit_record(
-    *,
-    organization: Organization,
-    action: str,
-    obj: Model | None = None,
-    actor: Any = None,
-    request: HttpRequest | None = None,
-    changes: dict[str, Any] | None = None,
-    object_repr: str = "",
-) -> AuditEvent:
-    """The one way to write the audit log. Never pass secrets in `changes`."""
-    user = actor if actor is not None else (getattr(request, "user", None) if request else None)
-    authenticated = bool(user is not None and getattr(user, "is_authenticated", False))
-    return AuditEvent.objects.create(
-        organization=organization,
-        actor=user if authenticated else None,
-        actor_label=clean_text(getattr(user, "email", "") if authenticated else (str(user) if user else "system")),
-        action=action,
-        object_type=(obj._meta.model_name or "") if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        object_repr=clean_text(object_repr or str(obj or ""))[:300],
-        changes=_without_nul(changes or {}),
-        ip=client_ip(request) if request is not None else None,
-        user_agent=clean_text(request.META.get("HTTP_USER_AGENT", "") if request else "")[:300],
-    )
-
-
-def _without_nul(value: Any) -> Any:
-    """PostgreSQL's jsonb refuses the NUL character; the audit record must not fail on one."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(str(k)): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
-    return value
 
 
 # --- Organisation --------------------------------------------------------------------------
@@ -279,41 +239,3 @@ def invitation_accept(*, invitation: Invitation, user: User, request: HttpReques
         changes={"role": invitation.role},
     )
     return membership
-
-
-# --- API tokens -------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def api_token_create(
-    *, organization: Organization, name: str, by: Any = None, request: HttpRequest | None = None
-) -> tuple[ApiToken, str]:
-    """Returns the token and its secret, which is shown once and never stored."""
-    name = name.strip()
-    if not name:
-        raise AdminError("Give the token a name, e.g. the system that will use it.")
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        organization=organization, name=name[:120], prefix=raw[:12], token_hash=sha256(raw), created_by=by
-    )
-    audit_record(organization=organization, action="api_token.created", obj=token, actor=by, request=request)
-    return token, raw
-
-
-def api_token_revoke(*, token: ApiToken, request: HttpRequest) -> None:
-    if not ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=timezone.now()):
-        raise AdminError("That token is already revoked.")
-    audit_record(organization=token.organization, action="api_token.revoked", obj=token, request=request)
-
-
-def api_token_authenticate(raw: str) -> ApiToken | None:
-    """The live token for a secret, its last use stamped (at most once a minute)."""
-    if not raw.startswith(TOKEN_PREFIX):
-        return None
-    token = ApiToken.objects.select_related("organization").filter(token_hash=sha256(raw), revoked_at=None).first()
-    if token is not None:
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-            token.last_used_at = now
-    return token

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from web import when
 
+from .context import MEMBERSHIP_ATTRIBUTE, current_membership_or_none, current_organization_or_none
 from .models import Membership, Profile, Role
 from .selectors import memberships_for_user
 from .sso import signed_in_with_sso, sso_provider
@@ -16,7 +17,7 @@ from .sso import signed_in_with_sso, sso_provider
 SESSION_KEY = "current_organization_id"
 
 
-def current_membership(request: HttpRequest) -> Membership | None:
+def membership_for_session(request: HttpRequest) -> Membership | None:
     """The membership the user works in: the one chosen in the switcher, else their first."""
     memberships = memberships_for_user(request.user)
     chosen = request.session.get(SESSION_KEY)
@@ -41,8 +42,8 @@ def organization_optional(view: V) -> V:
 
 
 class CurrentOrganizationMiddleware:
-    """Puts `request.membership` and `request.organization` on every request: the current
-    membership and its organisation, or None for both when the user belongs to none.
+    """Resolves the current membership of every request (read it with accounts.context):
+    the one chosen in the switcher, else the user's first, or None when they belong to none.
 
     A signed-in user without an organisation who opens any other page gets a page that
     says so and how to join one (instead of every view having to handle a missing one).
@@ -53,10 +54,8 @@ class CurrentOrganizationMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Resolved here, not lazily: a lazy object wrapping None is not None, and views
-        # test `organization is None`. Anonymous requests cost no query.
-        membership = current_membership(request)
-        request.membership = membership  # type: ignore[attr-defined]
-        request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
+        # and the accessors test `is None`. Anonymous requests cost no query.
+        setattr(request, MEMBERSHIP_ATTRIBUTE, membership_for_session(request))
         return self.get_response(request)
 
     def process_view(
@@ -64,7 +63,7 @@ class CurrentOrganizationMiddleware:
     ) -> HttpResponse | None:
         user = getattr(request, "user", None)
         if (
-            getattr(request, "membership", None) is None
+            current_membership_or_none(request) is None
             and user is not None
             and user.is_authenticated
             and not getattr(view_func, "organization_optional", False)
@@ -87,7 +86,7 @@ class RequireTwoFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not request.path.startswith(TWO_FACTOR_EXEMPT):
-            organization = getattr(request, "organization", None)
+            organization = current_organization_or_none(request)
             if organization and organization.require_two_factor and not _has_two_factor(user):
                 from django.contrib import messages
                 from django.shortcuts import redirect
@@ -121,7 +120,7 @@ class RequireSingleSignOnMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        membership = getattr(request, "membership", None)
+        membership = current_membership_or_none(request)
         if (
             membership is not None
             and membership.organization.sso_required

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from .context import current_membership_or_none
 from .roles import Action, role_allows
 
 
 def can(request: HttpRequest, action: Action) -> bool:
-    membership = getattr(request, "membership", None)
-    if not membership:
+    membership = current_membership_or_none(request)
+    if membership is None:
         return False
     return role_allows(membership.role, action)
 

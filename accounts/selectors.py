@@ -7,13 +7,14 @@ never 403, so a URL does not even confirm that another tenant's object exists.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Model, Q, QuerySet
 from django.http import Http404
 
-from .models import AwsAccount, Membership, Organization
+from .models import ApiToken, AuditEvent, AwsAccount, Membership, Organization
 
 M = TypeVar("M", bound=Model)
 
@@ -66,3 +67,33 @@ def validated_aws_accounts(organization: Organization) -> QuerySet[AwsAccount]:
     these prove that the organisation controls the AWS account id (recorded from STS, never
     from a typed ARN). Anything that acts on an AWS account by its id checks it is here."""
     return organization.aws_accounts.exclude(validated_at=None).exclude(aws_account_id="")
+
+
+def audit_events_for(
+    organization: Organization,
+    *,
+    actor: str = "",
+    action: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The organisation's audit events: actor containing, action starting with, and days
+    (inclusive) between the given ones, where given."""
+    events = AuditEvent.objects.filter(organization=organization)
+    if actor:
+        events = events.filter(actor_label__icontains=actor)
+    if action:
+        events = events.filter(action__startswith=action)
+    if since:
+        events = events.filter(created_at__date__gte=since)
+    if until:
+        events = events.filter(created_at__date__lte=until)
+    return events
+
+
+def audit_actions_of(organization: Organization) -> QuerySet[AuditEvent, str]:
+    return AuditEvent.objects.filter(organization=organization).values_list("action", flat=True).distinct()
+
+
+def api_tokens_of(organization: Organization) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(organization=organization).select_related("created_by")

@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import views, views_admin, views_aws
 
+app_name = "accounts"
+
 urlpatterns = [
     path("orgs/switch/", views.organization_switch, name="organization_switch"),
     path("settings/", views_admin.settings_index, name="settings"),

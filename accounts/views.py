@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from web import params
 
 from .admin_services import AdminError
+from .context import current_organization
 from .forms import ProfileForm, SsoSettingsForm
 from .middleware import SESSION_KEY, organization_optional
 from .permissions import require
@@ -29,12 +30,12 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     membership = get_membership_in(request.user, organization_id)
     request.session[SESSION_KEY] = membership.organization_id
     messages.success(request, f"Switched to {membership.organization.name}.")
-    return redirect(params.safe_next(request, reverse("overview")))
+    return redirect(params.safe_next(request, reverse("monitoring:overview")))
 
 
 @login_required
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_member_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    member = get_member_for_user(request.user, current_organization(request), pk)
     return render(
         request,
         "accounts/member_detail.html",
@@ -52,7 +53,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             profile_update(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
             messages.success(request, "Profile saved: times are shown in your time zone and date format.")
-            return redirect("profile")
+            return redirect("accounts:profile")
         status = 400
     else:
         form = ProfileForm(initial={"time_zone": current.time_zone, "date_format": current.date_format})
@@ -67,10 +68,10 @@ def sso_settings(request: HttpRequest) -> HttpResponse:
     form = SsoSettingsForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Not saved: " + params.form_errors(form))
-        return redirect(reverse("settings") + "#sso")
+        return redirect(reverse("accounts:settings") + "#sso")
     try:
-        organization_sso_update(organization=request.organization, request=request, **form.cleaned_data)  # type: ignore[attr-defined]
+        organization_sso_update(organization=current_organization(request), request=request, **form.cleaned_data)
         messages.success(request, "Single sign-on settings saved.")
     except AdminError as exc:
         messages.error(request, str(exc))
-    return redirect(reverse("settings") + "#sso")
+    return redirect(reverse("accounts:settings") + "#sso")

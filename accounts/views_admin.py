@@ -10,6 +10,7 @@ from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,8 +20,6 @@ from web import panels, params
 
 from .admin_services import (
     AdminError,
-    api_token_create,
-    api_token_revoke,
     invitation_accept,
     invitation_create,
     invitation_for_token,
@@ -32,12 +31,21 @@ from .admin_services import (
     organization_update,
     ownership_transfer,
 )
+from .api_tokens import api_token_create, api_token_revoke
+from .context import current_membership, current_organization
 from .forms import ApiTokenForm, InvitationForm, OrganizationForm, SsoSettingsForm
 from .middleware import SESSION_KEY
 from .models import ApiToken, AuditEvent, Invitation, Role
 from .permissions import can, require
 from .roles import ROLE_DESCRIPTIONS, Action
-from .selectors import get_member_for_user, get_scoped_or_404, members_of
+from .selectors import (
+    api_tokens_of,
+    audit_actions_of,
+    audit_events_for,
+    get_member_for_user,
+    get_scoped_or_404,
+    members_of,
+)
 from .sso import sso_provider
 
 PENDING_INVITATION = "pending_invitation_token"
@@ -45,21 +53,11 @@ PENDING_INVITATION = "pending_invitation_token"
 SETTINGS_SLOT = "accounts.settings"
 
 
-def _org(request: HttpRequest) -> Any:
-    return request.organization  # type: ignore[attr-defined]
-
-
-def _membership(request: HttpRequest) -> Any:
-    return request.membership  # type: ignore[attr-defined]
-
-
 @login_required
 def settings_index(request: HttpRequest) -> HttpResponse:
-    organization = _org(request)
+    organization = current_organization(request)
     # What higher apps add to this page (alerts: the member's e-mail digest).
     settings_panels = panels.render(SETTINGS_SLOT, request, organization)
-    if organization is None:
-        return render(request, "accounts/settings.html", {"nav": "settings", "panels": settings_panels})
     pending = [
         i for i in Invitation.objects.filter(organization=organization, accepted_at=None, revoked_at=None)
         if invitation_state(i) == "pending"
@@ -93,13 +91,13 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST)
     if form.is_valid():
         try:
-            organization_update(organization=_org(request), request=request, **form.cleaned_data)
+            organization_update(organization=current_organization(request), request=request, **form.cleaned_data)
             messages.success(request, "Organisation settings saved.")
         except AdminError as exc:
             messages.error(request, str(exc))
     else:
         messages.error(request, "Not saved: " + params.form_errors(form))
-    return redirect("settings")
+    return redirect("accounts:settings")
 
 
 def _admin_action(request: HttpRequest, action: Action, run: Any, success: str) -> HttpResponse:
@@ -109,18 +107,18 @@ def _admin_action(request: HttpRequest, action: Action, run: Any, success: str) 
         messages.success(request, success)
     except AdminError as exc:
         messages.error(request, str(exc))
-    return redirect(params.safe_next(request, reverse("settings")))
+    return redirect(params.safe_next(request, reverse("accounts:settings")))
 
 
 @login_required
 @require_POST
 def member_role(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_member_for_user(request.user, _org(request), pk)
+    member = get_member_for_user(request.user, current_organization(request), pk)
     role = params.choice(request.POST, "role", Role.values)
     return _admin_action(
         request,
         Action.MANAGE,
-        lambda: member_role_change(membership=member, role=role, by=_membership(request), request=request),
+        lambda: member_role_change(membership=member, role=role, by=current_membership(request), request=request),
         f"{member.user.email} is now {dict(Role.choices).get(role, role).lower()}.",
     )
 
@@ -128,11 +126,11 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def member_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_member_for_user(request.user, _org(request), pk)
+    member = get_member_for_user(request.user, current_organization(request), pk)
     return _admin_action(
         request,
         Action.MANAGE,
-        lambda: member_remove(membership=member, by=_membership(request), request=request),
+        lambda: member_remove(membership=member, by=current_membership(request), request=request),
         f"{member.user.email} was removed from the organisation.",
     )
 
@@ -145,11 +143,13 @@ def ownership(request: HttpRequest) -> HttpResponse:
     member = params.integer(request.POST, "member")
     if member is None:
         raise params.InvalidInput("Choose the member who becomes the owner.")
-    target = get_member_for_user(request.user, _org(request), member)
+    target = get_member_for_user(request.user, current_organization(request), member)
     return _admin_action(
         request,
         Action.OWN,
-        lambda: ownership_transfer(organization=_org(request), to=target, by=_membership(request), request=request),
+        lambda: ownership_transfer(
+            organization=current_organization(request), to=target, by=current_membership(request), request=request
+        ),
         f"{target.user.email} now owns the organisation; you are an admin.",
     )
 
@@ -161,15 +161,15 @@ def invitation_new(request: HttpRequest) -> HttpResponse:
     form = InvitationForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Not sent: " + params.form_errors(form))
-        return redirect("settings")
+        return redirect("accounts:settings")
     return _admin_action(
         request,
         Action.MANAGE,
         lambda: invitation_create(
-            organization=_org(request),
+            organization=current_organization(request),
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
-            by=_membership(request),
+            by=current_membership(request),
             request=request,
         ),
         f"Invitation sent to {form.cleaned_data['email']}.",
@@ -179,7 +179,7 @@ def invitation_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def invitation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    invitation = get_scoped_or_404(Invitation.objects.all(), organization=_org(request), pk=pk)
+    invitation = get_scoped_or_404(Invitation.objects.all(), organization=current_organization(request), pk=pk)
     if action == "resend":
         return _admin_action(
             request, Action.MANAGE, lambda: invitation_resend(invitation=invitation, request=request), "Sent again."
@@ -204,7 +204,7 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
             request.session.pop(PENDING_INVITATION, None)
             request.session[SESSION_KEY] = membership.organization_id
             messages.success(request, f"Welcome to {membership.organization.name}.")
-            return redirect("overview")
+            return redirect("monitoring:overview")
     if invitation is not None and state == "pending" and not request.user.is_authenticated:
         # The link was e-mailed to this address: signing up with it needs no second
         # verification mail, and the sign-up does not create an organisation of its own.
@@ -221,7 +221,7 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
     require(request, Action.MANAGE)
-    organization = _org(request)
+    organization = current_organization(request)
     created_secret = None
     form = ApiTokenForm()
     if request.method == "POST":
@@ -239,7 +239,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         "accounts/api_tokens.html",
         {
             "nav": "settings",
-            "tokens": ApiToken.objects.filter(organization=organization).select_related("created_by"),
+            "tokens": api_tokens_of(organization),
             "form": form,
             "created_secret": created_secret,
         },
@@ -249,29 +249,26 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def api_token_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_scoped_or_404(ApiToken.objects.all(), organization=_org(request), pk=pk)
+    token = get_scoped_or_404(ApiToken.objects.all(), organization=current_organization(request), pk=pk)
     require(request, Action.MANAGE)
     try:
         api_token_revoke(token=token, request=request)
         messages.success(request, f"Token {token.name} revoked: it stops working now.")
     except AdminError as exc:
         messages.error(request, str(exc))
-    return redirect("api_tokens")
+    return redirect("accounts:api_tokens")
 
 
-def _audit_events(request: HttpRequest) -> Any:
+def _audit_events(request: HttpRequest) -> QuerySet[AuditEvent]:
     """The organisation's audit events, filtered by ?actor=, ?action=, ?since=, ?until=
     (dates, YYYY-MM-DD, inclusive). A malformed filter is a 400, never an empty export."""
-    events = AuditEvent.objects.filter(organization=_org(request))
-    if actor := params.text(request.GET, "actor"):
-        events = events.filter(actor_label__icontains=actor)
-    if action := params.text(request.GET, "action", max_length=100):
-        events = events.filter(action__startswith=action)
-    if since := params.day(request.GET, "since"):
-        events = events.filter(created_at__date__gte=since)
-    if until := params.day(request.GET, "until"):
-        events = events.filter(created_at__date__lte=until)
-    return events
+    return audit_events_for(
+        current_organization(request),
+        actor=params.text(request.GET, "actor"),
+        action=params.text(request.GET, "action", max_length=100),
+        since=params.day(request.GET, "since"),
+        until=params.day(request.GET, "until"),
+    )
 
 
 @login_required
@@ -289,9 +286,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": request.GET,
             "query": query.urlencode(),
-            "actions": AuditEvent.objects.filter(organization=_org(request))
-            .values_list("action", flat=True)
-            .distinct(),
+            "actions": audit_actions_of(current_organization(request)),
         },
     )
 

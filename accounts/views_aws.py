@@ -16,7 +16,8 @@ import kinds
 from kinds import REQUIRED_ACTIONS
 from web import panels, params
 
-from .admin_services import audit_record
+from .audit import audit_record
+from .context import current_organization
 from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm
 from .models import AwsAccount
 from .onboarding import cloudformation_template, platform_principal, quick_create_url
@@ -38,12 +39,12 @@ AWS_ACCOUNT_HEALTH = "accounts.aws_account.health"
 
 
 def _account(request: HttpRequest, pk: int) -> AwsAccount:
-    return get_aws_account_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    return get_aws_account_for_user(request.user, current_organization(request), pk)
 
 
 @login_required
 def aws_accounts(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = current_organization(request)
     form = AwsAccountStartForm()
     if request.method == "POST":
         require(request, Action.MANAGE)
@@ -51,8 +52,8 @@ def aws_accounts(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             account = aws_account_start(organization=organization, name=form.cleaned_data["name"])
             audit_record(organization=organization, action="aws_account.created", obj=account, request=request)
-            return redirect("aws_account_setup", pk=account.pk)
-    accounts = aws_accounts_of(organization) if organization else []
+            return redirect("accounts:aws_account_setup", pk=account.pk)
+    accounts = aws_accounts_of(organization)
     return render(
         request,
         "accounts/aws_accounts.html",
@@ -92,7 +93,7 @@ def aws_account_setup(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 if report.ok:
                     messages.success(request, f"{account.name} is connected. Discovery has started.")
-                    return redirect("aws_account_detail", pk=account.pk)
+                    return redirect("accounts:aws_account_detail", pk=account.pk)
     return render(
         request,
         "accounts/aws_account_setup.html",
@@ -148,7 +149,7 @@ def aws_account_intervals(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Metric poll intervals saved.")
     else:
         messages.error(request, "Intervals must be whole seconds from 60 to 86400.")
-    return redirect("aws_account_detail", pk=account.pk)
+    return redirect("accounts:aws_account_detail", pk=account.pk)
 
 
 def _stored_time(value: Any) -> datetime | str:
@@ -211,11 +212,11 @@ def aws_account_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
     elif action == "remove":
         if confirm != account.name:
             messages.error(request, f"Type the account name ({account.name}) to confirm its removal.")
-            return redirect("aws_account_detail", pk=account.pk)
+            return redirect("accounts:aws_account_detail", pk=account.pk)
         name = account.name
         aws_account_remove(account=account)
         messages.success(request, f"{name} and all data collected from it were removed.")
-        return redirect("aws_accounts")
+        return redirect("accounts:aws_accounts")
     else:
         return HttpResponse(status=404)
-    return redirect(reverse("aws_account_detail", args=[account.pk]))
+    return redirect(reverse("accounts:aws_account_detail", args=[account.pk]))

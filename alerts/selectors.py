@@ -7,14 +7,53 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import Organization
+from accounts.selectors import get_scoped_or_404, validated_aws_accounts
+
 from .channels import get_kind
+from .channels.sns import topic_account
 from .delivery import TEST_EXPIRES, next_test_at
-from .models import Channel, Notification
+from .models import AlertRule, Channel, Incident, Notification
 from .recipients import recipient_states
 
 WAITING = timedelta(minutes=1)  # a test queued longer than this is waiting for a worker
+
+
+def get_incident_for_user(user: Any, organization: Organization | None, pk: int) -> Incident:
+    return get_scoped_or_404(Incident.objects.select_related("rule", "resource"), organization=organization, pk=pk)
+
+
+def get_rule_for_user(user: Any, organization: Organization | None, pk: int) -> AlertRule:
+    return get_scoped_or_404(AlertRule.objects.all(), organization=organization, pk=pk)
+
+
+def get_channel_for_user(user: Any, organization: Organization | None, pk: int) -> Channel:
+    return get_scoped_or_404(Channel.objects.select_related("organization"), organization=organization, pk=pk)
+
+
+def incidents_for(organization: Organization, status: str) -> QuerySet[Incident]:
+    return Incident.objects.filter(organization=organization, status=status).select_related("rule", "resource")
+
+
+def rules_of(organization: Organization) -> QuerySet[AlertRule]:
+    return AlertRule.objects.filter(organization=organization).prefetch_related("channels")
+
+
+def channels_of(organization: Organization) -> QuerySet[Channel]:
+    return Channel.objects.filter(organization=organization)
+
+
+def incident_notifications(incident: Incident) -> QuerySet[Notification]:
+    return Notification.objects.filter(event__incident=incident).select_related("channel", "event")
+
+
+def topic_in_validated_account(organization: Organization, topic_arn: str) -> bool:
+    """SNS publishes through the role of the topic's account: one this organisation proved it controls."""
+    owned = set(validated_aws_accounts(organization).values_list("aws_account_id", flat=True))
+    return topic_account(topic_arn) in owned
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import Organization
 from kinds import lambda_function
 
 from .bounds import describe_problems, rule_problems
@@ -33,7 +35,7 @@ from .evaluation import (
     open_finding_subjects,
     threshold_breaches,
 )
-from .models import AlertRule, Channel, Incident, IncidentEvent, IncidentStatus, Notification
+from .models import AlertRule, Channel, DigestSubscription, Incident, IncidentEvent, IncidentStatus, Notification
 from .recipients import recipients_invite
 
 REOPEN_WITHIN = timedelta(days=1)
@@ -186,6 +188,31 @@ def channel_create(
     organisation. Returns the channel and (links queued, links held back by the limits)."""
     channel = Channel.objects.create(organization=organization, kind=kind, name=name, config=config)
     return channel, recipients_invite(channel=channel) if kind == "email" else (0, 0)
+
+
+def channel_enable(*, channel: Channel) -> None:
+    """Turn a channel back on, forgetting why it was disabled."""
+    Channel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="")
+
+
+RULE_SWITCHES = frozenset({"enabled", "muted"})
+
+
+def rule_switch(*, rule: AlertRule, field: str) -> bool:
+    """Flip one of the rule's switches (`enabled` or `muted`); returns its new value."""
+    if field not in RULE_SWITCHES:
+        raise ValueError(f"{field!r} is not a switch of a rule.")
+    value = not getattr(rule, field)
+    setattr(rule, field, value)
+    rule.save(update_fields=[field])
+    return value
+
+
+def digest_subscription_set(*, organization: Organization, user: User, frequency: str, hour: int) -> DigestSubscription:
+    subscription, _ = DigestSubscription.objects.update_or_create(
+        organization=organization, user=user, defaults={"frequency": frequency, "hour": hour}
+    )
+    return subscription
 
 
 def event_dispatch(event_id: int) -> list[Notification]:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,7 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.admin_services import audit_record
+from accounts.audit import audit_record
+from accounts.context import current_organization, signed_in_user
 from accounts.middleware import organization_optional
 from accounts.permissions import can, require
 from accounts.roles import Action
@@ -20,8 +19,9 @@ from web import params
 
 from .channels import enabled_kinds, get_kind
 from .delivery import ChannelTestRefused, channel_test_request
+from .digests import subscription_for_token, unsubscribe
 from .forms import RuleForm
-from .models import AlertRecipient, AlertRule, Channel, Incident, IncidentStatus, Notification
+from .models import AlertRecipient, DigestFrequency, IncidentStatus
 from .recipients import (
     link_refusal,
     recipient_answer,
@@ -29,22 +29,34 @@ from .recipients import (
     recipient_link_request,
     recipients_invite,
 )
-from .selectors import channel_page
-from .services import channel_create, incident_snooze
+from .selectors import (
+    channel_page,
+    channels_of,
+    get_channel_for_user,
+    get_incident_for_user,
+    get_rule_for_user,
+    incident_notifications,
+    incidents_for,
+    rules_of,
+    topic_in_validated_account,
+)
+from .services import (
+    RULE_SWITCHES,
+    channel_create,
+    channel_enable,
+    digest_subscription_set,
+    incident_snooze,
+    rule_switch,
+)
 
 SNOOZE_MAX_MINUTES = 7 * 24 * 60
 
 
-def _org(request: HttpRequest) -> Any:
-    return getattr(request, "organization", None)
-
-
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    organization = _org(request)
+    organization = current_organization(request)
     status = params.choice(request.GET, "status", IncidentStatus.values, default=IncidentStatus.OPEN)
-    incidents = Incident.objects.filter(organization=organization, status=status)
-    page = Paginator(incidents.select_related("rule", "resource"), 50).get_page(params.page(request.GET))
+    page = Paginator(incidents_for(organization, status), 50).get_page(params.page(request.GET))
     return render(
         request,
         "alerts/index.html",
@@ -52,8 +64,8 @@ def index(request: HttpRequest) -> HttpResponse:
             "nav": "alerts",
             "page": page,
             "status": status,
-            "rules": AlertRule.objects.filter(organization=organization).prefetch_related("channels"),
-            "channels": Channel.objects.filter(organization=organization),
+            "rules": rules_of(organization),
+            "channels": channels_of(organization),
             "kinds": enabled_kinds(),
             "can_triage": can(request, Action.TRIAGE),
             "can_manage": can(request, Action.MANAGE),
@@ -63,15 +75,14 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_scoped_or_404(Incident.objects.select_related("rule", "resource"), organization=_org(request), pk=pk)
-    notifications = Notification.objects.filter(event__incident=incident).select_related("channel", "event")
+    incident = get_incident_for_user(request.user, current_organization(request), pk)
     return render(
         request,
         "alerts/incident_detail.html",
         {
             "nav": "alerts",
             "incident": incident,
-            "notifications": notifications,
+            "notifications": incident_notifications(incident),
             "can_triage": can(request, Action.TRIAGE),
         },
     )
@@ -80,7 +91,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def incident_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_scoped_or_404(Incident.objects.all(), organization=_org(request), pk=pk)
+    incident = get_incident_for_user(request.user, current_organization(request), pk)
     require(request, Action.TRIAGE)
     minutes = params.integer(request.POST, "minutes", default=60, min_value=1, max_value=SNOOZE_MAX_MINUTES)
     incident_snooze(incident=incident, minutes=minutes)
@@ -92,13 +103,13 @@ def incident_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
         changes={"minutes": minutes},
     )
     messages.success(request, f"Snoozed for {minutes} minutes: no notification until then, except its resolution.")
-    return redirect("incident_detail", pk=incident.pk)
+    return redirect("alerts:incident_detail", pk=incident.pk)
 
 
 @login_required
 def rule_new(request: HttpRequest) -> HttpResponse:
     require(request, Action.MANAGE)
-    organization = _org(request)
+    organization = current_organization(request)
     form = RuleForm(request.POST or None, organization=organization)
     if request.method == "POST" and form.is_valid():
         rule = form.save(commit=False)
@@ -107,13 +118,13 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         form.save_m2m()
         audit_record(organization=organization, action="alert_rule.created", obj=rule, request=request)
         messages.success(request, f"Rule {rule.name} created.")
-        return redirect("alerts")
+        return redirect("alerts:index")
     return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form})
 
 
 @login_required
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_scoped_or_404(AlertRule.objects.all(), organization=_org(request), pk=pk)
+    rule = get_rule_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     form = RuleForm(request.POST or None, instance=rule, organization=rule.organization)
     if request.method == "POST" and form.is_valid():
@@ -126,27 +137,22 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
             changes={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
         )
         messages.success(request, f"Rule {rule.name} saved.")
-        return redirect("alerts")
+        return redirect("alerts:index")
     return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form, "rule": rule})
 
 
 @login_required
 @require_POST
 def rule_toggle(request: HttpRequest, pk: int, field: str) -> HttpResponse:
-    rule = get_scoped_or_404(AlertRule.objects.all(), organization=_org(request), pk=pk)
+    rule = get_rule_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
-    if field not in {"enabled", "muted"}:
+    if field not in RULE_SWITCHES:
         return HttpResponse(status=404)
-    setattr(rule, field, not getattr(rule, field))
-    rule.save(update_fields=[field])
+    value = rule_switch(rule=rule, field=field)
     audit_record(
-        organization=rule.organization,
-        action=f"alert_rule.{field}",
-        obj=rule,
-        request=request,
-        changes={field: getattr(rule, field)},
+        organization=rule.organization, action=f"alert_rule.{field}", obj=rule, request=request, changes={field: value}
     )
-    return redirect("alerts")
+    return redirect("alerts:index")
 
 
 @login_required
@@ -157,22 +163,20 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
     channel_kind = get_kind(kind)
     form = channel_kind.form_class(request.POST or None)
     name = params.one_line(params.text(request.POST, "channel_name", max_length=120)) or channel_kind.label
-    if request.method == "POST" and form.is_valid() and kind == "sns":
-        from accounts.selectors import validated_aws_accounts
-
-        from .channels.sns import topic_account
-
-        # SNS publishes through the role of the topic's account: one this organisation proved it controls.
-        owned = set(validated_aws_accounts(_org(request)).values_list("aws_account_id", flat=True))
-        if topic_account(form.config["topic_arn"]) not in owned:
-            form.add_error(
-                "topic_arn",
-                "The topic must be in one of this organisation's validated AWS accounts "
-                "(connect the account first: its role publishes the notifications).",
-            )
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and kind == "sns"
+        and not topic_in_validated_account(current_organization(request), form.config["topic_arn"])
+    ):
+        form.add_error(
+            "topic_arn",
+            "The topic must be in one of this organisation's validated AWS accounts "
+            "(connect the account first: its role publishes the notifications).",
+        )
     if request.method == "POST" and form.is_valid() and not form.non_field_errors():
         channel, (queued, held) = channel_create(
-            organization=_org(request), kind=kind, name=name[:120], config=form.config
+            organization=current_organization(request), kind=kind, name=name[:120], config=form.config
         )
         audit_record(
             organization=channel.organization,
@@ -190,7 +194,7 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
             )
         if held:
             messages.warning(request, f"{held} confirmation link{'s' if held > 1 else ''} not sent yet: {LIMITS_NOTE}")
-        return redirect("channel_detail", pk=channel.pk)
+        return redirect("alerts:channel_detail", pk=channel.pk)
     return render(request, "alerts/channel_form.html", {"nav": "alerts", "form": form, "kind": channel_kind})
 
 
@@ -199,7 +203,7 @@ LIMITS_NOTE = "at most 50 an hour per organisation; send them from the channel p
 
 @login_required
 def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     return render(
         request,
         "alerts/channel_detail.html",
@@ -210,7 +214,7 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     try:
         channel_test_request(channel=channel, user=request.user)
@@ -218,14 +222,14 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.info(request, f"Test queued for {channel.name}: its result shows below in a few seconds.")
-    return redirect("channel_detail", pk=channel.pk)
+    return redirect("alerts:channel_detail", pk=channel.pk)
 
 
 @login_required
 @require_POST
 def recipient_link(request: HttpRequest, pk: int, recipient: int) -> HttpResponse:
     """Mail (again) the confirmation link to one address of an e-mail channel."""
-    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     row = get_scoped_or_404(AlertRecipient.objects.all(), organization=channel.organization, pk=recipient)
     if row.email not in {a.lower() for a in channel.config.get("recipients", [])}:
@@ -234,14 +238,14 @@ def recipient_link(request: HttpRequest, pk: int, recipient: int) -> HttpRespons
         messages.success(request, f"A confirmation link is on its way to {row.email}.")
     else:
         messages.error(request, link_refusal(row) or "No link was sent.")
-    return redirect("channel_detail", pk=channel.pk)
+    return redirect("alerts:channel_detail", pk=channel.pk)
 
 
 @login_required
 @require_POST
 def recipient_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Mail the confirmation link to every address of the channel never asked yet."""
-    channel = get_scoped_or_404(Channel.objects.select_related("organization"), organization=_org(request), pk=pk)
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     queued, held = recipients_invite(channel=channel)
     if queued:
@@ -250,7 +254,7 @@ def recipient_invite(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(request, f"{held} not sent yet: {LIMITS_NOTE}")
     if not queued and not held:
         messages.info(request, "Every address has been asked within the last hour or has answered.")
-    return redirect("channel_detail", pk=channel.pk)
+    return redirect("alerts:channel_detail", pk=channel.pk)
 
 
 def recipient_confirm(request: HttpRequest, token: str) -> HttpResponse:
@@ -279,12 +283,12 @@ def recipient_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def channel_enable(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_scoped_or_404(Channel.objects.all(), organization=_org(request), pk=pk)
+def channel_enable_view(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_channel_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
-    Channel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="")
+    channel_enable(channel=channel)
     audit_record(organization=channel.organization, action="channel.enabled", obj=channel, request=request)
-    return redirect("alerts")
+    return redirect("alerts:index")
 
 
 @csrf_exempt
@@ -298,8 +302,6 @@ def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     mail client in one click (the digest's `List-Unsubscribe-Post` header), which sends
     no session and no CSRF token: the signature is what authorises it.
     """
-    from .digests import subscription_for_token, unsubscribe
-
     if request.method == "POST":
         sub = unsubscribe(token)
         template = "alerts/unsubscribed.html"
@@ -312,16 +314,12 @@ def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def digest_preferences(request: HttpRequest) -> HttpResponse:
-    from .models import DigestFrequency, DigestSubscription
-
-    organization = _org(request)
+    organization = current_organization(request)
     frequency = params.choice(request.POST, "frequency", DigestFrequency.values, default=DigestFrequency.NONE)
     hour = params.integer(request.POST, "hour", default=8, min_value=0, max_value=23)
-    DigestSubscription.objects.update_or_create(
-        organization=organization, user=request.user, defaults={"frequency": frequency, "hour": hour}
-    )
+    digest_subscription_set(organization=organization, user=signed_in_user(request), frequency=frequency, hour=hour)
     messages.success(
         request,
         f"Digest: {dict(DigestFrequency.choices)[frequency].lower()}, at {hour:02d}:00 {organization.time_zone}.",
     )
-    return redirect("settings")
+    return redirect("accounts:settings")

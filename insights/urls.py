@@ -4,8 +4,10 @@ from django.urls import path
 
 from . import views
 
+app_name = "insights"
+
 urlpatterns = [
-    path("", views.index, name="insights"),
-    path("checks/", views.catalogue, name="insights_catalogue"),
+    path("", views.index, name="index"),
+    path("checks/", views.catalogue, name="catalogue"),
     path("findings/<int:pk>/suppress/", views.suppress, name="finding_suppress"),
 ]

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 import kinds
-from accounts.admin_services import api_token_authenticate
+from accounts.api_tokens import api_token_from_request
 from accounts.models import ApiToken, AwsAccount
 from accounts.selectors import get_scoped_or_404
 from web import params
@@ -52,13 +52,11 @@ def api_view(view: View) -> View:
     @wraps(view)
     @require_GET
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        token = api_token_authenticate(header[7:].strip()) if header.startswith("Bearer ") else None
+        token = api_token_from_request(request)
         if token is None:
             response = JsonResponse({"error": "Send a valid API token: Authorization: Bearer dbt_…"}, status=401)
             response["WWW-Authenticate"] = 'Bearer realm="dashbird"'
             return response
-        request.api_token = token  # type: ignore[attr-defined]
         try:
             return view(request, token, *args, **kwargs)
         except Http404:
@@ -304,7 +302,7 @@ def _q(name: str, kind: str = "string", required: bool = False, **schema: Any) -
 
 @require_GET
 def openapi(request: HttpRequest) -> JsonResponse:
-    base = reverse("api_accounts").rsplit("/accounts", 1)[0]
+    base = reverse("api:accounts").rsplit("/accounts", 1)[0]
     doc = {
         "openapi": "3.0.3",
         "info": {"title": "Dashbird clone API", "version": "1", "description": __doc__},

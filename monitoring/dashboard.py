@@ -385,9 +385,20 @@ def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
     }
 
 
-def sparklines(resource_ids: list[int], hours: int = 24, now: datetime | None = None) -> dict[int, str]:
-    """An inline SVG polyline of hourly invocations per function — built as text, since a
-    chart object per table row would cost more than the whole page should."""
+@dataclass(frozen=True)
+class Sparkline:
+    """Hourly invocations of one function as an SVG polyline (templates/monitoring/_sparkline.html)."""
+
+    points: str
+    total: int
+    hours: int
+    width: int = 96
+    height: int = 20
+
+
+def sparklines(resource_ids: list[int], hours: int = 24, now: datetime | None = None) -> dict[int, Sparkline]:
+    """Hourly invocations per function drawn as an inline SVG polyline — not a chart object,
+    since one per table row would cost more than the whole page should."""
     if not resource_ids:
         return {}
     now = now or timezone.now()
@@ -399,16 +410,12 @@ def sparklines(resource_ids: list[int], hours: int = 24, now: datetime | None = 
     ).values_list("resource_id", "bucket", "invocations"):
         counts[rid][bucket] = n
     out = {}
-    width, height = 96, 20
+    width, height = Sparkline.width, Sparkline.height
     for rid in resource_ids:
         values = [counts[rid].get(start + timedelta(hours=i), 0) for i in range(hours)]
         peak = max(values) or 1
         points = " ".join(
             f"{i * width / (hours - 1):.1f},{height - 1 - (v / peak) * (height - 2):.1f}" for i, v in enumerate(values)
         )
-        out[rid] = (
-            f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="{sum(values)} invocations in {hours} h"><polyline fill="none" stroke="#2563eb" '
-            f'stroke-width="1.5" points="{points}"/></svg>'
-        )
+        out[rid] = Sparkline(points=points, total=sum(values), hours=hours)
     return out

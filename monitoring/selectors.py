@@ -17,6 +17,7 @@ from django.utils import timezone
 import kinds
 from accounts.models import AwsAccount, Organization
 from accounts.selectors import get_scoped_or_404
+from kinds import lambda_function
 from web import params as p
 
 from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Project, Resource, Rollup
@@ -252,6 +253,40 @@ def error_group_daily_counts(group: ErrorGroup, days: int = 14) -> list[tuple[An
         .values_list("day", "n")
     )
     return [(start + timedelta(days=i), int(rows.get(start + timedelta(days=i), 0))) for i in range(days)]
+
+
+def get_project_for_user(user: Any, organization: Organization | None, pk: int) -> Project:
+    return get_scoped_or_404(Project.objects.all(), organization=organization, pk=pk)
+
+
+def projects_of(organization: Organization) -> QuerySet[Project]:
+    return Project.objects.filter(organization=organization)
+
+
+def functions_of(organization: Organization) -> QuerySet[Resource]:
+    """The organisation's live Lambda functions, by name (the logs page's filter)."""
+    return Resource.objects.filter(organization=organization, kind=lambda_function.KIND, gone_at=None).order_by("name")
+
+
+def resource_names(ids: set[int]) -> dict[int, str]:
+    return dict(Resource.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def rollups_of(resource: Resource, *, period: str, start: datetime, end: datetime) -> list[Rollup]:
+    return list(Rollup.objects.filter(resource=resource, period=period, bucket__gte=start, bucket__lt=end))
+
+
+def recent_error_groups(resource: Resource, limit: int = 10) -> QuerySet[ErrorGroup]:
+    return ErrorGroup.objects.filter(resource=resource).order_by("-last_seen")[:limit]
+
+
+def error_group_samples(group: ErrorGroup) -> list[Invocation]:
+    """The group's sample invocations that are still stored, newest first."""
+    return list(
+        Invocation.objects.filter(organization_id=group.organization_id, pk__in=group.sample_invocation_ids).order_by(
+            "-started_at"
+        )
+    )
 
 
 # --- Reads for the apps above monitoring (insights, alerts) ----------------------------------

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts.models import AwsAccount
+from accounts.models import AwsAccount, Organization
 
-from .models import ErrorGroup, ErrorGroupStatus
+from .models import ErrorGroup, ErrorGroupStatus, Project
 
 # Skipped events are not a state that the next run clears: they stay on the account page
 # for this long, whatever the runs after them find.
@@ -113,3 +113,21 @@ def error_group_set_status(*, group: ErrorGroup, status: str, now: datetime) -> 
         for key, value in fields.items():
             setattr(group, key, value)
     return bool(changed)
+
+
+@transaction.atomic
+def project_create(
+    *, organization: Organization, name: str, tag_key: str, tag_value: str, name_pattern: str
+) -> tuple[Project, bool]:
+    """A saved group of resources; returns (project, False) when one of that name exists
+    already, unchanged."""
+    return Project.objects.get_or_create(
+        organization=organization,
+        name=name,
+        defaults={"tag_key": tag_key, "tag_value": tag_value, "name_pattern": name_pattern},
+    )
+
+
+def project_delete(*, project: Project) -> None:
+    """Forget the group; its resources stay."""
+    project.delete()

@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import views
 
+app_name = "monitoring"
+
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("resources/", views.resources, name="resources"),

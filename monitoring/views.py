@@ -15,37 +15,43 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 import kinds
-from accounts.admin_services import audit_record
+from accounts.audit import audit_record
+from accounts.context import current_organization
 from accounts.permissions import can, require
 from accounts.roles import Action
-from accounts.selectors import aws_accounts_of, get_scoped_or_404
+from accounts.selectors import aws_accounts_of
 from kinds import lambda_function
 from web import panels, params
 
-from . import dashboard
+from . import dashboard, services
 from .forms import ProjectForm
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, Project, Resource, Rollup
+from .models import ErrorGroupStatus, InvocationStatus
 from .selectors import (
     InvocationFilters,
     LogSearch,
     ResourceFilters,
+    error_group_samples,
     error_groups_for,
+    functions_of,
     get_error_group_for_user,
     get_invocation_for_user,
+    get_project_for_user,
     get_resource_for_user,
     invocations_for,
     log_lines_of,
     neighbours,
+    projects_of,
+    recent_error_groups,
     regions_of,
     resource_counts_by_kind,
+    resource_names,
     resources_for,
+    rollups_of,
     search_log_lines,
 )
-from .services import error_group_set_status
 
 KPI_CARDS = [
     ("invocations", "Invocations", "{:,}", True),
@@ -85,16 +91,16 @@ def kpi_cards(values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    accounts = list(aws_accounts_of(organization)) if organization else []
+    organization = current_organization(request)
+    accounts = list(aws_accounts_of(organization))
     context: dict[str, Any] = {
         "nav": "overview",
         "accounts": accounts,
-        "kinds": resource_counts_by_kind(organization) if organization else [],
+        "kinds": resource_counts_by_kind(organization),
         "periods": ["1h", "24h", "7d", "30d"],
-        "projects": Project.objects.filter(organization=organization) if organization else [],
+        "projects": projects_of(organization),
     }
-    if organization and accounts:
+    if accounts:
         period = dashboard.parse_period(request.GET, organization=organization)
         scope = dashboard.Scope.from_query(organization, request.GET)
         series = dashboard.trend(scope, period)
@@ -119,24 +125,22 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def resources(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = current_organization(request)
     filters = ResourceFilters.from_query(request.GET)
-    page = None
-    if organization:
-        page = Paginator(resources_for(organization, filters), 50).get_page(params.page(request.GET))
+    page = Paginator(resources_for(organization, filters), 50).get_page(params.page(request.GET))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
-    sparks = dashboard.sparklines([r.pk for r in page.object_list if r.kind == lambda_function.KIND]) if page else {}
+    sparks = dashboard.sparklines([r.pk for r in page.object_list if r.kind == lambda_function.KIND])
     return render(
         request,
         "monitoring/resources.html",
         {
-            "rows": [(r, mark_safe(sparks.get(r.pk, ""))) for r in page.object_list] if page else [],  # noqa: S308 (built from numbers)
+            "rows": [(r, sparks.get(r.pk)) for r in page.object_list],
             "sort_query": sort_query.urlencode(),
             "sort": filters.sort,
-            "projects": Project.objects.filter(organization=organization) if organization else [],
+            "projects": projects_of(organization),
             "can_manage": can(request, Action.MANAGE),
             "sort_columns": [
                 ("name", "Name"),
@@ -149,8 +153,8 @@ def resources(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "kinds": kinds.choices(),
-            "accounts": aws_accounts_of(organization) if organization else [],
-            "regions": regions_of(organization) if organization else [],
+            "accounts": aws_accounts_of(organization),
+            "regions": regions_of(organization),
             "query": query.urlencode(),
         },
     )
@@ -158,7 +162,7 @@ def resources(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    resource = get_resource_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    resource = get_resource_for_user(request.user, current_organization(request), pk)
     period = dashboard.parse_period(request.GET, organization=resource.organization)
     context: dict[str, Any] = {
         "nav": "resources",
@@ -172,9 +176,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if resource.kind == lambda_function.KIND:
         kind = dashboard.rollup_kind(period)
         window = dashboard.Period(period.key, period.start.replace(hour=0), period.end) if kind == "day" else period
-        rows = list(
-            Rollup.objects.filter(resource=resource, period=kind, bucket__gte=window.start, bucket__lt=window.end)
-        )
+        rows = rollups_of(resource, period=kind, start=window.start, end=window.end)
         series = dashboard.series_from(rows, window, step=timedelta(days=1) if kind == "day" else timedelta(hours=1))
         markers = [c.detected_at for c in resource.changes.filter(detected_at__gte=period.start)]
         filters = InvocationFilters.from_query(request.GET)
@@ -193,7 +195,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "statuses": InvocationStatus.choices,
                 "next_cursor": invocations[-1].pk if len(invocations) == 50 else None,
                 "query": query.urlencode(),
-                "error_groups": ErrorGroup.objects.filter(resource=resource).order_by("-last_seen")[:10],
+                "error_groups": recent_error_groups(resource),
             }
         )
     return render(request, "monitoring/resource_detail.html", context)
@@ -201,7 +203,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def invocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    invocation = get_invocation_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    invocation = get_invocation_for_user(request.user, current_organization(request), pk)
     previous, following = neighbours(invocation)
     resource = invocation.resource
     lines = [(line, _pretty(line.message)) for line in log_lines_of(invocation)]
@@ -239,12 +241,8 @@ def _pretty(message: str) -> str | None:
 
 @login_required
 def errors(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    groups = (
-        Paginator(error_groups_for(organization, request.GET), 50).get_page(params.page(request.GET))
-        if organization
-        else None
-    )
+    organization = current_organization(request)
+    groups = Paginator(error_groups_for(organization, request.GET), 50).get_page(params.page(request.GET))
     return render(
         request,
         "monitoring/errors.html",
@@ -253,7 +251,7 @@ def errors(request: HttpRequest) -> HttpResponse:
             "page": groups,
             "status": params.choice(request.GET, "status", [*ErrorGroupStatus.values, "all"], default="open"),
             "statuses": [*ErrorGroupStatus.choices, ("all", "All")],
-            "has_accounts": bool(organization and organization.aws_accounts.exists()),
+            "has_accounts": organization.aws_accounts.exists(),
             "can_triage": can(request, Action.TRIAGE),
         },
     )
@@ -261,12 +259,8 @@ def errors(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def error_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    group = get_error_group_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
-    samples = list(
-        Invocation.objects.filter(organization_id=group.organization_id, pk__in=group.sample_invocation_ids).order_by(
-            "-started_at"
-        )
-    )
+    group = get_error_group_for_user(request.user, current_organization(request), pk)
+    samples = error_group_samples(group)
     return render(
         request,
         "monitoring/error_group_detail.html",
@@ -277,26 +271,26 @@ def error_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def error_group_status(request: HttpRequest, pk: int) -> HttpResponse:
-    group = get_error_group_for_user(request.user, request.organization, pk)  # type: ignore[attr-defined]
+    group = get_error_group_for_user(request.user, current_organization(request), pk)
     require(request, Action.TRIAGE)
     status = params.choice(request.POST, "status", ErrorGroupStatus.values)
     if not status:
         raise params.InvalidInput(f"status must be one of: {', '.join(ErrorGroupStatus.values)}.")
-    if error_group_set_status(group=group, status=status, now=timezone.now()):
+    if services.error_group_set_status(group=group, status=status, now=timezone.now()):
         audit_record(organization=group.organization, action=f"error_group.{status}", obj=group, request=request)
         messages.success(request, f"Marked {status}.")
-    return redirect(params.safe_next(request, reverse("error_group_detail", args=[group.pk])))
+    return redirect(params.safe_next(request, reverse("monitoring:error_group_detail", args=[group.pk])))
 
 
 @login_required
 def logs(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = current_organization(request)
     context: dict[str, Any] = {"nav": "logs", "periods": ["1h", "24h", "7d", "30d"]}
-    if organization and organization.aws_accounts.exists():
+    if organization.aws_accounts.exists():
         period = dashboard.parse_period(request.GET, organization=organization)
         search = LogSearch.from_query(request.GET)
         lines = search_log_lines(organization, search, period.start, period.end)
-        names = dict(Resource.objects.filter(pk__in={line.resource_id for line in lines}).values_list("pk", "name"))
+        names = resource_names({line.resource_id for line in lines})
         query = request.GET.copy()
         query.pop("cursor", None)
         context.update(
@@ -304,9 +298,7 @@ def logs(request: HttpRequest) -> HttpResponse:
                 "period": period,
                 "search": search,
                 "lines": [(line, names.get(line.resource_id, "?")) for line in lines],
-                "functions": Resource.objects.filter(
-                    organization=organization, kind=lambda_function.KIND, gone_at=None
-                ).order_by("name"),
+                "functions": functions_of(organization),
                 "statuses": InvocationStatus.choices,
                 "next_cursor": f"{lines[-1].ts.isoformat()}:{lines[-1].pk}" if len(lines) == 100 else None,
                 "query": query.urlencode(),
@@ -320,35 +312,33 @@ def logs(request: HttpRequest) -> HttpResponse:
 @require_POST
 def project_create(request: HttpRequest) -> HttpResponse:
     require(request, Action.MANAGE)
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = current_organization(request)
     form = ProjectForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Project not created: " + params.form_errors(form))
-        return redirect("resources")
+        return redirect("monitoring:resources")
     name = form.cleaned_data["name"]
-    project, created = Project.objects.get_or_create(
+    project, created = services.project_create(
         organization=organization,
         name=name,
-        defaults={
-            "tag_key": form.cleaned_data["tag_key"],
-            "tag_value": form.cleaned_data["tag_value"],
-            "name_pattern": form.cleaned_data["name_pattern"],
-        },
+        tag_key=form.cleaned_data["tag_key"],
+        tag_value=form.cleaned_data["tag_value"],
+        name_pattern=form.cleaned_data["name_pattern"],
     )
     if not created:
         messages.error(request, f"A project named {name!r} exists already.")
-        return redirect("resources")
+        return redirect("monitoring:resources")
     audit_record(organization=organization, action="project.created", obj=project, request=request)
     messages.success(request, f"Project {name} groups {project.resources().filter(gone_at=None).count()} resources.")
-    return redirect(f"{reverse('resources')}?project={project.pk}")
+    return redirect(f"{reverse('monitoring:resources')}?project={project.pk}")
 
 
 @login_required
 @require_POST
 def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_scoped_or_404(Project.objects.all(), organization=request.organization, pk=pk)  # type: ignore[attr-defined]
+    project = get_project_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
     audit_record(organization=project.organization, action="project.deleted", obj=project, request=request)
-    project.delete()
+    services.project_delete(project=project)
     messages.success(request, "Project deleted; its resources are untouched.")
-    return redirect("resources")
+    return redirect("monitoring:resources")

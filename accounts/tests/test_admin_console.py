@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.admin_services import api_token_authenticate, sha256
+from accounts.admin_services import sha256
+from accounts.api_tokens import api_token_authenticate
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Role
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def invite(
     owner: Any, email: str = "new@acme.test", role: str = "viewer", django_capture_on_commit_callbacks: Any = None
 ) -> str:
     with django_capture_on_commit_callbacks(execute=True):
-        owner.client().post(reverse("invitation_create"), {"email": email, "role": role})
+        owner.client().post(reverse("accounts:invitation_create"), {"email": email, "role": role})
     link = re.search(r"https?://[^/\s]+(/invitations/[^\s/]+/)", str(mail.outbox[-1].body))
     assert link, mail.outbox[-1].body
     return link.group(1)
@@ -43,7 +44,7 @@ def test_an_invitation_is_mailed_and_accepting_it_joins_with_the_role(
     assert b"Join Acme" in client.get(path).content
     response = client.post(path)
 
-    assert response["Location"] == reverse("overview")
+    assert response["Location"] == reverse("monitoring:overview")
     assert Membership.objects.get(user=user, organization=owner.organization).role == Role.VIEWER
     assert client.post(path).status_code == 200  # a second use is refused, with the reason
     assert Membership.objects.filter(user=user).count() == 1
@@ -63,7 +64,7 @@ def test_resend_replaces_the_link_and_revoke_or_expiry_kill_it(
     old = invite(owner, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
     invitation = Invitation.objects.get(email="new@acme.test")
     with django_capture_on_commit_callbacks(execute=True):
-        owner.client().post(reverse("invitation_action", args=[invitation.pk, "resend"]))
+        owner.client().post(reverse("accounts:invitation_action", args=[invitation.pk, "resend"]))
     new = re.search(r"(/invitations/[^\s/]+/)", str(mail.outbox[-1].body)).group(1)  # type: ignore[union-attr]
     assert new != old
     assert Client().get(old).status_code == 404
@@ -71,7 +72,7 @@ def test_resend_replaces_the_link_and_revoke_or_expiry_kill_it(
 
     with time_machine.travel(timezone.now() + timedelta(days=8)):
         assert b"This invitation is expired" in Client().get(new).content
-    owner.client().post(reverse("invitation_action", args=[invitation.pk, "revoke"]))
+    owner.client().post(reverse("accounts:invitation_action", args=[invitation.pk, "revoke"]))
     assert b"This invitation is revoked" in Client().get(new).content
 
 
@@ -95,22 +96,24 @@ def test_a_new_user_signs_up_from_the_invitation_without_a_second_mail_or_own_or
 
 
 def test_tokens_are_hashed_shown_once_and_stop_working_when_revoked(owner: Any) -> None:
-    response = owner.client().post(reverse("api_tokens"), {"name": "grafana"})
+    response = owner.client().post(reverse("accounts:api_tokens"), {"name": "grafana"})
     secret = re.search(r'<code id="new-token">([^<]+)</code>', response.content.decode()).group(1)  # type: ignore[union-attr]
     token = ApiToken.objects.get(name="grafana")
 
     assert token.token_hash == sha256(secret) and secret not in token.token_hash
-    assert secret not in owner.client().get(reverse("api_tokens")).content.decode()
+    assert secret not in owner.client().get(reverse("accounts:api_tokens")).content.decode()
     assert api_token_authenticate(secret) == token
     assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
-    owner.client().post(reverse("api_token_revoke", args=[token.pk]))
+    owner.client().post(reverse("accounts:api_token_revoke", args=[token.pk]))
     assert api_token_authenticate(secret) is None
 
 
 def test_the_audit_log_records_who_did_what_from_where_and_exports_csv(owner: Any, teammate: Any) -> None:
     client = owner.client()
-    client.post(reverse("member_role", args=[teammate.membership.pk]), {"role": "admin"}, REMOTE_ADDR="203.0.113.9")
-    created = client.post(reverse("api_tokens"), {"name": "ci"}).content.decode()
+    client.post(
+        reverse("accounts:member_role", args=[teammate.membership.pk]), {"role": "admin"}, REMOTE_ADDR="203.0.113.9"
+    )
+    created = client.post(reverse("accounts:api_tokens"), {"name": "ci"}).content.decode()
     secret = re.search(r'<code id="new-token">([^<]+)</code>', created).group(1)  # type: ignore[union-attr]
 
     event = AuditEvent.objects.get(action="member.role_changed")
@@ -120,10 +123,10 @@ def test_the_audit_log_records_who_did_what_from_where_and_exports_csv(owner: An
         {"role": ["member", "admin"]},
         "203.0.113.9",
     )
-    page = client.get(reverse("audit_log"), {"action": "member.role_changed"}).content.decode()
+    page = client.get(reverse("accounts:audit_log"), {"action": "member.role_changed"}).content.decode()
     assert "teammate@acme.test" in page and "api_token.created" not in page.split("<tbody>")[-1]
 
-    response = client.get(reverse("audit_log_csv"))
+    response = client.get(reverse("accounts:audit_log_csv"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:3] == ["time_utc", "actor", "action"]
     assert {r[2] for r in rows[1:]} == {"member.role_changed", "api_token.created"}
@@ -131,7 +134,7 @@ def test_the_audit_log_records_who_did_what_from_where_and_exports_csv(owner: An
 
 
 def test_ownership_transfer_swaps_roles(owner: Any, teammate: Any) -> None:
-    owner.client().post(reverse("ownership_transfer"), {"member": teammate.membership.pk})
+    owner.client().post(reverse("accounts:ownership_transfer"), {"member": teammate.membership.pk})
 
     assert Membership.objects.get(pk=teammate.membership.pk).role == Role.OWNER
     assert Membership.objects.get(pk=owner.membership.pk).role == Role.ADMIN
@@ -139,7 +142,7 @@ def test_ownership_transfer_swaps_roles(owner: Any, teammate: Any) -> None:
 
 def test_required_two_factor_sends_members_to_set_it_up(owner: Any, teammate: Any) -> None:
     owner.client().post(
-        reverse("organization_edit"),
+        reverse("accounts:organization_edit"),
         {
             "name": "Acme",
             "time_zone": "Europe/Tallinn",
@@ -151,14 +154,20 @@ def test_required_two_factor_sends_members_to_set_it_up(owner: Any, teammate: An
     owner.organization.refresh_from_db()
     assert owner.organization.require_two_factor and owner.organization.time_zone == "Europe/Tallinn"
 
-    response = teammate.client().get(reverse("overview"))
+    response = teammate.client().get(reverse("monitoring:overview"))
     assert response.status_code == 302 and response["Location"] == reverse("mfa_index")
     assert teammate.client().get(reverse("mfa_index")).status_code == 200
 
 
 def test_main_pages_send_csp_and_framing_protection(owner: Any) -> None:
     client = owner.client()
-    for url in [reverse("overview"), reverse("settings"), reverse("resources"), reverse("account_login"), "/healthz"]:
+    for url in [
+        reverse("monitoring:overview"),
+        reverse("accounts:settings"),
+        reverse("monitoring:resources"),
+        reverse("account_login"),
+        "/healthz",
+    ]:
         response = client.get(url)
         csp = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
@@ -170,10 +179,10 @@ def test_main_pages_send_csp_and_framing_protection(owner: Any) -> None:
 def test_no_page_carries_an_inline_script(owner: Any) -> None:
     client = owner.client()
     for url in [
-        reverse("overview"),
-        reverse("settings"),
-        reverse("api_tokens"),
-        reverse("audit_log"),
+        reverse("monitoring:overview"),
+        reverse("accounts:settings"),
+        reverse("accounts:api_tokens"),
+        reverse("accounts:audit_log"),
         reverse("mfa_index"),
     ]:
         html = client.get(url, follow=True).content.decode()

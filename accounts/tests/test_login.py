@@ -21,7 +21,7 @@ def test_createorg_then_the_login_form_reaches_the_overview() -> None:
     client = Client()
     response = client.post(reverse("account_login"), {"login": "ops@acme.test", "password": "S3cret-pass!"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("overview")
+    assert response["Location"] == reverse("monitoring:overview")
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert b"<h1>Overview</h1>" in page.content
@@ -66,15 +66,15 @@ def test_wrong_password_is_refused_and_pages_need_a_login() -> None:
     response = client.post(reverse("account_login"), {"login": "ops@acme.test", "password": "wrong"})
     assert response.status_code == 200
     assert b"not correct" in response.content
-    overview = client.get(reverse("overview"))
+    overview = client.get(reverse("monitoring:overview"))
     assert overview.status_code == 302
     assert overview["Location"].startswith(reverse("account_login"))
 
 
 def test_logout_ends_the_session(owner: Any) -> None:
     client = owner.client()
-    assert client.get(reverse("overview")).status_code == 200
+    assert client.get(reverse("monitoring:overview")).status_code == 200
 
     client.post(reverse("account_logout"))
 
-    assert client.get(reverse("overview")).status_code == 302
+    assert client.get(reverse("monitoring:overview")).status_code == 302

@@ -75,9 +75,9 @@ def test_after_enrolment_login_asks_for_the_code_before_the_overview(owner: Any,
         second = Client()
         response = log_in(second, owner.user.email)
         assert response["Location"] == reverse("mfa_authenticate")
-        assert second.get(reverse("overview")).status_code == 302  # not in yet
+        assert second.get(reverse("monitoring:overview")).status_code == 302  # not in yet
 
         assert second.post(reverse("mfa_authenticate"), {"code": "123456"}).status_code == 200
         response = second.post(reverse("mfa_authenticate"), {"code": current_code(secret)})
         assert response.status_code == 302
-        assert second.get(reverse("overview")).status_code == 200
+        assert second.get(reverse("monitoring:overview")).status_code == 200

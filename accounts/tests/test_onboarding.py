@@ -86,14 +86,14 @@ def test_a_malformed_role_arn_is_refused_before_calling_aws(owner: Any) -> None:
 
 def test_the_wizard_walks_an_admin_from_template_to_connected(owner: Any, sandbox: Any) -> None:
     client = owner.client()
-    response = client.post(reverse("aws_accounts"), {"name": "Production"})
+    response = client.post(reverse("accounts:aws_accounts"), {"name": "Production"})
     account = AwsAccount.objects.get(organization=owner.organization)
-    assert response["Location"] == reverse("aws_account_setup", args=[account.pk])
+    assert response["Location"] == reverse("accounts:aws_account_setup", args=[account.pk])
 
     page = client.get(response["Location"]).content.decode()
     assert account.external_id in page
     assert sandbox.state.platform_principal in page
-    template = client.get(reverse("aws_account_template", args=[account.pk]))
+    template = client.get(reverse("accounts:aws_account_template", args=[account.pk]))
     assert yaml.safe_load(template.content)["Parameters"]["ExternalId"]["Default"] == account.external_id
 
     AwsAccount.objects.filter(pk=account.pk).update(external_id=sandbox.state.external_id)
@@ -101,24 +101,24 @@ def test_the_wizard_walks_an_admin_from_template_to_connected(owner: Any, sandbo
         response["Location"], {"name": "Production", "role_arn": sandbox.state.role_arn, "regions": "us-east-1"}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("aws_account_detail", args=[account.pk])
+    assert response["Location"] == reverse("accounts:aws_account_detail", args=[account.pk])
     detail = client.get(response["Location"]).content.decode()
     assert "Connected" in detail
 
 
 def test_the_wizard_shows_the_refusal_on_the_page(owner: Any, sandbox: Any) -> None:
     client = owner.client()
-    client.post(reverse("aws_accounts"), {"name": "Staging"})
+    client.post(reverse("accounts:aws_accounts"), {"name": "Staging"})
     account = AwsAccount.objects.get(organization=owner.organization)
 
     response = client.post(
-        reverse("aws_account_setup", args=[account.pk]),
+        reverse("accounts:aws_account_setup", args=[account.pk]),
         {"name": "Staging", "role_arn": "arn:aws:iam::123456789012:role/Nope", "regions": "us-east-1, moon-1"},
     )
     assert b"Not AWS region names: moon-1" in response.content
 
     response = client.post(
-        reverse("aws_account_setup", args=[account.pk]),
+        reverse("accounts:aws_account_setup", args=[account.pk]),
         {"name": "Staging", "role_arn": "arn:aws:iam::123456789012:role/Nope", "regions": "us-east-1"},
     )
     assert response.status_code == 200
@@ -128,28 +128,30 @@ def test_the_wizard_shows_the_refusal_on_the_page(owner: Any, sandbox: Any) -> N
 def test_members_may_look_but_not_connect_and_outsiders_get_404(owner: Any, teammate: Any, outsider: Any) -> None:
     account = aws_account_start(organization=owner.organization, name="Production")
 
-    assert teammate.client().get(reverse("aws_account_detail", args=[account.pk])).status_code == 200
-    assert teammate.client().get(reverse("aws_account_setup", args=[account.pk])).status_code == 403
-    assert teammate.client().post(reverse("aws_accounts"), {"name": "Mine"}).status_code == 403
-    for name in ["aws_account_detail", "aws_account_setup", "aws_account_template"]:
+    assert teammate.client().get(reverse("accounts:aws_account_detail", args=[account.pk])).status_code == 200
+    assert teammate.client().get(reverse("accounts:aws_account_setup", args=[account.pk])).status_code == 403
+    assert teammate.client().post(reverse("accounts:aws_accounts"), {"name": "Mine"}).status_code == 403
+    for name in ["accounts:aws_account_detail", "accounts:aws_account_setup", "accounts:aws_account_template"]:
         assert outsider.client().get(reverse(name, args=[account.pk])).status_code == 404
-    assert outsider.client().post(reverse("aws_account_action", args=[account.pk, "remove"])).status_code == 404
+    assert (
+        outsider.client().post(reverse("accounts:aws_account_action", args=[account.pk, "remove"])).status_code == 404
+    )
 
 
 def test_pause_resume_and_remove_with_confirmation(owner: Any, sandbox: Any) -> None:
     account, _ = connect(owner, sandbox.state.role_arn, external_id=sandbox.state.external_id)
     client = owner.client()
 
-    client.post(reverse("aws_account_action", args=[account.pk, "pause"]))
+    client.post(reverse("accounts:aws_account_action", args=[account.pk, "pause"]))
     account.refresh_from_db()
     assert account.status == AwsAccount.Status.PAUSED
-    client.post(reverse("aws_account_action", args=[account.pk, "resume"]))
+    client.post(reverse("accounts:aws_account_action", args=[account.pk, "resume"]))
     account.refresh_from_db()
     assert account.status == AwsAccount.Status.CONNECTED
 
-    client.post(reverse("aws_account_action", args=[account.pk, "remove"]), {"confirm": "wrong"})
+    client.post(reverse("accounts:aws_account_action", args=[account.pk, "remove"]), {"confirm": "wrong"})
     assert AwsAccount.objects.filter(pk=account.pk).exists()
-    client.post(reverse("aws_account_action", args=[account.pk, "remove"]), {"confirm": "Production"})
+    client.post(reverse("accounts:aws_account_action", args=[account.pk, "remove"]), {"confirm": "Production"})
     assert not AwsAccount.objects.filter(pk=account.pk).exists()
 
 
@@ -206,7 +208,7 @@ def test_the_template_grants_exactly_the_listed_actions_and_passes_cfn_lint(tmp_
 
 def test_an_admin_sets_per_kind_metric_intervals_for_one_account(owner: Any, teammate: Any) -> None:
     account = aws_account_start(organization=owner.organization, name="Production")
-    url = reverse("aws_account_intervals", args=[account.pk])
+    url = reverse("accounts:aws_account_intervals", args=[account.pk])
 
     assert teammate.client().post(url, {"sqs.queue": "600"}).status_code == 403
     owner.client().post(url, {"sqs.queue": "600", "lambda.function": ""})

@@ -14,7 +14,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.admin_services import api_token_create, invitation_create
+from accounts.admin_services import invitation_create
+from accounts.api_tokens import api_token_create
 from accounts.models import Membership, Role
 from accounts.services import aws_account_start, user_create_verified
 from monitoring.models import Resource
@@ -124,23 +125,23 @@ TRIAGE_OBJECT = {"owner": OK, "admin": OK, "member": OK, "viewer": 403, "outside
 OWN_OBJECT = {"owner": OK, "admin": 403, "member": 403, "viewer": 403, "outsider": 404}
 
 MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
-    ("overview", "get", [], {}, VIEW),
-    ("resources", "get", [], {}, VIEW),
-    ("errors", "get", [], {}, VIEW),
-    ("logs", "get", [], {}, VIEW),
-    ("insights", "get", [], {}, VIEW),
-    ("insights_catalogue", "get", [], {}, VIEW),
-    ("finding_suppress", "post", ["finding"], {"scope": "finding", "reason": "known"}, MANAGE_OBJECT),
-    ("alerts", "get", [], {}, VIEW),
-    ("digest_preferences", "post", [], {"frequency": "daily", "hour": "8"}, VIEW),
-    ("profile", "get", [], {}, VIEW),
-    ("profile", "post", [], {"time_zone": "Europe/Berlin", "date_format": "dmy"}, VIEW),
-    ("sso_settings", "post", [], {"sso_default_role": "member"}, MANAGE),
-    ("incident_detail", "get", ["incident"], {}, SCOPED_VIEW),
-    ("incident_snooze", "post", ["incident"], {"minutes": "60"}, TRIAGE_OBJECT),
-    ("alert_rule_new", "get", [], {}, MANAGE),
+    ("monitoring:overview", "get", [], {}, VIEW),
+    ("monitoring:resources", "get", [], {}, VIEW),
+    ("monitoring:errors", "get", [], {}, VIEW),
+    ("monitoring:logs", "get", [], {}, VIEW),
+    ("insights:index", "get", [], {}, VIEW),
+    ("insights:catalogue", "get", [], {}, VIEW),
+    ("insights:finding_suppress", "post", ["finding"], {"scope": "finding", "reason": "known"}, MANAGE_OBJECT),
+    ("alerts:index", "get", [], {}, VIEW),
+    ("alerts:digest_preferences", "post", [], {"frequency": "daily", "hour": "8"}, VIEW),
+    ("accounts:profile", "get", [], {}, VIEW),
+    ("accounts:profile", "post", [], {"time_zone": "Europe/Berlin", "date_format": "dmy"}, VIEW),
+    ("accounts:sso_settings", "post", [], {"sso_default_role": "member"}, MANAGE),
+    ("alerts:incident_detail", "get", ["incident"], {}, SCOPED_VIEW),
+    ("alerts:incident_snooze", "post", ["incident"], {"minutes": "60"}, TRIAGE_OBJECT),
+    ("alerts:rule_new", "get", [], {}, MANAGE),
     (
-        "alert_rule_new",
+        "alerts:rule_new",
         "post",
         [],
         {
@@ -155,46 +156,46 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
         },
         MANAGE,
     ),
-    ("alert_rule_toggle", "post", ["rule", "muted"], {}, MANAGE_OBJECT),
-    ("alert_rule_edit", "get", ["rule"], {}, MANAGE_OBJECT),
-    ("channel_new", "get", ["email"], {}, MANAGE),
-    ("channel_detail", "get", ["channel"], {}, SCOPED_VIEW),
-    ("channel_test", "post", ["channel"], {}, MANAGE_OBJECT),
-    ("channel_recipients_invite", "post", ["channel"], {}, MANAGE_OBJECT),
-    ("channel_recipient_link", "post", ["channel", "recipient"], {}, MANAGE_OBJECT),
-    ("channel_enable", "post", ["channel"], {}, MANAGE_OBJECT),
-    ("settings", "get", [], {}, VIEW),
-    ("aws_accounts", "get", [], {}, VIEW),
-    ("resource_detail", "get", ["resource"], {}, SCOPED_VIEW),
-    ("project_create", "post", [], {"name": "Team", "tag": "team=checkout"}, MANAGE),
-    ("project_delete", "post", ["project"], {}, MANAGE_OBJECT),
-    ("invocation_detail", "get", ["invocation"], {}, SCOPED_VIEW),
-    ("error_group_detail", "get", ["error_group"], {}, SCOPED_VIEW),
-    ("error_group_status", "post", ["error_group"], {"status": "resolved"}, TRIAGE_OBJECT),
-    ("member_detail", "get", ["viewer_membership"], {}, SCOPED_VIEW),
-    ("aws_account_detail", "get", ["account"], {}, SCOPED_VIEW),
-    ("aws_account_setup", "get", ["account"], {}, MANAGE_OBJECT),
-    ("aws_account_template", "get", ["account"], {}, MANAGE_OBJECT),
-    ("aws_account_action", "post", ["account", "pause"], {}, MANAGE_OBJECT),
-    ("aws_account_intervals", "post", ["account"], {"sqs.queue": "600"}, MANAGE_OBJECT),
-    ("aws_accounts", "post", [], {"name": "New"}, MANAGE),
-    ("api_tokens", "get", [], {}, MANAGE),
-    ("api_tokens", "post", [], {"name": "grafana"}, MANAGE),
-    ("api_token_revoke", "post", ["token"], {}, MANAGE_OBJECT),
-    ("audit_log", "get", [], {}, MANAGE),
-    ("audit_log_csv", "get", [], {}, MANAGE),
-    ("invitation_create", "post", [], {"email": "x@acme.test", "role": "viewer"}, MANAGE),
-    ("invitation_action", "post", ["invitation", "resend"], {}, MANAGE_OBJECT),
-    ("member_role", "post", ["viewer_membership"], {"role": "member"}, MANAGE_OBJECT),
-    ("member_remove", "post", ["member_membership"], {}, MANAGE_OBJECT),
+    ("alerts:rule_toggle", "post", ["rule", "muted"], {}, MANAGE_OBJECT),
+    ("alerts:rule_edit", "get", ["rule"], {}, MANAGE_OBJECT),
+    ("alerts:channel_new", "get", ["email"], {}, MANAGE),
+    ("alerts:channel_detail", "get", ["channel"], {}, SCOPED_VIEW),
+    ("alerts:channel_test", "post", ["channel"], {}, MANAGE_OBJECT),
+    ("alerts:channel_recipients_invite", "post", ["channel"], {}, MANAGE_OBJECT),
+    ("alerts:channel_recipient_link", "post", ["channel", "recipient"], {}, MANAGE_OBJECT),
+    ("alerts:channel_enable", "post", ["channel"], {}, MANAGE_OBJECT),
+    ("accounts:settings", "get", [], {}, VIEW),
+    ("accounts:aws_accounts", "get", [], {}, VIEW),
+    ("monitoring:resource_detail", "get", ["resource"], {}, SCOPED_VIEW),
+    ("monitoring:project_create", "post", [], {"name": "Team", "tag": "team=checkout"}, MANAGE),
+    ("monitoring:project_delete", "post", ["project"], {}, MANAGE_OBJECT),
+    ("monitoring:invocation_detail", "get", ["invocation"], {}, SCOPED_VIEW),
+    ("monitoring:error_group_detail", "get", ["error_group"], {}, SCOPED_VIEW),
+    ("monitoring:error_group_status", "post", ["error_group"], {"status": "resolved"}, TRIAGE_OBJECT),
+    ("accounts:member_detail", "get", ["viewer_membership"], {}, SCOPED_VIEW),
+    ("accounts:aws_account_detail", "get", ["account"], {}, SCOPED_VIEW),
+    ("accounts:aws_account_setup", "get", ["account"], {}, MANAGE_OBJECT),
+    ("accounts:aws_account_template", "get", ["account"], {}, MANAGE_OBJECT),
+    ("accounts:aws_account_action", "post", ["account", "pause"], {}, MANAGE_OBJECT),
+    ("accounts:aws_account_intervals", "post", ["account"], {"sqs.queue": "600"}, MANAGE_OBJECT),
+    ("accounts:aws_accounts", "post", [], {"name": "New"}, MANAGE),
+    ("accounts:api_tokens", "get", [], {}, MANAGE),
+    ("accounts:api_tokens", "post", [], {"name": "grafana"}, MANAGE),
+    ("accounts:api_token_revoke", "post", ["token"], {}, MANAGE_OBJECT),
+    ("accounts:audit_log", "get", [], {}, MANAGE),
+    ("accounts:audit_log_csv", "get", [], {}, MANAGE),
+    ("accounts:invitation_create", "post", [], {"email": "x@acme.test", "role": "viewer"}, MANAGE),
+    ("accounts:invitation_action", "post", ["invitation", "resend"], {}, MANAGE_OBJECT),
+    ("accounts:member_role", "post", ["viewer_membership"], {"role": "member"}, MANAGE_OBJECT),
+    ("accounts:member_remove", "post", ["member_membership"], {}, MANAGE_OBJECT),
     (
-        "organization_edit",
+        "accounts:organization_edit",
         "post",
         [],
         {"name": "Acme 2", "time_zone": "UTC", "raw_retention_days": "14", "rollup_retention_days": "400"},
         OWN,
     ),
-    ("ownership_transfer", "post", [], {"member": "viewer_membership"}, OWN_OBJECT),
+    ("accounts:ownership_transfer", "post", [], {"member": "viewer_membership"}, OWN_OBJECT),
 ]
 
 
@@ -226,11 +227,16 @@ def test_the_matrix_covers_every_named_view_of_the_app() -> None:
     covered = {m[0] for m in MATRIX}
     # Public or self-service: tested in test_organizations, test_admin_console, test_digests,
     # test_channel_tests (recipient_confirm).
-    public = {"invitation", "organization_switch", "digest_unsubscribe", "recipient_confirm"}
+    public = {
+        "accounts:invitation",
+        "accounts:organization_switch",
+        "alerts:digest_unsubscribe",
+        "alerts:recipient_confirm",
+    }
     names = {
-        pattern.name
-        for module in ["accounts.urls", "monitoring.urls", "insights.urls", "alerts.urls"]
-        for pattern in importlib.import_module(module).urlpatterns
+        f"{urls.app_name}:{pattern.name}"
+        for urls in map(importlib.import_module, ["accounts.urls", "monitoring.urls", "insights.urls", "alerts.urls"])
+        for pattern in urls.urlpatterns
         if pattern.name
     }
     assert names - public - covered == set()
@@ -238,10 +244,10 @@ def test_the_matrix_covers_every_named_view_of_the_app() -> None:
 
 def test_admins_cannot_make_owners_and_the_last_owner_stays(world: World, owner: Any) -> None:
     admin_client = world.clients["admin"]
-    admin_client.post(reverse("member_role", args=[world.objects["viewer_membership"]]), {"role": "owner"})
+    admin_client.post(reverse("accounts:member_role", args=[world.objects["viewer_membership"]]), {"role": "owner"})
     assert Membership.objects.get(pk=world.objects["viewer_membership"]).role == Role.VIEWER
 
-    owner.client().post(reverse("member_role", args=[owner.membership.pk]), {"role": "admin"})
+    owner.client().post(reverse("accounts:member_role", args=[owner.membership.pk]), {"role": "admin"})
     assert Membership.objects.get(pk=owner.membership.pk).role == Role.OWNER
-    owner.client().post(reverse("member_remove", args=[owner.membership.pk]))
+    owner.client().post(reverse("accounts:member_remove", args=[owner.membership.pk]))
     assert Membership.objects.filter(pk=owner.membership.pk).exists()

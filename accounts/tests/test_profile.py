@@ -49,9 +49,9 @@ def test_us_hours_around_noon_and_midnight() -> None:
 
 def test_the_profile_is_in_the_user_menu_and_starts_at_utc_and_iso(owner: Any) -> None:
     client = owner.client()
-    overview = client.get(reverse("overview")).content.decode()
-    assert f'href="{reverse("profile")}"' in overview
-    page = client.get(reverse("profile")).content.decode()
+    overview = client.get(reverse("monitoring:overview")).content.decode()
+    assert f'href="{reverse("accounts:profile")}"' in overview
+    page = client.get(reverse("accounts:profile")).content.decode()
     assert 'value="UTC" selected' in page and 'value="iso"' in page
 
 
@@ -59,12 +59,12 @@ def test_the_chosen_time_zone_and_format_change_the_times_shown(owner: Any) -> N
     event = audit_record(organization=owner.organization, action="test.event", actor=owner.user)
     AuditEvent.objects.filter(pk=event.pk).update(created_at=datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC))
     client = owner.client()
-    assert "2026-01-15 10:00:00" in client.get(reverse("audit_log")).content.decode()
+    assert "2026-01-15 10:00:00" in client.get(reverse("accounts:audit_log")).content.decode()
 
-    response = client.post(reverse("profile"), {"time_zone": "Asia/Tokyo", "date_format": "us"})
+    response = client.post(reverse("accounts:profile"), {"time_zone": "Asia/Tokyo", "date_format": "us"})
     assert response.status_code == 302
 
-    page = client.get(reverse("audit_log")).content.decode()
+    page = client.get(reverse("accounts:audit_log")).content.decode()
     assert "01/15/2026 7:00:00 PM" in page and "2026-01-15 10:00:00" not in page
     assert Profile.objects.get(user=owner.user).time_zone == "Asia/Tokyo"
 
@@ -72,7 +72,7 @@ def test_the_chosen_time_zone_and_format_change_the_times_shown(owner: Any) -> N
 def test_a_teammate_keeps_their_own_preferences(owner: Any, teammate: Any) -> None:
     profile_update(user=owner.user, time_zone="America/New_York", date_format="us")
     Membership.objects.filter(pk=owner.membership.pk).update(created_at=datetime(2026, 1, 15, 10, 0, tzinfo=UTC))
-    url = reverse("member_detail", args=[owner.membership.pk])
+    url = reverse("accounts:member_detail", args=[owner.membership.pk])
     assert "01/15/2026 5:00 AM" in owner.client().get(url).content.decode()
     assert "2026-01-15 10:00" in teammate.client().get(url).content.decode()
 
@@ -90,7 +90,7 @@ def test_a_teammate_keeps_their_own_preferences(owner: Any, teammate: Any) -> No
     ],
 )
 def test_hostile_profile_input_is_a_form_error(owner: Any, data: dict[str, Any]) -> None:
-    response = owner.client().post(reverse("profile"), data)
+    response = owner.client().post(reverse("accounts:profile"), data)
     assert response.status_code == 400
     assert not Profile.objects.filter(user=owner.user).exists()
     assert len(response.content) < 200_000  # the error does not echo what was sent
@@ -129,8 +129,10 @@ def test_someone_in_no_organisation_can_still_set_their_profile(db: Any) -> None
 
     client = Client()
     client.force_login(user_create_verified(email="lone@example.test", password="Correct-horse-42"))
-    assert client.post(reverse("profile"), {"time_zone": "Europe/Paris", "date_format": "dmy"}).status_code == 302
-    assert "(Europe/Paris)" in client.get(reverse("profile")).content.decode()
+    assert (
+        client.post(reverse("accounts:profile"), {"time_zone": "Europe/Paris", "date_format": "dmy"}).status_code == 302
+    )
+    assert "(Europe/Paris)" in client.get(reverse("accounts:profile")).content.decode()
 
 
 def test_an_account_s_last_collection_is_shown_in_the_reader_s_zone(owner: Any) -> None:
@@ -142,5 +144,5 @@ def test_an_account_s_last_collection_is_shown_in_the_reader_s_zone(owner: Any) 
         last_collected={"discovery:us-east-1": "2026-01-15T10:00:00+00:00", "logs:eu-west-1": "not a time"}
     )
     profile_update(user=owner.user, time_zone="Europe/Berlin", date_format="iso")
-    page = owner.client().get(reverse("aws_account_detail", args=[account.pk])).content.decode()
+    page = owner.client().get(reverse("accounts:aws_account_detail", args=[account.pk])).content.decode()
     assert "2026-01-15 11:00:00" in page and "not a time" in page and "(Europe/Berlin)" in page

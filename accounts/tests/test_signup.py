@@ -59,7 +59,7 @@ def test_sign_up_sends_a_verification_email_and_blocks_login_until_confirmed() -
     response = other.post(reverse("account_login"), {"login": "new@initech.test", "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == reverse("account_email_verification_sent")
-    assert other.get(reverse("overview")).status_code == 302  # still not signed in
+    assert other.get(reverse("monitoring:overview")).status_code == 302  # still not signed in
 
 
 def test_following_the_verification_link_verifies_and_signs_in() -> None:
@@ -72,7 +72,7 @@ def test_following_the_verification_link_verifies_and_signs_in() -> None:
 
     assert EmailAddress.objects.get(email="new@initech.test").verified
     assert response.status_code == 302
-    overview = client.get(reverse("overview"))
+    overview = client.get(reverse("monitoring:overview"))
     assert overview.status_code == 200
     assert b"Initech" in overview.content
 

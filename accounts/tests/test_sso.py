@@ -48,7 +48,7 @@ def test_a_first_sso_sign_in_at_the_domain_joins_with_the_default_role(owner: An
 
     response = sso_sign_in(client, oidc, "erin@acme.test")
 
-    assert response.status_code == 302 and response["Location"] == reverse("overview")
+    assert response.status_code == 302 and response["Location"] == reverse("monitoring:overview")
     membership = Membership.objects.get(user__email="erin@acme.test")
     assert (membership.organization, membership.role) == (owner.organization, Role.MEMBER)
     event = AuditEvent.objects.get(action="member.joined_by_sso")
@@ -57,7 +57,7 @@ def test_a_first_sso_sign_in_at_the_domain_joins_with_the_default_role(owner: An
         "erin@acme.test",
         [None, "member"],
     )
-    assert client.get(reverse("overview")).status_code == 200
+    assert client.get(reverse("monitoring:overview")).status_code == 200
     assert oidc.token_requests == 1
 
     # A second sign-in neither joins again nor changes a role an admin has since set.
@@ -87,18 +87,18 @@ def test_a_password_sign_in_is_refused_where_sso_is_required_and_sso_opens_the_p
     client = Client()
     assert client.login(username=teammate.user.email, password=PASSWORD)
 
-    refused = client.get(reverse("overview"))
+    refused = client.get(reverse("monitoring:overview"))
 
     assert refused.status_code == 403
     page = refused.content.decode()
     assert "Acme requires single sign-on" in page and "Sign in with Corp ID" in page
-    assert client.get(reverse("resources")).status_code == 403
+    assert client.get(reverse("monitoring:resources")).status_code == 403
     # Account pages stay open, so that one can sign in with SSO or out.
-    assert client.get(reverse("profile")).status_code == 200
+    assert client.get(reverse("accounts:profile")).status_code == 200
 
     # The provider vouches for the same address: the same person, now signed in with SSO.
     sso_sign_in(client, oidc, teammate.user.email)
-    assert client.get(reverse("overview")).status_code == 200
+    assert client.get(reverse("monitoring:overview")).status_code == 200
     assert User.objects.filter(email=teammate.user.email).count() == 1
 
 
@@ -106,12 +106,12 @@ def test_owners_are_exempt_so_that_they_can_always_switch_it_off(owner: Any, oid
     Organization.objects.filter(pk=owner.organization.pk).update(sso_required=True)
     client = Client()
     assert client.login(username=owner.user.email, password=PASSWORD)
-    assert client.get(reverse("overview")).status_code == 200
+    assert client.get(reverse("monitoring:overview")).status_code == 200
 
 
 def test_without_sso_configured_the_refusal_page_says_to_ask_an_owner(teammate: Any) -> None:
     Organization.objects.filter(pk=teammate.organization.pk).update(sso_required=True)
-    response = teammate.client().get(reverse("overview"))
+    response = teammate.client().get(reverse("monitoring:overview"))
     assert response.status_code == 403
     assert "not configured on this installation" in response.content.decode()
 
@@ -128,13 +128,13 @@ def test_requiring_sso_needs_a_sso_sign_in_first_and_is_audited(owner: Any, oidc
     by_password = Client()
     assert by_password.login(username=admin.email, password=PASSWORD)
 
-    response = by_password.post(reverse("sso_settings"), form, follow=True)
+    response = by_password.post(reverse("accounts:sso_settings"), form, follow=True)
     assert "Sign in with single sign-on first" in response.content.decode()
     assert not Organization.objects.get(pk=owner.organization.pk).sso_required
 
     by_sso = Client()
     sso_sign_in(by_sso, oidc, admin.email)
-    response = by_sso.post(reverse("sso_settings"), form, follow=True)
+    response = by_sso.post(reverse("accounts:sso_settings"), form, follow=True)
     assert "Single sign-on settings saved." in response.content.decode()
     assert Organization.objects.get(pk=owner.organization.pk).sso_required
     event = AuditEvent.objects.get(action="organization.sso_updated")
@@ -143,7 +143,7 @@ def test_requiring_sso_needs_a_sso_sign_in_first_and_is_audited(owner: Any, oidc
 
 def test_requiring_sso_is_refused_while_it_is_not_configured(owner: Any) -> None:
     response = owner.client().post(
-        reverse("sso_settings"), {"sso_required": "on", "sso_default_role": "viewer"}, follow=True
+        reverse("accounts:sso_settings"), {"sso_required": "on", "sso_default_role": "viewer"}, follow=True
     )
     assert "not configured on this installation" in response.content.decode()
     assert not Organization.objects.get(pk=owner.organization.pk).sso_required
@@ -151,10 +151,10 @@ def test_requiring_sso_is_refused_while_it_is_not_configured(owner: Any) -> None
 
 def test_a_jit_domain_must_be_one_s_own_and_belongs_to_one_organisation(owner: Any, outsider: Any) -> None:
     form = {"sso_default_role": "member"}
-    response = owner.client().post(reverse("sso_settings"), {**form, "sso_domain": "globex.test"}, follow=True)
+    response = owner.client().post(reverse("accounts:sso_settings"), {**form, "sso_domain": "globex.test"}, follow=True)
     assert "only use the domain of your own verified e-mail address" in response.content.decode()
 
-    response = owner.client().post(reverse("sso_settings"), {**form, "sso_domain": "@ACME.test"}, follow=True)
+    response = owner.client().post(reverse("accounts:sso_settings"), {**form, "sso_domain": "@ACME.test"}, follow=True)
     assert "Single sign-on settings saved." in response.content.decode()
     organization = Organization.objects.get(pk=owner.organization.pk)
     assert (organization.sso_domain, organization.sso_default_role) == ("acme.test", "member")
@@ -163,7 +163,7 @@ def test_a_jit_domain_must_be_one_s_own_and_belongs_to_one_organisation(owner: A
     Membership.objects.create(organization=outsider.organization, user=rival, role=Role.OWNER)
     client = Client()
     client.force_login(rival)
-    response = client.post(reverse("sso_settings"), {**form, "sso_domain": "acme.test"}, follow=True)
+    response = client.post(reverse("accounts:sso_settings"), {**form, "sso_domain": "acme.test"}, follow=True)
     assert "acme.test already belongs to another organisation." in response.content.decode()
 
 
@@ -179,7 +179,7 @@ def test_a_jit_domain_must_be_one_s_own_and_belongs_to_one_organisation(owner: A
     ],
 )
 def test_hostile_sso_settings_change_nothing_and_never_fail(owner: Any, data: dict[str, Any]) -> None:
-    response = owner.client().post(reverse("sso_settings"), data)
+    response = owner.client().post(reverse("accounts:sso_settings"), data)
     assert response.status_code in (302, 400)
     organization = Organization.objects.get(pk=owner.organization.pk)
     assert (organization.sso_domain, organization.sso_default_role) in (("", "viewer"), ("acme.test", "viewer"))
@@ -187,7 +187,9 @@ def test_hostile_sso_settings_change_nothing_and_never_fail(owner: Any, data: di
 
 
 def test_members_may_not_change_sso_settings(teammate: Any) -> None:
-    response = teammate.client().post(reverse("sso_settings"), {"sso_domain": "acme.test", "sso_default_role": "admin"})
+    response = teammate.client().post(
+        reverse("accounts:sso_settings"), {"sso_domain": "acme.test", "sso_default_role": "admin"}
+    )
     assert response.status_code == 403
     assert Organization.objects.get(pk=teammate.organization.pk).sso_domain == ""
 

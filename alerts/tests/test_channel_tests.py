@@ -64,9 +64,9 @@ def test_send_test_is_queued_for_a_worker_and_the_page_shows_it_pending_then_sen
     client = owner.client()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("channel_test", args=[channel.pk]))
+        response = client.post(reverse("alerts:channel_test", args=[channel.pk]))
 
-    assert response["Location"] == reverse("channel_detail", args=[channel.pk])
+    assert response["Location"] == reverse("alerts:channel_detail", args=[channel.pk])
     assert receiver.requests == []  # nothing left the web request
     [(name, args, headers)] = queued_tasks(redis_db)
     test = Notification.objects.get(channel=channel, is_test=True)
@@ -98,7 +98,7 @@ def test_a_test_makes_one_attempt_and_does_not_wait_for_retry_after(owner: Any, 
     assert test.status == "failed" and "HTTP 503" in test.error
     assert [a["status"] for a in test.attempts] == [503]
     assert Channel.objects.get(pk=channel.pk).enabled  # a failed test never disables the channel
-    page = owner.client().get(reverse("channel_detail", args=[channel.pk])).content.decode()
+    page = owner.client().get(reverse("alerts:channel_detail", args=[channel.pk])).content.decode()
     assert 'class="test-failed"' in page and "HTTP 503" in page
 
 
@@ -129,7 +129,7 @@ def test_at_most_five_tests_per_channel_per_hour(owner: Any, receiver: Receiver)
     channel = webhook(owner, receiver)
     owner.organization.time_zone = "Europe/Tallinn"  # UTC+2 in December
     owner.organization.save()
-    url = reverse("channel_test", args=[channel.pk])
+    url = reverse("alerts:channel_test", args=[channel.pk])
     client = owner.client()
     start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -140,7 +140,7 @@ def test_at_most_five_tests_per_channel_per_hour(owner: Any, receiver: Receiver)
     assert "At most 5 tests per channel per hour: the next one is possible at 12:00 (Europe/Tallinn)." in refused
     assert Notification.objects.filter(channel=channel, is_test=True).count() == 5
     assert "the next one is possible at 12:00 (Europe/Tallinn).</p>" in refused  # the page, instead of the button
-    assert reverse("channel_test", args=[channel.pk]) not in refused
+    assert reverse("alerts:channel_test", args=[channel.pk]) not in refused
 
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
         client.post(url)
@@ -152,7 +152,7 @@ def test_a_test_no_worker_took_says_so(owner: Any, receiver: Receiver) -> None:
     test = Notification.objects.create(channel=channel, status="pending", is_test=True)
     Notification.objects.filter(pk=test.pk).update(created_at=datetime.now(tz=UTC) - timedelta(minutes=11))
 
-    page = owner.client().get(reverse("channel_detail", args=[channel.pk])).content.decode()
+    page = owner.client().get(reverse("alerts:channel_detail", args=[channel.pk])).content.decode()
 
     assert "no worker took it within 10 minutes" in page
 
@@ -163,11 +163,11 @@ def test_addresses_outside_the_organisation_receive_nothing_until_they_confirm(
     admin = owner.client()
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.post(
-            reverse("channel_new", args=["email"]),
+            reverse("alerts:channel_new", args=["email"]),
             {"channel_name": "on-call", "recipients": "teammate@acme.test, pager@elsewhere.test"},
         )
     channel = Channel.objects.get(kind="email")
-    assert response["Location"] == reverse("channel_detail", args=[channel.pk])
+    assert response["Location"] == reverse("alerts:channel_detail", args=[channel.pk])
     assert [name for name, _args, _h in queued_tasks(redis_db)] == ["alerts.recipient_link"]
     run_queued(redis_db)
     [invite] = mail.outbox
@@ -196,7 +196,7 @@ def test_addresses_outside_the_organisation_receive_nothing_until_they_confirm(
 def confirmation_link_from(message: Any) -> str:
     match = re.search(r"/alerts/recipients/(\S+)/", str(message.body))
     assert match, message.body
-    return reverse("recipient_confirm", args=[match.group(1)])
+    return reverse("alerts:recipient_confirm", args=[match.group(1)])
 
 
 def test_a_declined_address_is_skipped_and_never_asked_again(owner: Any, client: Any) -> None:
@@ -216,7 +216,9 @@ def test_a_declined_address_is_skipped_and_never_asked_again(owner: Any, client:
     skipped = channel_send(channel=channel, notice=sample_notice())
     assert (skipped.status, skipped.error) == ("skipped", "No recipient has confirmed yet.")
     assert skipped.detail == "Not sent to no@elsewhere.test (declined these alerts)."
-    response = owner.client().post(reverse("channel_recipient_link", args=[channel.pk, recipient.pk]), follow=True)
+    response = owner.client().post(
+        reverse("alerts:channel_recipient_link", args=[channel.pk, recipient.pk]), follow=True
+    )
     assert "no@elsewhere.test declined alerts from this organisation." in response.content.decode()
     assert len(mail.outbox) == 1
 
@@ -230,21 +232,23 @@ def test_the_link_is_mailed_again_at_most_hourly_and_forged_links_are_refused(
     admin = owner.client()
     start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False), django_capture_on_commit_callbacks(execute=True):
-        admin.post(reverse("channel_recipients_invite", args=[channel.pk]))
+        admin.post(reverse("alerts:channel_recipients_invite", args=[channel.pk]))
         recipient = AlertRecipient.objects.get()
-        again = admin.post(reverse("channel_recipient_link", args=[channel.pk, recipient.pk]), follow=True)
+        again = admin.post(reverse("alerts:channel_recipient_link", args=[channel.pk, recipient.pk]), follow=True)
     assert "less than an hour ago" in again.content.decode()
     assert [args for _name, args, _h in queued_tasks(redis_db)] == [[recipient.pk]]
     with (
         time_machine.travel(start + timedelta(minutes=61), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        admin.post(reverse("channel_recipient_link", args=[channel.pk, recipient.pk]))
+        admin.post(reverse("alerts:channel_recipient_link", args=[channel.pk, recipient.pk]))
     assert len(queued_tasks(redis_db)) == 2
 
-    forged = client.get(reverse("recipient_confirm", args=["eyJyIjoxLCJlIjoib3BzQGVsc2V3aGVyZS50ZXN0In0:forged"]))
+    forged = client.get(
+        reverse("alerts:recipient_confirm", args=["eyJyIjoxLCJlIjoib3BzQGVsc2V3aGVyZS50ZXN0In0:forged"])
+    )
     assert forged.status_code == 400 and "not valid" in forged.content.decode()
-    assert client.post(reverse("recipient_confirm", args=["garbage"]), {"answer": "accept"}).status_code == 400
+    assert client.post(reverse("alerts:recipient_confirm", args=["garbage"]), {"answer": "accept"}).status_code == 400
     assert AlertRecipient.objects.get().confirmed_at is None
 
 

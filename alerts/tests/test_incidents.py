@@ -203,7 +203,7 @@ def test_rules_and_channels_are_created_from_their_forms_scoped_to_the_organisat
     theirs = aws_account_start(organization=outsider.organization, name="Theirs")
 
     response = client.post(
-        reverse("alert_rule_new"),
+        reverse("alerts:rule_new"),
         {"name": "Slow orders", "condition": "threshold", "metric": "duration_max", "operator": ">", "threshold": "1000",
          "window_minutes": "5", "evaluation_periods": "3", "breaching_periods": "2", "target": "resources",
          "target_resources": [str(fn.pk)], "min_interval_minutes": "15"},
@@ -212,7 +212,7 @@ def test_rules_and_channels_are_created_from_their_forms_scoped_to_the_organisat
     rule = AlertRule.objects.get(name="Slow orders")
     assert list(rule.target_resources.all()) == [fn]
     refused = client.post(
-        reverse("alert_rule_new"),
+        reverse("alerts:rule_new"),
         {"name": "Theirs", "condition": "threshold", "metric": "errors", "operator": ">", "threshold": "1",
          "window_minutes": "5", "evaluation_periods": "1", "breaching_periods": "1", "target": "account",
          "target_account": str(theirs.pk), "min_interval_minutes": "15"},
@@ -220,12 +220,12 @@ def test_rules_and_channels_are_created_from_their_forms_scoped_to_the_organisat
     assert refused.status_code == 200 and not AlertRule.objects.filter(name="Theirs").exists()
 
     foreign = client.post(
-        reverse("channel_new", args=["sns"]),
+        reverse("alerts:channel_new", args=["sns"]),
         {"channel_name": "x", "topic_arn": "arn:aws:sns:us-east-1:999999999999:alerts"},
     )
     assert foreign.status_code == 200 and not Channel.objects.filter(kind="sns").exists()
     client.post(
-        reverse("channel_new", args=["sns"]),
+        reverse("alerts:channel_new", args=["sns"]),
         {"channel_name": "ours", "topic_arn": "arn:aws:sns:us-east-1:123456789012:alerts"},
     )
     assert Channel.objects.filter(kind="sns", name="ours").exists()

@@ -67,9 +67,9 @@ def test_a_poison_rule_shows_its_error_while_healthy_rules_of_every_organisation
     poison.refresh_from_db()
     assert poison.last_error.startswith("Out of bounds: The window × evaluation periods is about 1,491,308 days")
     assert poison.last_error_at is not None and poison.last_evaluated_at is None
-    page = owner.client().get(reverse("alerts")).content.decode()
+    page = owner.client().get(reverse("alerts:index")).content.decode()
     assert "Evaluation failed" in page and "1,491,308 days" in page
-    assert "1,491,308 days" not in outsider.client().get(reverse("alerts")).content.decode()
+    assert "1,491,308 days" not in outsider.client().get(reverse("alerts:index")).content.decode()
 
     AlertRule.objects.filter(pk=poison.pk).update(window_minutes=10)
     rules_evaluate(now=now + timedelta(minutes=1))
@@ -116,7 +116,7 @@ def test_the_rule_form_refuses_numbers_out_of_bounds_with_a_field_error(
         "min_interval_minutes": "15", field: value,
     }  # fmt: skip
 
-    response = owner.client().post(reverse("alert_rule_new"), data)
+    response = owner.client().post(reverse("alerts:rule_new"), data)
 
     assert response.status_code == 200
     errors = response.context["form"].errors
@@ -128,7 +128,7 @@ def test_the_rule_form_refuses_numbers_out_of_bounds_with_a_field_error(
 def test_an_admin_fixes_a_poison_rule_in_its_form(owner: Any, teammate: Any) -> None:
     rule = errors_rule(owner, "Poison")
     AlertRule.objects.filter(pk=rule.pk).update(window_minutes=2147483647, last_error="Out of bounds: …")
-    url = reverse("alert_rule_edit", args=[rule.pk])
+    url = reverse("alerts:rule_edit", args=[rule.pk])
     data = {
         "name": "Poison", "condition": "threshold", "metric": "errors", "operator": ">=", "threshold": "3",
         "window_minutes": "10080", "evaluation_periods": "1", "breaching_periods": "1", "target": "all",

@@ -74,7 +74,9 @@ def test_organisation_b_cannot_aim_an_sns_channel_at_organisation_a_s_account(
     assert not validated_aws_accounts(outsider.organization).exists()
 
     # At save: refused, with the reason on the field.
-    response = outsider.client().post(reverse("channel_new", args=["sns"]), {"channel_name": "x", "topic_arn": arn})
+    response = outsider.client().post(
+        reverse("alerts:channel_new", args=["sns"]), {"channel_name": "x", "topic_arn": arn}
+    )
     assert response.status_code == 200
     assert "validated AWS accounts" in response.content.decode()
     assert not Channel.objects.filter(organization=outsider.organization).exists()
@@ -91,7 +93,9 @@ def test_organisation_b_cannot_aim_an_sns_channel_at_organisation_a_s_account(
     assert published(arn) == []
 
     # A itself publishes to its topic through its own role.
-    response = owner.client().post(reverse("channel_new", args=["sns"]), {"channel_name": "ops", "topic_arn": arn})
+    response = owner.client().post(
+        reverse("alerts:channel_new", args=["sns"]), {"channel_name": "ops", "topic_arn": arn}
+    )
     assert response.status_code == 302
     mine = Channel.objects.get(organization=owner.organization, kind="sns")
     assert channel_send(channel=mine, notice=notice("Acme")).status == "sent"

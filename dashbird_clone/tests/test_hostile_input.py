@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.admin_services import api_token_create
+from accounts.api_tokens import api_token_create
 from accounts.models import AuditEvent, Membership, Organization, Role
 from accounts.services import aws_account_start, user_create_verified
 from alerts.models import AlertRule, DigestSubscription, Incident
@@ -47,8 +47,8 @@ def bearer(owner: Any) -> dict[str, str]:
 
 
 def test_a_superscript_digit_in_a_filter_is_a_400_with_a_message(owner: Any, function: Resource) -> None:
-    page = owner.client().get(reverse("resources"), {"account": "²"})
-    api = Client().get(reverse("api_invocations"), {"resource": "²"}, headers=bearer(owner))
+    page = owner.client().get(reverse("monitoring:resources"), {"account": "²"})
+    api = Client().get(reverse("api:invocations"), {"resource": "²"}, headers=bearer(owner))
 
     assert page.status_code == 400 and b"account must be a whole number" in page.content
     assert api.status_code == 400 and "resource must be a whole number" in api.json()["error"]
@@ -61,8 +61,8 @@ def test_a_superscript_digit_snoozes_nothing_and_changes_no_digest(owner: Any) -
     )
     client = owner.client()
 
-    snooze = client.post(reverse("incident_snooze", args=[incident.pk]), {"minutes": "²"})
-    digest = client.post(reverse("digest_preferences"), {"frequency": "daily", "hour": "²"})
+    snooze = client.post(reverse("alerts:incident_snooze", args=[incident.pk]), {"minutes": "²"})
+    digest = client.post(reverse("alerts:digest_preferences"), {"frequency": "daily", "hour": "²"})
 
     incident.refresh_from_db()
     assert snooze.status_code == 400 and incident.snoozed_until is None
@@ -75,10 +75,10 @@ def test_a_superscript_digit_snoozes_nothing_and_changes_no_digest(owner: Any) -
 @pytest.mark.parametrize(
     ("page", "params"),
     [
-        ("resources", {"q": "f\x00"}),
-        ("resources", {"region": "us-east-1\x00"}),
-        ("logs", {"q": "\x00error"}),
-        ("insights", {"pillar": "\x00"}),
+        ("monitoring:resources", {"q": "f\x00"}),
+        ("monitoring:resources", {"region": "us-east-1\x00"}),
+        ("monitoring:logs", {"q": "\x00error"}),
+        ("insights:index", {"pillar": "\x00"}),
     ],
 )
 def test_a_nul_in_a_query_parameter_never_reaches_postgresql(
@@ -94,13 +94,13 @@ def test_a_nul_in_a_project_field_creates_nothing_and_says_why(owner: Any, funct
         {"name": "Team", "tag": "team=\x00"},
         {"name": "Team", "name_pattern": "f\x00*"},
     ):
-        response = client.post(reverse("project_create"), data, follow=True)
+        response = client.post(reverse("monitoring:project_create"), data, follow=True)
         assert response.status_code == 200 and b"Project not created" in response.content
     assert not Project.objects.filter(organization=owner.organization).exists()
 
 
 def test_a_nul_in_a_header_is_a_400_before_anything_stores_it(owner: Any) -> None:
-    response = owner.client().get(reverse("overview"), headers={"User-Agent": "curl\x00"})
+    response = owner.client().get(reverse("monitoring:overview"), headers={"User-Agent": "curl\x00"})
     assert response.status_code == 400
 
 
@@ -112,8 +112,8 @@ def test_a_custom_period_outside_the_retention_is_a_400_not_an_overflow(
     owner: Any, function: Resource, start: str
 ) -> None:
     query = {"period": "custom", "start": start}
-    page = owner.client().get(reverse("overview"), query)
-    api = Client().get(reverse("api_overview"), query, headers=bearer(owner))
+    page = owner.client().get(reverse("monitoring:overview"), query)
+    api = Client().get(reverse("api:overview"), query, headers=bearer(owner))
 
     assert page.status_code == 400 and (b"rollup retention" in page.content or b"ISO date" in page.content)
     assert api.status_code == 400 and api.json()["error"]
@@ -121,14 +121,18 @@ def test_a_custom_period_outside_the_retention_is_a_400_not_an_overflow(
 
 def test_a_custom_period_within_the_retention_is_shown(owner: Any, function: Resource) -> None:
     start = (timezone.now() - timedelta(days=300)).date().isoformat()
-    response = owner.client().get(reverse("overview"), {"period": "custom", "start": start, "end": "9999-12-31"})
+    response = owner.client().get(
+        reverse("monitoring:overview"), {"period": "custom", "start": start, "end": "9999-12-31"}
+    )
     assert response.status_code == 200
     assert response.context["period"].start.date().isoformat() == start
     assert b'<input type="hidden" name="start" value="' + start.encode() in response.content  # kept by the filters
 
 
 def test_an_end_before_the_start_is_a_400(owner: Any, function: Resource) -> None:
-    response = owner.client().get(reverse("overview"), {"period": "custom", "start": "2025-06-02", "end": "2025-06-01"})
+    response = owner.client().get(
+        reverse("monitoring:overview"), {"period": "custom", "start": "2025-06-02", "end": "2025-06-01"}
+    )
     assert response.status_code == 400
 
 
@@ -136,8 +140,8 @@ def test_an_end_before_the_start_is_a_400(owner: Any, function: Resource) -> Non
 
 
 def test_the_ownership_form_checks_the_role_before_reading_the_member(owner: Any, teammate: Any) -> None:
-    assert teammate.client().post(reverse("ownership_transfer"), {"member": "abc"}).status_code == 403
-    assert owner.client().post(reverse("ownership_transfer"), {"member": "abc"}).status_code == 400
+    assert teammate.client().post(reverse("accounts:ownership_transfer"), {"member": "abc"}).status_code == 403
+    assert owner.client().post(reverse("accounts:ownership_transfer"), {"member": "abc"}).status_code == 400
     assert Membership.objects.get(pk=owner.membership.pk).role == Role.OWNER
 
 
@@ -146,7 +150,9 @@ def test_the_ownership_form_checks_the_role_before_reading_the_member(owner: Any
 
 def _project_audit_ip(owner: Any, **headers: str) -> str | None:
     owner.client().post(
-        reverse("project_create"), {"name": f"P{AuditEvent.objects.count()}", "name_pattern": "*"}, headers=headers
+        reverse("monitoring:project_create"),
+        {"name": f"P{AuditEvent.objects.count()}", "name_pattern": "*"},
+        headers=headers,
     )
     return AuditEvent.objects.filter(action="project.created").latest("pk").ip
 
@@ -235,7 +241,7 @@ def test_a_user_in_no_organisation_gets_a_page_saying_so_on_every_page(owner: An
 
 def test_an_organisation_name_must_be_one_line(owner: Any) -> None:
     response = owner.client().post(
-        reverse("organization_edit"),
+        reverse("accounts:organization_edit"),
         {"name": "Acme\r\nBcc: victim@example.com", "time_zone": "UTC", "raw_retention_days": 14,
          "rollup_retention_days": 400},
         follow=True,
@@ -249,7 +255,9 @@ def test_an_invitation_from_an_organisation_with_a_line_break_in_its_name_is_sen
 ) -> None:
     Organization.objects.filter(pk=owner.organization.pk).update(name="Acme\r\nBcc: victim@example.com")
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner.client().post(reverse("invitation_create"), {"email": "new@acme.test", "role": "member"})
+        response = owner.client().post(
+            reverse("accounts:invitation_create"), {"email": "new@acme.test", "role": "member"}
+        )
 
     assert response.status_code == 302
     [message] = mail.outbox
@@ -259,7 +267,7 @@ def test_an_invitation_from_an_organisation_with_a_line_break_in_its_name_is_sen
 # --- the audit log ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("view", ["audit_log", "audit_log_csv"])
+@pytest.mark.parametrize("view", ["accounts:audit_log", "accounts:audit_log_csv"])
 @pytest.mark.parametrize("params", [{"since": "garbage"}, {"until": "2025-02-30"}, {"actor": "x" * 500}])
 def test_a_bad_audit_filter_is_a_400_not_an_empty_export(owner: Any, view: str, params: dict[str, str]) -> None:
     assert owner.client().get(reverse(view), params).status_code == 400
@@ -267,11 +275,11 @@ def test_a_bad_audit_filter_is_a_400_not_an_empty_export(owner: Any, view: str, 
 
 def test_a_change_whose_audit_record_fails_is_rolled_back(owner: Any, monkeypatch: Any) -> None:
     # The audit write fails the way the review saw it: an address the ip field refuses.
-    monkeypatch.setattr("accounts.admin_services.client_ip", lambda request: "not-an-address")
+    monkeypatch.setattr("accounts.audit.client_ip", lambda request: "not-an-address")
     client = Client(raise_request_exception=False)
     client.force_login(owner.user)
 
-    response = client.post(reverse("project_create"), {"name": "Team", "name_pattern": "*"})
+    response = client.post(reverse("monitoring:project_create"), {"name": "Team", "name_pattern": "*"})
 
     assert response.status_code == 500
     assert not Project.objects.filter(organization=owner.organization).exists()
@@ -281,12 +289,14 @@ def test_a_change_whose_audit_record_fails_is_rolled_back(owner: Any, monkeypatc
 def test_the_audit_export_defuses_spreadsheet_formulas(owner: Any) -> None:
     client = owner.client()
     client.post(
-        reverse("project_create"),
+        reverse("monitoring:project_create"),
         {"name": '=HYPERLINK("http://evil.example","x")', "name_pattern": "*"},
         headers={"User-Agent": "@SUM(1+1)"},
     )
-    client.post(reverse("project_create"), {"name": "-2+3", "name_pattern": "*"}, headers={"User-Agent": "+cmd"})
-    response = client.get(reverse("audit_log_csv"))
+    client.post(
+        reverse("monitoring:project_create"), {"name": "-2+3", "name_pattern": "*"}, headers={"User-Agent": "+cmd"}
+    )
+    response = client.get(reverse("accounts:audit_log_csv"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     created = [dict(zip(rows[0], row, strict=True)) for row in rows[1:] if row[2] == "project.created"]
 
@@ -307,17 +317,24 @@ def test_next_never_leads_off_the_site(owner: Any, teammate: Any, function: Reso
     )  # fmt: skip
     client = owner.client()
 
-    triage = client.post(reverse("error_group_status", args=[group.pk]), {"status": "resolved", "next": target})
-    role = client.post(reverse("member_role", args=[teammate.membership.pk]), {"role": "viewer", "next": target})
-    switch = client.post(reverse("organization_switch"), {"organization": owner.organization.pk, "next": target})
+    triage = client.post(
+        reverse("monitoring:error_group_status", args=[group.pk]), {"status": "resolved", "next": target}
+    )
+    role = client.post(
+        reverse("accounts:member_role", args=[teammate.membership.pk]), {"role": "viewer", "next": target}
+    )
+    switch = client.post(
+        reverse("accounts:organization_switch"), {"organization": owner.organization.pk, "next": target}
+    )
 
-    assert triage["Location"] == reverse("error_group_detail", args=[group.pk])
-    assert role["Location"] == reverse("settings")
-    assert switch["Location"] == reverse("overview")
+    assert triage["Location"] == reverse("monitoring:error_group_detail", args=[group.pk])
+    assert role["Location"] == reverse("accounts:settings")
+    assert switch["Location"] == reverse("monitoring:overview")
 
 
 def test_next_within_the_site_is_followed(owner: Any, teammate: Any) -> None:
     response = owner.client().post(
-        reverse("member_role", args=[teammate.membership.pk]), {"role": "viewer", "next": "/settings/?tab=members"}
+        reverse("accounts:member_role", args=[teammate.membership.pk]),
+        {"role": "viewer", "next": "/settings/?tab=members"},
     )
     assert response["Location"] == "/settings/?tab=members"

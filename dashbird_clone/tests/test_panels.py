@@ -50,10 +50,10 @@ def test_the_settings_page_shows_the_members_own_digest_preferences(owner: Any) 
     from django.urls import reverse
 
     client = owner.client()
-    client.post(reverse("digest_preferences"), {"frequency": "weekly", "hour": "6"})
-    page = client.get(reverse("settings")).content.decode()
+    client.post(reverse("alerts:digest_preferences"), {"frequency": "weekly", "hour": "6"})
+    page = client.get(reverse("accounts:settings")).content.decode()
     assert "Your e-mail digest" in page
-    assert f'action="{reverse("digest_preferences")}"' in page
+    assert f'action="{reverse("alerts:digest_preferences")}"' in page
     assert '<option value="weekly" selected>' in page
     assert 'value="6"' in page
     assert page.index("Your e-mail digest") < page.index('id="members"')  # where it always was
@@ -76,11 +76,11 @@ def test_the_aws_account_page_shows_resources_and_intervals_to_those_who_may_cha
             organization=owner.organization, account=account, region="eu-west-1", kind="sqs.queue",
             arn=f"arn:aws:sqs:eu-west-1:1:q{n}", name=f"q{n}", first_seen=now, last_seen=now, gone_at=gone,
         )  # fmt: skip
-    url = reverse("aws_account_detail", args=[account.pk])
+    url = reverse("accounts:aws_account_detail", args=[account.pk])
 
     page = owner.client().get(url).content.decode()
-    assert f'<dt>Resources</dt><dd><a href="{reverse("resources")}?account={account.pk}">2</a></dd>' in page
-    assert f'action="{reverse("aws_account_intervals", args=[account.pk])}"' in page
+    assert f'<dt>Resources</dt><dd><a href="{reverse("monitoring:resources")}?account={account.pk}">2</a></dd>' in page
+    assert f'action="{reverse("accounts:aws_account_intervals", args=[account.pk])}"' in page
     assert "Metric poll intervals" in page
 
     page = teammate.client().get(url).content.decode()
@@ -112,10 +112,10 @@ def test_the_resource_page_shows_its_open_findings_and_the_overview_its_pillar_s
     PillarScore.objects.create(organization=owner.organization, pillar="reliability", day=now.date(), score=87.4)
     client = owner.client()
 
-    page = client.get(reverse("resource_detail", args=[resource.pk])).content.decode()
+    page = client.get(reverse("monitoring:resource_detail", args=[resource.pk])).content.decode()
     assert "<strong>sqs.no_dlq</strong> — sqs.no_dlq message" in page
     assert "sqs.unencrypted" not in page
 
-    page = client.get(reverse("overview")).content.decode()
+    page = client.get(reverse("monitoring:overview")).content.decode()
     assert "Insights by pillar" in page
     assert "87 / 100" in page

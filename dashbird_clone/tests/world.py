@@ -11,7 +11,8 @@ from django.db import connection
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from accounts.admin_services import api_token_create, invitation_create
+from accounts.admin_services import invitation_create
+from accounts.api_tokens import api_token_create
 from accounts.models import Membership, Organization, Role
 from accounts.services import aws_account_start, organization_create, user_create_verified
 

@@ -98,7 +98,7 @@ def test_an_admin_suppresses_a_check_with_a_reason_recorded_in_the_audit_log(acc
     assert finding is not None
 
     owner.client().post(
-        reverse("finding_suppress", args=[finding.pk]),
+        reverse("insights:finding_suppress", args=[finding.pk]),
         {"scope": "check", "reason": "Migration planned for Q1", "days": "30"},
     )
 
@@ -135,7 +135,7 @@ def test_insights_list_shows_the_catalogue_and_run_prints_json(account: AwsAccou
 def test_the_insights_pages_render_for_members(account: AwsAccount, teammate: Any) -> None:
     insights_run(account)
     client = teammate.client()
-    page = client.get(reverse("insights")).content.decode()
+    page = client.get(reverse("insights:index")).content.decode()
     assert "payments-webhook" in page and "Security" in page
     assert "<summary>Suppress</summary>" not in page  # only admins suppress insights
-    assert "Why:" in client.get(reverse("insights_catalogue")).content.decode()
+    assert "Why:" in client.get(reverse("insights:catalogue")).content.decode()

@@ -170,7 +170,7 @@ def config_links(resource: Any) -> dict[str, str]:
     links: dict[str, str] = {}
     for pk, arn in resource_pages_by_arn(organization_id=resource.organization_id, arns=arns):
         try:
-            links[arn] = reverse("resource_detail", args=[pk])
+            links[arn] = reverse("monitoring:resource_detail", args=[pk])
         except NoReverseMatch:  # pragma: no cover - the URL name is part of this app
             continue
     return links

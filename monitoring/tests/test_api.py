@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.admin_services import api_token_create
+from accounts.api_tokens import api_token_create
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from devtools.sandbox.catalog import functions
@@ -55,30 +55,30 @@ def make_resources(org: Any, n: int) -> AwsAccount:
 
 
 def test_no_token_or_a_revoked_one_is_401(owner: Any, token: str) -> None:
-    assert Client().get(reverse("api_accounts")).status_code == 401
-    assert Client().get(reverse("api_accounts"), headers=bearer("dbt_nope")).status_code == 401
-    response = Client().get(reverse("api_accounts"), headers=bearer(token))
+    assert Client().get(reverse("api:accounts")).status_code == 401
+    assert Client().get(reverse("api:accounts"), headers=bearer("dbt_nope")).status_code == 401
+    response = Client().get(reverse("api:accounts"), headers=bearer(token))
     assert response.status_code == 200 and response.json()["data"] == []
 
 
 def test_lists_are_cursor_paginated_and_scoped(owner: Any, outsider: Any, token: str) -> None:
     make_resources(owner.organization, 105)
     theirs = make_resources(outsider.organization, 1)
-    first = Client().get(reverse("api_resources"), headers=bearer(token)).json()
-    second = Client().get(reverse("api_resources"), {"cursor": first["next_cursor"]}, headers=bearer(token)).json()
+    first = Client().get(reverse("api:resources"), headers=bearer(token)).json()
+    second = Client().get(reverse("api:resources"), {"cursor": first["next_cursor"]}, headers=bearer(token)).json()
 
     names = [r["name"] for r in first["data"] + second["data"]]
     assert len(first["data"]) == 100 and len(second["data"]) == 5 and second["next_cursor"] is None
     assert len(set(names)) == 105 and all(n.startswith("q") for n in names)
     other = Resource.objects.get(account=theirs)
-    assert Client().get(reverse("api_resource", args=[other.pk]), headers=bearer(token)).status_code == 404
-    assert Client().get(reverse("api_resources"), {"cursor": "!!"}, headers=bearer(token)).status_code == 400
+    assert Client().get(reverse("api:resource", args=[other.pk]), headers=bearer(token)).status_code == 404
+    assert Client().get(reverse("api:resources"), {"cursor": "!!"}, headers=bearer(token)).status_code == 400
 
 
 def test_the_openapi_document_is_valid_and_lists_every_endpoint() -> None:
     from openapi_spec_validator import validate
 
-    doc = Client().get(reverse("api_openapi")).json()
+    doc = Client().get(reverse("api:openapi")).json()
     validate(doc)
     assert set(doc["paths"]) == {
         "/accounts", "/resources", "/resources/{id}", "/invocations", "/error-groups", "/metrics", "/overview",
@@ -103,8 +103,8 @@ def test_overview_numbers_equal_the_api_s_and_the_database_s(owner: Any, token: 
     assert aws_account_validate(account=account).ok
     collect_unit(account, REGION)
 
-    api = Client().get(reverse("api_overview"), {"period": "24h"}, headers=bearer(token)).json()["kpis"]
-    page = owner.client().get(reverse("overview"), {"period": "24h"}).content.decode()
+    api = Client().get(reverse("api:overview"), {"period": "24h"}, headers=bearer(token)).json()["kpis"]
+    page = owner.client().get(reverse("monitoring:overview"), {"period": "24h"}).content.decode()
     period = dashboard.parse_period({"period": "24h"}, organization=owner.organization)
     db = Invocation.objects.filter(
         organization_id=owner.organization.pk, started_at__gte=period.start, started_at__lt=period.end
@@ -126,14 +126,14 @@ def test_overview_numbers_equal_the_api_s_and_the_database_s(owner: Any, token: 
     assert fn is not None
     listed = (
         Client()
-        .get(reverse("api_invocations"), {"resource": str(fn.pk), "period": "24h"}, headers=bearer(token))
+        .get(reverse("api:invocations"), {"resource": str(fn.pk), "period": "24h"}, headers=bearer(token))
         .json()
     )
     assert len(listed["data"]) == Invocation.objects.filter(resource=fn).count()
     series = (
         Client()
         .get(
-            reverse("api_metrics"),
+            reverse("api:metrics"),
             {"resource": str(fn.pk), "metric": "AWS/Lambda:Invocations", "stat": "Sum"},
             headers=bearer(token),
         )
@@ -149,15 +149,15 @@ def test_a_project_groups_resources_by_tag_or_name_and_scopes_the_overview(owner
     account = make_resources(owner.organization, 3)  # q0 q1 q2
     Resource.objects.filter(name="q1").update(tags={"team": "checkout"})
     client = owner.client()
-    client.post(reverse("project_create"), {"name": "Checkout", "tag": "team=checkout"})
-    client.post(reverse("project_create"), {"name": "Q-star", "name_pattern": "q*"})
+    client.post(reverse("monitoring:project_create"), {"name": "Checkout", "tag": "team=checkout"})
+    client.post(reverse("monitoring:project_create"), {"name": "Q-star", "name_pattern": "q*"})
     by_tag, by_name = Project.objects.get(name="Checkout"), Project.objects.get(name="Q-star")
 
     assert [r.name for r in by_tag.resources()] == ["q1"]
     assert sorted(r.name for r in by_name.resources()) == ["q0", "q1", "q2"]
-    page = client.get(reverse("resources"), {"project": by_tag.pk}).content.decode()
+    page = client.get(reverse("monitoring:resources"), {"project": by_tag.pk}).content.decode()
     assert ">q1<" in page and ">q0<" not in page
-    assert client.get(reverse("overview"), {"project": by_tag.pk}).status_code == 200
+    assert client.get(reverse("monitoring:overview"), {"project": by_tag.pk}).status_code == 200
     assert account.pk
 
 
@@ -171,4 +171,4 @@ def test_create_api_token_prints_a_working_token_once(owner: Any) -> None:
     secret = out.getvalue().strip()
 
     assert secret.startswith("dbt_")
-    assert Client().get(reverse("api_accounts"), headers=bearer(secret)).status_code == 200
+    assert Client().get(reverse("api:accounts"), headers=bearer(secret)).status_code == 200

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.admin_services import AdminError, api_token_create
+from accounts.admin_services import AdminError
+from accounts.api_tokens import api_token_create
 from accounts.models import Organization
 
 
