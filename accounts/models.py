@@ -12,7 +12,7 @@ class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=64, unique=True)
     time_zone = models.CharField(max_length=64, default="UTC")
-    # Raw invocations, log lines and metric points; hourly/daily rollups (DESIGN §6).
+    # Raw invocations, log lines and metric points; hourly/daily rollups (docs/architecture.md §6).
     raw_retention_days = models.PositiveIntegerField(default=14)
     rollup_retention_days = models.PositiveIntegerField(default=400)
     # Members without two-factor authentication are sent to set it up before anything else.

@@ -1,4 +1,4 @@
-"""Incidents and their notifications (CONVENTIONS: alerts are an outbox).
+"""Incidents and their notifications (an outbox: docs/architecture.md §2).
 
 1. `rule_evaluate` compares each rule's breaches with its open incidents: a new breach
    opens an incident (or re-opens the last one of that subject, resolved within a day),

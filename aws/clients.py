@@ -1,4 +1,4 @@
-"""The one way to get an AWS client for a customer account (DESIGN §4, CONVENTIONS).
+"""The one way to get an AWS client for a customer account (docs/architecture.md §4).
 
 1. The platform's own identity comes from the standard chain (instance role,
    AWS_PROFILE, env vars); endpoints from botocore's standard configuration

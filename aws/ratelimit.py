@@ -1,5 +1,5 @@
 """A token bucket per customer account × region × API, kept in Redis and shared by all
-workers (DESIGN §4): botocore's `adaptive` mode keeps its rate state per process, which
+workers (docs/architecture.md §4): botocore's `adaptive` mode keeps its rate state per process, which
 lets N workers spend N times a customer's quota."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Security headers on every response (DESIGN §8, issue: CSP with no inline script)."""
+"""Security headers on every response (docs/architecture.md §8: a CSP that allows no inline script)."""
 
 from __future__ import annotations
 

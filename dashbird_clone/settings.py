@@ -256,7 +256,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 
-# --- AWS access (DESIGN §4) --------------------------------------------------------------
+# --- AWS access (docs/architecture.md §4) --------------------------------------------------------------
 # The platform's own identity comes from the standard AWS chain (instance role,
 # AWS_PROFILE, AWS_ACCESS_KEY_ID…) and endpoints from AWS_ENDPOINT_URL; not from here.
 AWS_STS_REGION = env.str("AWS_STS_REGION", default="us-east-1")

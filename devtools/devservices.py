@@ -1,4 +1,4 @@
-"""Local services for a machine with nothing installed (DESIGN §7), and the demo supervisor.
+"""Local services for a machine with nothing installed (docs/architecture.md §7), and the demo supervisor.
 
     python -m devtools.devservices run [--redis-db N] -- COMMAND ...
     python -m devtools.devservices demo
@@ -270,7 +270,7 @@ def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
 
 
 def start_sandbox(env: dict[str, str], external_id: str, stack: ExitStack) -> dict[str, Any]:
-    """The sandbox AWS (DESIGN §7), trusting the demo account's ExternalId; returns its state."""
+    """The sandbox AWS (docs/architecture.md §7), trusting the demo account's ExternalId; returns its state."""
     state_path = VAR_DIR / "sandbox.json"
     state_path.unlink(missing_ok=True)
     port = 5000 if not port_answers("127.0.0.1", 5000) else free_port()

@@ -1,5 +1,5 @@
 """The insights engine: build each resource's CheckInput from the database, run the
-catalogue, and keep Findings in step (DESIGN §2).
+catalogue, and keep Findings in step (docs/architecture.md §2).
 
 1. One query each for the account's resources, their aggregated metric points over the
    window, their invocation rollups and raw memory/init figures.

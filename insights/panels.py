@@ -14,6 +14,7 @@ from monitoring.views import OVERVIEW_SLOT, RESOURCE_SLOT
 from web import panels
 
 from .models import Finding, PillarScore
+from .selectors import findings_that_matter
 
 
 def _findings(request: HttpRequest, resource: Resource) -> dict[str, Any] | None:
@@ -22,7 +23,10 @@ def _findings(request: HttpRequest, resource: Resource) -> dict[str, Any] | None
 
 
 def _pillars(request: HttpRequest, organization: Organization) -> dict[str, Any]:
-    return {"pillars": PillarScore.objects.filter(organization=organization, day=timezone.now().date())}
+    return {
+        "pillars": PillarScore.objects.filter(organization=organization, day=timezone.now().date()),
+        "top_findings": findings_that_matter(organization),
+    }
 
 
 def register() -> None:

@@ -11,8 +11,13 @@ from django.db.models import QuerySet
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
 
-from .checks import PILLARS
+from .checks import PILLARS, REGISTRY, SEVERITIES
 from .models import Finding, FindingStatus, PillarScore
+
+# A cost finding whose estimated saving rounds to zero cents a month is not worth anyone's
+# attention as a cost finding: it is left out of the list (and counted, so nothing hides).
+NEGLIGIBLE_SAVING_USD = 0.005
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,82 @@ def findings_for(organization: Organization, filters: FindingFilters) -> QuerySe
     if filters.account is not None:
         findings = findings.filter(account_id=filters.account)
     return findings.select_related("resource", "account").order_by("severity", "-last_seen")
+
+
+@dataclass
+class FindingGroup:
+    """One check's findings: the check once, the affected resources inside."""
+
+    check_id: str
+    title: str
+    severity: str
+    pillar: str
+    service: str
+    findings: list[Finding]
+    monthly_saving_usd: float | None  # the sum over the group, when the check estimates one
+
+    @property
+    def resources(self) -> int:
+        return len(self.findings)
+
+
+@dataclass
+class GroupedFindings:
+    groups: list[FindingGroup]  # critical and warning, most severe and widest first
+    info: list[FindingGroup]  # folded by default
+    negligible: int  # cost findings whose saving rounds to zero, left out
+
+
+def _saving(finding: Finding) -> float | None:
+    value = (finding.evidence or {}).get("monthly_saving_usd") if isinstance(finding.evidence, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def finding_groups_for(
+    organization: Organization, filters: FindingFilters, *, include_negligible: bool = False
+) -> GroupedFindings:
+    """The matching findings grouped by check. Groups sort by severity, then by how many
+    resources they affect, then by saving; inside a group the largest saving comes first."""
+    by_check: dict[str, FindingGroup] = {}
+    negligible = 0
+    for finding in findings_for(organization, filters)[:5000]:
+        saving = _saving(finding)
+        if saving is not None and saving < NEGLIGIBLE_SAVING_USD and not include_negligible:
+            negligible += 1
+            continue
+        group = by_check.get(finding.check_id)
+        if group is None:
+            check = REGISTRY.get(finding.check_id)
+            group = by_check[finding.check_id] = FindingGroup(
+                check_id=finding.check_id,
+                title=check.title if check else finding.check_id,
+                severity=finding.severity,
+                pillar=finding.pillar,
+                service=finding.service,
+                findings=[],
+                monthly_saving_usd=None,
+            )
+        group.findings.append(finding)
+        if saving is not None:
+            group.monthly_saving_usd = (group.monthly_saving_usd or 0.0) + saving
+        if SEVERITY_RANK.get(finding.severity, 9) < SEVERITY_RANK.get(group.severity, 9):
+            group.severity = finding.severity
+    for group in by_check.values():
+        group.findings.sort(key=lambda f: (-(_saving(f) or 0.0), f.resource.name if f.resource else ""))
+    ordered = sorted(
+        by_check.values(),
+        key=lambda g: (SEVERITY_RANK.get(g.severity, 9), -g.resources, -(g.monthly_saving_usd or 0.0), g.title),
+    )
+    return GroupedFindings(
+        groups=[g for g in ordered if g.severity != "info"],
+        info=[g for g in ordered if g.severity == "info"],
+        negligible=negligible,
+    )
+
+
+def findings_that_matter(organization: Organization, *, limit: int = 5) -> list[FindingGroup]:
+    """The few open finding groups the overview shows: critical and warning only."""
+    return finding_groups_for(organization, FindingFilters()).groups[:limit]
 
 
 def pillar_scores(

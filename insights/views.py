@@ -4,7 +4,6 @@ from dataclasses import asdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,7 +19,7 @@ from web import params
 from .checks import PILLARS, REGISTRY, SERVICES, SEVERITIES
 from .forms import SuppressionForm
 from .models import FindingStatus
-from .selectors import FindingFilters, findings_for, get_finding_for_user, pillar_scores
+from .selectors import FindingFilters, finding_groups_for, get_finding_for_user, pillar_scores
 from .services import finding_suppress
 
 
@@ -34,15 +33,17 @@ def index(request: HttpRequest) -> HttpResponse:
         status=params.choice(request.GET, "status", FindingStatus.values),
         account=params.integer(request.GET, "account"),
     )
-    page = Paginator(findings_for(organization, filters), 50).get_page(params.page(request.GET))
+    include_negligible = params.flag(request.GET, "negligible")
+    grouped = finding_groups_for(organization, filters, include_negligible=include_negligible)
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop("negligible", None)
     return render(
         request,
         "insights/index.html",
         {
             "nav": "insights",
-            "page": page,
+            "grouped": grouped,
+            "include_negligible": include_negligible,
             "filters": {**asdict(filters), "account": "" if filters.account is None else str(filters.account)},
             "pillars": pillar_scores(organization, today=timezone.now().date()),
             "pillar_names": PILLARS,

@@ -1,5 +1,5 @@
 """Reads for the dashboard pages: KPIs, trends and top lists from rollups (never raw
-invocations for long windows, DESIGN §6), and figures as plain dicts for plotly.js.
+invocations for long windows, docs/architecture.md §6), and figures as plain dicts for plotly.js.
 
 Periods end on the next hour boundary so that hourly rollups cover them exactly: the
 numbers are the same whichever page or API asks.

@@ -56,7 +56,7 @@ class ResourceChange(models.Model):
         return f"{self.resource_id} changed {', '.join(self.diff)} at {self.detected_at:%Y-%m-%d %H:%M}"
 
 
-# --- Time series (DESIGN §6) ---------------------------------------------------------------------
+# --- Time series (docs/architecture.md §6) ---------------------------------------------------------------------
 # Invocations and log lines are PostgreSQL tables partitioned by day (see migration 0002 and
 # monitoring/store/partitions.py): retention drops whole partitions, never deletes row by row. So
 # their primary key in the database is (id, time) and they hold plain ids, not foreign-key

@@ -139,3 +139,36 @@ def test_the_insights_pages_render_for_members(account: AwsAccount, teammate: An
     assert "payments-webhook" in page and "Security" in page
     assert "<summary>Suppress</summary>" not in page  # only admins suppress insights
     assert "Why:" in client.get(reverse("insights:catalogue")).content.decode()
+
+
+def test_findings_are_grouped_by_check_info_folded_and_zero_savings_left_out(account: AwsAccount, owner: Any) -> None:
+    from django.utils import timezone
+
+    from insights.selectors import FindingFilters, finding_groups_for
+
+    insights_run(account)
+    open_findings = Finding.objects.filter(account=account, status=FindingStatus.OPEN)
+    fn = open_findings.exclude(resource=None).first()
+    assert fn is not None
+    now = timezone.now()
+    for saving in (0.001, 12.5):
+        Finding.objects.create(
+            organization=account.organization, account=account, resource=fn.resource, subject="resource",
+            check_id=f"test-cost-{saving}", service="lambda", pillar="cost_optimization", severity="warning",
+            message=f"would save about ${saving:,.2f} a month", evidence={"monthly_saving_usd": saving},
+            first_seen=now, last_seen=now,
+        )  # fmt: skip
+    page = owner.client().get(reverse("insights:index")).content.decode()
+    checks = set(open_findings.values_list("check_id", flat=True)) - {"test-cost-0.001"}
+    for check_id in checks:
+        assert page.count(f'id="check-{check_id}"') == 1, check_id  # one group per check
+    assert 'id="check-test-cost-0.001"' not in page and "1 cost finding whose saving rounds to $0.00" in page
+    assert "saving about $12.50 a month" in page
+    grouped = finding_groups_for(account.organization, FindingFilters())
+    if grouped.info:
+        assert '<details class="panel folded">' in page
+    severities = [g.severity for g in grouped.groups]
+    assert severities == sorted(severities, key=["critical", "warning"].index)  # most severe first
+    shown = owner.client().get(reverse("insights:index"), {"negligible": "1"}).content.decode()
+    assert 'id="check-test-cost-0.001"' in shown
+    assert owner.client().get(reverse("insights:index"), {"negligible": "maybe"}).status_code == 400

@@ -1,4 +1,4 @@
-"""Store parsed Lambda invocations: exactly once, in bulk (DESIGN §5, §6).
+"""Store parsed Lambda invocations: exactly once, in bulk (docs/architecture.md §5, §6).
 
 `invocations_store` is the one write path for logs, used by the logs collector, the push
 endpoint and the benchmarks. For one function and one batch of parsed events it:

@@ -1,4 +1,4 @@
-"""Daily range partitions of the time-series tables (DESIGN §6).
+"""Daily range partitions of the time-series tables (docs/architecture.md §6).
 
 Retention drops a whole day's partition: instant, no row-by-row DELETE, no bloat.
 """

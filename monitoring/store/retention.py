@@ -1,4 +1,4 @@
-"""Retention (DESIGN §6): old raw data goes by whole partitions, rollups stay far longer.
+"""Retention (docs/architecture.md §6): old raw data goes by whole partitions, rollups stay far longer.
 
 1. Partitions of invocations, log lines and metric points whose day is older than the
    *longest* raw retention of any organisation are dropped: instant, no bloat.
