@@ -248,6 +248,7 @@ def trend(scope: Scope, period: Period) -> dict[str, list[Any]]:
         series["p95"].append(round(float(average), 2) if average is not None else None)  # trend: average
         series["cost"].append(round(float(cost), 6))
         t += step
+    series["range"] = chart_range(window, step)
     return series
 
 
@@ -266,6 +267,7 @@ def series_from(rows: list[Rollup], period: Period, step: timedelta = timedelta(
         series["p95"].append(percentile(merge(r.histogram for r in group), 95))
         series["cost"].append(round(_sum(group, "cost_usd"), 6))
         t += step
+    series["range"] = chart_range(period, step)
     return series
 
 
@@ -320,6 +322,18 @@ def chart_time(t: datetime) -> str:
     return timezone.localtime(t).isoformat()
 
 
+def chart_range(window: Period, step: timedelta) -> list[str]:
+    """The x axis spans the whole period, its first and last buckets whole (a bar is drawn
+    centred on its bucket's start): a period with one bucket of data is not zoomed into
+    fractions of a second around it."""
+    return [chart_time(window.start - step / 2), chart_time(window.end - step / 2)]
+
+
+def _layout(series: dict[str, list[Any]], **extra: Any) -> dict[str, Any]:
+    xaxis = {"type": "date", **({"range": series["range"]} if series.get("range") else {})}
+    return {**LAYOUT, "xaxis": xaxis, **extra}
+
+
 LAYOUT = {
     "margin": {"l": 40, "r": 10, "t": 10, "b": 30},
     "height": 220,
@@ -348,7 +362,7 @@ def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | N
             },
             {"type": "bar", "name": "Errors", "x": series["t"], "y": series["errors"], "marker": {"color": "#ef4444"}},
         ],
-        "layout": {**LAYOUT, "barmode": "overlay", "shapes": shapes},
+        "layout": _layout(series, barmode="overlay", shapes=shapes),
     }
 
 
@@ -357,14 +371,15 @@ def figure_duration(series: dict[str, list[Any]], label: str = "p95 duration (ms
         "data": [
             {
                 "type": "scatter",
-                "mode": "lines",
+                "mode": "lines+markers",  # one bucket of data still shows as a point
+                "marker": {"size": 4},
                 "name": label,
                 "x": series["t"],
                 "y": series["p95"],
                 "line": {"color": "#2563eb"},
             }
         ],
-        "layout": LAYOUT,
+        "layout": _layout(series),
     }
 
 
@@ -373,7 +388,8 @@ def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
         "data": [
             {
                 "type": "scatter",
-                "mode": "lines",
+                "mode": "lines+markers",
+                "marker": {"size": 4},
                 "fill": "tozeroy",
                 "name": "Cost (USD)",
                 "x": series["t"],
@@ -381,7 +397,7 @@ def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
                 "line": {"color": "#16a34a"},
             }
         ],
-        "layout": LAYOUT,
+        "layout": _layout(series),
     }
 
 

@@ -32,3 +32,22 @@ def test_the_resources_page_draws_each_function_s_last_24_hours(owner: Any) -> N
     assert 'aria-label="12 invocations in 24 h"' in page
     # The newest hour is the highest point (y = 1.0) at the right edge (x = 96.0).
     assert "96.0,1.0" in page
+
+
+def test_a_one_hour_chart_spans_its_hour_not_fractions_of_a_second_around_one_bucket() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitoring import dashboard
+
+    start = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    period = dashboard.Period("1h", start, start + timedelta(hours=1))
+    series = dashboard.series_from([], period)
+    for figure in (
+        dashboard.figure_invocations(series),
+        dashboard.figure_duration(series),
+        dashboard.figure_cost(series),
+    ):
+        low, high = (datetime.fromisoformat(x) for x in figure["layout"]["xaxis"]["range"])
+        assert high - low == timedelta(hours=1)  # the bucket drawn whole, not zoomed to milliseconds
+        assert low <= start <= high
+    assert dashboard.figure_duration(series)["data"][0]["mode"] == "lines+markers"  # a single point stays visible
