@@ -27,10 +27,11 @@ document.addEventListener("click", function (event) {
   var button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;
   if (!button) return;
   var text = button.getAttribute("data-copy") || "";
+  var label = button.getAttribute("aria-label") || "Copy";
   var done = function () {
     button.classList.add("copied");
     button.setAttribute("aria-label", "Copied");
-    setTimeout(function () { button.classList.remove("copied"); button.setAttribute("aria-label", "Copy"); }, 1500);
+    setTimeout(function () { button.classList.remove("copied"); button.setAttribute("aria-label", label); }, 1500);
   };
   if (navigator.clipboard && window.isSecureContext) {
     navigator.clipboard.writeText(text).then(done, function () {});
