@@ -37,7 +37,12 @@ def normalise_frame(frame: str) -> str:
     return _FRAME_LINE.sub("", frame.strip())[:300]
 
 
+def error_key(*, error_type: str | None, message: str | None, frames: list[str]) -> tuple[str, ...]:
+    """What makes two failures of one function the same bug: the error type, the normalised
+    message and the normalised top three frames. The one definition of an error group."""
+    return (error_type or "", normalise_message(message), *(normalise_frame(f) for f in frames[:3]))
+
+
 def fingerprint(*, resource_id: int, kind: str, error_type: str | None, message: str | None, frames: list[str]) -> str:
-    parts = [str(resource_id), kind, error_type or "", normalise_message(message)]
-    parts += [normalise_frame(f) for f in frames[:3]]
+    parts = [str(resource_id), kind, *error_key(error_type=error_type, message=message, frames=frames)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]

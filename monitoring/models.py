@@ -5,6 +5,8 @@ from django.db import models
 import kinds
 from accounts.models import AwsAccount, Organization
 
+from .parsing.lambda_logs import INVOCATION_MEASURES as PARSED_MEASURES
+
 
 class Resource(models.Model):
     """One discovered AWS resource and its latest configuration."""
@@ -73,19 +75,7 @@ class InvocationStatus(models.TextChoices):
 
 # What the logs say of an invocation, named alike in the parser's ParsedInvocation, in this
 # table and in the API: storage copies them as they are and the API shows them as they are.
-INVOCATION_MEASURES = (
-    "duration_ms",
-    "billed_duration_ms",
-    "memory_size_mb",
-    "max_memory_used_mb",
-    "init_duration_ms",
-    "restore_duration_ms",
-    "billed_restore_duration_ms",
-    "cold_start",
-    "xray_trace_id",
-    "error_type",
-    "error_message",
-)
+INVOCATION_MEASURES = PARSED_MEASURES  # the parser declares them once (monitoring/parsing)
 
 
 class Invocation(models.Model):

@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from monitoring.fingerprint import error_key
+
 if TYPE_CHECKING:
     from .lambda_logs import ParsedInvocation
 
@@ -587,14 +589,17 @@ def _exception_text(body: str, level: str | None) -> ErrorInfo | None:
 
 
 def error_groups(invocations: Iterable[ParsedInvocation]) -> list[dict[str, Any]]:
-    """Failed invocations grouped by fingerprint (type, message, top frames), in first-seen order."""
+    """Failed invocations of one function grouped as storage groups them (`monitoring.fingerprint`:
+    the status, then the error key: type, normalised message, normalised top frames), in
+    first-seen order. The corpus's reports leave out failures with neither type nor message;
+    storage keeps them as a group of their own so that the Errors page shows every failure."""
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for inv in invocations:
         if inv.status not in ("error", "timeout", "out_of_memory"):
             continue
         if inv.error_type is None and inv.error_message is None:
             continue
-        key = (inv.error_type, inv.error_message if not inv.error_frames else None, tuple(inv.error_frames))
+        key = (inv.status, *error_key(error_type=inv.error_type, message=inv.error_message, frames=inv.error_frames))
         group = groups.get(key)
         if group is None:
             group = groups[key] = {

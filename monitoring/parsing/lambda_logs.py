@@ -64,7 +64,7 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from math import isfinite
 from operator import attrgetter
@@ -115,6 +115,9 @@ class Evidence:
     line: LogLine | None = None
 
 
+MEASURE = {"measure": True}
+
+
 @dataclass
 class ParsedInvocation:
     request_id: str
@@ -126,23 +129,28 @@ class ParsedInvocation:
     # line: a lower bound on a view that saw neither). Storage matches re-reads on it.
     start_source: str = "lines"
     ended_at: datetime | None = None
-    duration_ms: float | None = None
-    billed_duration_ms: float | None = None
-    memory_size_mb: int | None = None
-    max_memory_used_mb: int | None = None
-    init_duration_ms: float | None = None
-    restore_duration_ms: float | None = None
-    billed_restore_duration_ms: float | None = None
-    cold_start: bool = False
-    xray_trace_id: str | None = None
-    error_type: str | None = None
-    error_message: str | None = None
+    duration_ms: float | None = field(default=None, metadata=MEASURE)
+    billed_duration_ms: float | None = field(default=None, metadata=MEASURE)
+    memory_size_mb: int | None = field(default=None, metadata=MEASURE)
+    max_memory_used_mb: int | None = field(default=None, metadata=MEASURE)
+    init_duration_ms: float | None = field(default=None, metadata=MEASURE)
+    restore_duration_ms: float | None = field(default=None, metadata=MEASURE)
+    billed_restore_duration_ms: float | None = field(default=None, metadata=MEASURE)
+    cold_start: bool = field(default=False, metadata=MEASURE)
+    xray_trace_id: str | None = field(default=None, metadata=MEASURE)
+    error_type: str | None = field(default=None, metadata=MEASURE)
+    error_message: str | None = field(default=None, metadata=MEASURE)
     error_frames: list[str] = field(default_factory=list)
     log_stream: str = ""
     complete: bool = False
     lines: list[LogLine] = field(default_factory=list)
     # The lines and rules that decided status, error and cold start (`parselogs --explain`).
     evidence: list[Evidence] = field(default_factory=list)
+
+
+# The measures an invocation carries from its logs, stored and served as they are: one list
+# for the model's columns (checked by a test), storage's COPY and the API.
+INVOCATION_MEASURES: tuple[str, ...] = tuple(f.name for f in fields(ParsedInvocation) if f.metadata.get("measure"))
 
 
 @dataclass

@@ -67,3 +67,12 @@ def test_cost_is_billed_gb_seconds_at_the_architecture_s_price_plus_the_request(
     assert arm == pytest.approx(0.0000133334 + 0.0000002)
     # SnapStart: the billed restore is charged too
     assert gb_seconds(100, 512, billed_restore_ms=400) == pytest.approx(0.25)
+
+
+def test_every_measure_the_parser_declares_is_a_column_of_the_invocation_table() -> None:
+    from monitoring.models import Invocation
+    from monitoring.parsing.lambda_logs import INVOCATION_MEASURES
+
+    columns = {f.name for f in Invocation._meta.get_fields()}
+    assert "duration_ms" in INVOCATION_MEASURES and "error_message" in INVOCATION_MEASURES
+    assert set(INVOCATION_MEASURES) <= columns, set(INVOCATION_MEASURES) - columns
