@@ -162,7 +162,13 @@ def test_findings_are_grouped_by_check_info_folded_and_zero_savings_left_out(acc
     checks = set(open_findings.values_list("check_id", flat=True)) - {"test-cost-0.001"}
     for check_id in checks:
         assert page.count(f'id="check-{check_id}"') == 1, check_id  # one group per check
-    assert 'id="check-test-cost-0.001"' not in page and "1 cost finding whose saving rounds to $0.00" in page
+    negligible = sum(
+        1
+        for f in Finding.objects.filter(account=account, status=FindingStatus.OPEN)
+        if isinstance(f.evidence.get("monthly_saving_usd"), int | float) and f.evidence["monthly_saving_usd"] < 0.005
+    )  # the run's own checks may add some to ours
+    assert 'id="check-test-cost-0.001"' not in page
+    assert f"{negligible} cost finding{'' if negligible == 1 else 's'} whose saving rounds to $0.00" in page
     assert "saving about $12.50 a month" in page
     grouped = finding_groups_for(account.organization, FindingFilters())
     if grouped.info:
