@@ -322,16 +322,28 @@ def chart_time(t: datetime) -> str:
     return timezone.localtime(t).isoformat()
 
 
-def chart_range(window: Period, step: timedelta) -> list[str]:
-    """The x axis spans the whole period, its first and last buckets whole (a bar is drawn
-    centred on its bucket's start): a period with one bucket of data is not zoomed into
-    fractions of a second around it."""
-    return [chart_time(window.start - step / 2), chart_time(window.end - step / 2)]
+def chart_range(window: Period, step: timedelta) -> list[Any]:
+    """The x axis spans exactly the period and each value spans its bucket (plotly's
+    xperiod): a period with one bucket of data is drawn as that bucket, not zoomed into
+    fractions of a second around one point. The step (ms) travels as the third item."""
+    return [chart_time(window.start), chart_time(window.end), int(step.total_seconds() * 1000)]
 
 
 def _layout(series: dict[str, list[Any]], **extra: Any) -> dict[str, Any]:
-    xaxis = {"type": "date", **({"range": series["range"]} if series.get("range") else {})}
+    xaxis = {"type": "date", **({"range": series["range"][:2]} if series.get("range") else {})}
     return {**LAYOUT, "xaxis": xaxis, **extra}
+
+
+def _period(series: dict[str, list[Any]]) -> dict[str, Any]:
+    """Each point stands for its whole bucket: bars fill it, line points sit in its middle."""
+    if not series.get("range"):
+        return {}
+    return {"xperiod": series["range"][2], "xperiodalignment": "middle"}
+
+
+def _bar(series: dict[str, list[Any]]) -> dict[str, Any]:
+    # A lone bar's width would default to a sliver: give it its bucket (less a gap).
+    return {**_period(series), **({"width": int(series["range"][2] * 0.9)} if series.get("range") else {})}
 
 
 LAYOUT = {
@@ -359,8 +371,16 @@ def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | N
                 "x": series["t"],
                 "y": series["invocations"],
                 "marker": {"color": "#93c5fd"},
+                **_bar(series),
             },
-            {"type": "bar", "name": "Errors", "x": series["t"], "y": series["errors"], "marker": {"color": "#ef4444"}},
+            {
+                "type": "bar",
+                "name": "Errors",
+                "x": series["t"],
+                "y": series["errors"],
+                "marker": {"color": "#ef4444"},
+                **_bar(series),
+            },
         ],
         "layout": _layout(series, barmode="overlay", shapes=shapes),
     }
@@ -377,6 +397,7 @@ def figure_duration(series: dict[str, list[Any]], label: str = "p95 duration (ms
                 "x": series["t"],
                 "y": series["p95"],
                 "line": {"color": "#2563eb"},
+                **_period(series),
             }
         ],
         "layout": _layout(series),
@@ -395,6 +416,7 @@ def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
                 "x": series["t"],
                 "y": series["cost"],
                 "line": {"color": "#16a34a"},
+                **_period(series),
             }
         ],
         "layout": _layout(series),

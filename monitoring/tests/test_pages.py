@@ -48,6 +48,6 @@ def test_a_one_hour_chart_spans_its_hour_not_fractions_of_a_second_around_one_bu
         dashboard.figure_cost(series),
     ):
         low, high = (datetime.fromisoformat(x) for x in figure["layout"]["xaxis"]["range"])
-        assert high - low == timedelta(hours=1)  # the bucket drawn whole, not zoomed to milliseconds
-        assert low <= start <= high
+        assert (low, high) == (start, start + timedelta(hours=1))  # the period, not milliseconds around a point
+        assert all(trace["xperiod"] == 3_600_000 for trace in figure["data"])  # each value fills its hour
     assert dashboard.figure_duration(series)["data"][0]["mode"] == "lines+markers"  # a single point stays visible
