@@ -164,3 +164,26 @@ def test_the_scan_catches_sql_on_another_apps_table(tmp_path: Path) -> None:
     )
     found = table_violations([("alerts.thing", source)])
     assert [(v.module, v.line) for v in found] == [("alerts.thing", 1)]
+
+
+# Collection is fetch (pure) → store: what reads AWS and parses imports neither Django nor
+# the modules that write (docs/architecture.md §2). `parsing` and `fingerprint` are pure too.
+PURE = {
+    "monitoring.collection.discovery",
+    "monitoring.collection.metrics",
+    "monitoring.collection.logs",
+    "monitoring.fingerprint",
+}
+IMPURE = ("django", "monitoring.models", "monitoring.store", "monitoring.services", "monitoring.selectors")
+
+
+def test_the_fetch_side_of_collection_imports_no_django_and_no_storage() -> None:
+    modules = dict(product_modules())
+    assert modules.keys() >= PURE
+    problems = [
+        f"{module}:{line}: imports {imported}"
+        for module in sorted(PURE)
+        for imported, line in _imported_modules(module, modules[module], ast.parse(modules[module].read_text()))
+        if imported.startswith(IMPURE)
+    ]
+    assert not problems, "\n".join(problems)

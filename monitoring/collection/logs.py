@@ -27,20 +27,14 @@ tools share them, so:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from botocore.client import BaseClient
-from botocore.exceptions import BotoCoreError, ClientError
-from django.utils import timezone
 
-from aws.errors import THROTTLED, Problem, error_code, explain
-from monitoring.models import LogCheckpoint, Resource
+from aws.errors import Problem
 from monitoring.parsing.lambda_logs import ParseResult, parse_events
-from monitoring.store.invocations import StoreSummary, log_batch_store, log_checkpoint_read_to
-from monitoring.store.metrics import invoked_from_stored_metrics
 
 log = logging.getLogger(__name__)
 
@@ -62,42 +56,31 @@ FALLBACK_MAX_GROUPS = 150
 NOT_FOUND = {"ResourceNotFoundException"}
 
 ClientFactory = Callable[[str], BaseClient]
+F = TypeVar("F", bound="Function")
 
 
-@dataclass
-class LogsSummary:
-    functions: int = 0
-    functions_polled: int = 0
-    functions_idle: int = 0
-    events: int = 0
-    skipped_lines: int = 0
-    skipped_invocations: int = 0
-    # The late sweep was done: every recently active log group re-read. A throttle or a
-    # failed read leaves it undone, and due again at the next run.
-    late_sweep: bool = False
-    fallback: bool = False
-    stored: StoreSummary = field(default_factory=StoreSummary)
-    problems: list[Problem] = field(default_factory=list)
+class Function(Protocol):
+    """A Lambda function as collection sees it (a `Resource` row is one)."""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "functions": self.functions,
-            "log_groups_polled": self.functions_polled,
-            "log_groups_idle": self.functions_idle,
-            "log_events": self.events,
-            "skipped_lines": self.skipped_lines,
-            "skipped_invocations": self.skipped_invocations,
-            "late_sweep": self.late_sweep,
-            "metrics_fallback": self.fallback,
-            **self.stored.as_dict(),
-        }
+    pk: int
+    name: str
+    region: str
+    config: Any
 
 
-def _ms(t: datetime) -> int:
+class Mark(Protocol):
+    """How far a log group has been read (a `LogCheckpoint` row is one)."""
+
+    polled_to_ms: int
+    last_event_ms: int
+    resume_from_ms: int
+
+
+def ms(t: datetime) -> int:
     return int(t.timestamp() * 1000)
 
 
-def _dt(ms: int) -> datetime:
+def dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
@@ -105,7 +88,9 @@ def _ms_delta(d: timedelta) -> int:
     return int(d.total_seconds() * 1000)
 
 
-def invoked_since(cloudwatch: BaseClient, functions: list[Resource], since: datetime, now: datetime) -> dict[int, int]:
+def invoked_since(
+    cloudwatch: BaseClient, functions: Sequence[Function], since: datetime, now: datetime
+) -> dict[int, int]:
     """For each function, the start (ms) of its latest minute with Invocations > 0 after `since`."""
     latest: dict[int, int] = {}
     start = since.replace(second=0, microsecond=0)
@@ -139,7 +124,7 @@ def invoked_since(cloudwatch: BaseClient, functions: list[Resource], since: date
                     continue  # not one of our queries: an answer we cannot place
                 for t, v in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
                     if isinstance(t, datetime) and isinstance(v, int | float) and v > 0:
-                        latest[int(rid[1:])] = max(latest.get(int(rid[1:]), 0), _ms(t))
+                        latest[int(rid[1:])] = max(latest.get(int(rid[1:]), 0), ms(t))
     return latest
 
 
@@ -151,11 +136,11 @@ def fetch_events(logs: BaseClient, group: str, start_ms: int, end_ms: int) -> li
     return events
 
 
-def _is_open(cp: LogCheckpoint | None) -> bool:
+def is_open(cp: Mark | None) -> bool:
     return cp is not None and cp.resume_from_ms < cp.last_event_ms - _ms_delta(OVERLAP)
 
 
-def _needs_read(cp: LogCheckpoint | None, latest_minute_ms: int | None) -> bool:
+def needs_read(cp: Mark | None, latest_minute_ms: int | None) -> bool:
     """A minute with invocations whose events may not all have been read yet."""
     if latest_minute_ms is None:
         return False
@@ -163,131 +148,17 @@ def _needs_read(cp: LogCheckpoint | None, latest_minute_ms: int | None) -> bool:
     return latest_minute_ms + 60_000 + _ms_delta(SETTLE) > read_to
 
 
-def collect_logs(
-    client_for: ClientFactory,
-    functions: list[Resource],
-    region: str,
-    now: datetime | None = None,
-    *,
-    metrics_fresh: bool = False,
-    late_sweep: bool = False,
-    progress: Callable[[], None] | None = None,
-) -> LogsSummary:
-    """Read the log groups of the given functions that have something new; store it.
-    `metrics_fresh`: this run's metrics collector just stored the Lambda Invocations.
-    `late_sweep`: also re-read the last LATE_WINDOW of recently active log groups.
-    `progress`: called after each log group (the unit lock renews itself there)."""
-    now = now or timezone.now()
-    summary = LogsSummary(functions=len(functions), late_sweep=late_sweep)
-    if not functions:
-        return summary
-    checkpoints = {c.resource_id: c for c in LogCheckpoint.objects.filter(resource__in=functions)}
-    # Looking further back than the first read would is never needed: a function idle for
-    # days has its newest minute inside that hour or none at all.
-    oldest = min((checkpoints[f.pk].polled_to_ms if f.pk in checkpoints else 0) for f in functions)
-    since = max(_dt(oldest) - OVERLAP, now - FIRST_POLL)
-
-    latest: dict[int, int] | None
-    try:
-        if metrics_fresh:
-            latest = invoked_from_stored_metrics(functions, since)  # no extra CloudWatch call
-        else:
-            latest = invoked_since(client_for("cloudwatch"), functions, since, now)
-    except (ClientError, BotoCoreError) as exc:
-        latest = None
-        problem = explain(
-            exc, service="cloudwatch", operation="GetMetricData", region=region, action="cloudwatch:GetMetricData"
-        )
-        summary.problems.append(
-            Problem(
-                problem.kind,
-                f"{problem.message} Without the Invocations metric, the log groups active in the last hour "
-                f"are read instead (at most {FALLBACK_MAX_GROUPS} a run).",
-                problem.service,
-                problem.operation,
-                problem.region,
-                problem.code,
-            )
-        )
-        summary.fallback = True
-
-    recent_ms = _ms(now - LATE_WINDOW)
-    due: list[Resource] = []
-    for fn in functions:
-        cp = checkpoints.get(fn.pk)
-        swept = late_sweep and cp is not None and cp.last_event_ms >= recent_ms
-        if _is_open(cp) or swept or (latest is not None and _needs_read(cp, latest.get(fn.pk))):
-            due.append(fn)
-    if latest is None:
-        due = _fallback(functions, checkpoints, due, now)
-    summary.functions_idle = len(functions) - len(due)
-    # The most recently active first: when a throttle ends the run, they are the ones read.
-    due.sort(key=lambda f: -(checkpoints[f.pk].last_event_ms if f.pk in checkpoints else 0))
-
-    for fn in due:
-        if progress is not None:
-            progress()
-        summary.functions_polled += 1
-        try:
-            _poll_one(client_for("logs"), fn, checkpoints.get(fn.pk), now, summary, late_sweep=late_sweep)
-        except (ClientError, BotoCoreError) as exc:
-            code = error_code(exc) if isinstance(exc, ClientError) else ""
-            if code in NOT_FOUND:
-                log_checkpoint_read_to(resource=fn, end_ms=_ms(now))  # no log group yet: the function has never logged
-                continue
-            problem = explain(
-                exc, service="logs", operation="FilterLogEvents", region=region, action="logs:FilterLogEvents"
-            )
-            if code in THROTTLED:
-                left = len(due) - summary.functions_polled
-                summary.problems.append(
-                    Problem(
-                        problem.kind,
-                        f"AWS throttled FilterLogEvents in {region} while reading {fn.name}; the {left} log "
-                        "group(s) after it wait for the next run, which resumes from each one's checkpoint.",
-                        "logs",
-                        "FilterLogEvents",
-                        region,
-                        code,
-                        resource=fn.name,
-                    )
-                )
-                summary.late_sweep = False
-                break
-            summary.late_sweep = False
-            if all(p.operation != problem.operation or p.code != problem.code for p in summary.problems):
-                summary.problems.append(problem)
-        except Exception as exc:
-            # Not the data's fault (that is handled inside) and not AWS's: the database or a
-            # bug. Report it with the function, keep the checkpoint, go on with the others.
-            log.exception("logs of %s in %s could not be collected", fn.name, region)
-            summary.late_sweep = False
-            summary.problems.append(
-                Problem(
-                    "error",
-                    f"Could not collect the logs of {fn.name}: {type(exc).__name__}: {exc}"[:500],
-                    "logs",
-                    "FilterLogEvents",
-                    region,
-                    resource=fn.name,
-                )
-            )
-    return summary
-
-
-def _fallback(
-    functions: list[Resource], checkpoints: dict[int, LogCheckpoint], due: list[Resource], now: datetime
-) -> list[Resource]:
+def fallback(functions: Sequence[F], checkpoints: Mapping[int, Mark], due: list[F], now: datetime) -> list[F]:
     """Without the metric: the open and recently active log groups, then the least recently
     read ones, so that across runs every log group is read, within the budget."""
     chosen = {fn.pk for fn in due}
-    recent = _ms(now - FALLBACK_RECENT)
+    recent = ms(now - FALLBACK_RECENT)
 
-    def last_event(fn: Resource) -> int:
+    def last_event(fn: F) -> int:
         cp = checkpoints.get(fn.pk)
         return cp.last_event_ms if cp else 0
 
-    def read_to(fn: Resource) -> int:
+    def read_to(fn: F) -> int:
         cp = checkpoints.get(fn.pk)
         return cp.polled_to_ms if cp else 0
 
@@ -296,65 +167,7 @@ def _fallback(
     return [*due, *reversed(active), *rest][: max(FALLBACK_MAX_GROUPS, len(due))]
 
 
-def _event_times(events: Iterable[dict[str, Any]]) -> list[int]:
-    return [e["timestamp"] for e in events if type(e.get("timestamp")) is int]
-
-
-def _poll_one(
-    logs: BaseClient,
-    fn: Resource,
-    cp: LogCheckpoint | None,
-    now: datetime,
-    summary: LogsSummary,
-    *,
-    late_sweep: bool,
-) -> None:
-    group = (fn.config or {}).get("log_group") or f"/aws/lambda/{fn.name}"
-    end_ms = _ms(now)
-    if cp is None or not (cp.last_event_ms or cp.polled_to_ms):
-        start_ms = _ms(now - FIRST_POLL)
-    else:
-        start_ms = max(cp.last_event_ms, cp.polled_to_ms) - _ms_delta(OVERLAP)
-        if _is_open(cp):
-            start_ms = min(start_ms, cp.resume_from_ms)
-        start_ms = max(start_ms, _ms(now - max(FIRST_POLL, LATE_WINDOW)))
-    if late_sweep:
-        start_ms = min(start_ms, _ms(now - LATE_WINDOW))
-    events = fetch_events(logs, group, start_ms, end_ms)
-    summary.events += len(events)
-    times = _event_times(events)
-    if not times:
-        log_checkpoint_read_to(resource=fn, end_ms=end_ms)
-        return
-    try:
-        result = parse_events(events)
-    except Exception as exc:  # the parser's contract is never to raise; if it does, only this batch suffers
-        log.exception("parsing the logs of %s failed", fn.name)
-        result = ParseResult([], len(events), [])
-        summary.problems.append(_skipped(fn, f"{len(events)} log events could not be parsed ({type(exc).__name__})"))
-    summary.skipped_lines += result.skipped
-    last_ms = max(times)
-    open_starts = [_ms(inv.started_at) for inv in result.invocations if not inv.complete and inv.started_at is not None]
-    floor_ms = last_ms - _ms_delta(MAX_OPEN)
-    resume_ms = max(min(open_starts), floor_ms) if open_starts else last_ms - _ms_delta(OVERLAP)
-    stored, poisoned = log_batch_store(
-        resource=fn, result=result, checkpoint=cp, last_event_ms=last_ms, resume_from_ms=resume_ms, polled_to_ms=end_ms
-    )
-    summary.stored.add(stored)
-    if poisoned:
-        summary.skipped_invocations += len(poisoned)
-        first = poisoned[0]
-        summary.problems.append(
-            _skipped(
-                fn,
-                f"{len(poisoned)} invocation(s) could not be stored and were skipped; first: "
-                f"request {first.request_id or '(lines outside invocations)'}"
-                f"{' at ' + first.started_at.isoformat() if first.started_at else ''}: {first.reason}",
-            )
-        )
-
-
-def _skipped(fn: Resource, detail: str) -> Problem:
+def skipped(fn: Function, detail: str) -> Problem:
     return Problem(
         "skipped",
         f"Logs of {fn.name}: {detail}. The rest of its logs were stored and collection went on.",
@@ -363,3 +176,47 @@ def _skipped(fn: Resource, detail: str) -> Problem:
         fn.region,
         resource=fn.name,
     )
+
+
+def window(cp: Mark | None, now: datetime, *, late_sweep: bool) -> tuple[int, int]:
+    """The (start, end) ms to read a log group: OVERLAP behind the last event read, back to
+    the start of an invocation still open, never further than the first read would go."""
+    end_ms = ms(now)
+    if cp is None or not (cp.last_event_ms or cp.polled_to_ms):
+        start_ms = ms(now - FIRST_POLL)
+    else:
+        start_ms = max(cp.last_event_ms, cp.polled_to_ms) - _ms_delta(OVERLAP)
+        if is_open(cp):
+            start_ms = min(start_ms, cp.resume_from_ms)
+        start_ms = max(start_ms, ms(now - max(FIRST_POLL, LATE_WINDOW)))
+    if late_sweep:
+        start_ms = min(start_ms, ms(now - LATE_WINDOW))
+    return start_ms, end_ms
+
+
+def log_group_of(fn: Function) -> str:
+    return (fn.config or {}).get("log_group") or f"/aws/lambda/{fn.name}"
+
+
+def event_times(events: Iterable[dict[str, Any]]) -> list[int]:
+    return [e["timestamp"] for e in events if type(e.get("timestamp")) is int]
+
+
+def parse_batch(fn: Function, events: list[dict[str, Any]]) -> tuple[ParseResult, Problem | None]:
+    """Parse one log group's events; the parser's contract is never to raise, and if it does
+    only this batch suffers (its events counted as skipped, the problem reported)."""
+    try:
+        return parse_events(events), None
+    except Exception as exc:
+        log.exception("parsing the logs of %s failed", fn.name)
+        return ParseResult([], len(events), []), skipped(
+            fn, f"{len(events)} log events could not be parsed ({type(exc).__name__})"
+        )
+
+
+def resume_point(result: ParseResult, last_ms: int) -> int:
+    """Where the next read must start at the latest: the earliest invocation still open
+    (bounded by MAX_OPEN), else OVERLAP behind the last event."""
+    open_starts = [ms(inv.started_at) for inv in result.invocations if not inv.complete and inv.started_at is not None]
+    floor_ms = last_ms - _ms_delta(MAX_OPEN)
+    return max(min(open_starts), floor_ms) if open_starts else last_ms - _ms_delta(OVERLAP)

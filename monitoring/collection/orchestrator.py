@@ -13,13 +13,14 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.utils import timezone
@@ -27,10 +28,11 @@ from django.utils import timezone
 import kinds
 from accounts.models import AwsAccount
 from aws import clients
-from aws.errors import ACCESS_DENIED, assume_role_refused, error_code, explain
+from aws.errors import ACCESS_DENIED, THROTTLED, Problem, assume_role_refused, error_code, explain
 from kinds import lambda_function
+from monitoring.collection import logs as logs_fetch
 from monitoring.collection.discovery import discover
-from monitoring.collection.logs import LATE_SWEEP_EVERY, collect_logs
+from monitoring.collection.logs import LATE_SWEEP_EVERY
 from monitoring.collection.metrics import (
     ACCOUNT_KIND,
     FIRST_WINDOW,
@@ -41,9 +43,10 @@ from monitoring.collection.metrics import (
     build_queries,
     fetch,
 )
-from monitoring.models import MetricCheckpoint, Resource
+from monitoring.models import LogCheckpoint, MetricCheckpoint, Resource
 from monitoring.services import account_access_failed, account_access_ok, account_health_record
-from monitoring.store.metrics import metric_points_store
+from monitoring.store.invocations import StoreSummary, log_batch_store, log_checkpoint_read_to
+from monitoring.store.metrics import invoked_from_stored_metrics, metric_points_store
 from monitoring.store.resources import resources_sync
 
 log = logging.getLogger(__name__)
@@ -371,3 +374,193 @@ def due_units(now: datetime | None = None) -> list[tuple[int, str]]:
             if discovery_due(account, region, now) or logs_age is None or logs_age >= settings.LOGS_POLL_SECONDS:
                 due.append((account.pk, region))
     return due
+
+
+# --- the logs step: what to read and how (monitoring.collection.logs, pure) → store ----------
+
+
+@dataclass
+class LogsSummary:
+    functions: int = 0
+    functions_polled: int = 0
+    functions_idle: int = 0
+    events: int = 0
+    skipped_lines: int = 0
+    skipped_invocations: int = 0
+    # The late sweep was done: every recently active log group re-read. A throttle or a
+    # failed read leaves it undone, and due again at the next run.
+    late_sweep: bool = False
+    fallback: bool = False
+    stored: StoreSummary = field(default_factory=StoreSummary)
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "functions": self.functions,
+            "log_groups_polled": self.functions_polled,
+            "log_groups_idle": self.functions_idle,
+            "log_events": self.events,
+            "skipped_lines": self.skipped_lines,
+            "skipped_invocations": self.skipped_invocations,
+            "late_sweep": self.late_sweep,
+            "metrics_fallback": self.fallback,
+            **self.stored.as_dict(),
+        }
+
+
+def collect_logs(
+    client_for: logs_fetch.ClientFactory,
+    functions: list[Resource],
+    region: str,
+    now: datetime | None = None,
+    *,
+    metrics_fresh: bool = False,
+    late_sweep: bool = False,
+    progress: Callable[[], None] | None = None,
+) -> LogsSummary:
+    """Read the log groups of the given functions that have something new; store it.
+    `metrics_fresh`: this run's metrics collector just stored the Lambda Invocations.
+    `late_sweep`: also re-read the last LATE_WINDOW of recently active log groups.
+    `progress`: called after each log group (the unit lock renews itself there)."""
+    now = now or timezone.now()
+    summary = LogsSummary(functions=len(functions), late_sweep=late_sweep)
+    if not functions:
+        return summary
+    checkpoints = {c.resource_id: c for c in LogCheckpoint.objects.filter(resource__in=functions)}
+    # Looking further back than the first read would is never needed: a function idle for
+    # days has its newest minute inside that hour or none at all.
+    oldest = min((checkpoints[f.pk].polled_to_ms if f.pk in checkpoints else 0) for f in functions)
+    since = max(logs_fetch.dt(oldest) - logs_fetch.OVERLAP, now - logs_fetch.FIRST_POLL)
+
+    latest: dict[int, int] | None
+    try:
+        if metrics_fresh:
+            latest = invoked_from_stored_metrics(functions, since)  # no extra CloudWatch call
+        else:
+            latest = logs_fetch.invoked_since(client_for("cloudwatch"), functions, since, now)
+    except (ClientError, BotoCoreError) as exc:
+        latest = None
+        problem = explain(
+            exc, service="cloudwatch", operation="GetMetricData", region=region, action="cloudwatch:GetMetricData"
+        )
+        summary.problems.append(
+            Problem(
+                problem.kind,
+                f"{problem.message} Without the Invocations metric, the log groups active in the last hour "
+                f"are read instead (at most {logs_fetch.FALLBACK_MAX_GROUPS} a run).",
+                problem.service,
+                problem.operation,
+                problem.region,
+                problem.code,
+            )
+        )
+        summary.fallback = True
+
+    recent_ms = logs_fetch.ms(now - logs_fetch.LATE_WINDOW)
+    due: list[Resource] = []
+    for fn in functions:
+        cp = checkpoints.get(fn.pk)
+        swept = late_sweep and cp is not None and cp.last_event_ms >= recent_ms
+        if logs_fetch.is_open(cp) or swept or (latest is not None and logs_fetch.needs_read(cp, latest.get(fn.pk))):
+            due.append(fn)
+    if latest is None:
+        due = logs_fetch.fallback(functions, checkpoints, due, now)
+    summary.functions_idle = len(functions) - len(due)
+    # The most recently active first: when a throttle ends the run, they are the ones read.
+    due.sort(key=lambda f: -(checkpoints[f.pk].last_event_ms if f.pk in checkpoints else 0))
+
+    for fn in due:
+        if progress is not None:
+            progress()
+        summary.functions_polled += 1
+        try:
+            _poll_one(client_for("logs"), fn, checkpoints.get(fn.pk), now, summary, late_sweep=late_sweep)
+        except (ClientError, BotoCoreError) as exc:
+            code = error_code(exc) if isinstance(exc, ClientError) else ""
+            if code in logs_fetch.NOT_FOUND:
+                log_checkpoint_read_to(
+                    resource=fn, end_ms=logs_fetch.ms(now)
+                )  # no log group yet: the function has never logged
+                continue
+            problem = explain(
+                exc, service="logs", operation="FilterLogEvents", region=region, action="logs:FilterLogEvents"
+            )
+            if code in THROTTLED:
+                left = len(due) - summary.functions_polled
+                summary.problems.append(
+                    Problem(
+                        problem.kind,
+                        f"AWS throttled FilterLogEvents in {region} while reading {fn.name}; the {left} log "
+                        "group(s) after it wait for the next run, which resumes from each one's checkpoint.",
+                        "logs",
+                        "FilterLogEvents",
+                        region,
+                        code,
+                        resource=fn.name,
+                    )
+                )
+                summary.late_sweep = False
+                break
+            summary.late_sweep = False
+            if all(p.operation != problem.operation or p.code != problem.code for p in summary.problems):
+                summary.problems.append(problem)
+        except Exception as exc:
+            # Not the data's fault (that is handled inside) and not AWS's: the database or a
+            # bug. Report it with the function, keep the checkpoint, go on with the others.
+            log.exception("logs of %s in %s could not be collected", fn.name, region)
+            summary.late_sweep = False
+            summary.problems.append(
+                Problem(
+                    "error",
+                    f"Could not collect the logs of {fn.name}: {type(exc).__name__}: {exc}"[:500],
+                    "logs",
+                    "FilterLogEvents",
+                    region,
+                    resource=fn.name,
+                )
+            )
+    return summary
+
+
+def _poll_one(
+    client: BaseClient,
+    fn: Resource,
+    cp: LogCheckpoint | None,
+    now: datetime,
+    summary: LogsSummary,
+    *,
+    late_sweep: bool,
+) -> None:
+    """One log group: read its window (fetch, pure), parse (pure), store with its checkpoint."""
+    start_ms, end_ms = logs_fetch.window(cp, now, late_sweep=late_sweep)
+    events = logs_fetch.fetch_events(client, logs_fetch.log_group_of(fn), start_ms, end_ms)
+    summary.events += len(events)
+    times = logs_fetch.event_times(events)
+    if not times:
+        log_checkpoint_read_to(resource=fn, end_ms=end_ms)
+        return
+    result, problem = logs_fetch.parse_batch(fn, events)
+    if problem is not None:
+        summary.problems.append(problem)
+    summary.skipped_lines += result.skipped
+    last_ms = max(times)
+    stored, poisoned = log_batch_store(
+        resource=fn,
+        result=result,
+        checkpoint=cp,
+        last_event_ms=last_ms,
+        resume_from_ms=logs_fetch.resume_point(result, last_ms),
+        polled_to_ms=end_ms,
+    )
+    summary.stored.add(stored)
+    if poisoned:
+        summary.skipped_invocations += len(poisoned)
+        first = poisoned[0]
+        summary.problems.append(
+            logs_fetch.skipped(
+                fn,
+                f"{len(poisoned)} invocation(s) could not be stored and were skipped; first: "
+                f"request {first.request_id or '(lines outside invocations)'}"
+                f"{' at ' + first.started_at.isoformat() if first.started_at else ''}: {first.reason}",
+            )
+        )

@@ -24,8 +24,7 @@ from accounts.models import AwsAccount
 from aws import clients
 from devtools.sandbox import faults
 from devtools.sandbox.seed import admin_client
-from monitoring.collection.logs import collect_logs
-from monitoring.collection.orchestrator import UnitBusy, collect_once, collect_unit
+from monitoring.collection.orchestrator import UnitBusy, collect_logs, collect_once, collect_unit
 from monitoring.models import ErrorGroup, Invocation, LogCheckpoint, LogLine, Resource, Rollup
 from monitoring.store import invocations as ingest
 
