@@ -3,46 +3,20 @@
 from __future__ import annotations
 
 import re
-from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
-from accounts.models import AwsAccount, Organization
-from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from conftest import screenshot
-from devtools.sandbox.catalog import functions
-from devtools.sandbox.seed import admin_client, create_resources
-from devtools.sandbox.traffic import TrafficGenerator
-from monitoring.collection.orchestrator import collect_unit
 from monitoring.models import ErrorGroup
+from tests.browser.sandbox_world import sandbox_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REGION = "eu-north-1"
 
 
 def test_overview_function_invocation_and_error_triage(live_server: Any, page: Any, sandbox: Any) -> None:
-    call_command("createorg", name="Acme", owner="ops@acme.test", password="S3cret-pass!", stdout=StringIO())
-    org = Organization.objects.get(name="Acme")
-    specs = functions(6, seed=31)
-    for spec in specs:
-        spec.error_rate = 0.2  # enough failures to have error groups
-    if not admin_client("lambda", sandbox.endpoint, REGION).list_functions()["Functions"]:
-        create_resources(sandbox.endpoint, REGION, specs)
-    TrafficGenerator(
-        specs,
-        logs=admin_client("logs", sandbox.endpoint, REGION),
-        cloudwatch=admin_client("cloudwatch", sandbox.endpoint, REGION),
-        seed=4,
-        per_minute=300,
-    ).tick(30)
-    account = aws_account_start(organization=org, name="Sandbox")
-    AwsAccount.objects.filter(pk=account.pk).update(external_id=sandbox.state.external_id)
-    account.refresh_from_db()
-    aws_account_configure(account=account, role_arn=sandbox.state.role_arn, regions=[REGION])
-    assert aws_account_validate(account=account).ok
-    collect_unit(account, REGION)
+    org, _account = sandbox_world(sandbox, REGION, count=6, seed=31, traffic_seed=4, per_minute=300, minutes=30)
     base = live_server.url
 
     page.goto(f"{base}/accounts/login/")

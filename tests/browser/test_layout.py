@@ -5,22 +5,15 @@ behind a Menu button, and axe-core finds no serious or critical accessibility vi
 from __future__ import annotations
 
 import re
-from io import StringIO
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.management import call_command
 
-from accounts.models import AwsAccount, Organization
-from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from conftest import screenshot
-from devtools.sandbox.catalog import functions
-from devtools.sandbox.seed import admin_client, create_resources
-from devtools.sandbox.traffic import TrafficGenerator
 from insights.engine import insights_run
-from monitoring.collection.orchestrator import collect_unit
 from monitoring.models import ErrorGroup, Invocation, Resource
+from tests.browser.sandbox_world import sandbox_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REGION = "ap-southeast-2"
@@ -32,27 +25,7 @@ SERIOUS = {"serious", "critical"}
 
 @pytest.fixture
 def world(sandbox: Any) -> dict[str, Any]:
-    call_command("createorg", name="Acme", owner="ops@acme.test", password="S3cret-pass!", stdout=StringIO())
-    org = Organization.objects.get(name="Acme")
-    specs = functions(5, seed=53)
-    for spec in specs:
-        spec.error_rate = 0.2
-    # The sandbox lives for the whole session: the second test collects what the first wrote.
-    if not admin_client("lambda", sandbox.endpoint, REGION).list_functions()["Functions"]:
-        create_resources(sandbox.endpoint, REGION, specs)
-        TrafficGenerator(
-            specs,
-            logs=admin_client("logs", sandbox.endpoint, REGION),
-            cloudwatch=admin_client("cloudwatch", sandbox.endpoint, REGION),
-            seed=5,
-            per_minute=200,
-        ).tick(20)
-    account = aws_account_start(organization=org, name="Sandbox")
-    AwsAccount.objects.filter(pk=account.pk).update(external_id=sandbox.state.external_id)
-    account.refresh_from_db()
-    aws_account_configure(account=account, role_arn=sandbox.state.role_arn, regions=[REGION])
-    assert aws_account_validate(account=account).ok
-    collect_unit(account, REGION)
+    org, account = sandbox_world(sandbox, REGION, count=5, seed=53, traffic_seed=5, per_minute=200, minutes=20)
     insights_run(account)
     function = Resource.objects.filter(organization=org, kind="lambda.function").first()
     others = Resource.objects.filter(organization=org).exclude(kind="lambda.function")
