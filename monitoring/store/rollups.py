@@ -15,7 +15,21 @@ from django.db import connection
 
 from monitoring.models import Resource
 
-_HOURLY = """
+# The hourly and daily upserts write the same columns and replace them all on conflict.
+_INSERT = """INSERT INTO monitoring_rollup (organization_id, account_id, resource_id, period, bucket, invocations, errors,
+    error_count, timeouts, out_of_memory, unknown, cold_starts, duration_sum_ms, duration_max_ms, duration_count,
+    histogram, billed_ms_sum, gb_seconds, cost_usd)
+"""
+_UPSERT = """ON CONFLICT (resource_id, period, bucket) DO UPDATE SET
+    invocations = EXCLUDED.invocations, errors = EXCLUDED.errors, error_count = EXCLUDED.error_count,
+    timeouts = EXCLUDED.timeouts, out_of_memory = EXCLUDED.out_of_memory, unknown = EXCLUDED.unknown,
+    cold_starts = EXCLUDED.cold_starts, duration_sum_ms = EXCLUDED.duration_sum_ms,
+    duration_max_ms = EXCLUDED.duration_max_ms, duration_count = EXCLUDED.duration_count,
+    histogram = EXCLUDED.histogram, billed_ms_sum = EXCLUDED.billed_ms_sum, gb_seconds = EXCLUDED.gb_seconds,
+    cost_usd = EXCLUDED.cost_usd
+"""
+
+_HOURLY_AGG = """
 WITH src AS (
     SELECT status, cold_start, duration_ms, billed_duration_ms, billed_restore_duration_ms,
            memory_size_mb, cost_usd, date_trunc('hour', started_at) AS bucket
@@ -45,23 +59,16 @@ WITH src AS (
            COALESCE(sum(cost_usd), 0) AS cost_usd
     FROM src GROUP BY bucket
 )
-INSERT INTO monitoring_rollup (organization_id, account_id, resource_id, period, bucket, invocations, errors,
-    error_count, timeouts, out_of_memory, unknown, cold_starts, duration_sum_ms, duration_max_ms, duration_count,
-    histogram, billed_ms_sum, gb_seconds, cost_usd)
+"""
+_HOURLY_ROWS = """
 SELECT %(org)s, %(account)s, %(resource)s, 'hour', agg.bucket, invocations, errors, error_count, timeouts,
        out_of_memory, unknown, cold_starts, duration_sum_ms, duration_max_ms, duration_count,
        COALESCE(hist.histogram, '{}'::jsonb), billed_ms_sum, gb_seconds, cost_usd
 FROM agg LEFT JOIN hist ON hist.bucket = agg.bucket
-ON CONFLICT (resource_id, period, bucket) DO UPDATE SET
-    invocations = EXCLUDED.invocations, errors = EXCLUDED.errors, error_count = EXCLUDED.error_count,
-    timeouts = EXCLUDED.timeouts, out_of_memory = EXCLUDED.out_of_memory, unknown = EXCLUDED.unknown,
-    cold_starts = EXCLUDED.cold_starts, duration_sum_ms = EXCLUDED.duration_sum_ms,
-    duration_max_ms = EXCLUDED.duration_max_ms, duration_count = EXCLUDED.duration_count,
-    histogram = EXCLUDED.histogram, billed_ms_sum = EXCLUDED.billed_ms_sum, gb_seconds = EXCLUDED.gb_seconds,
-    cost_usd = EXCLUDED.cost_usd
 """
+_HOURLY = _HOURLY_AGG + _INSERT + _HOURLY_ROWS + _UPSERT
 
-_DAILY = """
+_DAILY_AGG = """
 WITH hours AS (
     SELECT * FROM monitoring_rollup
     WHERE resource_id = %(resource)s AND period = 'hour' AND bucket >= %(start)s AND bucket < %(end)s
@@ -78,21 +85,14 @@ WITH hours AS (
            sum(billed_ms_sum) AS billed_ms_sum, sum(gb_seconds) AS gb_seconds, sum(cost_usd) AS cost_usd
     FROM hours GROUP BY 1
 )
-INSERT INTO monitoring_rollup (organization_id, account_id, resource_id, period, bucket, invocations, errors,
-    error_count, timeouts, out_of_memory, unknown, cold_starts, duration_sum_ms, duration_max_ms, duration_count,
-    histogram, billed_ms_sum, gb_seconds, cost_usd)
+"""
+_DAILY_ROWS = """
 SELECT %(org)s, %(account)s, %(resource)s, 'day', agg.day, invocations, errors, error_count, timeouts, out_of_memory,
        unknown, cold_starts, duration_sum_ms, duration_max_ms, duration_count, COALESCE(hist.histogram, '{}'::jsonb),
        billed_ms_sum, gb_seconds, cost_usd
 FROM agg LEFT JOIN hist ON hist.day = agg.day
-ON CONFLICT (resource_id, period, bucket) DO UPDATE SET
-    invocations = EXCLUDED.invocations, errors = EXCLUDED.errors, error_count = EXCLUDED.error_count,
-    timeouts = EXCLUDED.timeouts, out_of_memory = EXCLUDED.out_of_memory, unknown = EXCLUDED.unknown,
-    cold_starts = EXCLUDED.cold_starts, duration_sum_ms = EXCLUDED.duration_sum_ms,
-    duration_max_ms = EXCLUDED.duration_max_ms, duration_count = EXCLUDED.duration_count,
-    histogram = EXCLUDED.histogram, billed_ms_sum = EXCLUDED.billed_ms_sum, gb_seconds = EXCLUDED.gb_seconds,
-    cost_usd = EXCLUDED.cost_usd
 """
+_DAILY = _DAILY_AGG + _INSERT + _DAILY_ROWS + _UPSERT
 
 
 # A recomputed hour (day) that no longer has any row: a row whose start a better view
