@@ -49,7 +49,7 @@ class Target:
     namespace: str
     name: str
     dimensions: list[dict[str, str]]
-    target_groups: list[str]  # TargetGroup dimension values (load balancers)
+    target_groups: list[tuple[str, int]]  # TargetGroup dimension values, registered targets (load balancers)
     kind: str  # "application", "network" or "appsync"
 
 
@@ -70,7 +70,17 @@ class ServiceTraffic:
                     namespace,
                     lb["LoadBalancerName"],
                     [{"Name": "LoadBalancer", "Value": dimension(arn)}],
-                    sorted(target_group_dimension(g["TargetGroupArn"]) for g in groups),
+                    sorted(
+                        (
+                            target_group_dimension(g["TargetGroupArn"]),
+                            len(
+                                elb.describe_target_health(TargetGroupArn=g["TargetGroupArn"])[
+                                    "TargetHealthDescriptions"
+                                ]
+                            ),
+                        )
+                        for g in groups
+                    ),
                     lb.get("Type", "application"),
                 )
             )
@@ -119,12 +129,14 @@ class ServiceTraffic:
                 *spread("Latency", self._latencies(profile.latency_ms, min(n, 600)), "Milliseconds"),
             ]
         out = []
-        for i, group in enumerate(target.target_groups):
+        # The profile's unhealthy hosts are in the target group with the most targets.
+        biggest = max(target.target_groups, key=lambda g: g[1], default=("", 0))
+        for group, registered in target.target_groups:
             dims = [*target.dimensions, {"Name": "TargetGroup", "Value": group}]
-            unhealthy = profile.unhealthy_hosts if i == 0 else 0
+            unhealthy = min(profile.unhealthy_hosts, registered) if group == biggest[0] else 0
             out += [
                 datum("UnHealthyHostCount", unhealthy, dims),
-                datum("HealthyHostCount", max(2 - unhealthy, 0), dims),
+                datum("HealthyHostCount", registered - unhealthy, dims),
             ]
         if not n:
             return out
