@@ -271,11 +271,10 @@ def create_load_balancers(endpoint: str, region: str, lambda_target: str | None)
     tcp-nlb report unhealthy hosts."""
     ec2 = admin_client("ec2", endpoint, region)
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])[:2]
     subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{region}{zone}")["Subnet"][
-            "SubnetId"
-        ]
-        for i, zone in enumerate("ab", start=1)
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for i, zone in enumerate(zones, start=1)
     ]
     certificate = admin_client("acm", endpoint, region).request_certificate(DomainName="shop.example.com")[
         "CertificateArn"
