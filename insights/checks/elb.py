@@ -107,7 +107,7 @@ def unhealthy_targets(inp: CheckInput, th: Mapping[str, float]) -> Result | None
     "{label} has no registered targets",
     pillar="reliability",
     severity="warning",
-    why="None of the load balancer's target groups has a registered target (or it has no target group): every "
+    why="No target group of the load balancer has a registered target (or it has no target group): every "
     "request or connection it receives fails (503 from an ALB, a reset from an NLB), while it is still billed "
     "by the hour.",
     fix="Register targets (or attach the Auto Scaling group or ECS service that should register them) in the "
@@ -128,7 +128,7 @@ def no_targets(inp: CheckInput, th: Mapping[str, float]) -> Result | None:
     evidence = {"target_groups": [str(g.get("name")) for g in groups]}
     if not groups:
         return Result(False, evidence, "The load balancer has no target group.")
-    return Result(False, evidence, f"None of its {len(groups)} target group(s) has a registered target.")
+    return Result(False, evidence, f"No target is registered in any of its {len(groups)} target group(s).")
 
 
 @_both(

@@ -77,7 +77,7 @@ CASES = [
         alb(target_groups=[group(has_targets=False), group("spare", has_targets=False)]),
         {"target_groups": ["web", "spare"]},
         alb(target_groups=[group(has_targets=False), group("live")]),
-        ("None of its 2 target group(s)",),
+        ("any of its 2 target group(s)",),
     ),
     Case("elb-nlb-no-targets", nlb(target_groups=[]), {"target_groups": []}, nlb()),
     Case("elb-alb-access-logs-off", alb(access_logs=False), {"access_logs": False}, alb()),
