@@ -21,6 +21,8 @@ from kinds import (  # noqa: F401  isort: skip
     kinesis_stream,
     state_machine,
     eventbridge_rule,
+    load_balancer,
+    appsync_api,
 )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from insights.checks import (  # noqa: F401 - imported for their registrations
     account,
     apigateway,
+    appsync,
     dynamodb,
+    elb,
     eventbridge,
     kinesis,
     lambda_,

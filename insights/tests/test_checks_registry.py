@@ -38,6 +38,8 @@ SERVICE_PREFIX = {
     "kinesis": "kinesis-",
     "stepfunctions": "stepfunctions-",
     "eventbridge": "eventbridge-",
+    "elb": "elb-",
+    "appsync": "appsync-",
     "logs": "logs-",
     "account": "account-",
 }
@@ -70,6 +72,20 @@ CONFIG_KEYS = {
         "definition_sha",
     ],
     "events.rule": ["event_bus", "state", "schedule", "event_pattern", "targets"],
+    "elb.application": [
+        "type", "scheme", "dns_name", "vpc_id", "ip_address_type", "availability_zones", "security_groups",
+        "listeners", "target_groups", "deletion_protection", "access_logs", "idle_timeout_s",
+        "drop_invalid_header_fields", "cross_zone",
+    ],
+    "elb.network": [
+        "type", "scheme", "dns_name", "vpc_id", "ip_address_type", "availability_zones", "security_groups",
+        "listeners", "target_groups", "deletion_protection", "access_logs", "idle_timeout_s",
+        "drop_invalid_header_fields", "cross_zone",
+    ],
+    "appsync.graphql_api": [
+        "api_id", "api_type", "visibility", "authentication_type", "additional_authentication_types", "logging",
+        "xray_enabled", "waf_web_acl", "api_keys", "data_sources", "cache",
+    ],
     "account": ["concurrency_limit", "unreserved_concurrency_min"],
 }  # fmt: skip
 

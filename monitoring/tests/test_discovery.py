@@ -29,6 +29,9 @@ ALL_KINDS = {
     "kinesis.stream",
     "states.statemachine",
     "events.rule",
+    "elb.application",
+    "elb.network",
+    "appsync.graphql_api",
 }
 
 
@@ -93,6 +96,34 @@ def test_discovery_finds_every_kind_with_its_configuration(account: AwsAccount, 
     api = by_name(account, "apigateway.restapi", "shop-api")
     assert {s["name"]: s["tracing_enabled"] for s in api.config["stages"]} == {"prod": True, "dev": False}
     assert by_name(account, "apigateway.httpapi", "webhooks").config["protocol"] == "HTTP"
+
+    shop = by_name(account, "elb.application", "shop-alb")
+    assert shop.tags == {"team": "checkout"}
+    assert shop.config["scheme"] == "internet-facing"
+    assert shop.config["availability_zones"] == ["us-east-1a", "us-east-1b"]
+    assert [(x["protocol"], x["port"], x["ssl_policy"]) for x in shop.config["listeners"]] == [
+        ("HTTP", 80, None),
+        ("HTTPS", 443, "ELBSecurityPolicy-2016-08"),
+        ("HTTP", 8081, None),
+    ]
+    groups = {g["name"]: g for g in shop.config["target_groups"]}
+    assert groups["shop-web"]["has_targets"] is True
+    assert groups["shop-web"]["dimension"].startswith("targetgroup/shop-web/")
+    assert groups["shop-api-fn"]["lambda_functions"] == [first.arn]
+    assert shop.config["deletion_protection"] is False
+    internal = by_name(account, "elb.application", "internal-alb")
+    assert internal.config["listeners"][0]["redirect_protocol"] == "HTTPS"
+    assert [g["has_targets"] for g in internal.config["target_groups"]] == [False]
+    assert by_name(account, "elb.network", "tcp-nlb").config["availability_zones"] == ["us-east-1a"]
+    graphql = by_name(account, "appsync.graphql_api", "shop-graphql")
+    assert graphql.config["authentication_type"] == "API_KEY"
+    assert graphql.config["logging"] is None and graphql.config["cache"] is None
+    assert [k["description"] for k in graphql.config["api_keys"]] == ["web storefront"]
+    keys = sandbox.admin("appsync").list_api_keys(apiId=graphql.config["api_id"])["apiKeys"]
+    assert keys and all(k["id"] not in json.dumps(graphql.config) for k in keys)  # a key's id is the key
+    admin = by_name(account, "appsync.graphql_api", "admin-graphql")
+    assert admin.config["cache"]["behavior"] == "FULL_REQUEST_CACHING"
+    assert admin.config["logging"] == {"field_log_level": "ERROR", "exclude_verbose_content": False}
 
     account.refresh_from_db()
     assert "discovery:us-east-1" in account.last_collected
