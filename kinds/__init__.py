@@ -19,8 +19,10 @@ from kinds import (  # noqa: F401  isort: skip
     sns_topic,
     dynamodb_table,
     kinesis_stream,
+    firehose_stream,
     state_machine,
     eventbridge_rule,
+    ecs_service,
 )
 
 
