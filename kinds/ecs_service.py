@@ -84,6 +84,7 @@ def _task_definition(detail: Mapping[str, Any]) -> dict[str, Any]:
         "task_memory_mb": to_int(detail.get("memory")),
         "network_mode": detail.get("networkMode"),
         "requires_compatibilities": sorted(detail.get("requiresCompatibilities") or []),
+        "os_family": (detail.get("runtimePlatform") or {}).get("operatingSystemFamily", "LINUX"),
         "containers": [
             {
                 "name": c.get("name"),

@@ -18,6 +18,8 @@ ARNS = {
     "kinesis.stream": "arn:aws:kinesis:eu-west-1:123456789012:stream/orders",
     "states.statemachine": "arn:aws:states:eu-west-1:123456789012:stateMachine:orders",
     "events.rule": "arn:aws:events:eu-west-1:123456789012:rule/orders",
+    "ecs.service": "arn:aws:ecs:eu-west-1:123456789012:service/shop/orders",
+    "firehose.delivery_stream": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/orders",
     "account": "arn:aws:iam::123456789012:root",
 }
 
