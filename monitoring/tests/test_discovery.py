@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+import kinds
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from aws import clients
-import kinds
 from kinds import REQUIRED_ACTIONS
 from monitoring.collection.orchestrator import UnitBusy, collect_unit, unit_lock
 from monitoring.models import Resource, ResourceChange
@@ -118,7 +118,11 @@ def test_ecs_services_are_discovered_with_their_cluster_tasks_and_task_definitio
     }
     assert (web.config["desired_count"], web.config["running_count"]) == (2, 2)
     assert web.config["auto_scaling"] == {"min": 2, "max": 6}
-    assert (web.config["task_cpu"], web.config["task_memory_mb"], web.config["task_definition"]) == (1024, 2048, "web:1")
+    assert (web.config["task_cpu"], web.config["task_memory_mb"], web.config["task_definition"]) == (
+        1024,
+        2048,
+        "web:1",
+    )
     assert web.config["containers"][0]["log_driver"] == "awslogs"
     assert web.config["assign_public_ip"] is False
     assert web.config["deployments"][0]["status"] == "PRIMARY"
