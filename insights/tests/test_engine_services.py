@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
@@ -47,7 +48,7 @@ def points(account: AwsAccount, kind: str, name: str, metric: str, stat: str) ->
 
 
 def test_ecs_services_and_delivery_streams_are_discovered_measured_and_checked(
-    account: AwsAccount, sandbox: Any
+    account: AwsAccount, sandbox: Any, owner: Any
 ) -> None:
     service_traffic(sandbox, minutes=5)
 
@@ -84,3 +85,12 @@ def test_ecs_services_and_delivery_streams_are_discovered_measured_and_checked(
     assert healthy == set(), sorted(f for f in found if f[1] in {"web", "clickstream-archive"})
     failing = Finding.objects.get(check_id="firehose-delivery-failing", resource__name="app-logs")
     assert failing.evidence["success_percent"] == 72.0
+
+    # Their pages and the resources list show them (the kinds' sections render there).
+    client = owner.client()
+    listing = client.get(reverse("monitoring:resources")).content.decode()
+    assert "shop · FARGATE · 2/2 tasks" in listing and "Direct PUT → S3" in listing
+    for kind, name in [(ecs_service.KIND, "worker"), (firehose_stream.KIND, "app-logs")]:
+        resource = Resource.objects.get(account=account, kind=kind, name=name)
+        page = client.get(reverse("monitoring:resource_detail", args=[resource.pk]))
+        assert page.status_code == 200 and name in page.content.decode()
