@@ -180,6 +180,8 @@ def describe(ctx: Context) -> list[Snapshot]:
         for batch in _batches(service_arns, DESCRIBE_SERVICES_BATCH):
             answer = ctx.call("ecs", "DescribeServices", {}, cluster=cluster_arn, services=batch, include=["TAGS"])
             for service in answer.get("services", []):
+                if not service.get("serviceArn") or not service.get("serviceName"):
+                    continue
                 arn = service.get("taskDefinition")
                 if arn and arn not in task_definitions:
                     task_definitions[arn] = ctx.call("ecs", "DescribeTaskDefinition", {}, taskDefinition=arn).get(
