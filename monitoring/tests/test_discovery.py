@@ -15,6 +15,7 @@ from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from aws import clients
 from kinds import REQUIRED_ACTIONS
+from kinds.describe import Context
 from monitoring.collection.orchestrator import UnitBusy, collect_unit, unit_lock
 from monitoring.models import Resource, ResourceChange
 
@@ -272,3 +273,16 @@ def test_assumed_role_credentials_are_reused_across_clients(account: AwsAccount,
     clients.customer_client(account, "us-east-1", "dynamodb")
 
     assert len(assumed) - before <= 2  # at most the two racing first callers; then the cache
+
+
+def test_delivery_streams_are_listed_page_by_page_from_each_page_s_last_name(sandbox: Any) -> None:
+    firehose = sandbox.admin("firehose")
+    starts: list[str | None] = []
+    firehose.meta.events.register(
+        "before-parameter-build.firehose.ListDeliveryStreams",
+        lambda params, **_: starts.append(params.get("ExclusiveStartDeliveryStreamName")),
+    )
+    ctx = Context(lambda service: firehose, "us-east-1")
+    names = list(ctx.paginate("firehose", "ListDeliveryStreams", "DeliveryStreamNames", Limit=1))
+    assert names == ["app-logs", "clickstream-archive"]
+    assert starts == [None, "app-logs"]
