@@ -14,7 +14,7 @@ import boto3
 from accounts.onboarding import ROLE_NAME
 from kinds import REQUIRED_ACTIONS
 
-from .catalog import FunctionSpec, functions
+from .catalog import DELIVERY_STREAMS, ECS_CLUSTERS, ECS_SERVICES, FunctionSpec, functions
 from .server import SANDBOX_ACCOUNT_ID
 
 # Keys of the sandbox's own (seeding, traffic) identity. moto accepts any key that is
@@ -258,10 +258,106 @@ def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> N
     events.put_targets(
         Rule="order-events", Targets=[{"Id": "queue", "Arn": orders_arn, "DeadLetterConfig": {"Arn": dlq_arn}}]
     )
-
+    create_ecs_services(endpoint, region)
+    create_delivery_streams(endpoint, region, exec_role)
     api_fn = specs[0].name if specs else None
     create_load_balancers(endpoint, region, api_fn)
     create_graphql_apis(endpoint, region)
+
+
+def create_ecs_services(endpoint: str, region: str) -> None:
+    """The catalogue's ECS clusters and services. moto starts no task: a service's running
+    count is set by updating its desired count, which a service below its target skips."""
+    ec2 = admin_client("ec2", endpoint, region)
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    ecs = admin_client("ecs", endpoint, region)
+    for cluster, insights in ECS_CLUSTERS.items():
+        ecs.create_cluster(
+            clusterName=cluster,
+            settings=[{"name": "containerInsights", "value": "enabled" if insights else "disabled"}],
+        )
+    scaling = admin_client("application-autoscaling", endpoint, region)
+    for spec in ECS_SERVICES:
+        container: dict[str, Any] = {
+            "name": spec.name,
+            "image": f"public.ecr.aws/sandbox/{spec.name}:1.4",
+            "essential": True,
+        }
+        if spec.logging:
+            container["logConfiguration"] = {
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": f"/ecs/{spec.name}", "awslogs-region": region},
+            }
+        fargate = spec.launch_type == "FARGATE"
+        ecs.register_task_definition(
+            family=spec.name,
+            requiresCompatibilities=[spec.launch_type],
+            networkMode="awsvpc" if fargate else "bridge",
+            cpu="1024" if fargate else "2048",
+            memory="2048" if fargate else "4096",
+            containerDefinitions=[container],
+        )
+        params: dict[str, Any] = {
+            "cluster": spec.cluster,
+            "serviceName": spec.name,
+            "taskDefinition": spec.name,
+            "desiredCount": spec.desired,
+            "launchType": spec.launch_type,
+            "tags": [{"key": "team", "value": "checkout" if spec.cluster == "shop" else "data"}],
+        }
+        if fargate:
+            params["platformVersion"] = spec.platform_version or "LATEST"
+            params["networkConfiguration"] = {
+                "awsvpcConfiguration": {
+                    "subnets": [subnet],
+                    "securityGroups": [group],
+                    "assignPublicIp": "ENABLED" if spec.public_ip else "DISABLED",
+                }
+            }
+        ecs.create_service(**params)
+        if spec.running == spec.desired:
+            ecs.update_service(cluster=spec.cluster, service=spec.name, desiredCount=spec.desired)
+        if spec.scaling:
+            scaling.register_scalable_target(
+                ServiceNamespace="ecs",
+                ResourceId=f"service/{spec.cluster}/{spec.name}",
+                ScalableDimension="ecs:service:DesiredCount",
+                MinCapacity=spec.scaling[0],
+                MaxCapacity=spec.scaling[1],
+            )
+
+
+def create_delivery_streams(endpoint: str, region: str, role: str) -> None:
+    firehose = admin_client("firehose", endpoint, region)
+    for spec in DELIVERY_STREAMS:
+        destination: dict[str, Any] = {"RoleARN": role, "BucketARN": f"arn:aws:s3:::sandbox-{spec.name}"}
+        params: dict[str, Any] = {"DeliveryStreamName": spec.name, "Tags": [{"Key": "team", "Value": "data"}]}
+        if spec.well_configured:
+            destination |= {
+                "Prefix": "data/",
+                "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+                "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 300},
+                "CompressionFormat": "GZIP",
+                "CloudWatchLoggingOptions": {
+                    "Enabled": True,
+                    "LogGroupName": f"/aws/kinesisfirehose/{spec.name}",
+                    "LogStreamName": "DestinationDelivery",
+                },
+            }
+        else:  # small buffers: many small objects
+            destination["BufferingHints"] = {"SizeInMBs": 1, "IntervalInSeconds": 10}
+        if spec.source_stream:
+            params["DeliveryStreamType"] = "KinesisStreamAsSource"
+            params["KinesisStreamSourceConfiguration"] = {
+                "KinesisStreamARN": f"arn:aws:kinesis:{region}:{SANDBOX_ACCOUNT_ID}:stream/{spec.source_stream}",
+                "RoleARN": role,
+            }
+        else:
+            params["DeliveryStreamType"] = "DirectPut"
+            if spec.well_configured:
+                params["DeliveryStreamEncryptionConfigurationInput"] = {"KeyType": "AWS_OWNED_CMK"}
+        firehose.create_delivery_stream(ExtendedS3DestinationConfiguration=destination, **params)
 
 
 def create_load_balancers(endpoint: str, region: str, lambda_target: str | None) -> None:

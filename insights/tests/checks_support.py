@@ -21,6 +21,8 @@ ARNS = {
     "elb.application": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/orders/50dc6c495c0c9188",
     "elb.network": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/orders/50dc6c495c0c9188",
     "appsync.graphql_api": "arn:aws:appsync:eu-west-1:123456789012:apis/orders1234",
+    "ecs.service": "arn:aws:ecs:eu-west-1:123456789012:service/shop/orders",
+    "firehose.delivery_stream": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/orders",
     "account": "arn:aws:iam::123456789012:root",
 }
 

@@ -12,7 +12,17 @@ import pytest
 
 import kinds
 from aws.permissions import COMMON_ACTIONS
-from kinds import apigateway, appsync_api, eventbridge_rule, lambda_function, load_balancer, sns_topic, sqs_queue
+from kinds import (
+    apigateway,
+    appsync_api,
+    ecs_service,
+    eventbridge_rule,
+    firehose_stream,
+    lambda_function,
+    load_balancer,
+    sns_topic,
+    sqs_queue,
+)
 from kinds.base import register
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -67,11 +77,13 @@ def test_the_registry_lists_every_kind_once_in_the_product_s_order() -> None:
         "sns.topic",
         "dynamodb.table",
         "kinesis.stream",
+        "firehose.delivery_stream",
         "states.statemachine",
         "events.rule",
         "elb.application",
         "elb.network",
         "appsync.graphql_api",
+        "ecs.service",
     ]
     assert kinds.choices()[0] == (lambda_function.KIND, "Lambda function")
     assert all(k.label and k.metrics and k.actions and k.sections for k in kinds.all_kinds())
@@ -105,10 +117,13 @@ def test_each_service_a_describer_lists_with_has_one_probe() -> None:
         "sns",
         "dynamodb",
         "kinesis",
+        "firehose",
         "stepfunctions",
         "events",
         "elbv2",
         "appsync",
+        "ecs",
+        "application-autoscaling",
     }
 
 
@@ -157,6 +172,15 @@ def test_poll_defaults_come_from_the_kinds_and_reach_the_settings(monkeypatch: p
             {"authentication_type": "AWS_IAM", "additional_authentication_types": ["API_KEY"]},
             "AWS_IAM + API_KEY",
         ),
+        (
+            ecs_service.KIND,
+            {"cluster": "shop", "launch_type": "FARGATE", "desired_count": 3, "running_count": 1},
+            "shop · FARGATE · 1/3 tasks",
+        ),
+        (ecs_service.KIND, {"cluster": "batch", "capacity_providers": ["spot"]}, "batch"),
+        (firehose_stream.KIND, {"type": "KinesisStreamAsSource", "destination": "S3"}, "Kinesis stream → S3"),
+        (firehose_stream.KIND, {"type": "DirectPut", "destination": "HTTP endpoint"}, "Direct PUT → HTTP endpoint"),
+        (firehose_stream.KIND, {"type": "DirectPut", "destination": None}, "Direct PUT"),
         ("no.such-kind", {"anything": 1}, ""),
     ],
 )
@@ -212,6 +236,14 @@ def test_metric_dimensions_name_the_resource_as_cloudwatch_does() -> None:
     assert kinds.get(apigateway.HTTP_API).dimensions(http_api) == [{"Name": "ApiId", "Value": "a1b2"}]
     machine = SimpleNamespace(name="flow", arn="arn:aws:states:eu-west-1:1:stateMachine:flow", config={})
     assert kinds.get("states.statemachine").dimensions(machine) == [{"Name": "StateMachineArn", "Value": machine.arn}]
+    service = SimpleNamespace(name="web", arn="arn:aws:ecs:eu-west-1:1:service/shop/web", config={"cluster": "shop"})
+    cpu = kinds.get(ecs_service.KIND).metrics[0]
+    assert kinds.get(ecs_service.KIND).dimensions_for(service, cpu) == [
+        {"Name": "ClusterName", "Value": "shop"},
+        {"Name": "ServiceName", "Value": "web"},
+    ]
+    stream = SimpleNamespace(name="app-logs", arn="arn:aws:firehose:eu-west-1:1:deliverystream/app-logs", config={})
+    assert kinds.get(firehose_stream.KIND).dimensions(stream) == [{"Name": "DeliveryStreamName", "Value": "app-logs"}]
 
 
 def test_load_balancer_metrics_are_asked_per_target_group_where_cloudwatch_has_them_only_so() -> None:
