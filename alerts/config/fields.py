@@ -90,6 +90,9 @@ def _text(value: Any, path: str, problems: Problems) -> Any:
         if len(value) > MAX_TEXT:
             problems.add(path, f"at most {MAX_TEXT} characters")
             return MISSING
+        if "\x00" in value:
+            problems.add(path, "must not contain the NUL character")
+            return MISSING
         return value
     problems.add(path, "must be text")
     return MISSING
@@ -106,10 +109,12 @@ def _keys(value: Any, path: str, problems: Problems) -> list[str] | Any:
         return MISSING
     keys: list[str] = []
     for i, item in enumerate(value):
-        if isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool)):
+        if (isinstance(item, str) and "\x00" not in item and len(item) <= MAX_TEXT) or (
+            isinstance(item, int) and not isinstance(item, bool)
+        ):
             keys.append(str(item))
         else:
-            problems.add(join(path, i), "must be text")
+            problems.add(join(path, i), "must be text (one line, no NUL)")
             return MISSING
     return keys
 
@@ -148,7 +153,7 @@ def form_value(form_field: forms.Field, value: Any, path: str, problems: Problem
             return ""
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # an unquoted AWS account id
-        if not isinstance(value, str):
+        if not isinstance(value, str) or "\x00" in value or len(value) > MAX_TEXT:
             problems.add(path, "must be text (a name)")
             return MISSING
         pks = resolve(form_field.queryset, [value], path, problems)  # type: ignore[arg-type]

@@ -277,7 +277,7 @@ class ChannelSection(Section):
         name, kind = item.get("name"), item.get("kind")
         enabled = item.get("enabled", True)
         config = item.get("config", {})
-        if not isinstance(name, str) or not name.strip() or len(name) > 120 or "\n" in name:
+        if not isinstance(name, str) or not name.strip() or len(name) > 120 or not name.isprintable():
             problems.add(join(path, "name"), "is required: one line of text, at most 120 characters")
         kinds = _kinds()
         if kind not in kinds:
@@ -526,8 +526,8 @@ class SuppressionSection(Section):
         arn = form_value(forms.CharField(), item.get("resource", ""), join(path, "resource"), problems)
         account = item.get("account", "")
         account = str(account) if isinstance(account, int) and not isinstance(account, bool) else account
-        if not isinstance(account, str):
-            problems.add(join(path, "account"), "must be text (a 12-digit AWS account id)")
+        if not isinstance(account, str) or (account and not re.fullmatch(r"\d{12}", account)):
+            problems.add(join(path, "account"), "must be a 12-digit AWS account id")
         reason = form_value(probe.fields["reason"], item.get("reason"), join(path, "reason"), problems)
         expires_at = form_value(probe.fields["expires_at"], item.get("expires_at"), join(path, "expires_at"), problems)
         if len(problems) > before:
@@ -646,7 +646,8 @@ class DigestSection(Section):
             name: form_value(probe.fields[name], item.get(name), join(path, name), problems)
             for name in DigestSubscriptionForm.Meta.fields
         }
-        email = str(item.get("member", "")).strip().lower()
+        email = form_value(forms.EmailField(), item.get("member"), join(path, "member"), problems)
+        email = email.strip().lower() if isinstance(email, str) else ""
         membership = (
             Membership.objects.filter(organization=organization, user__email__iexact=email)
             .select_related("user")
