@@ -1,5 +1,5 @@
 """Configuration as code: export an organisation's configuration as one document, and
-apply a document to an organisation (docs/configuration.md).
+apply a document to an organisation (README, "Configuration as code").
 
 `config_apply`:
 1. Checks the document's shape (known sections, each a list of mappings, no key twice).
