@@ -128,7 +128,7 @@ def _write(request: HttpRequest, token: ApiToken, section: Section, item: dict[s
     prepared = section.prepare(organization, item, "", instance, problems, None)
     if prepared is None or problems:
         raise _invalid(problems)
-    change_write(
+    change = change_write(
         organization=organization,
         section=section,
         prepared=prepared,
@@ -137,7 +137,7 @@ def _write(request: HttpRequest, token: ApiToken, section: Section, item: dict[s
         actor=token,
         request=request,
     )
-    return instance if instance is not None else current_by_key(section, organization)[0][prepared.key]
+    return change.obj if change is not None else instance
 
 
 @token_view

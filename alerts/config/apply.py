@@ -45,6 +45,7 @@ class Change:
     section: Section
     key: str
     fields: list[tuple[str, Any, Any]] = field(default_factory=list)  # (path, old, new), secrets masked
+    obj: Any = None  # what was written
 
     def lines(self) -> list[str]:
         head = f"{self.op} {self.section.label} {self.key!r}"
@@ -139,7 +140,7 @@ def change_write(
     before preparing it); the change (audited), or None."""
     if instance is None:
         obj = prepared.save()
-        change = Change("+", section, prepared.key)
+        change = Change("+", section, prepared.key, obj=obj)
         audit_record(
             organization=organization,
             action=f"{section.audit_name}.created",
@@ -153,7 +154,7 @@ def change_write(
     if not fields:
         return None
     obj = prepared.save()
-    change = Change("~", section, prepared.key, fields)
+    change = Change("~", section, prepared.key, fields, obj=obj)
     audit_record(
         organization=organization,
         action=f"{section.audit_name}.changed",

@@ -11,6 +11,7 @@ equals when nothing changes.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.contrib.auth.models import User
 from django.db.models import Model, QuerySet
 
 from accounts.models import AwsAccount
@@ -37,7 +39,13 @@ NATURAL_KEYS: dict[type[Model], str] = {
     Project: "name",
     AwsAccount: "aws_account_id",
     Resource: "arn",
+    User: "email",
 }
+
+
+def natural_key(model: type[Model]) -> str:
+    """The attribute naming `model`'s objects in a document (the id for a model without one)."""
+    return NATURAL_KEYS.get(model, "pk")
 
 
 @dataclass
@@ -65,7 +73,7 @@ def join(path: str, name: str | int) -> str:
 def encode(value: Any) -> Any:
     """A model's or a form's value as the document writes it."""
     if isinstance(value, Model):
-        return getattr(value, NATURAL_KEYS[type(value)])
+        return getattr(value, natural_key(type(value)))
     if hasattr(value, "all") and callable(value.all):  # a related manager
         value = value.all()
     if isinstance(value, QuerySet | list | tuple | set):
@@ -122,7 +130,7 @@ def _keys(value: Any, path: str, problems: Problems) -> list[str] | Any:
 def resolve(queryset: QuerySet[Any], keys: Iterable[str], path: str, problems: Problems) -> list[int] | Any:
     """Primary keys of the objects named by `keys` in `queryset` (already scoped to one organisation)."""
     model = queryset.model
-    attribute = NATURAL_KEYS[model]
+    attribute = natural_key(model)
     wanted = list(keys)
     rows = list(queryset.filter(**{f"{attribute}__in": wanted}).values_list(attribute, "pk"))
     counts = Counter(key for key, _ in rows)
@@ -145,6 +153,12 @@ def resolve(queryset: QuerySet[Any], keys: Iterable[str], path: str, problems: P
 
 def form_value(form_field: forms.Field, value: Any, path: str, problems: Problems) -> Any:
     """What a browser would post for `value`, or MISSING after adding the problem."""
+    if isinstance(form_field, forms.JSONField):
+        try:
+            return json.dumps(value, allow_nan=False)
+        except ValueError:
+            problems.add(path, "must be plain data (no NaN or infinity)")
+            return MISSING
     if isinstance(form_field, forms.ModelMultipleChoiceField):
         keys = _keys(value, path, problems)
         return keys if keys is MISSING else resolve(form_field.queryset, keys, path, problems)  # type: ignore[arg-type]

@@ -385,9 +385,13 @@ class RuleSection(Section):
     def form_fields(self) -> list[str]:
         return list(RuleForm.Meta.fields)
 
+    def own_switches(self) -> list[str]:
+        """The switches the form does not edit itself."""
+        return [name for name in self.switches if name not in self.form_fields()]
+
     def fields(self) -> list[str]:
         names = self.form_fields()
-        return [names[0], *self.switches, *names[1:]]
+        return [names[0], *self.own_switches(), *names[1:]]
 
     def _defaults(self) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
@@ -422,7 +426,7 @@ class RuleSection(Section):
             if converted is not MISSING and converted is not False:  # an unticked box is not posted
                 data[name] = converted
         switches: dict[str, bool] = {}
-        for name in self.switches:
+        for name in self.own_switches():
             value = item.get(name, defaults[name])
             if not isinstance(value, bool):
                 problems.add(join(path, name), "must be true or false")
@@ -450,7 +454,7 @@ class RuleSection(Section):
     def json_schema(self) -> dict[str, Any]:
         probe = RuleForm(organization=None)
         properties = {name: _field_schema(probe.fields[name]) for name in self.form_fields()}
-        for name in self.switches:
+        for name in self.own_switches():
             properties[name] = {"type": "boolean"}
         return _object_schema({n: properties[n] for n in self.fields()}, ["name"])
 
