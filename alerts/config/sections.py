@@ -30,7 +30,7 @@ from monitoring.forms import ProjectForm
 from monitoring.models import Project
 from monitoring.selectors import live_resources, projects_of
 
-from ..channels import ConfigError, enabled_kinds, get_kind
+from ..channels import REGISTRY, ConfigError, enabled_kinds, get_kind
 from ..forms import DigestSubscriptionForm, RuleForm
 from ..models import AlertRule, Channel, DigestSubscription
 from ..services import (
@@ -245,7 +245,7 @@ class ChannelSection(Section):
 
     def export(self, obj: Channel) -> dict[str, Any]:
         state = self.state(obj)
-        secret = set(get_kind(obj.kind).secret_fields) if obj.kind in _kinds() else set()
+        secret = _secret_fields(obj.kind, state["config"])
         state["config"] = {
             k: (f"${{{env_variable(obj.name, k)}}}" if k in secret else v) for k, v in sorted(state["config"].items())
         }
@@ -254,14 +254,15 @@ class ChannelSection(Section):
     def public(self, obj: Channel) -> dict[str, Any]:
         """The state without its secrets (the API's answer): secret fields are write-only."""
         state = self.state(obj)
-        secret = set(get_kind(obj.kind).secret_fields) if obj.kind in _kinds() else set()
+        secret = _secret_fields(obj.kind, state["config"])
         state["config"] = {k: v for k, v in sorted(state["config"].items()) if k not in secret}
         state["secret_fields"] = sorted(secret)
         return state
 
     def is_secret(self, state: Mapping[str, Any], name: str) -> bool:
-        kind = state.get("kind")
-        return kind in _kinds() and name.removeprefix("config.") in get_kind(str(kind)).secret_fields
+        config = state.get("config")
+        secret = _secret_fields(str(state.get("kind")), config if isinstance(config, dict) else {})
+        return name.startswith("config.") and name.removeprefix("config.") in secret
 
     def prepare(
         self,
@@ -361,6 +362,11 @@ class ChannelSection(Section):
 
 def _kinds() -> list[str]:
     return [k.kind for k in enabled_kinds()]
+
+
+def _secret_fields(kind: str, config: Mapping[str, Any]) -> set[str]:
+    """A kind's secret settings; every setting of a kind this installation does not know."""
+    return set(REGISTRY[kind].secret_fields) if kind in REGISTRY else set(config)
 
 
 # --- alert rules ----------------------------------------------------------------------------------

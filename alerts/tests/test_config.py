@@ -125,6 +125,14 @@ def test_the_export_is_stable_names_things_and_holds_no_secret(owner: Any) -> No
     assert export(owner.organization) == text
 
 
+def test_a_disabled_kind_s_secrets_stay_out_of_the_export_too(owner: Any, settings: Any) -> None:
+    settings.ALERTS_CHANNEL_PAGERDUTY = False
+    Channel.objects.create(organization=owner.organization, kind="pagerduty", name="P", config={"routing_key": PD_KEY})
+    Channel.objects.create(organization=owner.organization, kind="gone", name="G", config={"token": "t0ps3cret"})
+    text = export(owner.organization)
+    assert PD_KEY not in text and "t0ps3cret" not in text and "${DASHBIRD_CHANNEL_G_TOKEN}" in text
+
+
 def test_apply_prints_the_plan_as_a_diff_and_a_dry_run_changes_nothing(
     owner: Any, tmp_path: Path, secrets_env: None
 ) -> None:
