@@ -1,5 +1,9 @@
 """API tokens: issued and revoked from the admin console, and the authentication of the
-JSON API's requests by their secret (stored only as a hash)."""
+JSON API's requests by their secret (stored only as a hash).
+
+A token reads (`read`, the default, and every token issued before scopes existed) or also
+writes configuration (`write`). Only an admin or owner of the organisation may issue a
+write token; the command line (`create_api_token --scope write`) is the operator's."""
 
 from __future__ import annotations
 
@@ -13,24 +17,50 @@ from django.utils import timezone
 
 from .admin_services import AdminError, sha256
 from .audit import audit_record
-from .models import ApiToken, Organization
+from .models import ApiToken, Membership, Organization
+from .roles import Action, role_allows
 
 TOKEN_PREFIX = "dbt_"
 
 
 @transaction.atomic
 def api_token_create(
-    *, organization: Organization, name: str, by: Any = None, request: HttpRequest | None = None
+    *,
+    organization: Organization,
+    name: str,
+    by: Any = None,
+    request: HttpRequest | None = None,
+    scope: str = ApiToken.Scope.READ,
 ) -> tuple[ApiToken, str]:
-    """Returns the token and its secret, which is shown once and never stored."""
+    """Returns the token and its secret, which is shown once and never stored. A write
+    token needs `by` to be an admin (or owner) of the organisation, or no `by` at all
+    (the operator's command line)."""
     name = name.strip()
     if not name:
         raise AdminError("Give the token a name, e.g. the system that will use it.")
+    if scope not in ApiToken.Scope.values:
+        raise AdminError(f"A token's scope is one of {', '.join(ApiToken.Scope.values)}.")
+    if scope == ApiToken.Scope.WRITE and by is not None:
+        membership = Membership.objects.filter(organization=organization, user=by).first()
+        if membership is None or not role_allows(membership.role, Action.MANAGE):
+            raise AdminError("Only admins and owners may create a token that writes.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        organization=organization, name=name[:120], prefix=raw[:12], token_hash=sha256(raw), created_by=by
+        organization=organization,
+        name=name[:120],
+        prefix=raw[:12],
+        token_hash=sha256(raw),
+        created_by=by,
+        scope=scope,
     )
-    audit_record(organization=organization, action="api_token.created", obj=token, actor=by, request=request)
+    audit_record(
+        organization=organization,
+        action="api_token.created",
+        obj=token,
+        actor=by,
+        request=request,
+        changes={"scope": scope},
+    )
     return token, raw
 
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from web.client_address import client_ip
 from web.params import clean_text
 
-from .models import AuditEvent, Organization
+from .models import ApiToken, AuditEvent, Organization
 
 
 def audit_record(
@@ -23,13 +23,18 @@ def audit_record(
     changes: dict[str, Any] | None = None,
     object_repr: str = "",
 ) -> AuditEvent:
-    """The one way to write the audit log. Never pass secrets in `changes`."""
+    """The one way to write the audit log. Never pass secrets in `changes`. `actor` is a
+    user, an ApiToken (a change through the API: "api token NAME (dbt_…)"), or a label."""
     user = actor if actor is not None else (getattr(request, "user", None) if request else None)
     authenticated = bool(user is not None and getattr(user, "is_authenticated", False))
+    if isinstance(user, ApiToken):
+        label = f"api token {user.name} ({user.prefix}…)"
+    else:
+        label = getattr(user, "email", "") if authenticated else (str(user) if user else "system")
     return AuditEvent.objects.create(
         organization=organization,
         actor=user if authenticated else None,
-        actor_label=clean_text(getattr(user, "email", "") if authenticated else (str(user) if user else "system")),
+        actor_label=clean_text(label)[:254],
         action=action,
         object_type=(obj._meta.model_name or "") if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from web.params import LineField
 
-from .models import DateFormat
+from .models import ApiToken, DateFormat
 from .onboarding import ROLE_ARN_RE, parse_regions
 from .services import default_organization_name, organization_create
 
@@ -136,6 +136,17 @@ class InvitationForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = LineField(max_length=120, help_text="What will use it, e.g. Grafana or the deploy pipeline.")
+    scope = forms.ChoiceField(
+        choices=ApiToken.Scope.choices,
+        initial=ApiToken.Scope.READ,
+        required=False,  # left out: read only
+        widget=forms.RadioSelect,
+        help_text="Write tokens also create, change and delete projects, alert rules, channels and "
+        "suppressions (configuration as code). Give one only to systems that manage configuration.",
+    )
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or ApiToken.Scope.READ
 
 
 class SsoSettingsForm(forms.Form):

@@ -134,11 +134,17 @@ class Invitation(models.Model):
 
 
 class ApiToken(models.Model):
-    """An organisation's read-only API token. Only its SHA-256 is stored; the prefix lets
-    people tell tokens apart."""
+    """An organisation's API token. Only its SHA-256 is stored; the prefix lets people tell
+    tokens apart. A `read` token reads; a `write` token (issued only by admins) also
+    creates, changes and deletes configuration: projects, alert rules, channels, suppressions."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write configuration"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=120)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
     prefix = models.CharField(max_length=16)
     token_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -229,7 +229,11 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 _, created_secret = api_token_create(
-                    organization=organization, name=form.cleaned_data["name"], by=request.user, request=request
+                    organization=organization,
+                    name=form.cleaned_data["name"],
+                    scope=form.cleaned_data["scope"],
+                    by=request.user,
+                    request=request,
                 )
                 form = ApiTokenForm()
             except AdminError as exc:

@@ -10,9 +10,11 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         from accounts.signals import organization_created
         from monitoring.signals import collection_stored
+        from web import api_docs
 
-        from . import panels, receivers
+        from . import api, panels, receivers
 
         organization_created.connect(receivers.create_default_rules, dispatch_uid=__name__)
         collection_stored.connect(receivers.evaluate_after_collection, dispatch_uid=__name__)
         panels.register()
+        api_docs.register("alerts.configuration", api.openapi_paths)

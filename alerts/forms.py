@@ -10,7 +10,7 @@ from monitoring.models import Project
 from monitoring.selectors import live_resources
 
 from .bounds import MAX_EVALUATION_PERIODS, MAX_MIN_INTERVAL_MINUTES, MAX_SPAN_MINUTES, rule_problems
-from .models import AlertRule, Channel, Metric
+from .models import AlertRule, Channel, DigestSubscription, Metric
 
 
 class RuleForm(forms.ModelForm):
@@ -81,3 +81,15 @@ class RuleForm(forms.ModelForm):
             if name not in self.errors:  # a field that did not parse already says why
                 self.add_error(name, message)
         return data
+
+
+class DigestSubscriptionForm(forms.ModelForm):
+    """A member's digest: how often, and at which local hour (0–23) of the organisation."""
+
+    class Meta:
+        model = DigestSubscription
+        fields = ["frequency", "hour"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hour"] = forms.IntegerField(min_value=0, max_value=23)

@@ -26,7 +26,7 @@ from accounts.models import Organization
 from kinds import lambda_function
 
 from .bounds import describe_problems, rule_problems
-from .channels import Notice
+from .channels import ConfigError, Notice, get_kind
 from .delivery import channel_send
 from .evaluation import (
     error_group_breaches,
@@ -37,6 +37,7 @@ from .evaluation import (
 )
 from .models import AlertRule, Channel, DigestSubscription, Incident, IncidentEvent, IncidentStatus, Notification
 from .recipients import recipients_invite
+from .selectors import topic_in_validated_account
 
 REOPEN_WITHIN = timedelta(days=1)
 logger = logging.getLogger(__name__)
@@ -190,6 +191,77 @@ def channel_create(
     return channel, recipients_invite(channel=channel) if kind == "email" else (0, 0)
 
 
+def channel_config_clean(*, organization: Organization, kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration to store for a channel of `kind`, or ConfigError naming the field:
+    the kind's own validation, plus what depends on the organisation (an SNS topic must be
+    in one of its validated AWS accounts)."""
+    cleaned = get_kind(kind).validate_config(config)
+    if kind == "sns" and not topic_in_validated_account(organization, cleaned["topic_arn"]):
+        raise ConfigError(
+            "topic_arn",
+            "must be in one of this organisation's validated AWS accounts "
+            "(connect the account first: its role publishes the notifications)",
+            label="Topic ARN",
+        )
+    return cleaned
+
+
+@transaction.atomic
+def channel_update(*, channel: Channel, name: str, config: dict[str, Any], enabled: bool | None = None) -> Channel:
+    """Rename or reconfigure (config cleaned by `channel_config_clean`); re-enabling clears why
+    it was disabled. New e-mail addresses outside the organisation are asked to confirm."""
+    before = set(channel.config.get("recipients", [])) if channel.kind == "email" else set()
+    channel.name, channel.config = name, config
+    if enabled is not None and enabled != channel.enabled:
+        channel.enabled = enabled
+        channel.disabled_reason = "" if enabled else channel.disabled_reason
+    channel.save()
+    if channel.kind == "email" and set(config.get("recipients", [])) - before:
+        recipients_invite(channel=channel)
+    return channel
+
+
+class ChannelInUse(ValueError):
+    """A channel that rules still notify cannot be deleted."""
+
+
+@transaction.atomic
+def channel_delete(*, channel: Channel) -> None:
+    """Delete a channel no rule uses (ChannelInUse names the rules otherwise)."""
+    users = list(AlertRule.objects.filter(channels=channel).order_by("name").values_list("name", flat=True))
+    if users:
+        raise ChannelInUse(f"rules still notify it: {', '.join(users)}; remove it from them first")
+    channel.delete()
+
+
+@transaction.atomic
+def rule_create(*, organization: Organization, form: Any, enabled: bool = True, muted: bool = False) -> AlertRule:
+    """A rule from a valid alerts.forms.RuleForm."""
+    rule = form.save(commit=False)
+    rule.organization, rule.enabled, rule.muted = organization, enabled, muted
+    rule.save()
+    form.save_m2m()
+    return rule
+
+
+@transaction.atomic
+def rule_update(*, form: Any, enabled: bool | None = None, muted: bool | None = None) -> AlertRule:
+    """Save a valid alerts.forms.RuleForm bound to an existing rule, with its switches."""
+    rule: AlertRule = form.save(commit=False)
+    if enabled is not None:
+        rule.enabled = enabled
+    if muted is not None:
+        rule.muted = muted
+    rule.last_error, rule.last_error_at = "", None  # a changed rule is evaluated afresh
+    rule.save()
+    form.save_m2m()
+    return rule
+
+
+def rule_delete(*, rule: AlertRule) -> None:
+    rule.delete()
+
+
 def channel_enable(*, channel: Channel) -> None:
     """Turn a channel back on, forgetting why it was disabled."""
     Channel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="")
@@ -213,6 +285,10 @@ def digest_subscription_set(*, organization: Organization, user: User, frequency
         organization=organization, user=user, defaults={"frequency": frequency, "hour": hour}
     )
     return subscription
+
+
+def digest_subscription_delete(*, subscription: DigestSubscription) -> None:
+    subscription.delete()
 
 
 def event_dispatch(event_id: int) -> list[Notification]:

@@ -8,6 +8,7 @@ from . import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("monitoring.api_urls")),
+    path("api/v1/", include("alerts.api_urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),

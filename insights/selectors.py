@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
 
 from .checks import PILLARS, REGISTRY, SEVERITIES
-from .models import Finding, FindingStatus, PillarScore
+from .models import Finding, FindingStatus, PillarScore, Suppression
 
 # A cost finding whose estimated saving rounds to zero cents a month is not worth anyone's
 # attention as a cost finding: it is left out of the list (and counted, so nothing hides).
@@ -136,3 +138,20 @@ def pillar_scores(
         if score.day == today:
             latest[score.pillar] = score
     return [(pillar, latest.get(pillar), trend.get(pillar, [])) for pillar in PILLARS]
+
+
+def active_suppressions(organization: Organization) -> QuerySet[Suppression]:
+    """Suppressions in force (not lifted, not expired), oldest first."""
+    return (
+        Suppression.objects.filter(organization=organization, lifted_at=None)
+        .filter(Q(expires_at=None) | Q(expires_at__gt=timezone.now()))
+        .select_related("resource", "finding", "finding__resource", "finding__account")
+        .order_by("created_at", "pk")
+    )
+
+
+def get_suppression_for_user(user: Any, organization: Organization | None, pk: int) -> Suppression:
+    """An active suppression of the organisation; 404 for another's, a lifted or an expired one."""
+    if organization is None:
+        raise Http404("No organisation")
+    return get_scoped_or_404(active_suppressions(organization), organization=organization, pk=pk)

@@ -1,8 +1,15 @@
-"""The read-only JSON API, /api/v1/, authenticated by organisation API tokens.
+"""The JSON API, /api/v1/, authenticated by organisation API tokens.
 
 Every endpoint uses the same selectors and filters as the pages, so the numbers match.
 Lists are cursor-paginated (`next_cursor`, stable under new arrivals). Errors are JSON:
-401 without a valid token, 404 for an object of another organisation, 400 for bad input.
+401 without a valid token, 403 for a change with a read-only token, 404 for an object of
+another organisation, 400 for bad input (naming the field).
+
+Configuration (projects, alert rules, channels, suppressions) is also written here, by
+tokens with the `write` scope: POST to a collection creates, PUT replaces, PATCH changes
+the fields it names, DELETE removes. Bodies are the items of `manage.py config export`,
+with natural keys (names, ARNs) where they name other objects; channel secrets are
+write-only (left out of answers; left out of a PUT or PATCH, the stored one stays).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import kinds
 from accounts.api_tokens import api_token_from_request
 from accounts.models import ApiToken, AwsAccount
 from accounts.selectors import get_scoped_or_404
-from web import params
+from web import api_docs, params
 
 from . import dashboard
 from .models import (
@@ -303,11 +310,12 @@ def _q(name: str, kind: str = "string", required: bool = False, **schema: Any) -
 @require_GET
 def openapi(request: HttpRequest) -> JsonResponse:
     base = reverse("api:accounts").rsplit("/accounts", 1)[0]
+    more_paths, schemas = api_docs.registered()
     doc = {
         "openapi": "3.0.3",
         "info": {"title": "Dashbird clone API", "version": "1", "description": __doc__},
         "servers": [{"url": base}],
-        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}, "schemas": schemas},
         "paths": {
             "/accounts": _op("AWS accounts and their connection health", ["cursor"]),
             "/resources": _op(
@@ -367,6 +375,7 @@ def openapi(request: HttpRequest) -> JsonResponse:
                 "Overview KPIs with the change against the previous period",
                 ["period", "start", "end", "account", "region"],
             ),
+            **more_paths,
         },
     }
     return JsonResponse(doc)

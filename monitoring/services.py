@@ -128,6 +128,13 @@ def project_create(
     )
 
 
+@transaction.atomic
+def project_update(*, project: Project, name: str, tag_key: str, tag_value: str, name_pattern: str) -> None:
+    """Rename or regroup (validated by monitoring.forms.ProjectForm); names stay unique per organisation."""
+    project.name, project.tag_key, project.tag_value, project.name_pattern = name, tag_key, tag_value, name_pattern
+    project.save(update_fields=["name", "tag_key", "tag_value", "name_pattern"])
+
+
 def project_delete(*, project: Project) -> None:
     """Forget the group; its resources stay."""
     project.delete()

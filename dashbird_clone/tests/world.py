@@ -77,7 +77,7 @@ def _objects(org: Organization, owner: Any, prefix: str) -> tuple[dict[str, int]
     invitation = invitation_create(
         organization=org, email=f"new-{prefix}@example.test", role="member", by=owner_membership, request=request
     )
-    token, secret = api_token_create(organization=org, name="ci", by=owner)
+    token, secret = api_token_create(organization=org, name="ci", by=owner, scope="write")
     subscription = DigestSubscription.objects.create(organization=org, user=owner, frequency="daily", hour=8)
     ids = {
         "account": account.pk, "resource": resource.pk, "error_group": group.pk, "invocation": invocation_id,

@@ -82,6 +82,8 @@ def test_the_openapi_document_is_valid_and_lists_every_endpoint() -> None:
     validate(doc)
     assert set(doc["paths"]) == {
         "/accounts", "/resources", "/resources/{id}", "/invocations", "/error-groups", "/metrics", "/overview",
+        "/projects", "/projects/{id}", "/channels", "/channels/{id}", "/alert-rules", "/alert-rules/{id}",
+        "/suppressions", "/suppressions/{id}",
     }  # fmt: skip
 
 

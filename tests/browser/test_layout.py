@@ -41,6 +41,7 @@ def world(sandbox: Any) -> dict[str, Any]:
         "insights": "/insights/",
         "alerts": "/alerts/",
         "settings": "/settings/",
+        "api-tokens": "/settings/tokens/",
         "aws-account": f"/settings/aws/{account.pk}/",
     }
     for other in others.order_by("kind").distinct("kind"):
