@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kinds.base import AVG, SUM, Dimensions, Kind, MetricSpec, Section, by_name, register
+from kinds.base import AVG, SUM, Dimensions, KeyNumber, Kind, MetricSpec, Section, by_name, register
 from kinds.describe import Context, Snapshot
 
 REST_API = "apigateway.restapi"
@@ -85,17 +85,26 @@ def _http_api_dimensions(r: Any) -> Dimensions:
     return [{"Name": "ApiId", "Value": (r.config or {}).get("api_id", r.name)}]
 
 
+COUNT = "AWS/ApiGateway:Count:Sum"
+
+
 def _sections(errors_4xx: str, errors_5xx: str) -> tuple[Section, ...]:
     return (
-        Section("requests", "Requests and errors", "metrics", ("AWS/ApiGateway:Count:Sum", errors_4xx, errors_5xx)),
+        Section("requests", "Requests", "metrics", (COUNT,)),
+        Section("errors", "4XX and 5XX responses", "metrics", (errors_4xx, errors_5xx)),
         Section(
             "latency",
             "Latency",
             "metrics",
             ("AWS/ApiGateway:Latency:p95", "AWS/ApiGateway:IntegrationLatency:p95"),
+            "ms",
         ),
         Section("configuration", "Stages and authorizers", "config"),
     )
+
+
+def _key_numbers(errors_5xx: str) -> tuple[KeyNumber, ...]:
+    return (KeyNumber("requests", (COUNT,)), KeyNumber("5XX", (errors_5xx,), unit="%", per=(COUNT,)))
 
 
 register(
@@ -117,6 +126,7 @@ register(
         poll_seconds=120,
         alertable_metrics=("api_5xx_rate",),
         sections=_sections("AWS/ApiGateway:4XXError:Sum", "AWS/ApiGateway:5XXError:Sum"),
+        key_numbers=_key_numbers("AWS/ApiGateway:5XXError:Sum"),
     )
 )
 register(
@@ -139,5 +149,6 @@ register(
         poll_seconds=120,
         alertable_metrics=("api_5xx_rate",),
         sections=_sections("AWS/ApiGateway:4xx:Sum", "AWS/ApiGateway:5xx:Sum"),
+        key_numbers=_key_numbers("AWS/ApiGateway:5xx:Sum"),
     )
 )
