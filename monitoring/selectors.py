@@ -60,12 +60,21 @@ def resources_for(organization: Organization, filters: ResourceFilters) -> Query
         qs = qs.filter(Q(name__icontains=filters.q) | Q(arn__icontains=filters.q))
     if not filters.include_gone:
         qs = qs.filter(gone_at=None)
-    if filters.project:
-        project = Project.objects.filter(organization=organization, pk=filters.project).first()
-        qs = qs.filter(pk__in=project.resources().values("pk")) if project else qs.none()
+    if (in_project := project_resource_ids(organization, filters.project)) is not None:
+        qs = qs.filter(pk__in=in_project)
     descending = filters.sort.startswith("-")
     fields = SORTS[filters.sort.lstrip("-")]
     return qs.order_by(*[f"-{f}" if descending else f for f in fields])
+
+
+def project_resource_ids(organization: Organization, project_id: int | None) -> QuerySet[Resource, Any] | None:
+    """The ids of the project's resources as a subquery (none for a project of another
+    organisation or no longer there); None when no project narrows the list."""
+    if not project_id:
+        return None
+    project = Project.objects.filter(organization=organization, pk=project_id).first()
+    resources = project.resources() if project else Resource.objects.none()
+    return resources.values("pk")
 
 
 SORTS = {
@@ -203,6 +212,8 @@ def error_groups_for(organization: Organization, params: Any) -> QuerySet[ErrorG
         qs = qs.filter(resource_id=resource)
     if kind := p.choice(params, "kind", ERROR_KINDS):
         qs = qs.filter(kind=kind)
+    if (in_project := project_resource_ids(organization, p.integer(params, "project"))) is not None:
+        qs = qs.filter(resource_id__in=in_project)
     return qs.order_by("-last_seen")
 
 
@@ -219,6 +230,7 @@ class LogSearch:
     resource: int | None = None
     status: str = ""
     cursor: tuple[datetime, int] | None = None
+    project: int | None = None
 
     @classmethod
     def from_query(cls, params: Any) -> LogSearch:
@@ -226,6 +238,7 @@ class LogSearch:
             text=p.text(params, "q"),
             resource=p.integer(params, "function"),
             status=p.choice(params, "status", InvocationStatus.values),
+            project=p.integer(params, "project"),
             cursor=_log_cursor(p.text(params, "cursor", max_length=80)),
         )
 
@@ -251,6 +264,8 @@ def search_log_lines(
         qs = qs.filter(message__icontains=search.text)
     if search.resource:
         qs = qs.filter(resource_id=search.resource)
+    if (in_project := project_resource_ids(organization, search.project)) is not None:
+        qs = qs.filter(resource_id__in=in_project)
     if search.status:
         ids = Invocation.objects.filter(
             organization_id=organization.pk,

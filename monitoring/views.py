@@ -33,6 +33,7 @@ from .selectors import (
     InvocationFilters,
     LogSearch,
     ResourceFilters,
+    error_group_daily_counts,
     error_group_samples,
     error_groups_for,
     functions_of,
@@ -50,6 +51,7 @@ from .selectors import (
     resource_names,
     resources_for,
     rollups_of,
+    same_failure_elsewhere,
     search_log_lines,
 )
 
@@ -275,6 +277,8 @@ def errors(request: HttpRequest) -> HttpResponse:
             "statuses": [*ErrorGroupStatus.choices, ("all", "All")],
             "has_accounts": organization.aws_accounts.exists(),
             "can_triage": can(request, Action.TRIAGE),
+            "projects": projects_of(organization),
+            "project": params.integer(request.GET, "project"),
         },
     )
 
@@ -282,11 +286,20 @@ def errors(request: HttpRequest) -> HttpResponse:
 @login_required
 def error_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_error_group_for_user(request.user, current_organization(request), pk)
-    samples = error_group_samples(group)
+    daily = error_group_daily_counts(group)
     return render(
         request,
         "monitoring/error_group_detail.html",
-        {"nav": "errors", "group": group, "samples": samples, "can_triage": can(request, Action.TRIAGE)},
+        {
+            "nav": "errors",
+            "group": group,
+            "samples": error_group_samples(group),
+            "can_triage": can(request, Action.TRIAGE),
+            "daily_total": sum(n for _, n in daily),
+            "days": len(daily),
+            "figures": {"fig-occurrences": dashboard.figure_daily(daily, "Occurrences")},
+            "elsewhere": same_failure_elsewhere(group),
+        },
     )
 
 
@@ -321,6 +334,7 @@ def logs(request: HttpRequest) -> HttpResponse:
                 "search": search,
                 "lines": [(line, names.get(line.resource_id, "?")) for line in lines],
                 "functions": functions_of(organization),
+                "projects": projects_of(organization),
                 "statuses": InvocationStatus.choices,
                 "next_cursor": f"{lines[-1].ts.isoformat()}:{lines[-1].pk}" if len(lines) == 100 else None,
                 "query": query.urlencode(),
