@@ -60,9 +60,9 @@ def test_the_error_group_page_draws_occurrences_per_day(owner: Any, account: Aws
     invocation(fn, now, 99)  # a success: not an occurrence
 
     html = owner.client().get(reverse("monitoring:error_group_detail", args=[g.pk])).content.decode()
-    figure = json.loads(
-        re.search(r'<script id="fig-occurrences" type="application/json">(.*?)</script>', html).group(1)
-    )
+    found = re.search(r'<script id="fig-occurrences" type="application/json">(.*?)</script>', html)
+    assert found
+    figure = json.loads(found.group(1))
 
     bars = figure["data"][0]
     assert len(bars["x"]) == 14 and sum(bars["y"]) == 5 and bars["y"][-1] == 3
