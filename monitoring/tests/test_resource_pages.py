@@ -215,3 +215,22 @@ def test_every_series_of_every_kind_s_sections_and_key_numbers_is_one_it_polls()
         assert set(kind.chart_series) <= polled, kind.id
         assert set(kind.key_number_series) <= polled, kind.id
         assert any(s.source == "metrics" for s in kind.sections), f"{kind.id} charts none of its metrics"
+
+
+def test_an_api_links_to_the_functions_behind_it_and_they_back(owner: Any, account: AwsAccount) -> None:
+    fn = make(account, lambda_function.KIND, "orders-create", arn="arn:aws:lambda:us-east-1:123456789012:function:oc")
+    api = make(
+        account,
+        "apigateway.restapi",
+        "shop",
+        {"integrations": [{"route": "POST /orders", "type": "AWS_PROXY", "target": fn.arn},
+                          {"route": "GET /", "type": "HTTP_PROXY", "target": "https://example.com/"}]},
+    )  # fmt: skip
+    client = owner.client()
+
+    api_page = client.get(reverse("monitoring:resource_detail", args=[api.pk])).content.decode()
+    fn_page = client.get(reverse("monitoring:resource_detail", args=[fn.pk])).content.decode()
+
+    assert re.search(rf'Integration</td>\s*<td><a href="/resources/{fn.pk}/">orders-create</a>', api_page)
+    assert re.search(rf'Behind API</td>\s*<td><a href="/resources/{api.pk}/">shop</a>', fn_page)
+    assert "https://example.com/" in api_page.split('id="configuration"', 1)[1]  # in the table, not related
