@@ -20,7 +20,7 @@ from monitoring.models import MetricPoint, Resource
 from .conftest import connect, seeded_region, traffic
 
 pytestmark = pytest.mark.django_db
-REGION = "sa-east-1"  # only this module writes here (moto's state is process-wide)
+REGION = "us-west-1"  # only this module writes here (moto's state is process-wide)
 
 
 def test_every_kind_s_page_charts_its_metrics_with_data(owner: Any, account: AwsAccount, sandbox: Any) -> None:

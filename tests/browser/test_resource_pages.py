@@ -15,7 +15,7 @@ from monitoring.models import Resource
 from tests.browser.sandbox_world import sandbox_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-REGION = "ap-northeast-3"
+REGION = "me-south-1"
 PYTHON_REPR = re.compile(r"\[\{'|\{'[a-z_]+':|\['[^']*'[,\]]|(?<![\w-])(None|True|False)(?![\w-])")
 
 
