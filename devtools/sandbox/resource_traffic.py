@@ -1,6 +1,8 @@
-"""CloudWatch metrics for the sandbox's resources of every kind but Lambda functions (whose
-metrics follow the invocations `traffic.py` writes): a queue's depth and age, an API's
-requests, errors and latency, a table's consumed capacity…
+"""CloudWatch metrics for the sandbox's resources of every kind that has no traffic profile
+of its own: a queue's depth and age, an API's requests, errors and latency, a table's
+consumed capacity… (Functions' metrics follow the invocations `traffic.py` writes, which also
+writes ECS services' and delivery streams'; load balancers and AppSync APIs have healthy,
+failing and idle profiles in `service_traffic.py`: they are left to those.)
 
 It reads the registry, not a list of kinds: each kind's own describer finds its resources in
 the region (with the sandbox's admin credentials), and every metric of the kind's catalogue
@@ -18,11 +20,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kinds
-from kinds import Kind, MetricSpec, lambda_function
+from kinds import Kind, MetricSpec, appsync_api, ecs_service, firehose_stream, lambda_function, load_balancer
 from kinds.describe import Context, ListingFailed, Snapshot
 
 from .seed import admin_client
 
+# Kinds whose metrics another sandbox writer shapes on purpose (see the docstring).
+PROFILED = {lambda_function.KIND, ecs_service.KIND, firehose_stream.KIND, load_balancer.ALB, load_balancer.NLB,
+            appsync_api.KIND}  # fmt: skip
 BATCH = 500  # metric data per PutMetricData call (AWS allows 1,000)
 _FAILURES = ("Error", "Fail", "Throttl", "Exceeded", "Dropped", "Spillover", "4xx", "5xx", "Unhealthy")
 
@@ -46,8 +51,8 @@ def sample(spec: MetricSpec, rng: random.Random) -> list[float]:
 
 
 class ResourceMetrics:
-    """Writes a minute of metrics per call for the region's resources of every kind but
-    Lambda's; the resources are described once, on the first call."""
+    """Writes a minute of metrics per call for the region's resources of every kind without
+    a profile of its own; the resources are described once, on the first call."""
 
     def __init__(self, endpoint: str, region: str, *, seed: int) -> None:
         self.endpoint, self.region = endpoint, region
@@ -60,7 +65,7 @@ class ResourceMetrics:
             ctx = Context(lambda service: admin_client(service, self.endpoint, self.region), self.region)
             found = []
             for kind in kinds.all_kinds():
-                if kind.id == lambda_function.KIND:
+                if kind.id in PROFILED:
                     continue
                 try:
                     found += [(kind, s) for s in kind.describe(ctx) if s.kind == kind.id]

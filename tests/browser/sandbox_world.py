@@ -14,6 +14,7 @@ from accounts.services import aws_account_configure, aws_account_start, aws_acco
 from devtools.sandbox.catalog import functions
 from devtools.sandbox.resource_traffic import ResourceMetrics
 from devtools.sandbox.seed import admin_client, create_resources
+from devtools.sandbox.service_traffic import ServiceTraffic
 from devtools.sandbox.traffic import TrafficGenerator
 from monitoring.collection.orchestrator import collect_unit
 
@@ -37,6 +38,7 @@ def sandbox_world(
             seed=traffic_seed,
             per_minute=per_minute,
         ).tick(minutes)
+        ServiceTraffic(sandbox.endpoint, region, seed=traffic_seed).tick(60)
         ResourceMetrics(sandbox.endpoint, region, seed=traffic_seed).backfill(minutes)
     account = aws_account_start(organization=organization, name="Sandbox")
     AwsAccount.objects.filter(pk=account.pk).update(external_id=sandbox.state.external_id)
