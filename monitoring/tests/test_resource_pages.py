@@ -215,6 +215,8 @@ def test_every_series_of_every_kind_s_sections_and_key_numbers_is_one_it_polls()
         assert set(kind.chart_series) <= polled, kind.id
         assert set(kind.key_number_series) <= polled, kind.id
         assert any(s.source == "metrics" for s in kind.sections), f"{kind.id} charts none of its metrics"
+        # The list shows a function's sparkline, and every other kind's key numbers.
+        assert kind.key_numbers or any(s.source == "rollups" for s in kind.sections), f"{kind.id}: no key number"
 
 
 def test_an_api_links_to_the_functions_behind_it_and_they_back(owner: Any, account: AwsAccount) -> None:
