@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+import kinds
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404, validated_aws_accounts
+from monitoring.models import Resource
 
 from .channels import get_kind
 from .channels.sns import topic_account
@@ -40,6 +42,46 @@ def incidents_for(organization: Organization, status: str) -> QuerySet[Incident]
 
 def rules_of(organization: Organization) -> QuerySet[AlertRule]:
     return AlertRule.objects.filter(organization=organization).prefetch_related("channels")
+
+
+def rules_watching(resource: Resource) -> list[AlertRule]:
+    """The organisation's rules whose target includes the resource and whose condition can
+    apply to its kind (a threshold on a metric the kind has, new error groups, new findings)."""
+    kind = kinds.REGISTRY.get(resource.kind)
+    alertable = set(kind.alertable_metrics) if kind else set()
+    has_error_groups = kind is not None and any(s.source == "error_groups" for s in kind.sections)
+    candidates = (
+        AlertRule.objects.filter(organization_id=resource.organization_id)
+        .filter(
+            Q(target=AlertRule.Target.ALL)
+            | Q(target=AlertRule.Target.ACCOUNT, target_account_id=resource.account_id)
+            | Q(target=AlertRule.Target.KIND, target_kind=resource.kind)
+            | Q(target=AlertRule.Target.RESOURCES, target_resources=resource)
+            | Q(target=AlertRule.Target.PROJECT)
+        )
+        .select_related("target_project")
+        .distinct()
+        .order_by("name")
+    )
+    out = []
+    for rule in candidates:
+        if rule.condition == AlertRule.Condition.THRESHOLD and rule.metric not in alertable:
+            continue
+        if rule.condition == AlertRule.Condition.NEW_ERROR_GROUP and not has_error_groups:
+            continue
+        if rule.target == AlertRule.Target.PROJECT:  # one query per project rule, never per resource
+            project = rule.target_project
+            if project is None or not project.resources().filter(pk=resource.pk).exists():
+                continue
+        out.append(rule)
+    return out
+
+
+def incidents_of(resource: Resource, limit: int = 10) -> list[Incident]:
+    """The resource's incidents, open ones first, then the latest."""
+    return list(
+        Incident.objects.filter(resource=resource).select_related("rule").order_by("status", "-opened_at")[:limit]
+    )
 
 
 def channels_of(organization: Organization) -> QuerySet[Channel]:

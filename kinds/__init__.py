@@ -9,7 +9,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws.permissions import COMMON_ACTIONS
-from kinds.base import REGISTRY, Kind, MetricSpec, Probe, Section, all_kinds, get, register
+from kinds.base import (
+    REGISTRY,
+    KeyNumber,
+    Kind,
+    Link,
+    MetricSpec,
+    Probe,
+    Section,
+    all_kinds,
+    get,
+    register,
+    series_key,
+    series_label,
+)
 
 # Importing a kind's module registers it; the order here is the order the UI lists them.
 from kinds import (  # noqa: F401  isort: skip
@@ -81,7 +94,9 @@ REQUIRED_ACTIONS: dict[str, str] = required_actions()
 __all__ = [
     "REGISTRY",
     "REQUIRED_ACTIONS",
+    "KeyNumber",
     "Kind",
+    "Link",
     "MetricSpec",
     "Probe",
     "Section",
@@ -94,5 +109,7 @@ __all__ = [
     "probes",
     "register",
     "required_actions",
+    "series_key",
+    "series_label",
     "services",
 ]

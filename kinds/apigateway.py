@@ -3,15 +3,71 @@ management API is authorised by HTTP verb)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from kinds.base import AVG, SUM, Dimensions, Kind, MetricSpec, Section, by_name, register
-from kinds.describe import Context, Snapshot
+from kinds.base import AVG, SUM, Dimensions, KeyNumber, Kind, Link, MetricSpec, Section, by_name, register
+from kinds.describe import Context, ListingFailed, Snapshot
 
 REST_API = "apigateway.restapi"
 HTTP_API = "apigateway.httpapi"
 
-ACTIONS = {"apigateway:GET": "REST and HTTP APIs, their stages, logging, tracing and throttling"}
+ACTIONS = {"apigateway:GET": "REST and HTTP APIs, their integrations, stages, logging, tracing and throttling"}
+
+
+_LAMBDA_URI = re.compile(r"/functions/(arn:[^/]+)/invocations")
+
+
+def integration_target(uri: str | None) -> str | None:
+    """What an integration calls: a Lambda proxy's invocation URI names the function's ARN
+    inside it; other URIs (an HTTP endpoint, a service action's ARN) are kept as they are."""
+    if not uri:
+        return None
+    found = _LAMBDA_URI.search(uri)
+    return found.group(1) if found else uri
+
+
+def _rest_integrations(ctx: Context, api_id: str) -> list[dict[str, Any]]:
+    out = []
+    try:
+        for res in ctx.paginate("apigateway", "GetResources", "items", restApiId=api_id, embed=["methods"]):
+            for method, detail in sorted((res.get("resourceMethods") or {}).items()):
+                integration = (detail or {}).get("methodIntegration") or {}
+                if integration:
+                    out.append(
+                        {
+                            "route": f"{method} {res.get('path', '')}",
+                            "type": integration.get("type"),
+                            "target": integration_target(integration.get("uri")),
+                        }
+                    )
+    except ListingFailed:  # recorded as a problem; the API itself is still described
+        return []
+    return out
+
+
+def _http_integrations(ctx: Context, api_id: str) -> list[dict[str, Any]]:
+    try:
+        items = list(ctx.paginate("apigatewayv2", "GetIntegrations", "Items", ApiId=api_id))
+    except ListingFailed:
+        return []
+    return [
+        {
+            "type": i.get("IntegrationType"),
+            "method": i.get("IntegrationMethod"),
+            "target": integration_target(i.get("IntegrationUri")),
+        }
+        for i in items
+    ]
+
+
+def links(config: Mapping[str, Any]) -> list[Link]:
+    return [
+        Link(i["target"], "Integration", "Behind API")
+        for i in config.get("integrations", [])
+        if str(i.get("target") or "").startswith("arn:")
+    ]
 
 
 def describe_rest_apis(ctx: Context) -> list[Snapshot]:
@@ -28,6 +84,7 @@ def describe_rest_apis(ctx: Context) -> list[Snapshot]:
             "api_key_source": api.get("apiKeySource"),
             "has_resource_policy": bool(api.get("policy")),
             "authorizers": [{"name": a.get("name"), "type": a.get("type")} for a in authorizers],
+            "integrations": _rest_integrations(ctx, api_id),
             "stages": [
                 {
                     "name": s.get("stageName"),
@@ -65,6 +122,7 @@ def describe_http_apis(ctx: Context) -> list[Snapshot]:
             "endpoint": api.get("ApiEndpoint"),
             "disable_execute_api_endpoint": bool(api.get("DisableExecuteApiEndpoint")),
             "authorizers": [{"name": a.get("Name"), "type": a.get("AuthorizerType")} for a in authorizers],
+            "integrations": _http_integrations(ctx, api_id),
             "stages": [
                 {
                     "name": s.get("StageName"),
@@ -85,17 +143,26 @@ def _http_api_dimensions(r: Any) -> Dimensions:
     return [{"Name": "ApiId", "Value": (r.config or {}).get("api_id", r.name)}]
 
 
+COUNT = "AWS/ApiGateway:Count:Sum"
+
+
 def _sections(errors_4xx: str, errors_5xx: str) -> tuple[Section, ...]:
     return (
-        Section("requests", "Requests and errors", "metrics", ("AWS/ApiGateway:Count:Sum", errors_4xx, errors_5xx)),
+        Section("requests", "Requests", "metrics", (COUNT,)),
+        Section("errors", "4XX and 5XX responses", "metrics", (errors_4xx, errors_5xx)),
         Section(
             "latency",
             "Latency",
             "metrics",
             ("AWS/ApiGateway:Latency:p95", "AWS/ApiGateway:IntegrationLatency:p95"),
+            "ms",
         ),
-        Section("configuration", "Stages and authorizers", "config"),
+        Section("configuration", "Integrations, stages and authorizers", "config"),
     )
+
+
+def _key_numbers(errors_5xx: str) -> tuple[KeyNumber, ...]:
+    return (KeyNumber("requests", (COUNT,)), KeyNumber("5XX", (errors_5xx,), unit="%", per=(COUNT,)))
 
 
 register(
@@ -117,6 +184,8 @@ register(
         poll_seconds=120,
         alertable_metrics=("api_5xx_rate",),
         sections=_sections("AWS/ApiGateway:4XXError:Sum", "AWS/ApiGateway:5XXError:Sum"),
+        key_numbers=_key_numbers("AWS/ApiGateway:5XXError:Sum"),
+        links=links,
     )
 )
 register(
@@ -139,5 +208,7 @@ register(
         poll_seconds=120,
         alertable_metrics=("api_5xx_rate",),
         sections=_sections("AWS/ApiGateway:4xx:Sum", "AWS/ApiGateway:5xx:Sum"),
+        key_numbers=_key_numbers("AWS/ApiGateway:5xx:Sum"),
+        links=links,
     )
 )

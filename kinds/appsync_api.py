@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from kinds.base import AVG, SUM, Dimensions, Kind, MetricSpec, Section, register
+from kinds.base import AVG, SUM, Dimensions, KeyNumber, Kind, MetricSpec, Section, register
 from kinds.describe import Context, Snapshot
 
 KIND = "appsync.graphql_api"
@@ -121,6 +121,10 @@ def details(config: Mapping[str, Any]) -> str:
 register(
     Kind(
         id=KIND,
+        key_numbers=(
+            KeyNumber("requests", (f"{NS}:Requests:Sum",)),
+            KeyNumber("5XX", (f"{NS}:5XXError:Sum",), unit="%", per=(f"{NS}:Requests:Sum",)),
+        ),
         label="AppSync GraphQL API",
         service="appsync",
         describe=describe,

@@ -6,6 +6,7 @@ every kind module, in the order the product lists them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,9 +55,63 @@ class Section:
     title: str
     source: str
     series: tuple[str, ...] = ()
+    unit: str = ""  # of a metrics section's values ("ms", "s", "%"), shown beside them
 
 
 SECTION_SOURCES = ("rollups", "metrics", "invocations", "error_groups", "config")
+
+
+@dataclass(frozen=True)
+class KeyNumber:
+    """One number the resources list shows beside a resource, from its stored metrics over
+    the last hour: `series` (metric keys with their statistic, added together) aggregated by
+    `aggregate` ("latest": the newest value, for gauges such as a queue's depth; "sum"; "max").
+    With `per`, the number is `series` as a percentage of `per` (both summed): an error rate."""
+
+    label: str
+    series: tuple[str, ...]
+    aggregate: str = "sum"
+    unit: str = ""
+    per: tuple[str, ...] = ()
+
+
+KEY_NUMBER_AGGREGATES = ("latest", "sum", "max")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A resource this one's configuration names, and what it is to each side: a function's
+    event source is "Reads from" for the function and "Read by" for the queue."""
+
+    arn: str
+    role: str
+    inverse: str
+
+
+def series_key(series: str) -> tuple[str, str]:
+    """ "AWS/SQS:NumberOfMessagesSent:Sum" → ("AWS/SQS:NumberOfMessagesSent", "Sum"): the
+    stored metric and statistic."""
+    metric, _, stat = series.rpartition(":")
+    return metric, stat
+
+
+_WORD = re.compile(r"\d+(?:[A-Z]+(?![a-z])|[a-z]+)?|[A-Z]+(?![a-z])|[A-Z][a-z]*|[a-z]+")
+_STATS = {SUM: "", AVG: "average", MAX: "max", MIN: "min"}
+
+
+def series_label(series: str) -> str:
+    """A series as people read it: "AWS/SQS:ApproximateAgeOfOldestMessage:Maximum" →
+    "Approximate age of oldest message (max)"; "AWS/ApiGateway:Latency:p95" → "Latency (p95)";
+    an extra dimension is kept ("… (GetItem)")."""
+    metric, stat = series_key(series)
+    name = metric.split(":", 1)[-1]
+    name, _, extra = name.partition(",")
+    words = _WORD.findall(name.replace(".", " ")) or [name]
+    text = " ".join([words[0], *(w if w.isupper() and len(w) > 1 else w.lower() for w in words[1:])])
+    notes = [v.split("=", 1)[-1] for v in extra.split(",") if v] + (
+        [_STATS.get(stat, stat)] if _STATS.get(stat, stat) else []
+    )
+    return f"{text} ({', '.join(notes)})" if notes else text
 
 
 def by_name(dimension: str, attr: str = "name") -> Callable[[Any], Dimensions]:
@@ -65,6 +120,10 @@ def by_name(dimension: str, attr: str = "name") -> Callable[[Any], Dimensions]:
 
 
 def _nothing(config: Mapping[str, Any]) -> list[str]:
+    return []
+
+
+def _no_links(config: Mapping[str, Any]) -> list[Link]:
     return []
 
 
@@ -92,11 +151,15 @@ class Kind:
     alertable_metrics: tuple[str, ...] = ()  # alert rule metric ids that apply to the kind
     details: Callable[[Mapping[str, Any]], str] = _no_details  # the resources list's summary
     sections: tuple[Section, ...] = ()
+    key_numbers: tuple[KeyNumber, ...] = ()  # the resources list's numbers beside the summary
     related: Related | None = None
     # Edges between resources, read from stored configuration: the ARNs a resource invokes
     # asynchronously (topics, rules) and the ARNs it polls (a function's event sources).
     invokes: Callable[[Mapping[str, Any]], list[str]] = _nothing
     polls: Callable[[Mapping[str, Any]], list[str]] = _nothing
+    # Every other resource the configuration names, for the page's "Related resources"
+    # (what `invokes` and `polls` return is related already).
+    links: Callable[[Mapping[str, Any]], list[Link]] = _no_links
     # A resource's values of a part dimension (MetricSpec.per), from its stored configuration.
     parts: Callable[[Any, str], list[str]] = _no_parts
 
@@ -119,6 +182,35 @@ class Kind:
     def queries_for(self, resource: Any) -> int:
         return sum(len(spec.stats) * len(self.dimension_sets(resource, spec)) for spec in self.metrics)
 
+    @property
+    def polled_series(self) -> tuple[str, ...]:
+        """Every "<metric key>:<statistic>" the collector stores for the kind."""
+        return tuple(f"{spec.key}:{stat}" for spec in self.metrics for stat in spec.stats)
+
+    @property
+    def chart_series(self) -> tuple[str, ...]:
+        """The series of the page's metric sections, each once, in page order."""
+        return tuple(
+            dict.fromkeys(s for section in self.sections if section.source == "metrics" for s in section.series)
+        )
+
+    @property
+    def key_number_series(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s for number in self.key_numbers for s in (*number.series, *number.per)))
+
+    def relations(self, config: Mapping[str, Any]) -> list[Link]:
+        """What the configuration names: its links, then what it polls and what it invokes."""
+        out = list(self.links(config))
+        out += [Link(arn, "Reads from", "Read by") for arn in self.polls(config)]
+        out += [Link(arn, "Invokes", "Invoked by") for arn in self.invokes(config)]
+        seen: set[tuple[str, str]] = set()
+        unique = []
+        for link in out:
+            if link.arn and (link.arn, link.role) not in seen:
+                seen.add((link.arn, link.role))
+                unique.append(link)
+        return unique
+
 
 REGISTRY: dict[str, Kind] = {}
 
@@ -134,6 +226,15 @@ def register(kind: Kind) -> Kind:
     for section in kind.sections:
         if section.source not in SECTION_SOURCES:
             raise ValueError(f"kind {kind.id!r}: section {section.id!r} has unknown source {section.source!r}")
+    # A chart or a key number of a series the collector never stores would stay empty forever.
+    unpolled = [s for s in (*kind.chart_series, *kind.key_number_series) if s not in kind.polled_series]
+    if unpolled:
+        raise ValueError(f"kind {kind.id!r}: sections or key numbers name series it does not poll: {unpolled}")
+    for number in kind.key_numbers:
+        if number.aggregate not in KEY_NUMBER_AGGREGATES:
+            raise ValueError(
+                f"kind {kind.id!r}: key number {number.label!r} has unknown aggregate {number.aggregate!r}"
+            )
     REGISTRY[kind.id] = kind
     return kind
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kinds.base import AVG, SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.base import AVG, SUM, KeyNumber, Kind, MetricSpec, Section, by_name, register
 from kinds.describe import Context, Snapshot, tags_from_list
 
 KIND = "dynamodb.table"
@@ -51,6 +51,9 @@ def details(config: Mapping[str, Any]) -> str:
     return str(config.get("billing_mode", ""))
 
 
+THROTTLES_READ = "AWS/DynamoDB:ReadThrottleEvents:Sum"
+THROTTLES_WRITE = "AWS/DynamoDB:WriteThrottleEvents:Sum"
+
 register(
     Kind(
         id=KIND,
@@ -83,9 +86,23 @@ register(
                 "throttles",
                 "Throttled requests",
                 "metrics",
-                ("AWS/DynamoDB:ReadThrottleEvents:Sum", "AWS/DynamoDB:WriteThrottleEvents:Sum"),
+                (THROTTLES_READ, THROTTLES_WRITE, "AWS/DynamoDB:SystemErrors:Sum"),
+            ),
+            Section(
+                "latency",
+                "Request latency",
+                "metrics",
+                (
+                    "AWS/DynamoDB:SuccessfulRequestLatency,Operation=GetItem:Average",
+                    "AWS/DynamoDB:SuccessfulRequestLatency,Operation=PutItem:Average",
+                ),
+                "ms",
             ),
             Section("configuration", "Configuration", "config"),
+        ),
+        key_numbers=(
+            KeyNumber("read units", ("AWS/DynamoDB:ConsumedReadCapacityUnits:Sum",)),
+            KeyNumber("throttles", (THROTTLES_READ, THROTTLES_WRITE)),
         ),
     )
 )

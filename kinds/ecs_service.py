@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from kinds.base import AVG, MAX, Dimensions, Kind, MetricSpec, Section, register
+from kinds.base import AVG, MAX, Dimensions, KeyNumber, Kind, MetricSpec, Section, register
 from kinds.describe import Context, ListingFailed, Snapshot, tags_from_list, to_int
 
 KIND = "ecs.service"
@@ -211,6 +211,10 @@ def details(config: Mapping[str, Any]) -> str:
 register(
     Kind(
         id=KIND,
+        key_numbers=(
+            KeyNumber("CPU", (f"{NS}:CPUUtilization:Average",), "latest", "%"),
+            KeyNumber("tasks running", (f"{INSIGHTS_NS}:RunningTaskCount:Average",), "latest"),
+        ),
         label="ECS service",
         service="ecs",
         describe=describe,

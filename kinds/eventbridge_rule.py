@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kinds.base import SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.base import SUM, KeyNumber, Kind, Link, MetricSpec, Section, by_name, register
 from kinds.describe import Context, Snapshot, tags_from_list
 
 KIND = "events.rule"
@@ -49,6 +49,18 @@ def invokes(config: Mapping[str, Any]) -> list[str]:
     return [t.get("arn") or "" for t in config.get("targets", [])]
 
 
+INVOCATIONS = "AWS/Events:Invocations:Sum"
+FAILED = "AWS/Events:FailedInvocations:Sum"
+
+
+def links(config: Mapping[str, Any]) -> list[Link]:
+    return [
+        Link(t["dead_letter_target"], "Target dead-letter queue", "Dead-letter queue of")
+        for t in config.get("targets", [])
+        if t.get("dead_letter_target")
+    ]
+
+
 register(
     Kind(
         id=KIND,
@@ -63,14 +75,12 @@ register(
             MetricSpec("AWS/Events", "FailedInvocations", (SUM,)),
         ),
         sections=(
-            Section(
-                "invocations",
-                "Target invocations",
-                "metrics",
-                ("AWS/Events:Invocations:Sum", "AWS/Events:FailedInvocations:Sum"),
-            ),
+            Section("invocations", "Target invocations", "metrics", (INVOCATIONS,)),
+            Section("failed", "Failed invocations", "metrics", (FAILED,)),
             Section("targets", "Targets", "config"),
         ),
+        key_numbers=(KeyNumber("invocations", (INVOCATIONS,)), KeyNumber("failed", (FAILED,))),
         invokes=invokes,
+        links=links,
     )
 )

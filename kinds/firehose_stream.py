@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from kinds.base import AVG, MAX, SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.base import AVG, MAX, SUM, KeyNumber, Kind, MetricSpec, Section, by_name, register
 from kinds.describe import Context, Snapshot, tags_from_list
 
 KIND = "firehose.delivery_stream"
@@ -133,6 +133,10 @@ def details(config: Mapping[str, Any]) -> str:
 register(
     Kind(
         id=KIND,
+        key_numbers=(
+            KeyNumber("records", (f"{NS}:IncomingRecords:Sum",)),
+            KeyNumber("throttled", (f"{NS}:ThrottledRecords:Sum",)),
+        ),
         label="Firehose delivery stream",
         service="firehose",
         describe=describe,

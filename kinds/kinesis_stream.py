@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kinds.base import MAX, SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.base import MAX, SUM, KeyNumber, Kind, MetricSpec, Section, by_name, register
 from kinds.describe import Context, Snapshot, tags_from_list
 
 KIND = "kinesis.stream"
@@ -40,6 +40,9 @@ def details(config: Mapping[str, Any]) -> str:
     return str(config.get("mode", ""))
 
 
+INCOMING = "AWS/Kinesis:IncomingRecords:Sum"
+ITERATOR_AGE = "AWS/Kinesis:GetRecords.IteratorAgeMilliseconds:Maximum"
+
 register(
     Kind(
         id=KIND,
@@ -57,11 +60,19 @@ register(
         ),
         details=details,
         sections=(
-            Section("records", "Incoming records", "metrics", ("AWS/Kinesis:IncomingRecords:Sum",)),
+            Section("records", "Incoming records", "metrics", (INCOMING,)),
+            Section("iterator-age", "Iterator age (how far readers lag)", "metrics", (ITERATOR_AGE,), "ms"),
             Section(
-                "iterator-age", "Iterator age", "metrics", ("AWS/Kinesis:GetRecords.IteratorAgeMilliseconds:Maximum",)
+                "throttling",
+                "Throughput exceeded",
+                "metrics",
+                (
+                    "AWS/Kinesis:ReadProvisionedThroughputExceeded:Sum",
+                    "AWS/Kinesis:WriteProvisionedThroughputExceeded:Sum",
+                ),
             ),
             Section("configuration", "Configuration", "config"),
         ),
+        key_numbers=(KeyNumber("records", (INCOMING,)), KeyNumber("iterator age", (ITERATOR_AGE,), "max", "ms")),
     )
 )

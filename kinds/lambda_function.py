@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kinds.base import AVG, MAX, REGISTRY, SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.base import AVG, MAX, REGISTRY, SUM, Kind, Link, MetricSpec, Section, by_name, register
 from kinds.describe import Context, ListingFailed, Snapshot
 
 KIND = "lambda.function"
@@ -127,6 +127,21 @@ def polls(config: Mapping[str, Any]) -> list[str]:
     return [m["event_source_arn"] for m in config.get("event_source_mappings", []) if m.get("event_source_arn")]
 
 
+def links(config: Mapping[str, Any]) -> list[Link]:
+    out = []
+    if config.get("dead_letter_target"):
+        out.append(Link(config["dead_letter_target"], "Dead-letter queue", "Dead-letter queue of"))
+    destinations = config.get("async") or {}
+    if destinations.get("on_failure_destination"):
+        out.append(Link(destinations["on_failure_destination"], "On-failure destination", "On-failure destination of"))
+    if destinations.get("on_success_destination"):
+        out.append(Link(destinations["on_success_destination"], "On-success destination", "On-success destination of"))
+    for m in config.get("event_source_mappings", []):
+        if m.get("on_failure_destination"):
+            out.append(Link(m["on_failure_destination"], "Event source failures to", "Failed batches of"))
+    return out
+
+
 def related(resources: Sequence[Any], metrics: Mapping[int, Mapping[str, float]]) -> dict[int, dict[str, Any]]:
     """Per function: whether anything invokes it asynchronously, and every source that
     invokes it (event source mappings, then topics and rules)."""
@@ -184,11 +199,18 @@ register(
         sections=(
             Section("invocations", "Invocations and errors", "rollups", ("invocations", "errors")),
             Section("duration", "Duration", "rollups", ("p95",)),
+            Section(
+                "concurrency",
+                "Concurrency and throttles",
+                "metrics",
+                ("AWS/Lambda:ConcurrentExecutions:Maximum", "AWS/Lambda:Throttles:Sum"),
+            ),
             Section("invocation-list", "Invocations", "invocations"),
             Section("error-groups", "Error groups", "error_groups"),
             Section("configuration", "Configuration", "config"),
         ),
         related=related,
         polls=polls,
+        links=links,
     )
 )

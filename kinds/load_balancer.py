@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kinds.base import AVG, MAX, MIN, SUM, Dimensions, Kind, MetricSpec, Section, register
+from kinds.base import AVG, MAX, MIN, SUM, Dimensions, KeyNumber, Kind, MetricSpec, Section, register
 from kinds.describe import Context, Snapshot, tags_from_list, to_int
 
 ALB = "elb.application"
@@ -195,6 +195,12 @@ NET = "AWS/NetworkELB"
 register(
     Kind(
         id=ALB,
+        key_numbers=(
+            KeyNumber("requests", (f"{APP}:RequestCount:Sum",)),
+            KeyNumber(
+                "target 5XX", (f"{APP}:HTTPCode_Target_5XX_Count:Sum",), unit="%", per=(f"{APP}:RequestCount:Sum",)
+            ),
+        ),
         label="Application Load Balancer",
         service="elb",
         describe=describe_application,
@@ -237,6 +243,10 @@ register(
 register(
     Kind(
         id=NLB,
+        key_numbers=(
+            KeyNumber("new flows", (f"{NET}:NewFlowCount:Sum",)),
+            KeyNumber("target resets", (f"{NET}:TCP_Target_Reset_Count:Sum",)),
+        ),
         label="Network Load Balancer",
         service="elb",
         describe=describe_network,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kinds.base import SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.base import SUM, KeyNumber, Kind, Link, MetricSpec, Section, by_name, register
 from kinds.describe import Context, ListingFailed, Snapshot, tags_from_list
 
 KIND = "sns.topic"
@@ -65,6 +65,20 @@ def invokes(config: Mapping[str, Any]) -> list[str]:
     ]
 
 
+PUBLISHED = "AWS/SNS:NumberOfMessagesPublished:Sum"
+FAILED = "AWS/SNS:NumberOfNotificationsFailed:Sum"
+
+
+def links(config: Mapping[str, Any]) -> list[Link]:
+    out = []
+    for s in config.get("subscriptions", []):
+        if s.get("endpoint") and s.get("protocol") != "lambda":  # lambda: `invokes`
+            out.append(Link(s["endpoint"], f"Subscription ({s.get('protocol')})", "Subscribed to"))
+        if s.get("dead_letter_target"):
+            out.append(Link(s["dead_letter_target"], "Subscription dead-letter queue", "Dead-letter queue of"))
+    return out
+
+
 register(
     Kind(
         id=KIND,
@@ -79,14 +93,12 @@ register(
             MetricSpec("AWS/SNS", "NumberOfNotificationsFailed", (SUM,)),
         ),
         sections=(
-            Section(
-                "deliveries",
-                "Published and failed",
-                "metrics",
-                ("AWS/SNS:NumberOfMessagesPublished:Sum", "AWS/SNS:NumberOfNotificationsFailed:Sum"),
-            ),
+            Section("published", "Messages published", "metrics", (PUBLISHED,)),
+            Section("failed", "Notifications failed", "metrics", (FAILED,)),
             Section("subscriptions", "Subscriptions", "config"),
         ),
+        key_numbers=(KeyNumber("published", (PUBLISHED,)), KeyNumber("failed", (FAILED,))),
         invokes=invokes,
+        links=links,
     )
 )

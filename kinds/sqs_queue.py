@@ -6,11 +6,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kinds.base import AVG, MAX, REGISTRY, SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.base import AVG, MAX, REGISTRY, SUM, KeyNumber, Kind, Link, MetricSpec, Section, by_name, register
 from kinds.describe import Context, Snapshot, account_from_url, to_int
 
 KIND = "sqs.queue"
 VISIBLE = "AWS/SQS:ApproximateNumberOfMessagesVisible:Maximum"
+OLDEST = "AWS/SQS:ApproximateAgeOfOldestMessage:Maximum"
 
 ACTIONS = {
     "sqs:ListQueues": "list queues",
@@ -55,6 +56,11 @@ def details(config: Mapping[str, Any]) -> str:
     return "dead-letter queue" if config.get("is_dead_letter_queue") else "no DLQ"
 
 
+def links(config: Mapping[str, Any]) -> list[Link]:
+    dlq = config.get("dead_letter_target")
+    return [Link(dlq, "Dead-letter queue", "Dead-letter queue of")] if dlq else []
+
+
 def related(resources: Sequence[Any], metrics: Mapping[int, Mapping[str, float]]) -> dict[int, dict[str, Any]]:
     """Per queue: the configuration of every resource that polls it (its consumers), and
     how many messages wait in its dead-letter queue."""
@@ -92,15 +98,25 @@ register(
         alertable_metrics=("sqs_age",),
         details=details,
         sections=(
-            Section("backlog", "Backlog", "metrics", (VISIBLE, "AWS/SQS:ApproximateAgeOfOldestMessage:Maximum")),
+            Section("backlog", "Messages waiting", "metrics", (VISIBLE,)),
+            Section("age", "Age of the oldest message", "metrics", (OLDEST,), "s"),
             Section(
                 "throughput",
-                "Messages",
+                "Messages sent, received and deleted",
                 "metrics",
-                ("AWS/SQS:NumberOfMessagesSent:Sum", "AWS/SQS:NumberOfMessagesDeleted:Sum"),
+                (
+                    "AWS/SQS:NumberOfMessagesSent:Sum",
+                    "AWS/SQS:NumberOfMessagesReceived:Sum",
+                    "AWS/SQS:NumberOfMessagesDeleted:Sum",
+                ),
             ),
             Section("configuration", "Configuration", "config"),
         ),
+        key_numbers=(
+            KeyNumber("waiting", (VISIBLE,), "latest"),
+            KeyNumber("oldest", (OLDEST,), "latest", "s"),
+        ),
         related=related,
+        links=links,
     )
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kinds.base import AVG, SUM, Kind, MetricSpec, Section, by_name, register
+from kinds.base import AVG, SUM, KeyNumber, Kind, MetricSpec, Section, by_name, register
 from kinds.describe import Context, Snapshot, short_sha, tags_from_list
 
 KIND = "states.statemachine"
@@ -42,6 +42,8 @@ def details(config: Mapping[str, Any]) -> str:
     return str(config.get("type", ""))
 
 
+FAILED = "AWS/States:ExecutionsFailed:Sum"
+
 register(
     Kind(
         id=KIND,
@@ -53,6 +55,7 @@ register(
         dimensions=by_name("StateMachineArn", "arn"),
         metrics=(
             MetricSpec("AWS/States", "ExecutionsStarted", (SUM,)),
+            MetricSpec("AWS/States", "ExecutionsSucceeded", (SUM,)),
             MetricSpec("AWS/States", "ExecutionsFailed", (SUM,)),
             MetricSpec("AWS/States", "ExecutionsTimedOut", (SUM,)),
             MetricSpec("AWS/States", "ExecutionsAborted", (SUM,)),
@@ -65,14 +68,17 @@ register(
                 "executions",
                 "Executions",
                 "metrics",
-                (
-                    "AWS/States:ExecutionsStarted:Sum",
-                    "AWS/States:ExecutionsFailed:Sum",
-                    "AWS/States:ExecutionsTimedOut:Sum",
-                ),
+                ("AWS/States:ExecutionsStarted:Sum", "AWS/States:ExecutionsSucceeded:Sum"),
             ),
-            Section("duration", "Execution time", "metrics", ("AWS/States:ExecutionTime:p95",)),
+            Section(
+                "failures",
+                "Failed, timed out and throttled",
+                "metrics",
+                (FAILED, "AWS/States:ExecutionsTimedOut:Sum", "AWS/States:ExecutionThrottled:Sum"),
+            ),
+            Section("duration", "Execution time", "metrics", ("AWS/States:ExecutionTime:p95",), "ms"),
             Section("configuration", "Configuration", "config"),
         ),
+        key_numbers=(KeyNumber("started", ("AWS/States:ExecutionsStarted:Sum",)), KeyNumber("failed", (FAILED,))),
     )
 )

@@ -357,12 +357,17 @@ LAYOUT = {
 }
 
 
-def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
-    shapes = [
+def marker_shapes(markers: list[datetime] | None) -> list[dict[str, Any]]:
+    """Dotted vertical lines at the configuration changes (deployments) within the chart."""
+    return [
         {"type": "line", "x0": chart_time(m), "x1": chart_time(m), "yref": "paper", "y0": 0, "y1": 1,
          "line": {"color": "#7c3aed", "dash": "dot", "width": 1}}
         for m in (markers or [])
     ]  # fmt: skip
+
+
+def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
+    shapes = marker_shapes(markers)
     return {
         "data": [
             {
@@ -386,7 +391,9 @@ def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | N
     }
 
 
-def figure_duration(series: dict[str, list[Any]], label: str = "p95 duration (ms)") -> dict[str, Any]:
+def figure_duration(
+    series: dict[str, list[Any]], label: str = "p95 duration (ms)", markers: list[datetime] | None = None
+) -> dict[str, Any]:
     return {
         "data": [
             {
@@ -400,7 +407,7 @@ def figure_duration(series: dict[str, list[Any]], label: str = "p95 duration (ms
                 **_period(series),
             }
         ],
-        "layout": _layout(series),
+        "layout": _layout(series, shapes=marker_shapes(markers)),
     }
 
 
@@ -421,6 +428,91 @@ def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
         ],
         "layout": _layout(series),
     }
+
+
+# --- CloudWatch metric charts (every kind's "metrics" sections) ----------------------------------
+
+COLOURS = ["#2563eb", "#ef4444", "#f59e0b", "#16a34a", "#7c3aed", "#0891b2"]
+
+
+def metric_step(period: Period) -> timedelta:
+    """The bucket of a metric chart: the points are per minute, so an hour is drawn by the
+    minute, a day by 5 minutes, three days by the hour and longer periods by the day."""
+    if period.hours <= 1:
+        return timedelta(minutes=1)
+    if period.hours <= 24:
+        return timedelta(minutes=5)
+    if period.hours <= 72:
+        return timedelta(hours=1)
+    return timedelta(days=1)
+
+
+def metric_window(period: Period) -> Period:
+    """Daily buckets cover whole UTC days, like the rollup charts'."""
+    if metric_step(period) >= timedelta(days=1):
+        return Period(period.key, period.start.replace(hour=0, minute=0), period.end)
+    return period
+
+
+def bucket_value(stat: str, total: float, high: float, low: float, mean: float) -> float:
+    """A bucket's value of one statistic from the minutes in it: sums add up, extremes keep
+    their extreme, averages average; a percentile cannot be merged, so a bucket shows its
+    worst minute's (the figure an alert on it would have seen)."""
+    if stat == "Sum":
+        return total
+    if stat == "Minimum":
+        return low
+    if stat == "Average":
+        return mean
+    return high  # Maximum, pNN
+
+
+def metric_series(
+    buckets: dict[str, dict[datetime, float]], keys: list[str], window: Period, step: timedelta
+) -> dict[str, list[Any]]:
+    """{"t": [...], "range": [...], key: [value or None per bucket]} for the keys given."""
+    series: dict[str, list[Any]] = {"t": [], **{key: [] for key in keys}}
+    t = window.start
+    while t < window.end:
+        series["t"].append(chart_time(t))
+        for key in keys:
+            value = buckets.get(key, {}).get(t)
+            series[key].append(round(value, 4) if value is not None else None)
+        t += step
+    series["range"] = chart_range(window, step)
+    return series
+
+
+def figure_metrics(
+    series: dict[str, list[Any]], labels: dict[str, str], markers: list[datetime] | None = None
+) -> dict[str, Any]:
+    """One chart of a metrics section: counts (Sum) as bars, gauges and latencies as lines;
+    a bucket without a point is a gap, not a zero."""
+    data = []
+    for i, (key, label) in enumerate(labels.items()):
+        colour = COLOURS[i % len(COLOURS)]
+        if key.endswith(":Sum"):
+            trace = {"type": "bar", "marker": {"color": colour}, **_bar(series)}
+        else:
+            trace = {"type": "scatter", "mode": "lines+markers", "marker": {"size": 4}, "line": {"color": colour},
+                     "connectgaps": False, **_period(series)}  # fmt: skip
+        data.append({**trace, "name": label, "x": series["t"], "y": series[key]})
+    return {"data": data, "layout": _layout(series, barmode="group", shapes=marker_shapes(markers))}
+
+
+def figure_daily(days: list[tuple[Any, int]], label: str) -> dict[str, Any]:
+    """Counts per day as bars (an error group's occurrences)."""
+    if not days:
+        return {"data": [], "layout": LAYOUT}
+    end = days[-1][0] + timedelta(days=1)  # UTC days: plotly draws the dates as written
+    series = {"t": [d.isoformat() for d, _ in days], "range": [days[0][0].isoformat(), end.isoformat(), 86_400_000]}
+    return {
+        "data": [
+            {"type": "bar", "name": label, "x": series["t"], "y": [n for _, n in days],
+             "marker": {"color": "#ef4444"}, **_bar(series)}
+        ],
+        "layout": _layout(series, showlegend=False),
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)

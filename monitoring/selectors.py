@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
@@ -20,6 +20,7 @@ from accounts.selectors import get_scoped_or_404
 from kinds import lambda_function
 from web import params as p
 
+from .fingerprint import error_key
 from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Project, Resource, Rollup
 
 
@@ -59,12 +60,21 @@ def resources_for(organization: Organization, filters: ResourceFilters) -> Query
         qs = qs.filter(Q(name__icontains=filters.q) | Q(arn__icontains=filters.q))
     if not filters.include_gone:
         qs = qs.filter(gone_at=None)
-    if filters.project:
-        project = Project.objects.filter(organization=organization, pk=filters.project).first()
-        qs = qs.filter(pk__in=project.resources().values("pk")) if project else qs.none()
+    if (in_project := project_resource_ids(organization, filters.project)) is not None:
+        qs = qs.filter(pk__in=in_project)
     descending = filters.sort.startswith("-")
     fields = SORTS[filters.sort.lstrip("-")]
     return qs.order_by(*[f"-{f}" if descending else f for f in fields])
+
+
+def project_resource_ids(organization: Organization, project_id: int | None) -> QuerySet[Resource, Any] | None:
+    """The ids of the project's resources as a subquery (none for a project of another
+    organisation or no longer there); None when no project narrows the list."""
+    if not project_id:
+        return None
+    project = Project.objects.filter(organization=organization, pk=project_id).first()
+    resources = project.resources() if project else Resource.objects.none()
+    return resources.values("pk")
 
 
 SORTS = {
@@ -92,6 +102,29 @@ def resource_pages_by_arn(*, organization_id: int, arns: set[str]) -> list[tuple
     return list(
         Resource.objects.filter(organization_id=organization_id, arn__in=list(arns)[:500]).values_list("pk", "arn")
     )
+
+
+def resources_naming(resource: Resource, limit: int = 200) -> list[Resource]:
+    """The organisation's other live resources whose configuration names this one's ARN (one
+    query): the candidates for its incoming relations (a queue's consumers, a topic's
+    publishers' rules), which their kinds' `relations` then confirm."""
+    like = resource.arn.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(
+        Resource.objects.filter(organization_id=resource.organization_id, gone_at=None)
+        .exclude(pk=resource.pk)
+        .extra(where=["config::text LIKE %s"], params=[f'%"{like}"%'])
+        .only("pk", "kind", "name", "arn", "config", "gone_at")
+        .order_by("kind", "name")[:limit]
+    )
+
+
+def resources_by_arn(*, organization_id: int, arns: set[str]) -> dict[str, Resource]:
+    """The organisation's resources among these ARNs (one query; a live one wins over a gone one)."""
+    found: dict[str, Resource] = {}
+    rows = Resource.objects.filter(organization_id=organization_id, arn__in=list(arns)[:500])
+    for r in rows.order_by(F("gone_at").asc(nulls_last=True)):
+        found[r.arn] = r  # the live one (gone_at NULL) comes last and stays
+    return found
 
 
 def regions_of(organization: Organization) -> list[str]:
@@ -179,6 +212,8 @@ def error_groups_for(organization: Organization, params: Any) -> QuerySet[ErrorG
         qs = qs.filter(resource_id=resource)
     if kind := p.choice(params, "kind", ERROR_KINDS):
         qs = qs.filter(kind=kind)
+    if (in_project := project_resource_ids(organization, p.integer(params, "project"))) is not None:
+        qs = qs.filter(resource_id__in=in_project)
     return qs.order_by("-last_seen")
 
 
@@ -195,6 +230,7 @@ class LogSearch:
     resource: int | None = None
     status: str = ""
     cursor: tuple[datetime, int] | None = None
+    project: int | None = None
 
     @classmethod
     def from_query(cls, params: Any) -> LogSearch:
@@ -202,6 +238,7 @@ class LogSearch:
             text=p.text(params, "q"),
             resource=p.integer(params, "function"),
             status=p.choice(params, "status", InvocationStatus.values),
+            project=p.integer(params, "project"),
             cursor=_log_cursor(p.text(params, "cursor", max_length=80)),
         )
 
@@ -227,6 +264,8 @@ def search_log_lines(
         qs = qs.filter(message__icontains=search.text)
     if search.resource:
         qs = qs.filter(resource_id=search.resource)
+    if (in_project := project_resource_ids(organization, search.project)) is not None:
+        qs = qs.filter(resource_id__in=in_project)
     if search.status:
         ids = Invocation.objects.filter(
             organization_id=organization.pk,
@@ -270,6 +309,96 @@ def functions_of(organization: Organization) -> QuerySet[Resource]:
 
 def resource_names(ids: set[int]) -> dict[int, str]:
     return dict(Resource.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+# (metric, statistic) → {bucket start: (sum, max, min, avg, count)} of the points in each bucket
+MetricBuckets = dict[tuple[str, str], dict[datetime, tuple[float, float, float, float, int]]]
+
+
+def metric_buckets(
+    resource: Resource, *, series: list[str], start: datetime, end: datetime, step: timedelta
+) -> MetricBuckets:
+    """The resource's stored points of these series ("<metric key>:<statistic>") within
+    [start, end), aggregated per bucket of `step` from `start`: one query whatever the
+    number of series (the (resource, metric, time) index)."""
+    wanted = {kinds.series_key(key) for key in series}
+    if not wanted:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT metric, stat, date_bin(%s::interval, ts, %s) AS b, sum(value), max(value), min(value), avg(value), "
+            "count(*) FROM monitoring_metricpoint WHERE resource_id = %s AND metric = ANY(%s) AND stat = ANY(%s) "
+            "AND ts >= %s AND ts < %s GROUP BY 1, 2, 3",
+            [
+                f"{int(step.total_seconds())} seconds",
+                start,
+                resource.pk,
+                sorted({m for m, _ in wanted}),
+                sorted({st for _, st in wanted}),
+                start,
+                end,
+            ],
+        )
+        out: MetricBuckets = {}
+        for metric, stat, bucket, total, high, low, mean, n in cursor.fetchall():
+            if (metric, stat) in wanted:
+                out.setdefault((metric, stat), {})[bucket] = (total, high, low, mean, n)
+    return out
+
+
+@dataclass(frozen=True)
+class SeriesFigures:
+    """One resource × series over a window of stored points: the sum, extremes, mean and
+    count of its points, and its newest value."""
+
+    total: float
+    high: float
+    low: float
+    mean: float
+    count: int
+    latest: float
+
+
+def latest_metrics(
+    resource_ids: list[int], *, series: set[str], since: datetime
+) -> dict[int, dict[str, SeriesFigures]]:
+    """For the resources list's key numbers: every resource's figures of these series since
+    `since`, in one query whatever the number of resources and series."""
+    wanted = {kinds.series_key(key) for key in series}
+    if not resource_ids or not wanted:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT resource_id, metric, stat, sum(value), max(value), min(value), avg(value), count(*), "
+            "(array_agg(value ORDER BY ts DESC))[1] FROM monitoring_metricpoint "
+            "WHERE resource_id = ANY(%s) AND metric = ANY(%s) AND stat = ANY(%s) AND ts >= %s GROUP BY 1, 2, 3",
+            [resource_ids, sorted({m for m, _ in wanted}), sorted({st for _, st in wanted}), since],
+        )
+        out: dict[int, dict[str, SeriesFigures]] = {}
+        for rid, metric, stat, *figures in cursor.fetchall():
+            if (metric, stat) in wanted:
+                out.setdefault(rid, {})[f"{metric}:{stat}"] = SeriesFigures(*figures)
+    return out
+
+
+def same_failure_elsewhere(group: ErrorGroup, limit: int = 20) -> list[ErrorGroup]:
+    """The organisation's groups of the same failure on other functions: the same kind, error
+    type, normalised message and top frames (`fingerprint.error_key`, which a group's
+    fingerprint adds the function to)."""
+    candidates = (
+        ErrorGroup.objects.filter(
+            organization_id=group.organization_id, kind=group.kind, error_type=group.error_type, message=group.message
+        )
+        .exclude(resource_id=group.resource_id)
+        .select_related("resource")
+        .order_by("-last_seen")[: limit * 5]
+    )
+    key = _frames_key(group)
+    return [g for g in candidates if _frames_key(g) == key][:limit]
+
+
+def _frames_key(group: ErrorGroup) -> tuple[str, ...]:
+    return error_key(error_type=group.error_type, message=group.message, frames=list(group.frames or []))
 
 
 def rollups_of(resource: Resource, *, period: str, start: datetime, end: datetime) -> list[Rollup]:

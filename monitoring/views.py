@@ -26,13 +26,14 @@ from accounts.selectors import aws_accounts_of
 from kinds import lambda_function
 from web import panels, params
 
-from . import dashboard, services
+from . import dashboard, resource_page, services
 from .forms import ProjectForm
 from .models import ErrorGroupStatus, InvocationStatus
 from .selectors import (
     InvocationFilters,
     LogSearch,
     ResourceFilters,
+    error_group_daily_counts,
     error_group_samples,
     error_groups_for,
     functions_of,
@@ -50,6 +51,7 @@ from .selectors import (
     resource_names,
     resources_for,
     rollups_of,
+    same_failure_elsewhere,
     search_log_lines,
 )
 
@@ -133,11 +135,12 @@ def resources(request: HttpRequest) -> HttpResponse:
     sort_query = query.copy()
     sort_query.pop("sort", None)
     sparks = dashboard.sparklines([r.pk for r in page.object_list if r.kind == lambda_function.KIND])
+    numbers = resource_page.key_numbers(page.object_list)
     return render(
         request,
         "monitoring/resources.html",
         {
-            "rows": [(r, sparks.get(r.pk)) for r in page.object_list],
+            "rows": [(r, sparks.get(r.pk), numbers.get(r.pk)) for r in page.object_list],
             "sort_query": sort_query.urlencode(),
             "sort": filters.sort,
             "projects": projects_of(organization),
@@ -162,42 +165,63 @@ def resources(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Any kind's page: its kind's sections in order (charts of rollups or of CloudWatch
+    metrics over the period, invocations, error groups, configuration), its related
+    resources, and what higher apps register for the page (findings, alert rules)."""
     resource = get_resource_for_user(request.user, current_organization(request), pk)
     period = dashboard.parse_period(request.GET, organization=resource.organization)
+    sections = resource_page.sections_of(resource)
+    sources = {s.source for s in sections}
+    # Configuration changes are deployments: a dotted line on every chart of the page.
+    markers = [
+        c.detected_at for c in resource.changes.filter(detected_at__gte=period.start, detected_at__lt=period.end)
+    ]
+    metric_sections, figures = resource_page.metric_sections(resource, sections, period, markers)
+    by_id = {m.section.id: m for m in metric_sections}
     context: dict[str, Any] = {
         "nav": "resources",
         "resource": resource,
+        "sections": sections,
+        "page_sections": [(s, by_id.get(s.id)) for s in sections],
+        "metric_kpis": [kpi for m in metric_sections for kpi in m.kpis],
+        "has_charts": bool(metric_sections) or "rollups" in sources,
         "changes": resource.changes.all()[:50],
-        # What higher apps add to the page (insights: the resource's open findings).
+        "relations": resource_page.relations(resource),
+        # What higher apps add to the page (insights: open findings; alerts: rules and incidents).
         "panels": panels.render(RESOURCE_SLOT, request, resource),
         "period": period,
         "periods": ["1h", "24h", "7d", "30d"],
     }
-    if resource.kind == lambda_function.KIND:
+    if "rollups" in sources:
         kind = dashboard.rollup_kind(period)
         window = dashboard.Period(period.key, period.start.replace(hour=0), period.end) if kind == "day" else period
         rows = rollups_of(resource, period=kind, start=window.start, end=window.end)
         series = dashboard.series_from(rows, window, step=timedelta(days=1) if kind == "day" else timedelta(hours=1))
-        markers = [c.detected_at for c in resource.changes.filter(detected_at__gte=period.start)]
+        for section in sections:
+            if section.source == "rollups":
+                figures[f"fig-{section.id}"] = (
+                    dashboard.figure_duration(series, markers=markers)
+                    if "p95" in section.series
+                    else dashboard.figure_invocations(series, markers)
+                )
+        context["kpis"] = dashboard.summarise(rows)
+    if "invocations" in sources:
         filters = InvocationFilters.from_query(request.GET)
         invocations = invocations_for(resource, filters, period.start)
         query = request.GET.copy()
         query.pop("before", None)
         context.update(
             {
-                "figures": {
-                    "fig-invocations": dashboard.figure_invocations(series, markers),
-                    "fig-duration": dashboard.figure_duration(series),
-                },
-                "kpis": dashboard.summarise(rows),
                 "invocations": invocations,
                 "filters": filters,
                 "statuses": InvocationStatus.choices,
                 "next_cursor": invocations[-1].pk if len(invocations) == 50 else None,
                 "query": query.urlencode(),
-                "error_groups": recent_error_groups(resource),
             }
         )
+    if "error_groups" in sources:
+        context["error_groups"] = recent_error_groups(resource)
+    context["figures"] = figures
     return render(request, "monitoring/resource_detail.html", context)
 
 
@@ -253,6 +277,8 @@ def errors(request: HttpRequest) -> HttpResponse:
             "statuses": [*ErrorGroupStatus.choices, ("all", "All")],
             "has_accounts": organization.aws_accounts.exists(),
             "can_triage": can(request, Action.TRIAGE),
+            "projects": projects_of(organization),
+            "project": params.integer(request.GET, "project"),
         },
     )
 
@@ -260,11 +286,20 @@ def errors(request: HttpRequest) -> HttpResponse:
 @login_required
 def error_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_error_group_for_user(request.user, current_organization(request), pk)
-    samples = error_group_samples(group)
+    daily = error_group_daily_counts(group)
     return render(
         request,
         "monitoring/error_group_detail.html",
-        {"nav": "errors", "group": group, "samples": samples, "can_triage": can(request, Action.TRIAGE)},
+        {
+            "nav": "errors",
+            "group": group,
+            "samples": error_group_samples(group),
+            "can_triage": can(request, Action.TRIAGE),
+            "daily_total": sum(n for _, n in daily),
+            "days": len(daily),
+            "figures": {"fig-occurrences": dashboard.figure_daily(daily, "Occurrences")},
+            "elsewhere": same_failure_elsewhere(group),
+        },
     )
 
 
@@ -299,6 +334,7 @@ def logs(request: HttpRequest) -> HttpResponse:
                 "search": search,
                 "lines": [(line, names.get(line.resource_id, "?")) for line in lines],
                 "functions": functions_of(organization),
+                "projects": projects_of(organization),
                 "statuses": InvocationStatus.choices,
                 "next_cursor": f"{lines[-1].ts.isoformat()}:{lines[-1].pk}" if len(lines) == 100 else None,
                 "query": query.urlencode(),

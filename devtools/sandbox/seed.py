@@ -230,12 +230,25 @@ def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> N
     root = next(r for r in apigw.get_resources(restApiId=api["id"])["items"] if r["path"] == "/")
     apigw.put_method(restApiId=api["id"], resourceId=root["id"], httpMethod="GET", authorizationType="NONE")
     apigw.put_integration(restApiId=api["id"], resourceId=root["id"], httpMethod="GET", type="MOCK")
+    fn_uri = "arn:aws:apigateway:{0}:lambda:path/2015-03-31/functions/arn:aws:lambda:{0}:{1}:function:{2}/invocations"
+    if specs:  # a Lambda proxy integration: the API page links to its function and back
+        orders = apigw.create_resource(restApiId=api["id"], parentId=root["id"], pathPart="orders")
+        apigw.put_method(restApiId=api["id"], resourceId=orders["id"], httpMethod="POST", authorizationType="NONE")
+        apigw.put_integration(
+            restApiId=api["id"], resourceId=orders["id"], httpMethod="POST", type="AWS_PROXY",
+            integrationHttpMethod="POST", uri=fn_uri.format(region, SANDBOX_ACCOUNT_ID, specs[0].name),
+        )  # fmt: skip
     deployment = apigw.create_deployment(restApiId=api["id"])
     apigw.create_stage(restApiId=api["id"], stageName="prod", deploymentId=deployment["id"], tracingEnabled=True)
     apigw.create_stage(restApiId=api["id"], stageName="dev", deploymentId=deployment["id"])
     http = admin_client("apigatewayv2", endpoint, region)
     http_api = http.create_api(Name="webhooks", ProtocolType="HTTP")
     http.create_stage(ApiId=http_api["ApiId"], StageName="$default", AutoDeploy=True)
+    if specs:
+        http.create_integration(
+            ApiId=http_api["ApiId"], IntegrationType="AWS_PROXY", PayloadFormatVersion="2.0",
+            IntegrationUri=f"arn:aws:lambda:{region}:{SANDBOX_ACCOUNT_ID}:function:{specs[-1].name}",
+        )  # fmt: skip
 
     sfn = admin_client("stepfunctions", endpoint, region)
     sfn.create_state_machine(

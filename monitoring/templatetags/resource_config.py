@@ -9,6 +9,7 @@ to the resource's own page when it is one we monitor. Everything is escaped (for
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -112,8 +113,8 @@ def _value(value: Any, unit: str | None, links: Mapping[str, str], depth: int = 
     if isinstance(value, Mapping):
         if not value:
             return format_html('<span class="none">{}</span>', "—")
-        if depth >= 3:
-            return format_html("<code>{}</code>", ", ".join(f"{k}={v}" for k, v in value.items()))
+        if depth >= 3:  # deeper than tables nest readably (a policy's conditions): compact JSON
+            return format_html("<code>{}</code>", json.dumps(value, ensure_ascii=False, default=str))
         return format_html(
             '<dl class="facts">{}</dl>',
             format_html_join(

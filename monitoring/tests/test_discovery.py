@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from io import StringIO
 from typing import Any
@@ -100,6 +101,12 @@ def test_discovery_finds_every_kind_with_its_configuration(account: AwsAccount, 
     api = by_name(account, "apigateway.restapi", "shop-api")
     assert {s["name"]: s["tracing_enabled"] for s in api.config["stages"]} == {"prod": True, "dev": False}
     assert by_name(account, "apigateway.httpapi", "webhooks").config["protocol"] == "HTTP"
+    # Lambda proxy integrations name the function's ARN: the API page links to it.
+    routes = {i["route"]: i for i in api.config["integrations"]}
+    assert routes["GET /"]["type"] == "MOCK"
+    assert re.fullmatch(r"arn:aws:lambda:us-east-1:\d+:function:[\w-]+", routes["POST /orders"]["target"])
+    http_targets = [i["target"] for i in by_name(account, "apigateway.httpapi", "webhooks").config["integrations"]]
+    assert len(http_targets) == 1 and ":function:" in http_targets[0]
 
     shop = by_name(account, "elb.application", "shop-alb")
     assert shop.tags == {"team": "checkout"}

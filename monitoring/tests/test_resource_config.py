@@ -40,6 +40,21 @@ def test_booleans_nulls_lists_and_objects_have_no_python_repr() -> None:
     assert "LOG_LEVEL" in shown and "TABLE_NAME" in shown and "50.5" in shown
 
 
+def test_a_deeply_nested_document_shows_as_json_not_python() -> None:
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ["arn:aws:iam::1:root"]},
+                "Condition": {"StringEquals": {"k": ["v"]}},
+            }
+        ]
+    }
+    shown = text_of(str(config_value("policy", policy)))
+    assert not PYTHON_REPR.search(shown), shown
+    assert '{"k": ["v"]}' in shown.replace("&quot;", '"')
+
+
 def test_an_arn_of_a_monitored_resource_links_to_its_page_and_has_a_copy_button() -> None:
     arn = "arn:aws:sqs:us-east-1:123456789012:orders-dlq"
     html = str(config_value("dead_letter_target", arn, {arn: "/resources/7/"}))

@@ -12,7 +12,9 @@ from django.core.management import call_command
 from accounts.models import AwsAccount, Organization
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from devtools.sandbox.catalog import functions
+from devtools.sandbox.resource_traffic import ResourceMetrics
 from devtools.sandbox.seed import admin_client, create_resources
+from devtools.sandbox.service_traffic import ServiceTraffic
 from devtools.sandbox.traffic import TrafficGenerator
 from monitoring.collection.orchestrator import collect_unit
 
@@ -36,6 +38,8 @@ def sandbox_world(
             seed=traffic_seed,
             per_minute=per_minute,
         ).tick(minutes)
+        ServiceTraffic(sandbox.endpoint, region, seed=traffic_seed).tick(60)
+        ResourceMetrics(sandbox.endpoint, region, seed=traffic_seed).backfill(minutes)
     account = aws_account_start(organization=organization, name="Sandbox")
     AwsAccount.objects.filter(pk=account.pk).update(external_id=sandbox.state.external_id)
     account.refresh_from_db()

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from devtools.sandbox.catalog import FunctionSpec
+from devtools.sandbox.resource_traffic import ResourceMetrics
 from devtools.sandbox.seed import admin_client, seed
 from devtools.sandbox.server import SandboxServer
 from devtools.sandbox.service_traffic import ServiceTraffic
@@ -76,12 +77,21 @@ class Command(BaseCommand):
             )
             services = ServiceTraffic(server.url, options["region"], seed=options["seed"])
             ledger = state_path.with_name("sandbox-ledger.json")
+            # The other kinds' metrics: a datum a minute, the last half hour at once to start with.
+            resource_metrics = ResourceMetrics(server.url, options["region"], seed=options["seed"])
+            last_minute = None
+            if not options["no_traffic"]:
+                resource_metrics.backfill(30)
             while not stopping:
                 started = time.monotonic()
                 if not options["no_traffic"]:
                     generator.tick(options["tick"])
                     services.tick(options["tick"])
                     generator.write_ledger(ledger)
+                    minute = int(time.time() // 60)
+                    if minute != last_minute:
+                        resource_metrics.tick()
+                        last_minute = minute
                 while not stopping and time.monotonic() - started < options["tick"]:
                     time.sleep(0.2)
         finally:
