@@ -14,7 +14,7 @@ from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from aws import clients
 from kinds import REQUIRED_ACTIONS
-from monitoring.collection.orchestrator import UnitBusy, collect_unit, unit_lock
+from monitoring.collection.orchestrator import UnitBusy, collect_unit, regions_refresh, unit_lock
 from monitoring.models import Resource, ResourceChange
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +109,12 @@ def test_the_actions_the_collectors_call_are_exactly_the_role_template_s(account
         seed=1,
         per_minute=60,
     ).tick(10)
+    # "All regions": the region listing is part of collection too (the sandbox, like moto,
+    # does not answer account:ListRegions, so ec2:DescribeRegions is asked after it).
+    AwsAccount.objects.filter(pk=account.pk).update(all_regions=True)
+    account.refresh_from_db()
     with clients.recording() as recorder:
+        regions_refresh(account)
         collect_unit(account, "us-east-1")
     assert recorder.actions == set(REQUIRED_ACTIONS)
 
