@@ -69,6 +69,12 @@ def test_discovery_finds_every_kind_with_its_configuration(account: AwsAccount, 
     assert webhook.config["function_url"]["auth_type"] == "NONE"
     assert webhook.config["env_var_names"] == ["LOG_LEVEL", "STRIPE_SECRET_KEY", "TABLE_NAME"]
     assert "sk_test_sandbox" not in json.dumps(webhook.config)  # names only, never values
+    # lambda:GetPolicy: only what the public-policy check needs; no policy at all is "none".
+    assert webhook.config["resource_policy"] == {
+        "public_statements": ["FunctionURLAllowPublicAccess"],
+        "principals": ["*"],
+    }
+    assert first.config["resource_policy"] is None
     last = by_name(account, "lambda.function", sandbox.state.functions[-1]["name"])
     assert last.config["log_retention_days"] is None  # never expires
 
