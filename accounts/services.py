@@ -136,7 +136,13 @@ def aws_account_validate(*, account: AwsAccount) -> ValidationReport:
 
 @transaction.atomic
 def aws_account_connect(
-    *, organization: Organization, role_arn: str, regions: list[str], name: str = "", external_id: str | None = None
+    *,
+    organization: Organization,
+    role_arn: str,
+    regions: list[str],
+    name: str = "",
+    external_id: str | None = None,
+    all_regions: bool = False,
 ) -> tuple[AwsAccount, ValidationReport]:
     """Create (or reuse the pending account of the ExternalId), configure and validate."""
     account = None
@@ -149,7 +155,9 @@ def aws_account_connect(
         if external_id:
             account.external_id = external_id
         account.save()
-    aws_account_configure(account=account, role_arn=role_arn, regions=regions, name=name or None)
+    aws_account_configure(
+        account=account, role_arn=role_arn, regions=regions, name=name or None, all_regions=all_regions
+    )
     return account, aws_account_validate(account=account)
 
 
