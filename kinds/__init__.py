@@ -19,8 +19,12 @@ from kinds import (  # noqa: F401  isort: skip
     sns_topic,
     dynamodb_table,
     kinesis_stream,
+    firehose_stream,
     state_machine,
     eventbridge_rule,
+    load_balancer,
+    appsync_api,
+    ecs_service,
 )
 
 

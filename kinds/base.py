@@ -29,6 +29,11 @@ class MetricSpec:
     name: str
     stats: tuple[str, ...]
     extra_dimensions: tuple[tuple[str, str], ...] = ()
+    # CloudWatch publishes some metrics only per part of a resource (a load balancer's host
+    # counts exist per target group, never per load balancer): the dimension that names the
+    # part. The kind's `parts` lists a resource's values of it; the collector asks for each
+    # part and stores their sum as the resource's metric.
+    per: str | None = None
 
     @property
     def key(self) -> str:
@@ -67,6 +72,10 @@ def _no_details(config: Mapping[str, Any]) -> str:
     return ""
 
 
+def _no_parts(resource: Any, dimension: str) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class Kind:
     id: str  # "<service>.<type>", stored in Resource.kind
@@ -88,13 +97,27 @@ class Kind:
     # asynchronously (topics, rules) and the ARNs it polls (a function's event sources).
     invokes: Callable[[Mapping[str, Any]], list[str]] = _nothing
     polls: Callable[[Mapping[str, Any]], list[str]] = _nothing
+    # A resource's values of a part dimension (MetricSpec.per), from its stored configuration.
+    parts: Callable[[Any, str], list[str]] = _no_parts
 
     def dimensions_for(self, resource: Any, spec: MetricSpec) -> Dimensions:
         return self.dimensions(resource) + [{"Name": k, "Value": v} for k, v in spec.extra_dimensions]
 
+    def dimension_sets(self, resource: Any, spec: MetricSpec) -> list[Dimensions]:
+        """The dimensions of every query a metric takes for a resource: one set, or one per
+        part for a metric CloudWatch publishes per part (none when the resource has no part)."""
+        base = self.dimensions_for(resource, spec)
+        if spec.per is None:
+            return [base]
+        return [[*base, {"Name": spec.per, "Value": value}] for value in self.parts(resource, spec.per)]
+
     @property
     def queries_per_resource(self) -> int:
+        """Queries of a resource with one part of each part dimension."""
         return sum(len(spec.stats) for spec in self.metrics)
+
+    def queries_for(self, resource: Any) -> int:
+        return sum(len(spec.stats) * len(self.dimension_sets(resource, spec)) for spec in self.metrics)
 
 
 REGISTRY: dict[str, Kind] = {}

@@ -98,11 +98,13 @@ class Context:
                     yield from page.get(key, [])
             else:
                 token_param, token_key = _MANUAL_TOKENS.get((service, operation), ("NextToken", "NextToken"))
+                more_flag = _LAST_ITEM_TOKENS.get((service, operation))
                 request = dict(params)
                 while True:
                     page = getattr(client, xform_name(operation))(**request)
-                    yield from page.get(key, [])
-                    token = page.get(token_key)
+                    items = page.get(key, [])
+                    yield from items
+                    token = _next_token(page, items, token_key, more_flag)
                     if not token:
                         break
                     request[token_param] = token
@@ -118,7 +120,20 @@ _MANUAL_TOKENS = {
     ("apigatewayv2", "GetAuthorizers"): ("NextToken", "NextToken"),
     ("events", "ListEventBuses"): ("NextToken", "NextToken"),
     ("events", "ListTargetsByRule"): ("NextToken", "NextToken"),
+    ("firehose", "ListDeliveryStreams"): ("ExclusiveStartDeliveryStreamName", ""),
 }
+# Of those, the listings that page from their last item while a flag says there is more.
+_LAST_ITEM_TOKENS = {
+    ("firehose", "ListDeliveryStreams"): "HasMoreDeliveryStreams",
+}
+
+
+def _next_token(page: dict[str, Any], items: list[Any], token_key: str, more_flag: str | None) -> Any:
+    """A listing's next token: a key of its answer, or its page's last item while the flag
+    says there is more."""
+    if more_flag is None:
+        return page.get(token_key)
+    return items[-1] if page.get(more_flag) and items else None
 
 
 def tags_from_list(items: Iterable[dict[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:

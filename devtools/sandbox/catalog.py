@@ -120,3 +120,65 @@ def functions(count: int, seed: int) -> list[FunctionSpec]:
     if len(specs) > 16:
         specs[16].sqs_source = "orders"
     return specs
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """An ECS service of the sandbox, and the utilisation its traffic reports."""
+
+    cluster: str
+    name: str
+    launch_type: str
+    desired: int
+    running: int  # below desired: tasks keep failing to start
+    cpu_percent: float  # typical utilisation; nothing is reported while no task runs
+    memory_percent: float
+    platform_version: str | None = None
+    public_ip: bool = False
+    logging: bool = True
+    scaling: tuple[int, int] | None = None  # (min, max) tasks
+
+
+# Cluster -> Container Insights on.
+ECS_CLUSTERS = {"shop": True, "batch": False}
+ECS_SERVICES = [
+    ServiceSpec("shop", "web", "FARGATE", desired=2, running=2, cpu_percent=35, memory_percent=55, scaling=(2, 6)),
+    ServiceSpec("shop", "api", "FARGATE", desired=2, running=2, cpu_percent=88, memory_percent=70),  # running hot
+    # Tasks fail to start; an old pinned platform, a public IP and no log driver, on purpose.
+    ServiceSpec(
+        "batch",
+        "worker",
+        "FARGATE",
+        desired=3,
+        running=0,
+        cpu_percent=0,
+        memory_percent=0,
+        platform_version="1.3.0",
+        public_ip=True,
+        logging=False,
+    ),
+    ServiceSpec("batch", "reports", "EC2", desired=1, running=1, cpu_percent=3, memory_percent=7),  # oversized
+]
+
+
+@dataclass(frozen=True)
+class DeliveryStreamSpec:
+    """A Firehose delivery stream of the sandbox and how its deliveries go."""
+
+    name: str
+    records_per_minute: float
+    record_bytes: int
+    success: float  # share of S3 deliveries that succeed
+    freshness_s: float  # age of the oldest record not yet delivered
+    throttled_share: float = 0.0
+    source_stream: str | None = None  # a Kinesis stream; else Direct PUT
+    well_configured: bool = True  # encryption, error logging, error prefix, 64 MB / 300 s buffers
+
+
+DELIVERY_STREAMS = [
+    DeliveryStreamSpec("clickstream-archive", 600, 700, success=1.0, freshness_s=240, source_stream="clickstream"),
+    # Deliveries failing and late, producers throttled, and set up without encryption or error logging.
+    DeliveryStreamSpec(
+        "app-logs", 900, 400, success=0.72, freshness_s=2400, throttled_share=0.04, well_configured=False
+    ),
+]

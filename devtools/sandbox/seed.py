@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -13,7 +14,7 @@ import boto3
 from accounts.onboarding import ROLE_NAME
 from kinds import REQUIRED_ACTIONS
 
-from .catalog import FunctionSpec, functions
+from .catalog import DELIVERY_STREAMS, ECS_CLUSTERS, ECS_SERVICES, FunctionSpec, functions
 from .server import SANDBOX_ACCOUNT_ID
 
 # Keys of the sandbox's own (seeding, traffic) identity. moto accepts any key that is
@@ -266,6 +267,228 @@ def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> N
     events.put_targets(
         Rule="order-events", Targets=[{"Id": "queue", "Arn": orders_arn, "DeadLetterConfig": {"Arn": dlq_arn}}]
     )
+    create_ecs_services(endpoint, region)
+    create_delivery_streams(endpoint, region, exec_role)
+    api_fn = specs[0].name if specs else None
+    create_load_balancers(endpoint, region, api_fn)
+    create_graphql_apis(endpoint, region)
+
+
+def create_ecs_services(endpoint: str, region: str) -> None:
+    """The catalogue's ECS clusters and services. moto starts no task: a service's running
+    count is set by updating its desired count, which a service below its target skips."""
+    ec2 = admin_client("ec2", endpoint, region)
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    ecs = admin_client("ecs", endpoint, region)
+    for cluster, insights in ECS_CLUSTERS.items():
+        ecs.create_cluster(
+            clusterName=cluster,
+            settings=[{"name": "containerInsights", "value": "enabled" if insights else "disabled"}],
+        )
+    scaling = admin_client("application-autoscaling", endpoint, region)
+    for spec in ECS_SERVICES:
+        container: dict[str, Any] = {
+            "name": spec.name,
+            "image": f"public.ecr.aws/sandbox/{spec.name}:1.4",
+            "essential": True,
+        }
+        if spec.logging:
+            container["logConfiguration"] = {
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": f"/ecs/{spec.name}", "awslogs-region": region},
+            }
+        fargate = spec.launch_type == "FARGATE"
+        ecs.register_task_definition(
+            family=spec.name,
+            requiresCompatibilities=[spec.launch_type],
+            networkMode="awsvpc" if fargate else "bridge",
+            cpu="1024" if fargate else "2048",
+            memory="2048" if fargate else "4096",
+            containerDefinitions=[container],
+        )
+        params: dict[str, Any] = {
+            "cluster": spec.cluster,
+            "serviceName": spec.name,
+            "taskDefinition": spec.name,
+            "desiredCount": spec.desired,
+            "launchType": spec.launch_type,
+            "tags": [{"key": "team", "value": "checkout" if spec.cluster == "shop" else "data"}],
+        }
+        if fargate:
+            params["platformVersion"] = spec.platform_version or "LATEST"
+            params["networkConfiguration"] = {
+                "awsvpcConfiguration": {
+                    "subnets": [subnet],
+                    "securityGroups": [group],
+                    "assignPublicIp": "ENABLED" if spec.public_ip else "DISABLED",
+                }
+            }
+        ecs.create_service(**params)
+        if spec.running == spec.desired:
+            ecs.update_service(cluster=spec.cluster, service=spec.name, desiredCount=spec.desired)
+        if spec.scaling:
+            scaling.register_scalable_target(
+                ServiceNamespace="ecs",
+                ResourceId=f"service/{spec.cluster}/{spec.name}",
+                ScalableDimension="ecs:service:DesiredCount",
+                MinCapacity=spec.scaling[0],
+                MaxCapacity=spec.scaling[1],
+            )
+
+
+def create_delivery_streams(endpoint: str, region: str, role: str) -> None:
+    firehose = admin_client("firehose", endpoint, region)
+    for spec in DELIVERY_STREAMS:
+        destination: dict[str, Any] = {"RoleARN": role, "BucketARN": f"arn:aws:s3:::sandbox-{spec.name}"}
+        params: dict[str, Any] = {"DeliveryStreamName": spec.name, "Tags": [{"Key": "team", "Value": "data"}]}
+        if spec.well_configured:
+            destination |= {
+                "Prefix": "data/",
+                "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+                "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 300},
+                "CompressionFormat": "GZIP",
+                "CloudWatchLoggingOptions": {
+                    "Enabled": True,
+                    "LogGroupName": f"/aws/kinesisfirehose/{spec.name}",
+                    "LogStreamName": "DestinationDelivery",
+                },
+            }
+        else:  # small buffers: many small objects
+            destination["BufferingHints"] = {"SizeInMBs": 1, "IntervalInSeconds": 10}
+        if spec.source_stream:
+            params["DeliveryStreamType"] = "KinesisStreamAsSource"
+            params["KinesisStreamSourceConfiguration"] = {
+                "KinesisStreamARN": f"arn:aws:kinesis:{region}:{SANDBOX_ACCOUNT_ID}:stream/{spec.source_stream}",
+                "RoleARN": role,
+            }
+        else:
+            params["DeliveryStreamType"] = "DirectPut"
+            if spec.well_configured:
+                params["DeliveryStreamEncryptionConfigurationInput"] = {"KeyType": "AWS_OWNED_CMK"}
+        firehose.create_delivery_stream(ExtendedS3DestinationConfiguration=destination, **params)
+
+
+def create_load_balancers(endpoint: str, region: str, lambda_target: str | None) -> None:
+    """An internet-facing ALB with the usual mistakes (HTTP not redirected, an old TLS policy,
+    a Lambda target group health-checked), a tidy internal ALB nobody calls, and a
+    single-AZ NLB. Their traffic (devtools.sandbox.service_traffic) makes shop-alb and
+    tcp-nlb report unhealthy hosts."""
+    ec2 = admin_client("ec2", endpoint, region)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])[:2]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for i, zone in enumerate(zones, start=1)
+    ]
+    certificate = admin_client("acm", endpoint, region).request_certificate(DomainName="shop.example.com")[
+        "CertificateArn"
+    ]
+    elb = admin_client("elbv2", endpoint, region)
+
+    shop = elb.create_load_balancer(
+        Name="shop-alb",
+        Subnets=subnets,
+        Type="application",
+        Scheme="internet-facing",
+        Tags=[{"Key": "team", "Value": "checkout"}],
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    elb.modify_load_balancer_attributes(
+        LoadBalancerArn=shop,
+        Attributes=[
+            {"Key": "access_logs.s3.enabled", "Value": "false"},
+            {"Key": "idle_timeout.timeout_seconds", "Value": "60"},
+        ],
+    )
+    web = elb.create_target_group(Name="shop-web", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=web, Targets=[{"Id": f"10.20.{i}.10", "Port": 8080} for i in (1, 2)])
+    elb.create_listener(
+        LoadBalancerArn=shop, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": web}]
+    )
+    elb.create_listener(
+        LoadBalancerArn=shop,
+        Protocol="HTTPS",
+        Port=443,
+        SslPolicy="ELBSecurityPolicy-2016-08",
+        Certificates=[{"CertificateArn": certificate}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": web}],
+    )
+    if lambda_target:
+        functions = elb.create_target_group(
+            Name="shop-api-fn", TargetType="lambda", HealthCheckEnabled=True, HealthCheckIntervalSeconds=35
+        )["TargetGroups"][0]["TargetGroupArn"]
+        fn_arn = f"arn:aws:lambda:{region}:{SANDBOX_ACCOUNT_ID}:function:{lambda_target}"
+        elb.register_targets(TargetGroupArn=functions, Targets=[{"Id": fn_arn}])
+        elb.create_listener(
+            LoadBalancerArn=shop,
+            Protocol="HTTP",
+            Port=8081,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": functions}],
+        )
+
+    internal = elb.create_load_balancer(Name="internal-alb", Subnets=subnets, Type="application", Scheme="internal")[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
+    elb.modify_load_balancer_attributes(
+        LoadBalancerArn=internal,
+        Attributes=[
+            {"Key": "deletion_protection.enabled", "Value": "true"},
+            {"Key": "access_logs.s3.enabled", "Value": "true"},
+        ],
+    )
+    spare = elb.create_target_group(Name="internal-spare", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elb.create_listener(
+        LoadBalancerArn=internal,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[
+            {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+        ],
+    )
+    elb.create_listener(
+        LoadBalancerArn=internal,
+        Protocol="HTTPS",
+        Port=443,
+        SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        Certificates=[{"CertificateArn": certificate}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": spare}],
+    )
+
+    nlb = elb.create_load_balancer(Name="tcp-nlb", Subnets=subnets[:1], Type="network", Scheme="internal")[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
+    proxy = elb.create_target_group(Name="db-proxy", Protocol="TCP", Port=5432, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=proxy, Targets=[{"Id": "10.20.1.20", "Port": 5432}])
+    elb.create_listener(
+        LoadBalancerArn=nlb, Protocol="TCP", Port=5432, DefaultActions=[{"Type": "forward", "TargetGroupArn": proxy}]
+    )
+
+
+def create_graphql_apis(endpoint: str, region: str) -> None:
+    """A public API on API keys alone, one expiring within days, without logs, tracing or a
+    cache (its traffic: busy, slow, some 5XX); and an IAM-authorised API done right."""
+    appsync = admin_client("appsync", endpoint, region)
+    shop = appsync.create_graphql_api(name="shop-graphql", authenticationType="API_KEY", tags={"team": "checkout"})[
+        "graphqlApi"
+    ]["apiId"]
+    appsync.create_api_key(apiId=shop, description="web storefront", expires=int(time.time()) + 5 * 86400)
+    admin = appsync.create_graphql_api(
+        name="admin-graphql",
+        authenticationType="AWS_IAM",
+        additionalAuthenticationProviders=[{"authenticationType": "AMAZON_COGNITO_USER_POOLS"}],
+        logConfig={
+            "fieldLogLevel": "ERROR",
+            "cloudWatchLogsRoleArn": f"arn:aws:iam::{SANDBOX_ACCOUNT_ID}:role/appsync-logs",
+        },
+        xrayEnabled=True,
+    )["graphqlApi"]["apiId"]
+    appsync.create_api_cache(apiId=admin, ttl=300, apiCachingBehavior="FULL_REQUEST_CACHING", type="SMALL")
 
 
 def seed(*, endpoint: str, region: str, count: int, seed_value: int, external_id: str) -> SandboxState:

@@ -176,6 +176,7 @@ def _operation(environ: dict[str, Any], body: bytes, signing_name: str) -> tuple
 EMPTY_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
     ("lambda", "ListProvisionedConcurrencyConfigs"): {"ProvisionedConcurrencyConfigs": []},
     ("apigatewayv2", "GetAuthorizers"): {"Items": []},
+    ("appsync", "ListDataSources"): {"dataSources": []},
 }
 
 

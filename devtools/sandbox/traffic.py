@@ -1,5 +1,6 @@
 """Traffic for the sandbox: Lambda log events exactly as Lambda writes them, and the
-matching CloudWatch metrics.
+matching CloudWatch metrics; the CloudWatch metrics of the ECS services and Firehose
+delivery streams of the catalogue.
 
 `render_invocation` is pure (seeded randomness in, events out); `TrafficGenerator` writes
 them to the sandbox's CloudWatch Logs and Metrics and keeps a ledger of what it wrote, so
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .catalog import FunctionSpec
+from .catalog import DELIVERY_STREAMS, ECS_CLUSTERS, ECS_SERVICES, FunctionSpec
 
 Event = tuple[int, str]  # (timestamp ms, message)
 
@@ -340,7 +341,50 @@ class TrafficGenerator:
             metric_data += self._metrics(spec, [inv for _, inv in invocations], now)
         for i in range(0, len(metric_data), 500):
             self.cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=metric_data[i : i + 500])
+        for namespace, data in self._service_metrics(seconds, now).items():
+            for i in range(0, len(data), 500):
+                self.cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[i : i + 500])
         return written
+
+    def _service_metrics(self, seconds: float, now: datetime) -> dict[str, list[dict[str, Any]]]:
+        """One datum per metric per tick for the catalogue's ECS services and delivery
+        streams, around each one's typical figures (a service with no running task reports
+        no utilisation, as ECS does)."""
+        jitter = self.rng.uniform
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+        def datum(namespace: str, name: str, dims: list[dict[str, str]], value: float, unit: str) -> None:
+            out[namespace].append(
+                {"MetricName": name, "Dimensions": dims, "Timestamp": now, "Value": value, "Unit": unit}
+            )
+
+        for svc in ECS_SERVICES:
+            dims = [{"Name": "ClusterName", "Value": svc.cluster}, {"Name": "ServiceName", "Value": svc.name}]
+            if svc.running:
+                cpu = min(100.0, max(0.1, svc.cpu_percent * jitter(0.85, 1.15)))
+                memory = min(100.0, max(0.1, svc.memory_percent * jitter(0.95, 1.05)))
+                datum("AWS/ECS", "CPUUtilization", dims, round(cpu, 2), "Percent")
+                datum("AWS/ECS", "MemoryUtilization", dims, round(memory, 2), "Percent")
+            if ECS_CLUSTERS.get(svc.cluster):
+                datum("ECS/ContainerInsights", "RunningTaskCount", dims, svc.running, "Count")
+                datum("ECS/ContainerInsights", "DesiredTaskCount", dims, svc.desired, "Count")
+        for stream in DELIVERY_STREAMS:
+            dims = [{"Name": "DeliveryStreamName", "Value": stream.name}]
+            records = round(stream.records_per_minute * seconds / 60 * jitter(0.8, 1.2))
+            throttled = round(records * stream.throttled_share)
+            datum("AWS/Firehose", "IncomingRecords", dims, records, "Count")
+            datum("AWS/Firehose", "IncomingBytes", dims, records * stream.record_bytes, "Bytes")
+            datum("AWS/Firehose", "ThrottledRecords", dims, throttled, "Count")
+            datum("AWS/Firehose", "DeliveryToS3.Records", dims, round(records * stream.success), "Count")
+            datum("AWS/Firehose", "DeliveryToS3.Success", dims, stream.success, "None")
+            datum(
+                "AWS/Firehose",
+                "DeliveryToS3.DataFreshness",
+                dims,
+                round(stream.freshness_s * jitter(0.9, 1.1)),
+                "Seconds",
+            )
+        return out
 
     @staticmethod
     def _metrics(spec: FunctionSpec, invocations: list[Invocation], now: datetime) -> list[dict[str, Any]]:

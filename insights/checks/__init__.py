@@ -9,8 +9,12 @@ from __future__ import annotations
 from insights.checks import (  # noqa: F401 - imported for their registrations
     account,
     apigateway,
+    appsync,
     dynamodb,
+    ecs,
+    elb,
     eventbridge,
+    firehose,
     kinesis,
     lambda_,
     logs,

@@ -18,6 +18,11 @@ ARNS = {
     "kinesis.stream": "arn:aws:kinesis:eu-west-1:123456789012:stream/orders",
     "states.statemachine": "arn:aws:states:eu-west-1:123456789012:stateMachine:orders",
     "events.rule": "arn:aws:events:eu-west-1:123456789012:rule/orders",
+    "elb.application": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/orders/50dc6c495c0c9188",
+    "elb.network": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/orders/50dc6c495c0c9188",
+    "appsync.graphql_api": "arn:aws:appsync:eu-west-1:123456789012:apis/orders1234",
+    "ecs.service": "arn:aws:ecs:eu-west-1:123456789012:service/shop/orders",
+    "firehose.delivery_stream": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/orders",
     "account": "arn:aws:iam::123456789012:root",
 }
 

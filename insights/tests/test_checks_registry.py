@@ -38,6 +38,10 @@ SERVICE_PREFIX = {
     "kinesis": "kinesis-",
     "stepfunctions": "stepfunctions-",
     "eventbridge": "eventbridge-",
+    "elb": "elb-",
+    "appsync": "appsync-",
+    "ecs": "ecs-",
+    "firehose": "firehose-",
     "logs": "logs-",
     "account": "account-",
 }
@@ -71,6 +75,32 @@ CONFIG_KEYS = {
         "definition_sha",
     ],
     "events.rule": ["event_bus", "state", "schedule", "event_pattern", "targets"],
+    "elb.application": [
+        "type", "scheme", "dns_name", "vpc_id", "ip_address_type", "availability_zones", "security_groups",
+        "listeners", "target_groups", "deletion_protection", "access_logs", "idle_timeout_s",
+        "drop_invalid_header_fields", "cross_zone",
+    ],
+    "elb.network": [
+        "type", "scheme", "dns_name", "vpc_id", "ip_address_type", "availability_zones", "security_groups",
+        "listeners", "target_groups", "deletion_protection", "access_logs", "idle_timeout_s",
+        "drop_invalid_header_fields", "cross_zone",
+    ],
+    "appsync.graphql_api": [
+        "api_id", "api_type", "visibility", "authentication_type", "additional_authentication_types", "logging",
+        "xray_enabled", "waf_web_acl", "api_keys", "data_sources", "cache",
+    ],
+    "ecs.service": [
+        "cluster", "cluster_arn", "status", "launch_type", "capacity_providers", "platform_version",
+        "scheduling_strategy", "desired_count", "running_count", "pending_count", "task_definition",
+        "assign_public_ip", "load_balancers", "deployment_controller", "circuit_breaker", "minimum_healthy_percent",
+        "maximum_percent", "deployments", "execute_command", "container_insights", "task_cpu", "task_memory_mb",
+        "network_mode", "requires_compatibilities", "os_family", "containers", "auto_scaling",
+    ],
+    "firehose.delivery_stream": [
+        "type", "status", "source_arn", "encryption", "encryption_key_type", "destination", "destination_target",
+        "buffer_size_mb", "buffer_interval_s", "compression", "error_output_prefix", "backup_mode", "error_logging",
+        "error_log_group", "processing_lambdas", "format_conversion", "dynamic_partitioning",
+    ],
     "account": ["concurrency_limit", "unreserved_concurrency"],  # the engine, from AccountRegion
 }  # fmt: skip
 

@@ -12,7 +12,17 @@ import pytest
 
 import kinds
 from aws.permissions import COMMON_ACTIONS
-from kinds import apigateway, eventbridge_rule, lambda_function, sns_topic, sqs_queue
+from kinds import (
+    apigateway,
+    appsync_api,
+    ecs_service,
+    eventbridge_rule,
+    firehose_stream,
+    lambda_function,
+    load_balancer,
+    sns_topic,
+    sqs_queue,
+)
 from kinds.base import register
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -67,8 +77,13 @@ def test_the_registry_lists_every_kind_once_in_the_product_s_order() -> None:
         "sns.topic",
         "dynamodb.table",
         "kinesis.stream",
+        "firehose.delivery_stream",
         "states.statemachine",
         "events.rule",
+        "elb.application",
+        "elb.network",
+        "appsync.graphql_api",
+        "ecs.service",
     ]
     assert kinds.choices()[0] == (lambda_function.KIND, "Lambda function")
     assert all(k.label and k.metrics and k.actions and k.sections for k in kinds.all_kinds())
@@ -102,8 +117,13 @@ def test_each_service_a_describer_lists_with_has_one_probe() -> None:
         "sns",
         "dynamodb",
         "kinesis",
+        "firehose",
         "stepfunctions",
         "events",
+        "elbv2",
+        "appsync",
+        "ecs",
+        "application-autoscaling",
     }
 
 
@@ -136,6 +156,31 @@ def test_poll_defaults_come_from_the_kinds_and_reach_the_settings(monkeypatch: p
         ("states.statemachine", {"type": "EXPRESS"}, "EXPRESS"),
         ("kinesis.stream", {"mode": "ON_DEMAND"}, "ON_DEMAND"),
         (sns_topic.KIND, {"fifo": True}, ""),
+        (
+            load_balancer.ALB,
+            {
+                "scheme": "internet-facing",
+                "availability_zones": ["eu-west-1a", "eu-west-1b"],
+                "listeners": [{"protocol": "HTTPS"}, {"protocol": "HTTP"}, {"protocol": "HTTPS"}],
+            },
+            "internet-facing · 2 AZs · HTTP, HTTPS",
+        ),
+        (load_balancer.NLB, {"scheme": "internal", "availability_zones": ["eu-west-1a"]}, "internal · 1 AZ"),
+        (appsync_api.KIND, {"authentication_type": "API_KEY"}, "API_KEY"),
+        (
+            appsync_api.KIND,
+            {"authentication_type": "AWS_IAM", "additional_authentication_types": ["API_KEY"]},
+            "AWS_IAM + API_KEY",
+        ),
+        (
+            ecs_service.KIND,
+            {"cluster": "shop", "launch_type": "FARGATE", "desired_count": 3, "running_count": 1},
+            "shop · FARGATE · 1/3 tasks",
+        ),
+        (ecs_service.KIND, {"cluster": "batch", "capacity_providers": ["spot"]}, "batch"),
+        (firehose_stream.KIND, {"type": "KinesisStreamAsSource", "destination": "S3"}, "Kinesis stream → S3"),
+        (firehose_stream.KIND, {"type": "DirectPut", "destination": "HTTP endpoint"}, "Direct PUT → HTTP endpoint"),
+        (firehose_stream.KIND, {"type": "DirectPut", "destination": None}, "Direct PUT"),
         ("no.such-kind", {"anything": 1}, ""),
     ],
 )
@@ -191,3 +236,41 @@ def test_metric_dimensions_name_the_resource_as_cloudwatch_does() -> None:
     assert kinds.get(apigateway.HTTP_API).dimensions(http_api) == [{"Name": "ApiId", "Value": "a1b2"}]
     machine = SimpleNamespace(name="flow", arn="arn:aws:states:eu-west-1:1:stateMachine:flow", config={})
     assert kinds.get("states.statemachine").dimensions(machine) == [{"Name": "StateMachineArn", "Value": machine.arn}]
+    service = SimpleNamespace(name="web", arn="arn:aws:ecs:eu-west-1:1:service/shop/web", config={"cluster": "shop"})
+    cpu = kinds.get(ecs_service.KIND).metrics[0]
+    assert kinds.get(ecs_service.KIND).dimensions_for(service, cpu) == [
+        {"Name": "ClusterName", "Value": "shop"},
+        {"Name": "ServiceName", "Value": "web"},
+    ]
+    stream = SimpleNamespace(name="app-logs", arn="arn:aws:firehose:eu-west-1:1:deliverystream/app-logs", config={})
+    assert kinds.get(firehose_stream.KIND).dimensions(stream) == [{"Name": "DeliveryStreamName", "Value": "app-logs"}]
+
+
+def test_load_balancer_metrics_are_asked_per_target_group_where_cloudwatch_has_them_only_so() -> None:
+    arn = "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/shop/50dc6c495c0c9188"
+    alb = SimpleNamespace(
+        name="shop",
+        arn=arn,
+        config={
+            "target_groups": [{"dimension": "targetgroup/web/73e2d6bc24d8a067"}, {"dimension": "targetgroup/fn/1"}]
+        },
+    )
+    kind = kinds.get(load_balancer.ALB)
+    requests = next(s for s in kind.metrics if s.name == "RequestCount")
+    unhealthy = next(s for s in kind.metrics if s.name == "UnHealthyHostCount")
+    assert kind.dimension_sets(alb, requests) == [[{"Name": "LoadBalancer", "Value": "app/shop/50dc6c495c0c9188"}]]
+    assert kind.dimension_sets(alb, unhealthy) == [
+        [
+            {"Name": "LoadBalancer", "Value": "app/shop/50dc6c495c0c9188"},
+            {"Name": "TargetGroup", "Value": "targetgroup/web/73e2d6bc24d8a067"},
+        ],
+        [
+            {"Name": "LoadBalancer", "Value": "app/shop/50dc6c495c0c9188"},
+            {"Name": "TargetGroup", "Value": "targetgroup/fn/1"},
+        ],
+    ]
+    assert kind.queries_for(alb) == kind.queries_per_resource + 2  # one more part of each of the two health metrics
+    lonely = SimpleNamespace(name="shop", arn=arn, config={"target_groups": []})
+    assert kind.dimension_sets(lonely, unhealthy) == []
+    api = SimpleNamespace(name="shop", arn="arn:aws:appsync:eu-west-1:1:apis/abc", config={"api_id": "abc"})
+    assert kinds.get(appsync_api.KIND).dimensions(api) == [{"Name": "GraphQLAPIId", "Value": "abc"}]

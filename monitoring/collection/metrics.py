@@ -45,6 +45,7 @@ class Query:
     metric: str
     stat: str
     body: dict[str, Any]
+    part: bool = False  # one part's query: its points are summed with the other parts'
     region: str = ""  # the account-level series' region; empty for a resource's
 
 
@@ -68,33 +69,40 @@ class MetricsSummary:
 
 
 def build_queries(kind: str, resources: Iterable[Any], start_id: int = 0, *, region: str = "") -> list[Query]:
-    """Every (resource, metric, statistic) of a kind as GetMetricData queries; the account
-    kind's (resources: `[None]`) carry the region they are read in."""
+    """Every (resource, metric, statistic) of a kind as GetMetricData queries (a metric
+    published per part of the resource: one query per part); the account kind's
+    (resources: `[None]`) carry the region they are read in."""
     specs = ACCOUNT_METRICS if kind == ACCOUNT_KIND else kinds.get(kind).metrics
     out = []
     n = start_id
     for resource in resources:
         for spec in specs:
-            dims = kinds.get(kind).dimensions_for(resource, spec) if kind != ACCOUNT_KIND else []
-            for stat in spec.stats:
-                n += 1
-                out.append(
-                    Query(
-                        resource_id=0 if kind == ACCOUNT_KIND else resource.pk,
-                        region=region if kind == ACCOUNT_KIND else "",
-                        metric=spec.key,
-                        stat=stat,
-                        body={
-                            "Id": f"q{n}",
-                            "MetricStat": {
-                                "Metric": {"Namespace": spec.namespace, "MetricName": spec.name, "Dimensions": dims},
-                                "Period": PERIOD,
-                                "Stat": stat,
+            dimension_sets = kinds.get(kind).dimension_sets(resource, spec) if kind != ACCOUNT_KIND else [[]]
+            for dims in dimension_sets:
+                for stat in spec.stats:
+                    n += 1
+                    out.append(
+                        Query(
+                            resource_id=0 if kind == ACCOUNT_KIND else resource.pk,
+                            region=region if kind == ACCOUNT_KIND else "",
+                            metric=spec.key,
+                            stat=stat,
+                            body={
+                                "Id": f"q{n}",
+                                "MetricStat": {
+                                    "Metric": {
+                                        "Namespace": spec.namespace,
+                                        "MetricName": spec.name,
+                                        "Dimensions": dims,
+                                    },
+                                    "Period": PERIOD,
+                                    "Stat": stat,
+                                },
+                                "ReturnData": True,
                             },
-                            "ReturnData": True,
-                        },
+                            part=spec.per is not None,
+                        )
                     )
-                )
     return out
 
 
@@ -127,4 +135,18 @@ def fetch(
             token = response.get("NextToken")
             if not token:
                 break
-    return points, calls
+    return sum_parts(points), calls
+
+
+def sum_parts(points: list[tuple[Query, datetime, float]]) -> list[tuple[Query, datetime, float]]:
+    """The points of a metric asked per part, summed per resource × metric × statistic × time."""
+    out: list[tuple[Query, datetime, float]] = []
+    summed: dict[tuple[int, str, str, datetime], tuple[Query, datetime, float]] = {}
+    for query, ts, value in points:
+        if not query.part:
+            out.append((query, ts, value))
+            continue
+        key = (query.resource_id, query.metric, query.stat, ts)
+        first = summed.get(key)
+        summed[key] = (query, ts, value) if first is None else (first[0], ts, first[2] + value)
+    return out + list(summed.values())

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+import kinds
 from accounts.models import AwsAccount
 from accounts.services import aws_account_configure, aws_account_start, aws_account_validate
 from aws import clients
 from kinds import REQUIRED_ACTIONS
+from kinds.describe import Context
 from monitoring.collection.orchestrator import UnitBusy, collect_unit, regions_refresh, unit_lock
 from monitoring.models import Resource, ResourceChange
 
@@ -29,6 +31,11 @@ ALL_KINDS = {
     "kinesis.stream",
     "states.statemachine",
     "events.rule",
+    "elb.application",
+    "elb.network",
+    "appsync.graphql_api",
+    "firehose.delivery_stream",
+    "ecs.service",
 }
 
 
@@ -100,8 +107,101 @@ def test_discovery_finds_every_kind_with_its_configuration(account: AwsAccount, 
     assert {s["name"]: s["tracing_enabled"] for s in api.config["stages"]} == {"prod": True, "dev": False}
     assert by_name(account, "apigateway.httpapi", "webhooks").config["protocol"] == "HTTP"
 
+    shop = by_name(account, "elb.application", "shop-alb")
+    assert shop.tags == {"team": "checkout"}
+    assert shop.config["scheme"] == "internet-facing"
+    assert shop.config["availability_zones"] == ["us-east-1a", "us-east-1b"]
+    assert [(x["protocol"], x["port"], x["ssl_policy"]) for x in shop.config["listeners"]] == [
+        ("HTTP", 80, None),
+        ("HTTPS", 443, "ELBSecurityPolicy-2016-08"),
+        ("HTTP", 8081, None),
+    ]
+    groups = {g["name"]: g for g in shop.config["target_groups"]}
+    assert groups["shop-web"]["has_targets"] is True
+    assert groups["shop-web"]["dimension"].startswith("targetgroup/shop-web/")
+    assert groups["shop-api-fn"]["lambda_functions"] == [first.arn]
+    assert shop.config["deletion_protection"] is False
+    internal = by_name(account, "elb.application", "internal-alb")
+    assert internal.config["listeners"][0]["redirect_protocol"] == "HTTPS"
+    assert [g["has_targets"] for g in internal.config["target_groups"]] == [False]
+    assert by_name(account, "elb.network", "tcp-nlb").config["availability_zones"] == ["us-east-1a"]
+    graphql = by_name(account, "appsync.graphql_api", "shop-graphql")
+    assert graphql.config["authentication_type"] == "API_KEY"
+    assert graphql.config["logging"] is None and graphql.config["cache"] is None
+    assert [k["description"] for k in graphql.config["api_keys"]] == ["web storefront"]
+    keys = sandbox.admin("appsync").list_api_keys(apiId=graphql.config["api_id"])["apiKeys"]
+    assert keys and all(k["id"] not in json.dumps(graphql.config) for k in keys)  # a key's id is the key
+    admin = by_name(account, "appsync.graphql_api", "admin-graphql")
+    assert admin.config["cache"]["behavior"] == "FULL_REQUEST_CACHING"
+    assert admin.config["logging"] == {"field_log_level": "ERROR", "exclude_verbose_content": False}
+
     account.refresh_from_db()
     assert "discovery:us-east-1" in account.last_collected
+
+
+def test_ecs_services_are_discovered_with_their_cluster_tasks_and_task_definition(
+    account: AwsAccount, sandbox: Any
+) -> None:
+    summary = collect_unit(account, "us-east-1")
+
+    assert summary.resources["ecs.service"] == 4
+    web = by_name(account, "ecs.service", "web")
+    assert web.arn.endswith(":service/shop/web")
+    assert web.tags == {"team": "checkout"}
+    assert {k: web.config[k] for k in ("cluster", "launch_type", "platform_version", "container_insights")} == {
+        "cluster": "shop",
+        "launch_type": "FARGATE",
+        "platform_version": "LATEST",
+        "container_insights": True,
+    }
+    assert (web.config["desired_count"], web.config["running_count"]) == (2, 2)
+    assert web.config["auto_scaling"] == {"min": 2, "max": 6}
+    assert (web.config["task_cpu"], web.config["task_memory_mb"], web.config["task_definition"]) == (
+        1024,
+        2048,
+        "web:1",
+    )
+    assert web.config["containers"][0]["log_driver"] == "awslogs"
+    assert web.config["assign_public_ip"] is False
+    assert web.config["deployments"][0]["status"] == "PRIMARY"
+    assert kinds.details(web.kind, web.config) == "shop · FARGATE · 2/2 tasks"
+    assert kinds.get(web.kind).dimensions(web) == [
+        {"Name": "ClusterName", "Value": "shop"},
+        {"Name": "ServiceName", "Value": "web"},
+    ]
+
+    worker = by_name(account, "ecs.service", "worker")
+    assert (worker.config["desired_count"], worker.config["running_count"]) == (3, 0)
+    assert worker.config["container_insights"] is False
+    assert worker.config["platform_version"] == "1.3.0"
+    assert worker.config["assign_public_ip"] is True
+    assert worker.config["auto_scaling"] is None
+    assert worker.config["containers"][0]["log_driver"] is None
+    reports = by_name(account, "ecs.service", "reports")
+    assert (reports.config["launch_type"], reports.config["assign_public_ip"]) == ("EC2", None)
+
+
+def test_firehose_delivery_streams_are_discovered_with_source_destination_and_settings(
+    account: AwsAccount, sandbox: Any
+) -> None:
+    summary = collect_unit(account, "us-east-1")
+
+    assert summary.resources["firehose.delivery_stream"] == 2
+    archive = by_name(account, "firehose.delivery_stream", "clickstream-archive")
+    assert archive.config["type"] == "KinesisStreamAsSource"
+    assert archive.config["source_arn"].endswith(":stream/clickstream")
+    assert archive.config["destination"] == "S3"
+    assert archive.config["destination_target"] == "arn:aws:s3:::sandbox-clickstream-archive"
+    assert (archive.config["buffer_size_mb"], archive.config["buffer_interval_s"]) == (64, 300)
+    assert archive.config["error_logging"] is True
+    assert archive.config["error_output_prefix"].startswith("errors/")
+    assert archive.tags == {"team": "data"}
+    assert kinds.details(archive.kind, archive.config) == "Kinesis stream → S3"
+
+    logs = by_name(account, "firehose.delivery_stream", "app-logs")
+    assert (logs.config["type"], logs.config["encryption"]) == ("DirectPut", "DISABLED")
+    assert (logs.config["error_logging"], logs.config["error_output_prefix"]) == (False, None)
+    assert logs.config["buffer_interval_s"] == 10
 
 
 def test_the_actions_the_collectors_call_are_exactly_the_role_template_s(account: AwsAccount, sandbox: Any) -> None:
@@ -215,3 +315,16 @@ def test_assumed_role_credentials_are_reused_across_clients(account: AwsAccount,
     clients.customer_client(account, "us-east-1", "dynamodb")
 
     assert len(assumed) - before <= 2  # at most the two racing first callers; then the cache
+
+
+def test_delivery_streams_are_listed_page_by_page_from_each_page_s_last_name(sandbox: Any) -> None:
+    firehose = sandbox.admin("firehose")
+    starts: list[str | None] = []
+    firehose.meta.events.register(
+        "before-parameter-build.firehose.ListDeliveryStreams",
+        lambda params, **_: starts.append(params.get("ExclusiveStartDeliveryStreamName")),
+    )
+    ctx = Context(lambda service: firehose, "us-east-1")
+    names = list(ctx.paginate("firehose", "ListDeliveryStreams", "DeliveryStreamNames", Limit=1))
+    assert names == ["app-logs", "clickstream-archive"]
+    assert starts == [None, "app-logs"]

@@ -15,6 +15,7 @@ from accounts.services import aws_account_configure, aws_account_start, aws_acco
 from aws import clients
 from devtools.sandbox.catalog import functions
 from devtools.sandbox.seed import admin_client, create_resources
+from kinds import load_balancer
 from monitoring.collection.metrics import LATE_DATA, MAX_QUERIES
 from monitoring.collection.orchestrator import collect_metrics, collect_unit
 from monitoring.models import MetricCheckpoint, MetricPoint, Resource
@@ -94,8 +95,24 @@ def test_values_stored_equal_the_values_put_for_every_statistic(account: AwsAcco
             ],
         )
 
+    # A load balancer's host counts exist per target group only: each is asked, the sum stored.
+    alb = Resource.objects.get(account=account, kind=load_balancer.ALB, name="shop-alb")
+    lb_dims = [{"Name": "LoadBalancer", "Value": load_balancer.dimension(alb.arn)}]
+    for unhealthy, target_group in zip((1, 2), alb.config["target_groups"], strict=True):
+        dims = [*lb_dims, {"Name": "TargetGroup", "Value": target_group["dimension"]}]
+        cw.put_metric_data(
+            Namespace="AWS/ApplicationELB",
+            MetricData=[{"MetricName": "UnHealthyHostCount", "Dimensions": dims, "Timestamp": t, "Value": unhealthy}],
+        )
+    cw.put_metric_data(
+        Namespace="AWS/ApplicationELB",
+        MetricData=[{"MetricName": "RequestCount", "Dimensions": lb_dims, "Timestamp": t, "Value": 42}],
+    )
+
     summary = collect_metrics(client_for(account), account, REGION, datetime.now(tz=UTC))
 
+    assert value(account, alb.pk, "AWS/ApplicationELB:UnHealthyHostCount", "Maximum", t) == 3.0
+    assert value(account, alb.pk, "AWS/ApplicationELB:RequestCount", "Sum", t) == 42.0
     for i, fn in enumerate(fns):
         durations = sorted(float(10 * (k + 1) + i) for k in range(20))
         assert value(account, fn.pk, "AWS/Lambda:Invocations", "Sum", t) == 20 + i
@@ -112,8 +129,9 @@ def test_values_stored_equal_the_values_put_for_every_statistic(account: AwsAcco
     assert (
         summary.queries
         == sum(
-            kind.queries_per_resource * Resource.objects.filter(account=account, kind=kind.id).count()
+            kind.queries_for(r)
             for kind in kinds.all_kinds()
+            for r in Resource.objects.filter(account=account, kind=kind.id)
         )
         + 3
     )  # the account-level metrics

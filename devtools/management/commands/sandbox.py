@@ -13,13 +13,15 @@ from django.core.management.base import BaseCommand, CommandParser
 from devtools.sandbox.catalog import FunctionSpec
 from devtools.sandbox.seed import admin_client, seed
 from devtools.sandbox.server import SandboxServer
+from devtools.sandbox.service_traffic import ServiceTraffic
 from devtools.sandbox.traffic import TrafficGenerator
 
 
 class Command(BaseCommand):
     help = (
         "Run the sandbox AWS: a local moto server seeded with an account's worth of serverless "
-        "resources and a read-only role, generating Lambda logs and metrics until stopped."
+        "resources and a read-only role, generating Lambda logs and metrics (and load balancers' and "
+        "AppSync APIs' metrics) until stopped."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -72,11 +74,13 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 per_minute=options["rate"],
             )
+            services = ServiceTraffic(server.url, options["region"], seed=options["seed"])
             ledger = state_path.with_name("sandbox-ledger.json")
             while not stopping:
                 started = time.monotonic()
                 if not options["no_traffic"]:
                     generator.tick(options["tick"])
+                    services.tick(options["tick"])
                     generator.write_ledger(ledger)
                 while not stopping and time.monotonic() - started < options["tick"]:
                     time.sleep(0.2)
