@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import botocore.exceptions
+import botocore.session
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -69,4 +71,15 @@ def enabled_regions(client_for: Callable[[str], BaseClient]) -> tuple[list[str],
 
 
 def _valid(regions: set[str]) -> list[str]:
-    return sorted(r for r in regions if isinstance(r, str) and _REGION.match(r))
+    """Region names of the home region's partition: a commercial account's role cannot be used
+    in GovCloud or China (other partitions, other accounts), whatever a listing says."""
+    session = botocore.session.get_session()
+    home = session.get_partition_for_region(HOME_REGION)
+
+    def same_partition(region: str) -> bool:
+        try:
+            return bool(session.get_partition_for_region(region) == home)
+        except (ValueError, botocore.exceptions.BotoCoreError):
+            return True  # newer than this botocore: collect it, and say so if it fails
+
+    return sorted(r for r in regions if isinstance(r, str) and _REGION.match(r) and same_partition(r))
