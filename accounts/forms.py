@@ -10,12 +10,14 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 
+from kinds.filters import parse_filters
 from web.params import LineField
 
 from .models import ApiToken, DateFormat
 from .onboarding import ROLE_ARN_RE, parse_regions
 from .services import default_organization_name, organization_create
 
+ALL_REGIONS = "all"
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -63,7 +65,8 @@ class AwsAccountRoleForm(forms.Form):
     )
     regions = forms.CharField(
         max_length=1000,
-        help_text="The regions your serverless resources run in, comma-separated.",
+        help_text="The regions your serverless resources run in, comma-separated, or “all” for every region "
+        "the account has enabled (found again at each discovery).",
         widget=forms.TextInput(attrs={"placeholder": "us-east-1, eu-west-1"}),
     )
 
@@ -74,14 +77,55 @@ class AwsAccountRoleForm(forms.Form):
         return value
 
     def clean_regions(self) -> list[str]:
+        text = str(self.cleaned_data["regions"])
+        if text.strip().lower() == ALL_REGIONS:
+            return []
         try:
-            return parse_regions(str(self.cleaned_data["regions"]))
+            return parse_regions(text)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
 
+    @property
+    def all_regions(self) -> bool:
+        return str(self.data.get("regions", "")).strip().lower() == ALL_REGIONS
+
     def initial_from(self, account: Any) -> None:
-        regions = account.regions or settings.DEFAULT_AWS_REGIONS
-        self.initial = {"name": account.name, "role_arn": account.role_arn, "regions": ", ".join(regions)}
+        regions = ALL_REGIONS if account.all_regions else ", ".join(account.regions or settings.DEFAULT_AWS_REGIONS)
+        self.initial = {"name": account.name, "role_arn": account.role_arn, "regions": regions}
+
+
+class ResourceFiltersForm(forms.Form):
+    """An account's include and exclude filters, one per line (kinds/filters.py)."""
+
+    include = forms.CharField(
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "orders-*\nteam=payments"}),
+        help_text="Collect only the resources that match one of these (empty: all of them).",
+    )
+    exclude = forms.CharField(
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "*-dev\nenv=test"}),
+        help_text="Never collect the resources that match one of these.",
+    )
+
+    @staticmethod
+    def _lines(value: str) -> list[str]:
+        lines = [line for line in value.splitlines() if line.strip()]
+        try:
+            return [f.text for f in parse_filters(lines)]
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_include(self) -> list[str]:
+        return self._lines(str(self.cleaned_data.get("include") or ""))
+
+    def clean_exclude(self) -> list[str]:
+        return self._lines(str(self.cleaned_data.get("exclude") or ""))
+
+    def initial_from(self, account: Any) -> None:
+        self.initial = {"include": "\n".join(account.include_filters), "exclude": "\n".join(account.exclude_filters)}
 
 
 class MetricIntervalsForm(forms.Form):

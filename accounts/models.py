@@ -80,7 +80,15 @@ class AwsAccount(models.Model):
     aws_account_id = models.CharField(max_length=12, blank=True)
     role_arn = models.CharField(max_length=2048, blank=True)
     external_id = models.CharField(max_length=64, unique=True, default=_external_id, editable=False)
+    # The regions collected. With `all_regions` they are the ones the account has enabled,
+    # found again at each discovery (`regions_found_at`).
     regions = models.JSONField(default=list)
+    all_regions = models.BooleanField(default=False)
+    regions_found_at = models.DateTimeField(null=True, blank=True)
+    # Which discovered resources are collected (kinds/filters.py): name globs and key=value
+    # tag filters, one string each.
+    include_filters = models.JSONField(default=list, blank=True)
+    exclude_filters = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)

@@ -23,6 +23,7 @@ import kinds
 from aws import clients
 from aws.errors import ACCESS_DENIED, REGION_DISABLED, Problem, error_code, explain
 from aws.permissions import OPTIONAL_ACTIONS, iam_action
+from aws.regions import HOME_REGION, RegionsUnavailable, enabled_regions
 from kinds import REQUIRED_ACTIONS, Probe
 
 ROLE_NAME = "DashbirdReadOnly"
@@ -188,6 +189,8 @@ class ValidationReport:
     aws_account_id: str = ""
     error: str = ""
     region_problems: dict[str, list[Problem]] = field(default_factory=dict)
+    # With "all regions": the enabled regions the role listed (and then probed).
+    regions_found: list[str] | None = None
 
     @property
     def messages(self) -> list[str]:
@@ -208,7 +211,9 @@ def parse_regions(text: str | list[str]) -> list[str]:
     return regions
 
 
-def validate_role(*, role_arn: str, external_id: str, regions: list[str]) -> ValidationReport:
+def validate_role(
+    *, role_arn: str, external_id: str, regions: list[str], all_regions: bool = False
+) -> ValidationReport:
     """Assume the role with the ExternalId, ask STS whose it is, then make one cheap read per
     service per region.
 
@@ -261,6 +266,15 @@ def validate_role(*, role_arn: str, external_id: str, regions: list[str]) -> Val
             "Check the role ARN.",
         )
 
+    found = None
+    if all_regions:
+        try:
+            found, _ = enabled_regions(lambda service: clients.session_client(creds, service, HOME_REGION))
+        except RegionsUnavailable as exc:
+            return ValidationReport(ok=False, aws_account_id=verified, error=exc.problem.message)
+        if not found:
+            return ValidationReport(ok=False, aws_account_id=verified, error="The account lists no enabled region.")
+        regions = found
     problems: dict[str, list[Problem]] = {}
     for region in regions:
         for service, operation, params in PROBES:
@@ -280,4 +294,4 @@ def validate_role(*, role_arn: str, external_id: str, regions: list[str]) -> Val
                 problems.setdefault(region, []).append(
                     explain(exc, service=service, operation=operation, region=region, action=action)
                 )
-    return ValidationReport(ok=not problems, aws_account_id=verified, region_problems=problems)
+    return ValidationReport(ok=not problems, aws_account_id=verified, region_problems=problems, regions_found=found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import zoneinfo
+from datetime import datetime
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import User
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from aws.clients import forget_credentials
+from kinds.filters import parse_filters
 
 from .models import AwsAccount, DateFormat, Membership, Organization, Profile, Role
 from .onboarding import ROLE_ARN_RE, ValidationReport, parse_regions, validate_role
@@ -67,9 +69,11 @@ def aws_account_start(*, organization: Organization, name: str) -> AwsAccount:
 
 @transaction.atomic
 def aws_account_configure(
-    *, account: AwsAccount, role_arn: str, regions: list[str], name: str | None = None
+    *, account: AwsAccount, role_arn: str, regions: list[str], name: str | None = None, all_regions: bool = False
 ) -> AwsAccount:
     """Step 2: the role ARN and regions (validated for shape here, for access in step 3).
+    `all_regions`: collect every region the account has enabled; they are listed when the
+    role is validated and again at each discovery, and `regions` is ignored.
 
     The AWS account id is not taken from the typed ARN: anyone can type another tenant's
     role ARN. It is recorded by `aws_account_validate` from STS, once the role was assumed
@@ -83,7 +87,7 @@ def aws_account_configure(
     )
     if clash is not None:
         raise ValueError(f"This role is already connected as {clash.name!r}.")
-    fields = ["role_arn", "regions", "name"]
+    fields = ["role_arn", "regions", "name", "all_regions"]
     if role_arn != account.role_arn:
         account.aws_account_id, account.validated_at = "", None
         fields += ["aws_account_id", "validated_at"]
@@ -91,7 +95,11 @@ def aws_account_configure(
             account.status = AwsAccount.Status.PENDING
             fields.append("status")
     account.role_arn = role_arn
-    account.regions = parse_regions(regions)
+    if not all_regions:
+        account.regions = parse_regions(regions)
+    elif not account.all_regions:
+        account.regions = []  # until the role lists them
+    account.all_regions = all_regions
     if name is not None and name.strip():
         account.name = name.strip()
     account.save(update_fields=fields)
@@ -101,14 +109,22 @@ def aws_account_configure(
 def aws_account_validate(*, account: AwsAccount) -> ValidationReport:
     """Step 3 (and "re-validate"): assume the role and probe each region; record the outcome."""
     forget_credentials(account)
-    report = validate_role(role_arn=account.role_arn, external_id=account.external_id, regions=account.regions)
+    report = validate_role(
+        role_arn=account.role_arn,
+        external_id=account.external_id,
+        regions=account.regions,
+        all_regions=account.all_regions,
+    )
     now = timezone.now()
+    fields: dict[str, object]
     if report.ok:
         fields = {"status": AwsAccount.Status.CONNECTED, "last_error": "", "validated_at": now}
     else:
         fields = {"status": AwsAccount.Status.ERROR, "last_error": "\n".join(report.messages), "last_error_at": now}
     if report.aws_account_id:  # from STS GetCallerIdentity of the assumed role, never from the typed ARN
         fields["aws_account_id"] = report.aws_account_id
+    if report.regions_found:
+        fields.update(regions=report.regions_found, regions_found_at=now)
     AwsAccount.objects.filter(pk=account.pk).update(**fields)
     for key, value in fields.items():
         setattr(account, key, value)
@@ -120,7 +136,13 @@ def aws_account_validate(*, account: AwsAccount) -> ValidationReport:
 
 @transaction.atomic
 def aws_account_connect(
-    *, organization: Organization, role_arn: str, regions: list[str], name: str = "", external_id: str | None = None
+    *,
+    organization: Organization,
+    role_arn: str,
+    regions: list[str],
+    name: str = "",
+    external_id: str | None = None,
+    all_regions: bool = False,
 ) -> tuple[AwsAccount, ValidationReport]:
     """Create (or reuse the pending account of the ExternalId), configure and validate."""
     account = None
@@ -133,8 +155,37 @@ def aws_account_connect(
         if external_id:
             account.external_id = external_id
         account.save()
-    aws_account_configure(account=account, role_arn=role_arn, regions=regions, name=name or None)
+    aws_account_configure(
+        account=account, role_arn=role_arn, regions=regions, name=name or None, all_regions=all_regions
+    )
     return account, aws_account_validate(account=account)
+
+
+def aws_account_regions_found(*, account: AwsAccount, regions: list[str], now: datetime) -> list[str]:
+    """With "all regions": the enabled regions discovery listed become the regions collected.
+    Returns the ones that were not collected before. An empty list changes nothing."""
+    regions = sorted(set(regions))
+    if not account.all_regions or not regions:
+        return []
+    added = [r for r in regions if r not in account.regions]
+    AwsAccount.objects.filter(pk=account.pk).update(regions=regions, regions_found_at=now)
+    account.regions, account.regions_found_at = regions, now
+    return added
+
+
+@transaction.atomic
+def aws_account_filters_update(*, account: AwsAccount, include: list[str], exclude: list[str]) -> AwsAccount:
+    """Save the include/exclude filters (kinds/filters.py); ValueError names each bad one.
+
+    They apply at the next discovery of each region, which this makes due at once: stored
+    resources they exclude then stop being collected, ones they let back in come back."""
+    include_filters = [f.text for f in parse_filters(include)]
+    exclude_filters = [f.text for f in parse_filters(exclude)]
+    account = AwsAccount.objects.select_for_update().get(pk=account.pk)
+    account.include_filters, account.exclude_filters = include_filters, exclude_filters
+    account.last_collected = {k: v for k, v in account.last_collected.items() if not k.startswith("discovery:")}
+    account.save(update_fields=["include_filters", "exclude_filters", "last_collected"])
+    return account
 
 
 def aws_account_pause(*, account: AwsAccount, paused: bool) -> None:

@@ -18,7 +18,7 @@ from web import panels, params
 
 from .audit import audit_record
 from .context import current_organization
-from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm
+from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm, ResourceFiltersForm
 from .models import AwsAccount
 from .onboarding import cloudformation_template, platform_principal, quick_create_url
 from .permissions import can, require
@@ -26,6 +26,7 @@ from .roles import Action
 from .selectors import aws_accounts_of, get_aws_account_for_user
 from .services import (
     aws_account_configure,
+    aws_account_filters_update,
     aws_account_pause,
     aws_account_remove,
     aws_account_start,
@@ -79,6 +80,7 @@ def aws_account_setup(request: HttpRequest, pk: int) -> HttpResponse:
                     role_arn=form.cleaned_data["role_arn"],
                     regions=form.cleaned_data["regions"],
                     name=form.cleaned_data["name"],
+                    all_regions=form.all_regions,
                 )
             except ValueError as exc:
                 form.add_error("role_arn", str(exc))
@@ -89,7 +91,11 @@ def aws_account_setup(request: HttpRequest, pk: int) -> HttpResponse:
                     action="aws_account.configured",
                     obj=account,
                     request=request,
-                    changes={"role_arn": account.role_arn, "regions": account.regions, "status": account.status},
+                    changes={
+                        "role_arn": account.role_arn,
+                        "regions": "all" if account.all_regions else account.regions,
+                        "status": account.status,
+                    },
                 )
                 if report.ok:
                     messages.success(request, f"{account.name} is connected. Discovery has started.")
@@ -164,7 +170,39 @@ def _stored_time(value: Any) -> datetime | str:
 
 @login_required
 def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, _account(request, pk))
+
+
+@login_required
+@require_POST
+def aws_account_filters(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the include/exclude filters; a bad one shows the page again with its error."""
     account = _account(request, pk)
+    require(request, Action.MANAGE)
+    form = ResourceFiltersForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, account, filters_form=form, status=400)
+    before = {"include": account.include_filters, "exclude": account.exclude_filters}
+    account = aws_account_filters_update(
+        account=account, include=form.cleaned_data["include"], exclude=form.cleaned_data["exclude"]
+    )
+    audit_record(
+        organization=account.organization,
+        action="aws_account.filters_changed",
+        obj=account,
+        request=request,
+        changes={"before": before, "after": {"include": account.include_filters, "exclude": account.exclude_filters}},
+    )
+    messages.success(request, "Filters saved. They apply at the next discovery of each region, starting now.")
+    return redirect("accounts:aws_account_detail", pk=account.pk)
+
+
+def _detail(
+    request: HttpRequest, account: AwsAccount, *, filters_form: ResourceFiltersForm | None = None, status: int = 200
+) -> HttpResponse:
+    if filters_form is None:
+        filters_form = ResourceFiltersForm()
+        filters_form.initial_from(account)
     problems_by_region: dict[str, list[dict[str, str]]] = {}
     for problem in account.problems:
         problems_by_region.setdefault(problem.get("region") or "all regions", []).append(problem)
@@ -181,11 +219,13 @@ def aws_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "collected": collected,
             "can_manage": can(request, Action.MANAGE),
             "intervals_form": _intervals_form(account),
+            "filters_form": filters_form,
             # What higher apps show on this page (monitoring: the resource count, and the
             # regions being collected right now).
             "panels": panels.render_slots(request, account, facts=AWS_ACCOUNT_FACTS, health=AWS_ACCOUNT_HEALTH),
             "nav": "settings",
         },
+        status=status,
     )
 
 

@@ -29,7 +29,13 @@ from insights.checks import PILLARS, REGISTRY, CheckInput, InvocationStats, run_
 from kinds import lambda_function
 from monitoring.histogram import merge, percentile
 from monitoring.models import Resource, Rollup
-from monitoring.selectors import hourly_rollups, invocation_memory_and_init, live_resources, metric_aggregates
+from monitoring.selectors import (
+    account_regions,
+    hourly_rollups,
+    invocation_memory_and_init,
+    live_resources,
+    metric_aggregates,
+)
 
 from .models import Finding, FindingStatus, PillarScore, Suppression
 
@@ -45,18 +51,28 @@ class RunSummary:
     resolved: int = 0
 
 
-def _metrics(account: AwsAccount, since: datetime) -> dict[int, dict[str, float]]:
-    """{resource id: {"Namespace:Metric:Stat": value}} aggregated over the window."""
+def _metrics(account: AwsAccount, since: datetime) -> tuple[dict[int, dict[str, float]], dict[str, dict[str, float]]]:
+    """{resource id: {"Namespace:Metric:Stat": value}} aggregated over the window, and the
+    account's own series the same way per region."""
     out: dict[int, dict[str, float]] = defaultdict(dict)
+    regional: dict[str, dict[str, float]] = defaultdict(dict)
     for row in metric_aggregates(account_id=account.pk, since=since):
         metric, stat, total, high = row.metric, row.stat, row.total, row.high
         value = {"Sum": total, "Maximum": high, "Minimum": row.low, "Average": row.mean, "SampleCount": total}.get(
             stat, high
         )
+        if row.resource_id == 0:
+            regional[row.region][f"{metric}:{stat}"] = float(value)
+            continue
         out[row.resource_id][f"{metric}:{stat}"] = float(value)
         if stat == "Sum" and metric.startswith("AWS/DynamoDB:Consumed"):
             out[row.resource_id][f"derived:{metric.split(':', 1)[1]}:peak_per_second"] = float(high) / 60
-    return out
+    return out, regional
+
+
+def account_subject(account: AwsAccount, region: str) -> str:
+    """The finding subject of the account's checks in one region (limits are per region)."""
+    return f"a{account.pk}:{region}"
 
 
 def _stats(account: AwsAccount, since: datetime) -> dict[int, InvocationStats]:
@@ -119,7 +135,8 @@ def insights_run(account: AwsAccount, now: datetime | None = None) -> RunSummary
     now = now or timezone.now()
     since = now - timedelta(days=WINDOW_DAYS)
     resources = list(live_resources(account=account))
-    metrics = _metrics(account, since)
+    metrics, regional = _metrics(account, since)
+    states = account_regions(account_id=account.pk)
     stats = _stats(account, since)
     related = _related(resources, metrics)
     overrides = getattr(settings, "INSIGHTS_THRESHOLDS", {})
@@ -146,24 +163,29 @@ def insights_run(account: AwsAccount, now: datetime | None = None) -> RunSummary
         )
         for r in resources
     ]
-    inputs.append(
-        (
-            None,
-            CheckInput(
-                kind="account",
-                name=account.name,
-                arn=f"arn:aws:iam::{account.aws_account_id}:root",
-                region=",".join(account.regions),
-                config={"concurrency_limit": None, "unreserved_concurrency_min": None},
-                metrics=metrics.get(0, {}),
-                window_days=WINDOW_DAYS,
-                today=now.date().isoformat(),
-            ),
+    for region in account.regions:
+        state = states.get(region)
+        inputs.append(
+            (
+                None,
+                CheckInput(
+                    kind="account",
+                    name=f"{account.name} · {region}",
+                    arn=f"arn:aws:iam::{account.aws_account_id}:root",
+                    region=region,
+                    config={
+                        "concurrency_limit": state.lambda_concurrency_limit if state else None,
+                        "unreserved_concurrency": state.lambda_unreserved_concurrency if state else None,
+                    },
+                    metrics=regional.get(region, {}),
+                    window_days=WINDOW_DAYS,
+                    today=now.date().isoformat(),
+                ),
+            )
         )
-    )
     seen: set[tuple[str, str]] = set()
     for resource, inp in inputs:
-        subject = f"r{resource.pk}" if resource else f"a{account.pk}"
+        subject = f"r{resource.pk}" if resource else account_subject(account, inp.region)
         results = run_checks(inp, overrides)
         evaluated_ids = {c.id for c, _ in results}
         summary.evaluated += len(results)
@@ -207,10 +229,14 @@ def insights_run(account: AwsAccount, now: datetime | None = None) -> RunSummary
                 }
             )
         del evaluated_ids
-    # Findings of resources that are gone resolve.
+    # Findings of resources that are gone (or excluded by the account's filters) resolve, and
+    # so do the account's own of a region no longer collected.
     Finding.objects.filter(account=account, resource__gone_at__isnull=False).exclude(
         status=FindingStatus.RESOLVED
     ).update(status=FindingStatus.RESOLVED, resolved_at=now)
+    Finding.objects.filter(account=account, resource=None).exclude(
+        subject__in=[account_subject(account, region) for region in account.regions]
+    ).exclude(status=FindingStatus.RESOLVED).update(status=FindingStatus.RESOLVED, resolved_at=now)
     scores_update(organization=account.organization, now=now)
     return summary
 
@@ -225,7 +251,11 @@ def scores_update(*, organization: Organization, now: datetime) -> dict[str, flo
     kinds: dict[str, int] = defaultdict(int)
     for r in live_resources(organization=organization).values("kind"):
         kinds[r["kind"]] += 1
-    kinds["account"] = AwsAccount.objects.filter(organization=organization).count()
+    # The account checks run once per account × region.
+    kinds["account"] = sum(
+        len(regions)
+        for regions in AwsAccount.objects.filter(organization=organization).values_list("regions", flat=True)
+    )
     for chk in REGISTRY.values():
         counts[chk.pillar][1] += SEVERITY_WEIGHT.get(chk.severity, 1) * kinds.get(chk.kind, 0)
     scores = {}

@@ -19,7 +19,7 @@ class Finding(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="findings")
     account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="findings")
     resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.CASCADE, related_name="findings")
-    # "r<resource id>" or "a<account id>": one finding per check and subject.
+    # "r<resource id>" or "a<account id>:<region>": one finding per check and subject.
     subject = models.CharField(max_length=32)
     check_id = models.CharField(max_length=80)
     service = models.CharField(max_length=32)
@@ -41,6 +41,11 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.check_id} on {self.subject} ({self.status})"
+
+    @property
+    def region(self) -> str:
+        """The region of an account-level finding ("a<account id>:<region>"), else empty."""
+        return self.subject.partition(":")[2] if self.resource_id is None else ""
 
 
 class Suppression(models.Model):

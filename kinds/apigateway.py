@@ -74,6 +74,8 @@ def describe_rest_apis(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for api in ctx.paginate("apigateway", "GetRestApis", "items"):
         api_id = api["id"]
+        if not ctx.wanted(REST_API, api.get("name", api_id), dict(api.get("tags") or {})):
+            continue
         stages = ctx.call("apigateway", "GetStages", {}, restApiId=api_id).get("item", [])
         authorizers = ctx.call("apigateway", "GetAuthorizers", {}, restApiId=api_id).get("items", [])
         arn = f"arn:aws:apigateway:{ctx.region}::/restapis/{api_id}"
@@ -113,6 +115,8 @@ def describe_http_apis(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for api in ctx.paginate("apigatewayv2", "GetApis", "Items"):
         api_id = api["ApiId"]
+        if not ctx.wanted(HTTP_API, api.get("Name", api_id), dict(api.get("Tags") or {})):
+            continue
         stages = ctx.call("apigatewayv2", "GetStages", {}, ApiId=api_id).get("Items", [])
         authorizers = ctx.call("apigatewayv2", "GetAuthorizers", {}, ApiId=api_id).get("Items", [])
         arn = f"arn:aws:apigateway:{ctx.region}::/apis/{api_id}"

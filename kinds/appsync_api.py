@@ -63,6 +63,8 @@ def describe(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for api in ctx.paginate("appsync", "ListGraphqlApis", "graphqlApis"):
         api_id = api["apiId"]
+        if not ctx.wanted(KIND, api.get("name", api_id), {str(k): str(v) for k, v in (api.get("tags") or {}).items()}):
+            continue
         keys = _pages(ctx, "ListApiKeys", "apiKeys", api_id)
         sources = _pages(ctx, "ListDataSources", "dataSources", api_id)
         cache = ctx.call("appsync", "GetApiCache", {}, apiId=api_id).get("apiCache")

@@ -19,10 +19,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from aws.errors import Problem, error_code, explain
 from aws.permissions import iam_action
+from kinds.filters import ResourceFilters
 
 ClientFactory = Callable[[str], BaseClient]  # service name -> client for this account × region
 
 NOT_FOUND = {"ResourceNotFoundException", "NotFoundException", "NotFound", "404"}
+_SAME = object()
 
 
 @dataclass
@@ -41,11 +43,22 @@ class ListingFailed(Exception):
 class Context:
     """What a describer needs: clients, and a place to put problems (one per operation)."""
 
-    def __init__(self, client_for: ClientFactory, region: str) -> None:
+    def __init__(self, client_for: ClientFactory, region: str, filters: ResourceFilters | None = None) -> None:
         self._client_for = client_for
         self._clients: dict[str, BaseClient] = {}
         self.region = region
         self.problems: dict[tuple[str, str], Problem] = {}
+        self.filters = filters or ResourceFilters()
+        self.excluded: set[tuple[str, str]] = set()  # (kind, name) the account's filters left out
+
+    def wanted(self, kind: str, name: str, tags: dict[str, str] | None = None) -> bool:
+        """Ask right after the listing, before any detail read of the resource: False when the
+        account's filters exclude it (by name, or by the tags the listing gave). A tag filter
+        the listing cannot answer is decided after the describer (`discover`)."""
+        if self.filters.keeps(name, tags) is False:
+            self.excluded.add((kind, name))
+            return False
+        return True
 
     def client(self, service: str) -> BaseClient:
         if service not in self._clients:
@@ -60,15 +73,17 @@ class Context:
             (service, operation), explain(exc, service=service, operation=operation, region=self.region, action=action)
         )
 
-    def call(self, service: str, operation: str, default: Any = None, **params: Any) -> Any:
-        """One detail call; on a missing object return `default`, on other errors record and return it."""
+    def call(self, service: str, operation: str, default: Any = None, not_found: Any = _SAME, **params: Any) -> Any:
+        """One detail call; on a missing object return `not_found` (by default `default`), on
+        other errors record the problem and return `default`."""
         client = self.client(service)
         method = getattr(client, xform_name(operation))
         try:
             return method(**params)
         except ClientError as exc:
-            if error_code(exc) not in NOT_FOUND:
-                self.record(exc, service, operation)
+            if error_code(exc) in NOT_FOUND:
+                return default if not_found is _SAME else not_found
+            self.record(exc, service, operation)
             return default
         except BotoCoreError as exc:
             self.record(exc, service, operation)

@@ -21,6 +21,8 @@ ACTIONS = {
 def describe(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for name in ctx.paginate("dynamodb", "ListTables", "TableNames"):
+        if not ctx.wanted(KIND, name):
+            continue
         table = ctx.call("dynamodb", "DescribeTable", {}, TableName=name).get("Table", {})
         arn = table.get("TableArn", f"arn:aws:dynamodb:{ctx.region}::table/{name}")
         backups = ctx.call("dynamodb", "DescribeContinuousBackups", {}, TableName=name)

@@ -176,11 +176,19 @@ def describe(ctx: Context) -> list[Snapshot]:
     for cluster_arn in cluster_arns:
         cluster = clusters.get(cluster_arn)
         cluster_name = str((cluster or {}).get("clusterName") or cluster_arn.rsplit("/", 1)[-1])
-        service_arns = list(ctx.paginate("ecs", "ListServices", "serviceArns", cluster=cluster_arn))
+        # A service ARN ends with its name: the name filters apply before DescribeServices.
+        service_arns = [
+            arn
+            for arn in ctx.paginate("ecs", "ListServices", "serviceArns", cluster=cluster_arn)
+            if ctx.wanted(KIND, arn.rsplit("/", 1)[-1])
+        ]
         for batch in _batches(service_arns, DESCRIBE_SERVICES_BATCH):
             answer = ctx.call("ecs", "DescribeServices", {}, cluster=cluster_arn, services=batch, include=["TAGS"])
             for service in answer.get("services", []):
                 if not service.get("serviceArn") or not service.get("serviceName"):
+                    continue
+                tags = tags_from_list(service.get("tags"), "key", "value")
+                if not ctx.wanted(KIND, service["serviceName"], tags):
                     continue
                 arn = service.get("taskDefinition")
                 if arn and arn not in task_definitions:
@@ -188,7 +196,6 @@ def describe(ctx: Context) -> list[Snapshot]:
                         "taskDefinition"
                     )
                 config = _config(service, cluster, cluster_name, task_definitions.get(arn or ""), scaling)
-                tags = tags_from_list(service.get("tags"), "key", "value")
                 snapshots.append(Snapshot(KIND, service["serviceArn"], service["serviceName"], config, tags))
     return snapshots
 

@@ -22,6 +22,8 @@ def describe(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for rule in ctx.paginate("events", "ListRules", "Rules"):
         arn, name = rule["Arn"], rule["Name"]
+        if not ctx.wanted(KIND, name):
+            continue
         bus = rule.get("EventBusName", "default")
         targets = ctx.call("events", "ListTargetsByRule", {}, Rule=name, EventBusName=bus).get("Targets", [])
         tags = ctx.call("events", "ListTagsForResource", {}, ResourceARN=arn).get("Tags", [])

@@ -106,6 +106,8 @@ def _encryption(stream: Mapping[str, Any]) -> dict[str, Any]:
 def describe(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for name in ctx.paginate("firehose", "ListDeliveryStreams", "DeliveryStreamNames"):
+        if not ctx.wanted(KIND, name):
+            continue
         stream = ctx.call("firehose", "DescribeDeliveryStream", {}, DeliveryStreamName=name).get(
             "DeliveryStreamDescription", {}
         )

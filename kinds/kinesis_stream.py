@@ -20,6 +20,8 @@ ACTIONS = {
 def describe(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for name in ctx.paginate("kinesis", "ListStreams", "StreamNames"):
+        if not ctx.wanted(KIND, name):
+            continue
         summary = ctx.call("kinesis", "DescribeStreamSummary", {}, StreamName=name).get("StreamDescriptionSummary", {})
         tags = ctx.call("kinesis", "ListTagsForStream", {}, StreamName=name).get("Tags", [])
         arn = summary.get("StreamARN", f"arn:aws:kinesis:{ctx.region}::stream/{name}")

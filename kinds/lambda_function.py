@@ -3,6 +3,7 @@ group; the one kind whose invocations are read from its logs."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,8 +21,58 @@ ACTIONS = {
     "lambda:GetFunctionUrlConfig": "function URL and its auth type",
     "lambda:GetFunctionEventInvokeConfig": "async retries and on-success/on-failure destinations",
     "lambda:ListTags": "function tags, for projects and filters",
+    "lambda:GetPolicy": "whether a function's resource policy lets anyone invoke it, and its principals",
+    "lambda:GetAccountSettings": "the region's concurrency limit and unreserved pool, for the account checks",
     "logs:DescribeLogGroups": "log group of each function and its retention",
 }
+
+
+# Condition keys that tie a statement to one caller: with any of them a "*" principal is not
+# the public (S3 or SNS granting itself access to the function, scoped by source).
+_SCOPING_CONDITIONS = {"aws:sourcearn", "aws:sourceaccount", "aws:principalorgid", "aws:sourceowner"}
+_UNREADABLE = object()
+
+
+def _principals(principal: Any) -> list[str]:
+    if isinstance(principal, str):
+        return [principal]
+    if isinstance(principal, Mapping):
+        out: list[str] = []
+        for value in principal.values():
+            out.extend(str(v) for v in (value if isinstance(value, list) else [value]))
+        return out
+    return []
+
+
+def policy_summary(text: Any) -> dict[str, Any] | None:
+    """What the checks need of a function's resource policy, and nothing more: the statements
+    that allow everyone ("*" without a SourceArn/SourceAccount-like condition) and the principals."""
+    try:
+        doc = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        doc = None
+    if not isinstance(doc, Mapping):
+        return None
+    statements = doc.get("Statement")
+    statements = [statements] if isinstance(statements, Mapping) else statements
+    public: list[str] = []
+    principals: set[str] = set()
+    for index, st in enumerate(statements if isinstance(statements, list) else []):
+        if not isinstance(st, Mapping) or st.get("Effect") != "Allow":
+            continue
+        who = _principals(st.get("Principal"))
+        principals.update(who)
+        condition = st.get("Condition")
+        conditions: Mapping[str, Any] = condition if isinstance(condition, Mapping) else {}
+        scoped = any(
+            str(key).lower() in _SCOPING_CONDITIONS
+            for block in conditions.values()
+            if isinstance(block, Mapping)
+            for key in block
+        )
+        if "*" in who and not scoped:
+            public.append(str(st.get("Sid") or f"#{index}"))
+    return {"public_statements": public, "principals": sorted(principals)}
 
 
 def describe(ctx: Context) -> list[Snapshot]:
@@ -57,13 +108,21 @@ def describe(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for fn in functions:
         name, arn = fn["FunctionName"], fn["FunctionArn"]
+        if not ctx.wanted(KIND, name):
+            continue
+        # Tags first: a tag filter that excludes the function spares its other detail reads.
+        tags = ctx.call("lambda", "ListTags", {}, Resource=arn).get("Tags", {})
+        tags = {str(k): str(v) for k, v in tags.items()}
+        if not ctx.wanted(KIND, name, tags):
+            continue
         logging_config = fn.get("LoggingConfig") or {}
         log_group = logging_config.get("LogGroup") or f"/aws/lambda/{name}"
         concurrency = ctx.call("lambda", "GetFunctionConcurrency", {}, FunctionName=name)
         provisioned = ctx.call("lambda", "ListProvisionedConcurrencyConfigs", {}, FunctionName=name)
         url = ctx.call("lambda", "GetFunctionUrlConfig", None, FunctionName=name)
         invoke = ctx.call("lambda", "GetFunctionEventInvokeConfig", None, FunctionName=name)
-        tags = ctx.call("lambda", "ListTags", {}, Resource=arn).get("Tags", {})
+        # No policy at all answers ResourceNotFoundException: that is "none", not a problem.
+        policy = ctx.call("lambda", "GetPolicy", _UNREADABLE, not_found=None, FunctionName=name)
         destinations = (invoke or {}).get("DestinationConfig") or {}
         vpc = fn.get("VpcConfig") or {}
         config = {
@@ -112,7 +171,9 @@ def describe(ctx: Context) -> list[Snapshot]:
             if invoke
             else None,
         }
-        snapshots.append(Snapshot(KIND, arn, name, config, {str(k): str(v) for k, v in tags.items()}))
+        if policy is not _UNREADABLE:  # unreadable (denied): unknown, so the check does not judge
+            config["resource_policy"] = policy_summary((policy or {}).get("Policy"))
+        snapshots.append(Snapshot(KIND, arn, name, config, tags))
     return snapshots
 
 

@@ -110,6 +110,8 @@ def _describe(ctx: Context, kind: str) -> list[Snapshot]:
     for lb in ctx.paginate("elbv2", "DescribeLoadBalancers", "LoadBalancers"):
         if _TYPES.get(lb.get("Type", "")) != kind:
             continue
+        if not ctx.wanted(kind, lb.get("LoadBalancerName", lb["LoadBalancerArn"])):
+            continue
         arn = lb["LoadBalancerArn"]
         groups = ctx.call("elbv2", "DescribeTargetGroups", {}, LoadBalancerArn=arn).get("TargetGroups", [])
         names = {g["TargetGroupArn"]: g.get("TargetGroupName") for g in groups}

@@ -24,6 +24,8 @@ def describe(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for topic in ctx.paginate("sns", "ListTopics", "Topics"):
         arn = topic["TopicArn"]
+        if not ctx.wanted(KIND, arn.rsplit(":", 1)[-1]):
+            continue
         attrs = ctx.call("sns", "GetTopicAttributes", {}, TopicArn=arn).get("Attributes", {})
         subscriptions = []
         try:

@@ -23,6 +23,8 @@ ACTIONS = {
 def describe(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for url in ctx.paginate("sqs", "ListQueues", "QueueUrls"):
+        if not ctx.wanted(KIND, url.rstrip("/").rsplit("/", 1)[-1]):
+            continue
         attrs = ctx.call("sqs", "GetQueueAttributes", {}, QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
         tags = ctx.call("sqs", "ListQueueTags", {}, QueueUrl=url).get("Tags", {})
         name = url.rstrip("/").rsplit("/", 1)[-1]

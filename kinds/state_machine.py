@@ -21,6 +21,8 @@ def describe(ctx: Context) -> list[Snapshot]:
     snapshots = []
     for sm in ctx.paginate("stepfunctions", "ListStateMachines", "stateMachines"):
         arn = sm["stateMachineArn"]
+        if not ctx.wanted(KIND, sm["name"]):
+            continue
         detail = ctx.call("stepfunctions", "DescribeStateMachine", {}, stateMachineArn=arn)
         tags = ctx.call("stepfunctions", "ListTagsForResource", {}, resourceArn=arn).get("tags", [])
         logging = detail.get("loggingConfiguration") or {}

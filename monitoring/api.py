@@ -46,6 +46,7 @@ from .selectors import (
     SORTS,
     InvocationFilters,
     ResourceFilters,
+    account_metric_points,
     error_groups_for,
     invocations_for,
     resources_for,
@@ -215,12 +216,16 @@ def error_groups(request: HttpRequest, token: ApiToken) -> JsonResponse:
 @api_view
 def metrics(request: HttpRequest, token: ApiToken) -> JsonResponse:
     resource_id = params.integer(request.GET, "resource")
+    account_id = params.integer(request.GET, "account")
     metric = params.text(request.GET, "metric", max_length=200)
     stat = params.text(request.GET, "stat", max_length=32)
-    if not (resource_id is not None and metric and stat):
+    if not ((resource_id is not None or account_id is not None) and metric and stat):
         raise params.InvalidInput(
-            "resource=<id>, metric=<Namespace:Name> and stat=<Sum|Average|Maximum|p95…> are required"
+            "resource=<id> (or account=<id>&region=<name> for the account's own series), "
+            "metric=<Namespace:Name> and stat=<Sum|Average|Maximum|p95…> are required"
         )
+    if resource_id is None:
+        return _account_metric(request, token, account_id or 0, metric, stat)
     fn = get_scoped_or_404(Resource.objects.all(), organization=token.organization, pk=resource_id)
     period = dashboard.parse_period(request.GET, organization=token.organization)
     points = MetricPoint.objects.filter(
@@ -233,6 +238,29 @@ def metrics(request: HttpRequest, token: ApiToken) -> JsonResponse:
             "stat": stat,
             "period": {"start": _iso(period.start), "end": _iso(period.end)},
             "points": [{"t": _iso(p.ts), "value": p.value} for p in points],
+        }
+    )
+
+
+def _account_metric(request: HttpRequest, token: ApiToken, account_id: int, metric: str, stat: str) -> JsonResponse:
+    """An account-level series (no resource dimension: Lambda's ConcurrentExecutions and
+    UnreservedConcurrentExecutions…), which is one per region."""
+    account = get_scoped_or_404(AwsAccount.objects.all(), organization=token.organization, pk=account_id)
+    region = params.text(request.GET, "region", max_length=32)
+    if not region:
+        raise params.InvalidInput("region=<name> is required with account=<id>: account-level series are per region")
+    period = dashboard.parse_period(request.GET, organization=token.organization)
+    points = account_metric_points(
+        account_id=account.pk, region=region, metric=metric, stat=stat, start=period.start, end=period.end
+    )
+    return JsonResponse(
+        {
+            "account_id": account.pk,
+            "region": region,
+            "metric": metric,
+            "stat": stat,
+            "period": {"start": _iso(period.start), "end": _iso(period.end)},
+            "points": [{"t": _iso(ts), "value": value} for ts, value in points],
         }
     )
 
@@ -361,9 +389,12 @@ def openapi(request: HttpRequest) -> JsonResponse:
                 ],
             ),
             "/metrics": _op(
-                "A metric series of one resource",
+                "A metric series of one resource, or (account and region instead of resource) one of the "
+                "account's own series in a region",
                 [
-                    _q("resource", "integer", True),
+                    _q("resource", "integer", False),
+                    "account",
+                    "region",
                     _q("metric", required=True, maxLength=200),
                     _q("stat", required=True, maxLength=32),
                     "period",

@@ -22,8 +22,10 @@ class Resource(models.Model):
     tags = models.JSONField(default=dict)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
-    # Set when discovery no longer finds it; cleared if it comes back.
+    # Set when discovery no longer finds it, or when the account's filters exclude it
+    # (`excluded`); cleared when it comes back. Either way it is no longer collected.
     gone_at = models.DateTimeField(null=True, blank=True)
+    excluded = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -225,11 +227,14 @@ class LogCheckpoint(models.Model):
 
 class MetricPoint(models.Model):
     """One CloudWatch datapoint: (resource, metric, statistic, period start) → value.
-    Partitioned by day like invocations; resource 0 is the account itself."""
+    Partitioned by day like invocations. Resource 0 is the account itself, whose series are
+    one per region (Lambda's account concurrency is a regional figure): `region` names it.
+    A resource's points leave `region` empty, the resource has one."""
 
     id = models.BigAutoField(primary_key=True)
     account_id = models.BigIntegerField()
     resource_id = models.BigIntegerField()
+    region = models.CharField(max_length=32, default="", blank=True)
     metric = models.CharField(max_length=200)  # "AWS/Lambda:Duration"
     stat = models.CharField(max_length=16)
     period = models.IntegerField()  # seconds
@@ -256,6 +261,29 @@ class MetricCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.region}/{self.kind} until {self.collected_until:%H:%M}"
+
+
+class AccountRegion(models.Model):
+    """What collection knows of one account × region beyond its resources: Lambda's account
+    settings (read once per discovery) and how many resources the account's filters left out."""
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="region_states")
+    region = models.CharField(max_length=32)
+    # lambda:GetAccountSettings → AccountLimit: the regional concurrency quota, and what the
+    # functions' reservations leave of it for every other function.
+    lambda_concurrency_limit = models.IntegerField(null=True, blank=True)
+    lambda_unreserved_concurrency = models.IntegerField(null=True, blank=True)
+    lambda_settings_read_at = models.DateTimeField(null=True, blank=True)
+    # Resources the last discovery listed but the include/exclude filters left out.
+    excluded_resources = models.IntegerField(default=0)
+    discovered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["region"]
+        constraints = [models.UniqueConstraint(fields=["account", "region"], name="accountregion_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.region}"
 
 
 class Project(models.Model):

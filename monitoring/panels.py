@@ -12,10 +12,18 @@ from accounts.views_aws import AWS_ACCOUNT_FACTS, AWS_ACCOUNT_HEALTH
 from web import panels
 
 from .collection.orchestrator import unit_busy
+from .selectors import account_regions
 
 
 def _resource_count(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
-    return {"resource_count": account.resources.filter(gone_at=None).count()}
+    """The resources collected, how many the filters left out at the last discovery of each
+    region collected, and each region's Lambda concurrency quota."""
+    states = [s for region, s in sorted(account_regions(account_id=account.pk).items()) if region in account.regions]
+    return {
+        "resource_count": account.resources.filter(gone_at=None).count(),
+        "excluded_count": sum(s.excluded_resources for s in states),
+        "lambda_limits": [s for s in states if s.lambda_concurrency_limit is not None],
+    }
 
 
 def _collecting(request: HttpRequest, account: AwsAccount) -> dict[str, Any] | None:

@@ -21,7 +21,18 @@ from kinds import lambda_function
 from web import params as p
 
 from .fingerprint import error_key
-from .models import ErrorGroup, ErrorGroupStatus, Invocation, InvocationStatus, LogLine, Project, Resource, Rollup
+from .models import (
+    AccountRegion,
+    ErrorGroup,
+    ErrorGroupStatus,
+    Invocation,
+    InvocationStatus,
+    LogLine,
+    MetricPoint,
+    Project,
+    Resource,
+    Rollup,
+)
 
 
 @dataclass(frozen=True)
@@ -446,9 +457,11 @@ def error_groups_of(*, organization: Organization, status: str | None = None) ->
 
 @dataclass(frozen=True)
 class MetricAggregate:
-    """One resource's metric × statistic, aggregated over a window of stored points."""
+    """One resource's metric × statistic, aggregated over a window of stored points (resource
+    0: the account's own series in `region`)."""
 
     resource_id: int
+    region: str
     metric: str
     stat: str
     total: float
@@ -462,13 +475,33 @@ def metric_aggregates(*, account_id: int, since: datetime) -> list[MetricAggrega
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT resource_id, metric, stat, sum(value), max(value), min(value), avg(value)
+            SELECT resource_id, region, metric, stat, sum(value), max(value), min(value), avg(value)
             FROM monitoring_metricpoint WHERE account_id = %s AND ts >= %s
-            GROUP BY resource_id, metric, stat
+            GROUP BY resource_id, region, metric, stat
             """,
             [account_id, since],
         )
         return [MetricAggregate(*row) for row in cursor.fetchall()]
+
+
+def account_metric_points(
+    *, account_id: int, region: str, metric: str, stat: str, start: datetime, end: datetime
+) -> list[tuple[datetime, float]]:
+    """One account-level series (no resource dimension, e.g. Lambda's ConcurrentExecutions)
+    of one region, oldest first."""
+    return list(
+        MetricPoint.objects.filter(
+            account_id=account_id, resource_id=0, region=region, metric=metric, stat=stat, ts__gte=start, ts__lt=end
+        )
+        .order_by("ts")
+        .values_list("ts", "value")
+    )
+
+
+def account_regions(*, account_id: int) -> dict[str, AccountRegion]:
+    """What collection knows of each region of the account: Lambda's account settings, the
+    resources its filters excluded."""
+    return {r.region: r for r in AccountRegion.objects.filter(account_id=account_id)}
 
 
 def invocation_memory_and_init(*, account_id: int, since: datetime) -> dict[int, tuple[int | None, float | None]]:

@@ -7,7 +7,7 @@ from celery import shared_task
 
 from accounts.models import AwsAccount
 
-from .collection.orchestrator import UnitBusy, collect_unit, due_units
+from .collection.orchestrator import UnitBusy, accounts_with_regions_due, collect_unit, due_units, regions_refresh
 from .signals import CONFIGURATION, INVOCATIONS, collection_stored
 
 log = logging.getLogger(__name__)
@@ -15,11 +15,22 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="monitoring.discovery_fan_out", soft_time_limit=30, time_limit=60)
 def discovery_fan_out() -> int:
-    """Beat: queue one collection per due account × region."""
+    """Beat: queue one collection per due account × region, and the region listing of each
+    "all regions" account whose interval passed (its new regions are due at the next tick)."""
+    for account_id in accounts_with_regions_due():
+        refresh_regions.apply_async((account_id,), expires=600)
     units = due_units()
     for account_id, region in units:
         collect_account_region.apply_async((account_id, region), expires=600)
     return len(units)
+
+
+@shared_task(name="monitoring.refresh_regions", soft_time_limit=60, time_limit=90)
+def refresh_regions(account_id: int) -> list[str] | None:
+    account = AwsAccount.objects.filter(pk=account_id, all_regions=True).first()
+    if account is None or account.status == AwsAccount.Status.PAUSED:
+        return None
+    return regions_refresh(account)
 
 
 @shared_task(name="monitoring.collect_account_region", soft_time_limit=600, time_limit=660)

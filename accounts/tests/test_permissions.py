@@ -178,6 +178,7 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
     ("accounts:aws_account_template", "get", ["account"], {}, MANAGE_OBJECT),
     ("accounts:aws_account_action", "post", ["account", "pause"], {}, MANAGE_OBJECT),
     ("accounts:aws_account_intervals", "post", ["account"], {"sqs.queue": "600"}, MANAGE_OBJECT),
+    ("accounts:aws_account_filters", "post", ["account"], {"exclude": "*-dev"}, MANAGE_OBJECT),
     ("accounts:aws_accounts", "post", [], {"name": "New"}, MANAGE),
     ("accounts:api_tokens", "get", [], {}, MANAGE),
     ("accounts:api_tokens", "post", [], {"name": "grafana"}, MANAGE),

@@ -201,6 +201,15 @@ def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> N
             lam.put_function_concurrency(FunctionName=spec.name, ReservedConcurrentExecutions=spec.reserved_concurrency)
         if spec.function_url_auth:
             lam.create_function_url_config(FunctionName=spec.name, AuthType=spec.function_url_auth)
+            if spec.function_url_auth == "NONE":
+                # What the console adds for a public URL: anyone may invoke it (a finding).
+                lam.add_permission(
+                    FunctionName=spec.name,
+                    StatementId="FunctionURLAllowPublicAccess",
+                    Action="lambda:InvokeFunctionUrl",
+                    Principal="*",
+                    FunctionUrlAuthType="NONE",
+                )
         if spec.sqs_source:
             lam.create_event_source_mapping(EventSourceArn=orders_arn, FunctionName=spec.name, BatchSize=10)
 

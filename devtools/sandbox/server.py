@@ -180,7 +180,32 @@ EMPTY_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def _empty_answer(answer: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+# lambda:GetAccountSettings, which moto does not implement: the account's concurrency quota
+# per region (AWS's default 1,000 unless a test lowers it) less the functions' reservations.
+LAMBDA_CONCURRENCY_LIMITS: dict[str, int] = {}
+DEFAULT_CONCURRENCY_LIMIT = 1000
+
+
+def lambda_account_settings(region: str) -> dict[str, Any]:
+    from moto.awslambda.models import lambda_backends
+
+    limit = LAMBDA_CONCURRENCY_LIMITS.get(region, DEFAULT_CONCURRENCY_LIMIT)
+    backend = lambda_backends[SANDBOX_ACCOUNT_ID][region]
+    functions = list(backend.list_functions())
+    reserved = sum(int(fn.reserved_concurrency or 0) for fn in functions)
+    return {
+        "AccountLimit": {
+            "TotalCodeSize": 80530636800,
+            "CodeSizeUnzipped": 262144000,
+            "CodeSizeZipped": 52428800,
+            "ConcurrentExecutions": limit,
+            "UnreservedConcurrentExecutions": max(limit - reserved, 0),
+        },
+        "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": len(functions)},
+    }
+
+
+def _json_answer(answer: dict[str, Any], start_response: StartResponse) -> list[bytes]:
     body = json.dumps(answer).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
@@ -273,8 +298,10 @@ class EnforcingApp:
                 time.sleep(fault.delay)
             if fault.code:
                 return _error(protocol, fault.code, fault.message, fault.status, start_response)
+        if (service, operation) == ("lambda", "GetAccountSettings"):
+            return _json_answer(lambda_account_settings(region), start_response)
         if (service, operation) in EMPTY_ANSWERS:
-            return _empty_answer(EMPTY_ANSWERS[(service, operation)], start_response)
+            return _json_answer(EMPTY_ANSWERS[(service, operation)], start_response)
         return self.app(environ, start_response)
 
     @staticmethod

@@ -1,4 +1,6 @@
-"""Account-level Lambda checks: concurrency against the regional limit."""
+"""Account-level Lambda checks, one input per account × region: concurrency against the
+regional limit. The limit and the unreserved pool come from lambda:GetAccountSettings
+(read at each discovery), the peaks from the account-level CloudWatch metrics of that region."""
 
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def concurrency_near_limit(inp: CheckInput, th: Mapping[str, float]) -> Result |
     thresholds={"usage_percent": 80.0},
 )
 def unreserved_near_limit(inp: CheckInput, th: Mapping[str, float]) -> Result | None:
-    pool = number(inp.config.get("unreserved_concurrency_min"))
+    pool = number(inp.config.get("unreserved_concurrency"))
     peak = metric(inp, "AWS/Lambda:UnreservedConcurrentExecutions:Maximum")
     if not pool or peak is None:
         return None

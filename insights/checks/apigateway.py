@@ -96,7 +96,8 @@ def _stages_missing(inp: CheckInput, field: str, what: str) -> Result | None:
 
 
 def _is_private(inp: CheckInput) -> bool:
-    return "PRIVATE" in as_list(inp.config.get("endpoint_types"))
+    # Only REST APIs have endpoint types (and resource policies); an HTTP API is regional.
+    return inp.kind == REST and "PRIVATE" in as_list(inp.config.get("endpoint_types"))
 
 
 def _no_authorizer(inp: CheckInput) -> Result | None:
@@ -111,7 +112,9 @@ def _no_authorizer(inp: CheckInput) -> Result | None:
         )
     if _is_private(inp):
         return Result(True, {"endpoint_types": ["PRIVATE"]}, "The API is private (reachable from your VPCs only).")
-    evidence = {"authorizers": 0, "has_resource_policy": inp.config.get("has_resource_policy")}
+    evidence: dict[str, Any] = {"authorizers": 0}
+    if inp.kind == REST:
+        evidence["has_resource_policy"] = inp.config.get("has_resource_policy")
     return Result(
         False,
         evidence,

@@ -20,7 +20,6 @@ from insights.checks.helpers import (
     number,
     parse_date,
     percent,
-    public_policy_result,
     seconds,
 )
 from monitoring.pricing import price_for
@@ -998,7 +997,22 @@ def function_url_no_auth(inp: CheckInput, th: Mapping[str, float]) -> Result | N
     thresholds={},
 )
 def public_policy(inp: CheckInput, th: Mapping[str, float]) -> Result | None:
-    return public_policy_result(inp, "function")
+    # Discovery keeps only a summary of the policy (kinds/lambda_function.py `policy_summary`);
+    # no key: the policy could not be read, so there is nothing to judge.
+    if "resource_policy" not in inp.config:
+        return None
+    summary = as_dict(inp.config.get("resource_policy"))
+    if not summary:
+        return Result(True, {}, "The function has no resource policy.")
+    statements = [str(s) for s in as_list(summary.get("public_statements"))]
+    evidence = {"statements": statements, "principals": [str(p) for p in as_list(summary.get("principals"))]}
+    if not statements:
+        return Result(True, evidence, "No statement of the function's resource policy allows everyone.")
+    return Result(
+        False,
+        evidence,
+        f"The function's resource policy allows any principal without a condition ({', '.join(statements)}).",
+    )
 
 
 # Words that mark a variable holding a secret; matched as whole words of the NAME, except the unambiguous ones.

@@ -16,7 +16,7 @@ def account(limit: int | None = 1000, unreserved: int | None = 900, **metrics: f
     keys = {"peak": PEAK, "unreserved_peak": UNRESERVED_PEAK}
     return make(
         "account",
-        {"concurrency_limit": limit, "unreserved_concurrency_min": unreserved},
+        {"concurrency_limit": limit, "unreserved_concurrency": unreserved},
         metrics={keys[k]: v for k, v in metrics.items()},
     )
 

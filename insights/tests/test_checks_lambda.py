@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from insights.checks import InvocationStats, run_checks
 from insights.checks.lambda_ import RUNTIME_DEPRECATION, recommended_memory_mb, secret_like
 from insights.tests.checks_support import Case, assert_fails, assert_passes, evaluate, make, service_ids
+from kinds.lambda_function import policy_summary
 
 KIND = "lambda.function"
 QUEUE = "arn:aws:sqs:eu-west-1:123456789012:orders"
@@ -255,9 +257,9 @@ CASES = [
     ),
     Case(
         "lambda-public-policy",
-        fn({"policy": OPEN_POLICY}),
-        {"statements": ["open"]},
-        fn({"policy": S3_POLICY}),
+        fn({"resource_policy": policy_summary(json.dumps(OPEN_POLICY))}),
+        {"statements": ["open"], "principals": ["*"]},
+        fn({"resource_policy": policy_summary(json.dumps(S3_POLICY))}),
     ),
     Case(
         "lambda-secrets-in-environment",
@@ -441,5 +443,5 @@ def test_secret_like(name: str, expected: bool) -> None:
 
 def test_public_policy_not_applicable_without_policy_field() -> None:
     assert evaluate("lambda-public-policy", fn()) is None
-    no_policy = evaluate("lambda-public-policy", fn({"policy": None}))
+    no_policy = evaluate("lambda-public-policy", fn({"resource_policy": None}))
     assert no_policy is not None and no_policy.passed

@@ -52,7 +52,8 @@ CONFIG_KEYS = {
         "runtime", "package_type", "architecture", "memory_mb", "timeout_s", "handler", "role", "code_sha256",
         "code_size", "version", "last_modified", "layers", "env_var_names", "vpc", "dead_letter_target", "tracing",
         "ephemeral_storage_mb", "snap_start", "log_format", "log_group", "log_group_exists", "log_retention_days",
-        "reserved_concurrency", "provisioned_concurrency", "event_source_mappings", "function_url", "async", "policy",
+        "reserved_concurrency", "provisioned_concurrency", "event_source_mappings", "function_url", "async",
+        "resource_policy",
     ],
     "apigateway.restapi": [
         "api_id", "endpoint_types", "minimum_compression_size", "api_key_source", "has_resource_policy", "authorizers",
@@ -100,7 +101,7 @@ CONFIG_KEYS = {
         "buffer_size_mb", "buffer_interval_s", "compression", "error_output_prefix", "backup_mode", "error_logging",
         "error_log_group", "processing_lambdas", "format_conversion", "dynamic_partitioning",
     ],
-    "account": ["concurrency_limit", "unreserved_concurrency_min"],
+    "account": ["concurrency_limit", "unreserved_concurrency"],  # the engine, from AccountRegion
 }  # fmt: skip
 
 
@@ -286,3 +287,79 @@ def test_catalogue_imports_no_django() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60, cwd=root
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- every input a check reads is collected ------------------------------------------------------------
+
+
+class _Recording(dict[str, Any]):
+    """A mapping that remembers every key a check asked for, present or not."""
+
+    def __init__(self, data: Mapping[str, Any], seen: set[str]) -> None:
+        super().__init__(data)
+        self.seen = seen
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.seen.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.seen.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.seen.add(str(key))
+        return super().__contains__(key)
+
+
+def _cases() -> list[Any]:
+    """Every check's failing and passing case, from the per-service test modules."""
+    import importlib
+
+    out: list[Any] = []
+    for path in sorted(Path(__file__).parent.glob("test_checks_*.py")):
+        if path.stem == "test_checks_registry":
+            continue
+        out.extend(getattr(importlib.import_module(f"insights.tests.{path.stem}"), "CASES", []))
+    return out
+
+
+def _collected_metrics() -> dict[str, set[str]]:
+    """The metric keys collection stores per kind: each kind's catalogue, the account-level
+    metrics, and what the engine derives from them (insights/engine.py `_metrics`)."""
+    import kinds
+    from monitoring.collection.metrics import ACCOUNT_KIND, ACCOUNT_METRICS
+
+    out = {k.id: {f"{m.namespace}:{m.name}:{stat}" for m in k.metrics for stat in m.stats} for k in kinds.all_kinds()}
+    out[ACCOUNT_KIND] = {f"{m.namespace}:{m.name}:{stat}" for m in ACCOUNT_METRICS for stat in m.stats}
+    for key in list(out.get("dynamodb.table", ())):
+        if key.startswith("AWS/DynamoDB:Consumed") and key.endswith(":Sum"):
+            out["dynamodb.table"].add(f"derived:{key.split(':')[1]}:peak_per_second")
+    return out
+
+
+def test_every_check_reads_only_inputs_that_collection_produces() -> None:
+    """A check reading a configuration key no describer stores, or a metric nobody polls,
+    can never fire: it must not be listed."""
+    metrics = _collected_metrics()
+    cases = _cases()
+    assert {c.check_id for c in cases} == set(REGISTRY), "every check needs a Case in its service's test module"
+    problems = []
+    for case in cases:
+        check = REGISTRY[case.check_id]
+        for inp in (case.failing, case.passing):
+            config_seen: set[str] = set()
+            metrics_seen: set[str] = set()
+            recorded = CheckInput(
+                **{
+                    **inp.__dict__,
+                    "config": _Recording(inp.config, config_seen),
+                    "metrics": _Recording(inp.metrics, metrics_seen),
+                }
+            )
+            check.evaluate(recorded, dict(check.thresholds))
+            for key in sorted(config_seen - set(CONFIG_KEYS[check.kind])):
+                problems.append(f"{check.id}: configuration key {key!r} is never stored for {check.kind}")
+            for key in sorted(metrics_seen - metrics.get(check.kind, set())):
+                problems.append(f"{check.id}: metric {key!r} is never collected for {check.kind}")
+    assert not sorted(set(problems)), "\n".join(sorted(set(problems)))

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import kinds
 from aws.errors import Problem
-from kinds.describe import ClientFactory, Context, ListingFailed, Snapshot
+from kinds.describe import ClientFactory, Context, ListingFailed, Snapshot, to_int
+from kinds.filters import ResourceFilters
 
 
 @dataclass
@@ -25,17 +26,46 @@ class DiscoveryResult:
     snapshots: list[Snapshot] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     complete_kinds: set[str] = field(default_factory=set)
+    # (kind, name) of the resources the account's filters left out: not stored, not collected.
+    excluded: set[tuple[str, str]] = field(default_factory=set)
+    # lambda:GetAccountSettings' AccountLimit for the region; None when it could not be read.
+    lambda_settings: dict[str, int | None] | None = None
 
 
-def discover(client_for: ClientFactory, region: str) -> DiscoveryResult:
-    """Describe every kind in one region; the caller stores the result."""
-    ctx = Context(client_for, region)
+def discover(client_for: ClientFactory, region: str, filters: ResourceFilters | None = None) -> DiscoveryResult:
+    """Describe every kind in one region, keeping what the account's filters keep, and read
+    the region's Lambda account settings; the caller stores the result.
+
+    Name filters (and tag filters a listing can answer) apply inside each describer, before
+    its detail reads (`Context.wanted`); the tag filters left apply here, to the described
+    resources, before anything is stored, so no metric or log call is ever made for them."""
+    ctx = Context(client_for, region, filters)
     result = DiscoveryResult(region=region)
     for kind in kinds.all_kinds():
         try:
-            result.snapshots.extend(kind.describe(ctx))
+            snapshots = kind.describe(ctx)
         except ListingFailed:
             continue
+        for snap in snapshots:
+            if ctx.filters.keeps(snap.name, snap.tags) is False:
+                ctx.excluded.add((snap.kind, snap.name))
+            else:
+                result.snapshots.append(snap)
         result.complete_kinds.add(kind.id)
+    result.lambda_settings = lambda_account_settings(ctx)
+    result.excluded = ctx.excluded
     result.problems = list(ctx.problems.values())
     return result
+
+
+def lambda_account_settings(ctx: Context) -> dict[str, int | None] | None:
+    """The region's Lambda concurrency quota and what reservations leave of it: account-level,
+    one call per account × region and discovery."""
+    answer = ctx.call("lambda", "GetAccountSettings", None)
+    if not isinstance(answer, dict):
+        return None
+    limit = answer.get("AccountLimit") or {}
+    return {
+        "concurrency_limit": to_int(limit.get("ConcurrentExecutions")),
+        "unreserved_concurrency": to_int(limit.get("UnreservedConcurrentExecutions")),
+    }

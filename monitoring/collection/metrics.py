@@ -29,7 +29,8 @@ FIRST_WINDOW = timedelta(hours=3)
 
 ClientFactory = Callable[[str], BaseClient]
 
-# Account-level metrics (no resource dimension): stored with resource id 0.
+# Account-level metrics (no resource dimension): stored with resource id 0 and the region
+# they were read in, so each region's series is its own.
 ACCOUNT_KIND = "account"
 ACCOUNT_METRICS = [
     MetricSpec("AWS/Lambda", "ConcurrentExecutions", (MAX,)),
@@ -45,6 +46,7 @@ class Query:
     stat: str
     body: dict[str, Any]
     part: bool = False  # one part's query: its points are summed with the other parts'
+    region: str = ""  # the account-level series' region; empty for a resource's
 
 
 @dataclass
@@ -66,9 +68,10 @@ class MetricsSummary:
         }
 
 
-def build_queries(kind: str, resources: Iterable[Any], start_id: int = 0) -> list[Query]:
+def build_queries(kind: str, resources: Iterable[Any], start_id: int = 0, *, region: str = "") -> list[Query]:
     """Every (resource, metric, statistic) of a kind as GetMetricData queries (a metric
-    published per part of the resource: one query per part)."""
+    published per part of the resource: one query per part); the account kind's
+    (resources: `[None]`) carry the region they are read in."""
     specs = ACCOUNT_METRICS if kind == ACCOUNT_KIND else kinds.get(kind).metrics
     out = []
     n = start_id
@@ -81,6 +84,7 @@ def build_queries(kind: str, resources: Iterable[Any], start_id: int = 0) -> lis
                     out.append(
                         Query(
                             resource_id=0 if kind == ACCOUNT_KIND else resource.pk,
+                            region=region if kind == ACCOUNT_KIND else "",
                             metric=spec.key,
                             stat=stat,
                             body={

@@ -27,9 +27,12 @@ from django.utils import timezone
 
 import kinds
 from accounts.models import AwsAccount
+from accounts.services import aws_account_regions_found
 from aws import clients
 from aws.errors import ACCESS_DENIED, THROTTLED, Problem, assume_role_refused, error_code, explain
+from aws.regions import HOME_REGION, RegionsUnavailable, enabled_regions
 from kinds import lambda_function
+from kinds.filters import ResourceFilters
 from monitoring.collection import logs as logs_fetch
 from monitoring.collection.discovery import discover
 from monitoring.collection.logs import LATE_SWEEP_EVERY
@@ -227,7 +230,11 @@ def _assume(account: AwsAccount, region: str, summary: UnitSummary, now: datetim
 
 def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSummary) -> None:
     try:
-        result = discover(lambda service: clients.customer_client(account, region, service), region)
+        result = discover(
+            lambda service: clients.customer_client(account, region, service),
+            region,
+            ResourceFilters.from_lists(account.include_filters, account.exclude_filters),
+        )
     except (ClientError, BotoCoreError) as exc:  # the credentials went bad mid-run
         problem = explain(exc, service="sts", operation="AssumeRole", region=region).as_dict()
         account_health_record(account=account, region=region, collector="discovery", problems=[problem], now=now)
@@ -312,12 +319,43 @@ def collect_metrics(client_for: ClientFactory, account: AwsAccount, region: str,
     queries: list[Query] = []
     for kind in due:
         targets: list[Any] = [None] if kind == ACCOUNT_KIND else list(resources.get(kind, []))
-        queries += build_queries(kind, targets, len(queries))
+        queries += build_queries(kind, targets, len(queries), region=region)
     points, calls = fetch(client_for("cloudwatch"), queries, start, end)
     summary.points = metric_points_store(account=account, region=region, kinds=due, points=points, until=end, now=now)
     summary.kinds, summary.queries, summary.calls = due, len(queries), calls
     summary.window = (start.isoformat(), end.isoformat())
     return summary
+
+
+def regions_due(account: AwsAccount, now: datetime) -> bool:
+    """An "all regions" account lists its enabled regions again every discovery interval."""
+    if not account.all_regions:
+        return False
+    found = account.regions_found_at
+    return found is None or (now - found).total_seconds() >= settings.DISCOVERY_INTERVAL_MINUTES * 60
+
+
+def regions_refresh(account: AwsAccount) -> list[str] | None:
+    """With "all regions": list the account's enabled regions (aws/regions.py: two global
+    reads at most) and collect exactly those from now on. Returns the regions found, or
+    None when neither API answered: the regions found last stay, the page says why."""
+    now = timezone.now()
+    try:
+        found, _ = enabled_regions(lambda service: clients.customer_client(account, HOME_REGION, service))
+    except RegionsUnavailable as exc:
+        problems = [exc.problem.as_dict()]
+        found = None
+    except (ClientError, BotoCoreError) as exc:  # the role itself was refused
+        problems = [explain(exc, service="sts", operation="AssumeRole", region="").as_dict()]
+        found = None
+    else:
+        problems = []
+        if not found:
+            problems = [Problem("error", "The account lists no enabled region; the regions found last stay.").as_dict()]
+    if found:
+        aws_account_regions_found(account=account, regions=found, now=now)
+    account_health_record(account=account, region="", collector="regions", problems=problems, now=now)
+    return found or None
 
 
 def late_sweep_due(account: AwsAccount, region: str, now: datetime) -> bool:
@@ -338,6 +376,8 @@ def collect_once(account_ids: Iterable[int] | None = None) -> dict[str, Any]:
     """Every collector for every (or the given) account × region, synchronously."""
     units = []
     for account in collectable_accounts(account_ids):
+        if regions_due(account, timezone.now()):
+            regions_refresh(account)
         for region in account.regions:
             try:
                 units.append(collect_unit(account, region).as_dict())
@@ -361,6 +401,11 @@ def collect_once(account_ids: Iterable[int] | None = None) -> dict[str, Any]:
         "metrics": metric_totals,
         "api_calls_total": sum(u.get("api_calls_total", 0) for u in units),
     }
+
+
+def accounts_with_regions_due(now: datetime | None = None) -> list[int]:
+    now = now or timezone.now()
+    return [a.pk for a in collectable_accounts() if regions_due(a, now)]
 
 
 def due_units(now: datetime | None = None) -> list[tuple[int, str]]:

@@ -36,21 +36,22 @@ def store_points(account_id: int, points: list[tuple[Query, datetime, float]]) -
     if not points:
         return 0
     ensure_partitions("monitoring_metricpoint", {ts.date() for _, ts, _ in points})
-    rows = {(q.resource_id, q.metric, q.stat, ts): v for q, ts, v in points}  # a page may repeat a point
+    # A page may repeat a point. The account's own series (resource 0) are one per region.
+    rows = {(q.resource_id, q.region, q.metric, q.stat, ts): v for q, ts, v in points}
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS metricpoint_incoming "
             "(LIKE monitoring_metricpoint INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
         with cursor.cursor.copy(
-            "COPY metricpoint_incoming (account_id, resource_id, metric, stat, period, ts, value) FROM STDIN"
+            "COPY metricpoint_incoming (account_id, resource_id, region, metric, stat, period, ts, value) FROM STDIN"
         ) as copy:
-            for (resource_id, metric, stat, ts), value in rows.items():
-                copy.write_row((account_id, resource_id, metric, stat, PERIOD, ts, value))
+            for (resource_id, region, metric, stat, ts), value in rows.items():
+                copy.write_row((account_id, resource_id, region, metric, stat, PERIOD, ts, value))
         cursor.execute(
-            "INSERT INTO monitoring_metricpoint (account_id, resource_id, metric, stat, period, ts, value) "
-            "SELECT account_id, resource_id, metric, stat, period, ts, value FROM metricpoint_incoming "
-            "ON CONFLICT (account_id, resource_id, metric, stat, period, ts) DO UPDATE SET value = EXCLUDED.value "
+            "INSERT INTO monitoring_metricpoint (account_id, resource_id, region, metric, stat, period, ts, value) "
+            "SELECT account_id, resource_id, region, metric, stat, period, ts, value FROM metricpoint_incoming "
+            "ON CONFLICT (account_id, resource_id, region, metric, stat, period, ts) DO UPDATE SET value = EXCLUDED.value "
             "WHERE monitoring_metricpoint.value IS DISTINCT FROM EXCLUDED.value"
         )
         cursor.execute("TRUNCATE metricpoint_incoming")

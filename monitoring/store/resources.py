@@ -9,7 +9,7 @@ from django.db import transaction
 from accounts.models import AwsAccount
 from monitoring.collection.discovery import DiscoveryResult
 from monitoring.diffing import config_diff
-from monitoring.models import Resource, ResourceChange
+from monitoring.models import AccountRegion, Resource, ResourceChange
 
 
 @transaction.atomic
@@ -20,8 +20,17 @@ def resources_sync(*, account: AwsAccount, result: DiscoveryResult, now: datetim
     2. New ARN: create. Known ARN: update; a config or tag difference is a ResourceChange.
        A gone resource that is seen again comes back.
     3. Kinds whose listing completed: every resource not seen is marked gone (once).
+    4. The region's state: Lambda's account settings, how many resources the filters left out.
     """
     existing = {r.arn: r for r in Resource.objects.filter(account=account, region=result.region)}
+    # Stored resources the account's filters now exclude stop being collected: gone, marked
+    # excluded, history kept. A filter change that lets them back in brings them back.
+    newly_excluded = [
+        r for r in existing.values() if (r.kind, r.name) in result.excluded and not (r.excluded and r.gone_at)
+    ]
+    for r in newly_excluded:
+        r.gone_at, r.excluded, r.last_seen = now, True, now
+    Resource.objects.bulk_update(newly_excluded, ["gone_at", "excluded", "last_seen"], batch_size=500)
     created: list[Resource] = []
     updated: list[Resource] = []
     changes: list[ResourceChange] = []
@@ -50,14 +59,39 @@ def resources_sync(*, account: AwsAccount, result: DiscoveryResult, now: datetim
         if diff:
             changes.append(ResourceChange(resource=resource, detected_at=now, diff=diff))
         resource.name, resource.config, resource.tags = snap.name, snap.config, snap.tags
-        resource.last_seen, resource.gone_at = now, None
+        resource.last_seen, resource.gone_at, resource.excluded = now, None, False
         updated.append(resource)
     Resource.objects.bulk_create(created, batch_size=500)
-    Resource.objects.bulk_update(updated, ["name", "config", "tags", "last_seen", "gone_at"], batch_size=500)
+    Resource.objects.bulk_update(
+        updated, ["name", "config", "tags", "last_seen", "gone_at", "excluded"], batch_size=500
+    )
     ResourceChange.objects.bulk_create(changes, batch_size=500)
     gone = (
         Resource.objects.filter(account=account, region=result.region, kind__in=result.complete_kinds, gone_at=None)
         .exclude(arn__in=seen)
         .update(gone_at=now)
     )
-    return {"created": len(created), "updated": len(updated), "changed": len(changes), "gone": gone}
+    AccountRegion.objects.update_or_create(
+        account=account,
+        region=result.region,
+        defaults={
+            "excluded_resources": len(result.excluded),
+            "discovered_at": now,
+            **(
+                {
+                    "lambda_concurrency_limit": result.lambda_settings["concurrency_limit"],
+                    "lambda_unreserved_concurrency": result.lambda_settings["unreserved_concurrency"],
+                    "lambda_settings_read_at": now,
+                }
+                if result.lambda_settings is not None
+                else {}
+            ),
+        },
+    )
+    return {
+        "created": len(created),
+        "updated": len(updated),
+        "changed": len(changes),
+        "gone": gone,
+        "excluded": len(newly_excluded),
+    }

@@ -17,7 +17,7 @@ from accounts.services import aws_account_configure, aws_account_start, aws_acco
 from aws import clients
 from kinds import REQUIRED_ACTIONS
 from kinds.describe import Context
-from monitoring.collection.orchestrator import UnitBusy, collect_unit, unit_lock
+from monitoring.collection.orchestrator import UnitBusy, collect_unit, regions_refresh, unit_lock
 from monitoring.models import Resource, ResourceChange
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +77,12 @@ def test_discovery_finds_every_kind_with_its_configuration(account: AwsAccount, 
     assert webhook.config["function_url"]["auth_type"] == "NONE"
     assert webhook.config["env_var_names"] == ["LOG_LEVEL", "STRIPE_SECRET_KEY", "TABLE_NAME"]
     assert "sk_test_sandbox" not in json.dumps(webhook.config)  # names only, never values
+    # lambda:GetPolicy: only what the public-policy check needs; no policy at all is "none".
+    assert webhook.config["resource_policy"] == {
+        "public_statements": ["FunctionURLAllowPublicAccess"],
+        "principals": ["*"],
+    }
+    assert first.config["resource_policy"] is None
     last = by_name(account, "lambda.function", sandbox.state.functions[-1]["name"])
     assert last.config["log_retention_days"] is None  # never expires
 
@@ -216,7 +222,12 @@ def test_the_actions_the_collectors_call_are_exactly_the_role_template_s(account
         seed=1,
         per_minute=60,
     ).tick(10)
+    # "All regions": the region listing is part of collection too (the sandbox, like moto,
+    # does not answer account:ListRegions, so ec2:DescribeRegions is asked after it).
+    AwsAccount.objects.filter(pk=account.pk).update(all_regions=True)
+    account.refresh_from_db()
     with clients.recording() as recorder:
+        regions_refresh(account)
         collect_unit(account, "us-east-1")
     assert recorder.actions == set(REQUIRED_ACTIONS)
 

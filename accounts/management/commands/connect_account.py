@@ -17,7 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, help="organisation slug")
         parser.add_argument("--role-arn", required=True)
         parser.add_argument("--external-id", required=True, help="the sts:ExternalId the role's trust policy expects")
-        parser.add_argument("--regions", required=True, help="comma-separated, e.g. us-east-1,eu-west-1")
+        parser.add_argument(
+            "--regions",
+            required=True,
+            help="comma-separated, e.g. us-east-1,eu-west-1, or 'all' for every region the account has enabled",
+        )
         parser.add_argument("--name", default="", help="display name (default: the AWS account id)")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -25,11 +29,13 @@ class Command(BaseCommand):
         if org is None:
             raise CommandError(f"No organisation with slug {options['org']!r}")
         try:
-            regions = parse_regions(options["regions"])
+            all_regions = options["regions"].strip().lower() == "all"
+            regions = [] if all_regions else parse_regions(options["regions"])
             account, report = aws_account_connect(
                 organization=org,
                 role_arn=options["role_arn"],
                 regions=regions,
+                all_regions=all_regions,
                 name=options["name"],
                 external_id=options["external_id"],
             )

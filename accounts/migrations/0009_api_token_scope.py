@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0007_sso_and_profile"),
+        ("accounts", "0008_all_regions_and_resource_filters"),
     ]
 
     operations = [
