@@ -115,7 +115,7 @@ register(
             MetricSpec("AWS/ApiGateway", "IntegrationLatency", (AVG, "p95")),
         ),
         poll_seconds=120,
-        alertable_metrics=("api_5xx_rate",),
+        derived_metrics=("api_5xx_rate",),
         sections=_sections("AWS/ApiGateway:4XXError:Sum", "AWS/ApiGateway:5XXError:Sum"),
     )
 )
@@ -137,7 +137,7 @@ register(
             MetricSpec("AWS/ApiGateway", "IntegrationLatency", (AVG, "p95")),
         ),
         poll_seconds=120,
-        alertable_metrics=("api_5xx_rate",),
+        derived_metrics=("api_5xx_rate",),
         sections=_sections("AWS/ApiGateway:4xx:Sum", "AWS/ApiGateway:5xx:Sum"),
     )
 )
