@@ -99,10 +99,14 @@ def targets(rule: AlertRule) -> QuerySet[Resource]:
 
 
 def window_values(rule: AlertRule, resources: list[Resource], now: datetime) -> dict[int, list[float | None]]:
-    """{resource id: [value of each of the N windows, oldest first]}."""
+    """{resource id: [value of each of the N windows, oldest first]}.
+
+    The windows end at the start of the current minute: CloudWatch stamps a period with its
+    start, so the minute under way has no point yet and would read as missing data."""
     ids = [r.pk for r in resources]
     width = timedelta(minutes=rule.window_minutes)
     n = max(1, rule.evaluation_periods)
+    now = now.replace(second=0, microsecond=0)
     start = now - width * n
     out: dict[int, list[float | None]] = {rid: [None] * n for rid in ids}
     described = alert_metrics.get(rule.metric)

@@ -56,7 +56,10 @@ def test_an_opened_incident_creates_an_alert_aliased_by_the_incident_with_a_link
 def test_a_resolution_closes_the_alert_by_its_alias() -> None:
     path, body = opsgenie.request(sample_notice(kind="resolved"), CONFIG)
     assert path == "/v2/alerts/dashbird-incident-42/close?identifierType=alias"
-    assert body == {"source": "Dashbird", "note": "Resolved in Dashbird: https://dashbird.example.com/alerts/incidents/42/"}
+    assert body == {
+        "source": "Dashbird",
+        "note": "Resolved in Dashbird: https://dashbird.example.com/alerts/incidents/42/",
+    }
 
 
 @pytest.mark.parametrize(("severity", "priority"), [("critical", "P1"), ("warning", "P3"), ("info", "P5")])

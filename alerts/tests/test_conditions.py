@@ -241,7 +241,10 @@ def test_rules_of_the_old_fixed_metric_list_move_to_the_catalogue(owner: Any) ->
 
     migration.forwards(django_apps, None)
 
-    moved = {name: (AlertRule.objects.get(pk=r.pk).metric, AlertRule.objects.get(pk=r.pk).statistic) for name, r in old.items()}
+    moved = {
+        name: (AlertRule.objects.get(pk=r.pk).metric, AlertRule.objects.get(pk=r.pk).statistic)
+        for name, r in old.items()
+    }
     assert moved == {
         "sqs_age": ("AWS/SQS:ApproximateAgeOfOldestMessage", "Maximum"),
         "throttles": ("AWS/Lambda:Throttles", "Sum"),
