@@ -256,6 +256,8 @@ def rule_mute_view(request: HttpRequest, pk: int) -> HttpResponse:
     until: datetime | None = None
     if not params.flag(request.POST, "unmute"):
         raw_until = params.text(request.POST, "until", max_length=40)
+        if "until" in request.POST and not raw_until:
+            return params.bad_request_response(request, "until must be a date and time, e.g. 2026-01-31T14:00.")
         if raw_until:
             try:
                 local = datetime.fromisoformat(raw_until)
