@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -21,6 +22,7 @@ from accounts.roles import Action
 from accounts.selectors import get_scoped_or_404
 from web import params
 
+from . import metrics as alert_metrics
 from .channels import enabled_kinds, get_kind
 from .delivery import ChannelTestRefused, channel_test_request
 from .digests import subscription_for_token, unsubscribe
@@ -185,10 +187,15 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         audit_record(organization=organization, action="alert_rule.created", obj=rule, request=request)
         messages.success(request, f"Rule {rule.name} created.")
         return redirect("alerts:index")
-    return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form})
+    return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form, **rule_form_context()})
 
 
 DEFAULTED = ("missing_data", "max_notifications_per_hour")
+
+
+def rule_form_context() -> dict[str, Any]:
+    """What the rule form's script needs: the statistics each metric may be read with."""
+    return {"metric_statistics": {m.id: list(m.statistics) for m in alert_metrics.catalogue().values()}}
 
 
 @login_required
@@ -212,7 +219,9 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, f"Rule {rule.name} saved.")
         return redirect("alerts:index")
-    return render(request, "alerts/rule_form.html", {"nav": "alerts", "form": form, "rule": rule})
+    return render(
+        request, "alerts/rule_form.html", {"nav": "alerts", "form": form, "rule": rule, **rule_form_context()}
+    )
 
 
 @login_required

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import Organization
-from alerts.models import AlertRule, Channel
+from alerts.models import AlertRule, Channel, Incident
 from conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,13 +40,21 @@ def test_a_rule_threshold_and_a_channel_url_are_edited_and_the_secret_survives(l
     page.goto(f"{base}/alerts/")
     page.click("text=Queue stuck")
     assert page.input_value("#id_threshold") == "300.0"
+    # Only the statistic SQS polls is offered, and the band's high end only for "outside".
+    offered = page.eval_on_selector_all("#id_statistic option:not([disabled])", "els => els.map(e => e.value)")
+    assert offered == ["Maximum"]
+    assert not page.is_visible("#id_threshold_upper")
+    page.select_option("#id_operator", "outside")
+    assert page.is_visible("#id_threshold_upper")
+    page.select_option("#id_operator", ">")
     page.fill("#id_threshold", "600")
     screenshot(page, "alert-rule-edit")
     page.click("button:has-text('Save rule')")
     page.wait_for_selector("text=Rule Queue stuck saved.")
-    assert "SQS ApproximateAgeOfOldestMessage maximum > 600 over 1 min (5 of 5 windows)" in page.locator(
-        f"#rule-{rule.pk} .rule-condition"
-    ).inner_text()
+    assert (
+        "SQS ApproximateAgeOfOldestMessage maximum > 600 over 1 min (5 of 5 windows)"
+        in page.locator(f"#rule-{rule.pk} .rule-condition").inner_text()
+    )
 
     page.goto(f"{base}/alerts/channels/{channel.pk}/edit/")
     secret = page.locator("#id_secret")
@@ -61,4 +70,16 @@ def test_a_rule_threshold_and_a_channel_url_are_edited_and_the_secret_survives(l
     channel.refresh_from_db()
     assert rule.threshold == 600
     assert channel.config == {"url": "https://hooks.example.com/new", "secret": SECRET}
-    assert "hooks.example.com/new" in page.content() or "Webhook" in page.content()
+
+    # An incident of the rule: acknowledged from its page, on its timeline with who.
+    incident = Incident.objects.create(
+        organization=org, rule=rule, rule_name=rule.name, subject=f"r{rule.pk}", title="Queue stuck on emails",
+        summary="Latest value: 660.", value=660, opened_at=timezone.now(),
+    )  # fmt: skip
+    page.goto(f"{base}/alerts/incidents/{incident.pk}/")
+    page.click("button:has-text('Acknowledge')")
+    page.wait_for_selector("text=Acknowledged: the team sees you are on it.")
+    assert "ops@acme.test" in page.locator("#timeline .timeline-acknowledged").inner_text()
+    screenshot(page, "alert-incident-timeline")
+    page.goto(f"{base}/alerts/")
+    screenshot(page, "alerts-index")
