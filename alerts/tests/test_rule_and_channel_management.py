@@ -346,3 +346,42 @@ def test_every_notification_links_back_to_its_incident(owner: Any, settings: Any
 
     incident = incident_of(rule(owner))
     assert notice_for(incident, "opened").url == f"{settings.SITE_URL}/alerts/incidents/{incident.pk}/"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "Errors\x00"},
+        {"metric": "errors\x00"},
+        {"statistic": "\x00"},
+        {"threshold": "²"},
+        {"threshold": "1e999"},
+        {"window_minutes": "٣"},
+        {"threshold_upper": "\x00", "operator": "outside"},
+        {"channels": ["'; DROP TABLE alerts_channel; --"]},
+        {"error_kinds": ["segfault"]},
+        {"max_notifications_per_hour": "9" * 40},
+    ],
+)
+def test_nul_bytes_odd_digits_and_injections_in_the_rule_form_never_500(owner: Any, changes: dict[str, Any]) -> None:
+    r = rule(owner)
+    response = owner.client().post(reverse("alerts:rule_edit", args=[r.pk]), rule_data(r, **changes))
+    assert response.status_code in (200, 302, 400)
+    stored = AlertRule.objects.get(pk=r.pk)
+    assert "\x00" not in stored.name + stored.metric + stored.statistic and stored.threshold == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"channel_name": "x\x00", "url": "https://hooks.example.com/a\x00", "secret": ""},
+        {"channel_name": "x", "url": "https://hooks.example.com/a", "secret": "\x00" * 20},
+        {"channel_name": "\u202e" * 200, "url": "https://127.0.0.1/hook", "secret": ""},
+    ],
+)
+def test_hostile_channel_input_never_500s_and_never_loses_the_secret(owner: Any, data: dict[str, str]) -> None:
+    channel = hook(owner)
+    response = owner.client().post(reverse("alerts:channel_edit", args=[channel.pk]), data)
+    assert response.status_code in (200, 302, 400)
+    channel.refresh_from_db()
+    assert channel.config["secret"] == SECRET
