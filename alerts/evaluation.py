@@ -142,17 +142,20 @@ def _number(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def condition_text(rule: AlertRule) -> str:
-    """ "SQS ApproximateAgeOfOldestMessage maximum > 300 over 5 min (2 of 3), missing data breaching"."""
+def comparison_text(rule: AlertRule) -> str:
+    """ "SQS ApproximateAgeOfOldestMessage maximum > 300": what is compared, without the window."""
     described = alert_metrics.get(rule.metric)
     label = described.label if described else rule.metric
     if rule.statistic:
         label += f" {alert_metrics.statistic_label(rule.statistic)}"
     if rule.operator == AlertRule.Operator.OUTSIDE:
-        compare = f"outside {_number(rule.threshold or 0)}–{_number(rule.threshold_upper or 0)}"
-    else:
-        compare = f"{rule.operator} {_number(rule.threshold or 0)}"
-    text = f"{label} {compare} over {rule.window_minutes} min"
+        return f"{label} outside {_number(rule.threshold or 0)}–{_number(rule.threshold_upper or 0)}"
+    return f"{label} {rule.operator} {_number(rule.threshold or 0)}"
+
+
+def condition_text(rule: AlertRule) -> str:
+    """ "… > 300 over 5 min (2 of 3 windows), missing data breaching"."""
+    text = f"{comparison_text(rule)} over {rule.window_minutes} min"
     if rule.evaluation_periods > 1:
         text += f" ({rule.breaching_periods} of {rule.evaluation_periods} windows)"
     if rule.missing_data != AlertRule.MissingData.OK:
@@ -177,7 +180,7 @@ def threshold_breaches(rule: AlertRule, now: datetime) -> tuple[list[Breach], se
         raise ValueError(f"the metric {rule.metric!r} is not collected for any resource kind")
     resources = [r for r in targets(rule) if r.kind in described.kinds]
     values = window_values(rule, resources, now)
-    condition = condition_text(rule)
+    condition, comparison = condition_text(rule), comparison_text(rule)
     out, kept = [], set()
     for r in resources:
         series = values.get(r.pk, [])
@@ -202,7 +205,7 @@ def threshold_breaches(rule: AlertRule, now: datetime) -> tuple[list[Breach], se
                 subject=f"r{r.pk}",
                 resource=r,
                 value=latest,
-                title=f"{condition.split(' over ')[0]} on {r.name}"[:300],
+                title=f"{comparison} on {r.name}"[:300],
                 summary=f"Latest value: {shown}. Condition: {condition}.",
             )
         )

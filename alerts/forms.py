@@ -131,6 +131,10 @@ class RuleForm(forms.ModelForm):
             self.add_error("metric" if described is None else "statistic", problem)
         target_kind = data.get("target_kind")
         on_kind = described is not None and data.get("target") == AlertRule.Target.KIND and target_kind
+        chosen = data.get("target_resources") or []
+        on_resources = described is not None and data.get("target") == AlertRule.Target.RESOURCES and chosen
+        if on_resources and described is not None and not any(r.kind in described.kinds for r in chosen):
+            self.add_error("target_resources", f"None of these resources has {described.label}.")
         if on_kind and described is not None and target_kind not in described.kinds:
             self.add_error("target_kind", f"{described.label} is not collected for that kind.")
         if data.get("operator") == AlertRule.Operator.OUTSIDE:

@@ -308,7 +308,20 @@ def event_dispatch(event_id: int) -> list[Notification]:
             sent.append(channel_send(channel=channel, notice=notice, event=event))
         if sent:
             Incident.objects.filter(pk=incident.pk).update(last_notified_at=now)
-    IncidentEvent.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
+    # The timeline says why nobody was told.
+    why = (
+        "the rule is muted"
+        if muted
+        else "the incident is snoozed"
+        if quiet
+        else "within the rule's minimum interval"
+        if too_soon
+        else "no enabled channel"
+        if not channels
+        else ""
+    )
+    detail = "; ".join(filter(None, [event.detail, f"not notified: {why}" if why else ""]))[:300]
+    IncidentEvent.objects.filter(pk=event.pk).update(dispatched_at=timezone.now(), detail=detail)
     return sent
 
 

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from alerts.channels import ChannelError, ConfigError, get_kind
-from alerts.channels.opsgenie import API_URLS, api_url
+from alerts.channels.opsgenie import API_URLS, OpsgenieChannel, api_url
 from alerts.http import encode_json
 
 from .receiver import Receiver, Reply, sample_notice
 
 opsgenie = get_kind("opsgenie")
+assert isinstance(opsgenie, OpsgenieChannel)
 KEY = "eb243592-faa2-4ba2-a551-1afdf565c889"
 CONFIG = {"api_key": KEY, "region": "eu"}
 ACCEPTED = Reply(202, '{"result":"Request will be processed","took":0.302,"requestId":"43a29c5c"}')

@@ -189,7 +189,8 @@ def test_every_occurrence_notifies_each_new_error_up_to_the_rules_hourly_rate(ow
     ErrorGroup.objects.filter(pk=group.pk).update(count=9, last_seen=later)
     r.refresh_from_db()
     assert rule_evaluate(r, later)["occurred"] == 1
-    assert IncidentEvent.objects.filter(kind="occurred").last().detail == "6 more occurrence(s)"
+    last = IncidentEvent.objects.filter(kind="occurred").last()
+    assert last is not None and last.detail == "6 more occurrence(s)"
 
 
 @pytest.mark.django_db

@@ -127,6 +127,29 @@ def test_hostile_rule_input_is_a_form_error_naming_the_field(
     assert AlertRule.objects.get(pk=r.pk).threshold == 1
 
 
+def test_chosen_resources_must_have_the_metric(owner: Any) -> None:
+    from accounts.services import aws_account_start
+    from monitoring.models import Resource
+
+    account = aws_account_start(organization=owner.organization, name="Prod")
+    now = timezone.now()
+    fn = Resource.objects.create(
+        organization=owner.organization, account=account, region="us-east-1", kind="lambda.function",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:orders", name="orders", config={}, first_seen=now,
+        last_seen=now,
+    )  # fmt: skip
+    r = rule(owner)
+    data = rule_data(
+        r, metric="AWS/SQS:ApproximateAgeOfOldestMessage", target="resources", target_resources=[str(fn.pk)]
+    )
+    response = owner.client().post(reverse("alerts:rule_edit", args=[r.pk]), data)
+    assert response.status_code == 200
+    assert (
+        "None of these resources has SQS ApproximateAgeOfOldestMessage."
+        in response.context["form"].errors["target_resources"]
+    )
+
+
 def test_a_duplicate_is_a_disabled_copy_with_the_same_channels(owner: Any) -> None:
     channel = hook(owner)
     r = rule(owner, channel, name="Errors")
@@ -171,6 +194,7 @@ def test_a_rule_muted_until_a_time_notifies_nobody_until_then(owner: Any, receiv
     for pk in pending_events():
         assert event_dispatch(pk) == []
     assert receiver.requests == []
+    assert IncidentEvent.objects.get(kind="opened").detail == "not notified: the rule is muted"
 
     until = (timezone.localtime(timezone.now()) + timedelta(days=2)).replace(tzinfo=None, second=0, microsecond=0)
     client.post(reverse("alerts:rule_mute", args=[r.pk]), {"until": until.isoformat(timespec="minutes")})
