@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -15,8 +15,7 @@ from alerts.http import encode_json
 
 from .receiver import Receiver, Reply, sample_notice
 
-opsgenie = get_kind("opsgenie")
-assert isinstance(opsgenie, OpsgenieChannel)
+opsgenie = cast(OpsgenieChannel, get_kind("opsgenie"))
 KEY = "eb243592-faa2-4ba2-a551-1afdf565c889"
 CONFIG = {"api_key": KEY, "region": "eu"}
 ACCEPTED = Reply(202, '{"result":"Request will be processed","took":0.302,"requestId":"43a29c5c"}')
