@@ -23,7 +23,7 @@ from monitoring.collection.orchestrator import collect_metrics, collect_unit
 from monitoring.models import MetricCheckpoint, Resource
 
 pytestmark = pytest.mark.django_db
-REGION = "sa-east-1"  # only this module writes metrics here (moto's state is process-wide)
+REGION = "me-south-1"  # only this module writes metrics here (moto's state is process-wide)
 SECRET = "sandbox-signing-secret"
 
 
