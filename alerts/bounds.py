@@ -14,6 +14,7 @@ MAX_SPAN_MINUTES = 7 * 24 * 60  # window × evaluation periods: raw data is read
 MAX_EVALUATION_PERIODS = 60
 MAX_MIN_INTERVAL_MINUTES = 7 * 24 * 60
 MAX_ABS_THRESHOLD = 1e15  # beyond any metric we compute; keeps every comparison finite
+MAX_NOTIFICATIONS_PER_HOUR = 600
 
 
 def _span(minutes: int) -> str:
@@ -38,6 +39,8 @@ def rule_problems(
     breaching_periods: Any,
     threshold: Any,
     min_interval_minutes: Any,
+    threshold_upper: Any = None,
+    max_notifications_per_hour: Any = 10,
 ) -> dict[str, str]:
     """{field name: what is wrong} for each numeric field out of bounds; empty when the rule
     can be evaluated. The threshold matters only to threshold rules."""
@@ -61,11 +64,21 @@ def rule_problems(
         problems["min_interval_minutes"] = (
             f"The minimum interval must be from 0 to {MAX_MIN_INTERVAL_MINUTES:,} minutes (7 days)."
         )
+    per_hour = _whole(max_notifications_per_hour)
+    if per_hour is None or not 1 <= per_hour <= MAX_NOTIFICATIONS_PER_HOUR:
+        problems["max_notifications_per_hour"] = f"From 1 to {MAX_NOTIFICATIONS_PER_HOUR} notifications an hour."
     if condition == "threshold":
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             problems["threshold"] = "A threshold rule needs a threshold."
         elif not math.isfinite(threshold) or abs(threshold) > MAX_ABS_THRESHOLD:
             problems["threshold"] = f"The threshold must be a finite number within ±{MAX_ABS_THRESHOLD:g}."
+        if threshold_upper is not None and (
+            isinstance(threshold_upper, bool)
+            or not isinstance(threshold_upper, int | float)
+            or not math.isfinite(threshold_upper)
+            or abs(threshold_upper) > MAX_ABS_THRESHOLD
+        ):
+            problems["threshold_upper"] = f"The upper threshold must be a finite number within ±{MAX_ABS_THRESHOLD:g}."
     return problems
 
 

@@ -16,7 +16,6 @@ from typing import Any
 from django.db.models import QuerySet
 
 from insights.models import Finding, FindingStatus
-from kinds import lambda_function
 from monitoring.models import ErrorGroup, ErrorGroupStatus, Resource
 from monitoring.selectors import (
     INVOCATION_WINDOW_FIGURES,
@@ -27,19 +26,12 @@ from monitoring.selectors import (
     metric_window_values,
 )
 
+from . import metrics as alert_metrics
 from .models import AlertRule
 
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
-
-# Metrics read from raw invocations over the window (computed by monitoring's selectors).
-INVOCATION_METRICS = frozenset(INVOCATION_WINDOW_FIGURES)
-# Metrics read from CloudWatch points: (metric, stat, aggregate).
-POINT_METRICS = {
-    "throttles": ("AWS/Lambda:Throttles", "Sum", "sum"),
-    "iterator_age": ("AWS/Lambda:IteratorAge", "Maximum", "max"),
-    "sqs_age": ("AWS/SQS:ApproximateAgeOfOldestMessage", "Maximum", "max"),
-}
+MISSING_DATA = ("ok", "breaching", "keep")
 
 
 @dataclass(frozen=True)
@@ -51,10 +43,46 @@ class Breach:
     summary: str
 
 
+def window_breaches(value: float, op: str, threshold: float, upper: float | None = None) -> bool:
+    if op == "outside":
+        return value < threshold or (upper is not None and value > upper)
+    return bool(OPERATORS[op](value, threshold))
+
+
+def decide(
+    values: Sequence[float | None],
+    op: str,
+    threshold: float,
+    needed: int,
+    *,
+    upper: float | None = None,
+    missing: str = "ok",
+) -> bool | None:
+    """M of N over the windows' values, oldest first (None: the window has no data point).
+
+    Missing data, as the rule says: "ok" (a window without data does not breach),
+    "breaching" (it does), "keep" (it counts neither way: breaching when `needed` windows
+    with data breach, clear when enough windows with data do not breach that `needed`
+    cannot be reached, else None: keep the current state).
+    """
+    if missing not in MISSING_DATA:
+        raise ValueError(f"unknown missing-data treatment {missing!r}")
+    hits = sum(1 for v in values if v is not None and window_breaches(v, op, threshold, upper))
+    empty = sum(1 for v in values if v is None)
+    if missing == "breaching":
+        hits += empty
+    if hits >= needed:
+        return True
+    if missing == "keep" and len(values) - empty - hits > len(values) - needed:
+        return False
+    if missing == "keep":
+        return None
+    return False
+
+
 def breaches(values: Sequence[float | None], op: str, threshold: float, needed: int) -> bool:
     """M of N: at least `needed` of the windows' values breach (a window without data does not)."""
-    compare = OPERATORS[op]
-    return sum(1 for v in values if v is not None and compare(v, threshold)) >= needed
+    return bool(decide(values, op, threshold, needed))
 
 
 def targets(rule: AlertRule) -> QuerySet[Resource]:
@@ -71,56 +99,117 @@ def targets(rule: AlertRule) -> QuerySet[Resource]:
 
 
 def window_values(rule: AlertRule, resources: list[Resource], now: datetime) -> dict[int, list[float | None]]:
-    """{resource id: [value of each of the N windows, oldest first]}."""
+    """{resource id: [value of each of the N windows, oldest first]}.
+
+    The windows end at the start of the current minute: CloudWatch stamps a period with its
+    start, so the minute under way has no point yet and would read as missing data."""
     ids = [r.pk for r in resources]
     width = timedelta(minutes=rule.window_minutes)
     n = max(1, rule.evaluation_periods)
+    now = now.replace(second=0, microsecond=0)
     start = now - width * n
     out: dict[int, list[float | None]] = {rid: [None] * n for rid in ids}
-    if not ids:
+    described = alert_metrics.get(rule.metric)
+    if not ids or described is None:
         return out
-    if rule.metric in INVOCATION_METRICS:
-        rows = invocation_window_values(figure=rule.metric, resource_ids=ids, start=start, end=now, width=width)
-    elif rule.metric in POINT_METRICS:
-        metric, stat, agg = POINT_METRICS[rule.metric]
-        rows = metric_window_values(
-            metric=metric, stat=stat, aggregate=agg, resource_ids=ids, start=start, end=now, width=width
-        )
-    elif rule.metric == "api_5xx_rate":
+    source = alert_metrics.DERIVED[rule.metric].source if described.derived else "cloudwatch"
+    if source == "invocations":
+        figure = alert_metrics.invocation_figure(rule.metric, rule.statistic)
+        if figure not in INVOCATION_WINDOW_FIGURES:
+            raise ValueError(f"{described.label} cannot be computed as {rule.statistic or 'that'}")
+        rows = invocation_window_values(figure=figure, resource_ids=ids, start=start, end=now, width=width)
+    elif source == "api_5xx":
         rows = api_5xx_rate_window_values(resource_ids=ids, start=start, end=now, width=width)
     else:
-        return out
+        if rule.statistic not in described.statistics:
+            raise ValueError(f"{described.label} is not collected as {rule.statistic or 'no statistic'}")
+        rows = metric_window_values(
+            metric=rule.metric,
+            stat=rule.statistic,
+            aggregate=alert_metrics.POINT_AGGREGATE[rule.statistic],
+            resource_ids=ids,
+            start=start,
+            end=now,
+            width=width,
+        )
     for rid, w, value in rows:
         if 0 <= w < n:
             out[rid][w] = float(value) if value is not None else None
     return out
 
 
-def threshold_breaches(rule: AlertRule, now: datetime) -> list[Breach]:
-    resources = list(targets(rule))
-    if rule.metric in INVOCATION_METRICS:
-        resources = [r for r in resources if r.kind == lambda_function.KIND]
+def _number(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def comparison_text(rule: AlertRule) -> str:
+    """ "SQS ApproximateAgeOfOldestMessage maximum > 300": what is compared, without the window."""
+    described = alert_metrics.get(rule.metric)
+    label = described.label if described else rule.metric
+    if rule.statistic:
+        label += f" {alert_metrics.statistic_label(rule.statistic)}"
+    if rule.operator == AlertRule.Operator.OUTSIDE:
+        return f"{label} outside {_number(rule.threshold or 0)}–{_number(rule.threshold_upper or 0)}"
+    return f"{label} {rule.operator} {_number(rule.threshold or 0)}"
+
+
+def condition_text(rule: AlertRule) -> str:
+    """ "… > 300 over 5 min (2 of 3 windows), missing data breaching"."""
+    text = f"{comparison_text(rule)} over {rule.window_minutes} min"
+    if rule.evaluation_periods > 1:
+        text += f" ({rule.breaching_periods} of {rule.evaluation_periods} windows)"
+    if rule.missing_data != AlertRule.MissingData.OK:
+        text += f", missing data {rule.get_missing_data_display().removeprefix('treat as ')}"
+    return text
+
+
+def rule_summary(rule: AlertRule) -> str:
+    """The rules list's one-line description of a rule's condition."""
+    if rule.condition == AlertRule.Condition.THRESHOLD:
+        return condition_text(rule)
+    if rule.condition == AlertRule.Condition.ERROR_OCCURRENCE:
+        kinds_text = ", ".join(rule.error_kinds) if rule.error_kinds else "any error"
+        return f"Every occurrence of {kinds_text}, at most {rule.max_notifications_per_hour} notifications an hour"
+    return rule.get_condition_display()
+
+
+def threshold_breaches(rule: AlertRule, now: datetime) -> tuple[list[Breach], set[str]]:
+    """The subjects that breach now, and those whose state stays as it is (missing data kept)."""
+    described = alert_metrics.get(rule.metric)
+    if described is None:
+        raise ValueError(f"the metric {rule.metric!r} is not collected for any resource kind")
+    resources = [r for r in targets(rule) if r.kind in described.kinds]
     values = window_values(rule, resources, now)
-    label = dict(rule._meta.get_field("metric").choices or []).get(rule.metric, rule.metric)
-    out = []
+    condition, comparison = condition_text(rule), comparison_text(rule)
+    out, kept = [], set()
     for r in resources:
         series = values.get(r.pk, [])
-        if rule.threshold is not None and breaches(
-            series, rule.operator, rule.threshold, max(1, rule.breaching_periods)
-        ):
-            latest = next((v for v in reversed(series) if v is not None), None)
-            shown = f"{latest:,.2f}".rstrip("0").rstrip(".") if latest is not None else "—"
-            out.append(
-                Breach(
-                    subject=f"r{r.pk}",
-                    resource=r,
-                    value=latest,
-                    title=f"{label} {rule.operator} {rule.threshold:g} on {r.name}",
-                    summary=f"{label} was {shown} over the last {rule.window_minutes} minutes "
-                    f"({rule.breaching_periods} of {rule.evaluation_periods} windows breaching; threshold {rule.operator} {rule.threshold:g}).",
-                )
+        if rule.threshold is None:
+            continue
+        decision = decide(
+            series,
+            rule.operator,
+            rule.threshold,
+            max(1, rule.breaching_periods),
+            upper=rule.threshold_upper,
+            missing=rule.missing_data,
+        )
+        if decision is None:
+            kept.add(f"r{r.pk}")
+        if not decision:
+            continue
+        latest = next((v for v in reversed(series) if v is not None), None)
+        shown = _number(latest) if latest is not None else "no data"
+        out.append(
+            Breach(
+                subject=f"r{r.pk}",
+                resource=r,
+                value=latest,
+                title=f"{comparison} on {r.name}"[:300],
+                summary=f"Latest value: {shown}. Condition: {condition}.",
             )
-    return out
+        )
+    return out, kept
 
 
 def error_group_breaches(rule: AlertRule, since: datetime) -> list[Breach]:
@@ -146,6 +235,26 @@ def error_group_breaches(rule: AlertRule, since: datetime) -> list[Breach]:
             )
         )
     return out
+
+
+def occurrence_breaches(rule: AlertRule, since: datetime) -> list[Breach]:
+    """Every open group of the chosen kinds that occurred since the rule last looked; its
+    value is the group's count, so the incident service tells each new occurrence apart."""
+    groups: Iterable[ErrorGroup] = error_groups_of(organization=rule.organization, status=ErrorGroupStatus.OPEN).filter(
+        resource__in=targets(rule).values("pk"), last_seen__gte=since
+    )
+    if rule.error_kinds:
+        groups = [g for g in groups if g.kind in rule.error_kinds]
+    return [
+        Breach(
+            subject=f"g{g.pk}",
+            resource=g.resource,
+            value=float(g.count),
+            title=f"Error on {g.resource.name}: {g.error_type or g.get_kind_display()}"[:300],
+            summary=(g.sample_message or g.message)[:300],
+        )
+        for g in groups
+    ]
 
 
 def open_error_group_subjects(rule: AlertRule) -> set[str]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -28,22 +30,6 @@ class Channel(models.Model):
         return f"{self.name} ({self.kind})"
 
 
-class Metric(models.TextChoices):
-    ERRORS = "errors", "Errors (error, timeout, out of memory)"
-    ERROR_RATE = "error_rate", "Error rate (%)"
-    TIMEOUTS = "timeouts", "Timeouts"
-    OUT_OF_MEMORY = "out_of_memory", "Out-of-memory kills"
-    COLD_STARTS = "cold_starts", "Cold starts"
-    DURATION_MAX = "duration_max", "Longest duration (ms)"
-    DURATION_AVG = "duration_avg", "Average duration (ms)"
-    MEMORY_USE = "memory_use", "Memory used of size (%)"
-    COST = "cost", "Cost (USD)"
-    THROTTLES = "throttles", "Throttles"
-    ITERATOR_AGE = "iterator_age", "Iterator age (ms)"
-    SQS_AGE = "sqs_age", "SQS age of oldest message (s)"
-    API_5XX_RATE = "api_5xx_rate", "API 5XX rate (%)"
-
-
 class AlertRule(models.Model):
     class Target(models.TextChoices):
         ALL = "all", "All resources"
@@ -56,28 +42,48 @@ class AlertRule(models.Model):
         THRESHOLD = "threshold", "A metric crosses a threshold"
         NEW_ERROR_GROUP = "new_error_group", "A new error group or a regression"
         NEW_FINDING = "new_finding", "A new insight finding"
+        ERROR_OCCURRENCE = "error_occurrence", "Every occurrence of an error"
+
+    class Operator(models.TextChoices):
+        ABOVE = ">", "above"
+        AT_LEAST = ">=", "at or above"
+        BELOW = "<", "below"
+        AT_MOST = "<=", "at or below"
+        OUTSIDE = "outside", "outside the band"
+
+    class MissingData(models.TextChoices):
+        OK = "ok", "treat as not breaching"
+        BREACHING = "breaching", "treat as breaching"
+        KEEP = "keep", "keep the current state"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alert_rules")
     name = models.CharField(max_length=120)
     enabled = models.BooleanField(default=True)
     muted = models.BooleanField(default=False)  # evaluates and records, notifies nobody
+    muted_until = models.DateTimeField(null=True, blank=True)  # muted until then (then notifies again)
     target = models.CharField(max_length=16, choices=Target.choices, default=Target.ALL)
     target_account = models.ForeignKey(AwsAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     target_kind = models.CharField(max_length=32, blank=True)
     target_project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     target_resources = models.ManyToManyField(Resource, blank=True, related_name="+")
     condition = models.CharField(max_length=24, choices=Condition.choices, default=Condition.THRESHOLD)
-    metric = models.CharField(max_length=24, choices=Metric.choices, blank=True)
-    operator = models.CharField(max_length=2, choices=[(">", ">"), (">=", "≥"), ("<", "<"), ("<=", "≤")], default=">")
-    threshold = models.FloatField(null=True, blank=True)
+    # A CloudWatch metric key of a kind's catalogue or a derived figure (alerts.metrics).
+    metric = models.CharField(max_length=200, blank=True)
+    statistic = models.CharField(max_length=16, blank=True)  # Sum, Average, Minimum, Maximum, p50…p99
+    operator = models.CharField(max_length=8, choices=Operator.choices, default=Operator.ABOVE)
+    threshold = models.FloatField(null=True, blank=True)  # the band's low end for "outside"
+    threshold_upper = models.FloatField(null=True, blank=True)  # the band's high end for "outside"
     window_minutes = models.PositiveIntegerField(default=5)
     # M of N: open when at least `breaching_periods` of the last `evaluation_periods` windows breach.
     evaluation_periods = models.PositiveSmallIntegerField(default=1)
     breaching_periods = models.PositiveSmallIntegerField(default=1)
+    missing_data = models.CharField(max_length=12, choices=MissingData.choices, default=MissingData.OK)
     error_kinds = models.JSONField(default=list, blank=True)  # ["error", "timeout", "out_of_memory"]; empty: all
     finding_severity = models.CharField(max_length=16, blank=True)  # minimum severity for new findings
     channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
     min_interval_minutes = models.PositiveIntegerField(default=30)
+    # "Every occurrence" rules: at most this many notifications an hour; the rest are counted.
+    max_notifications_per_hour = models.PositiveIntegerField(default=10)
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
     # Why the last evaluation failed (shown on the Alerts page); cleared when it evaluates again.
     last_error = models.TextField(blank=True)
@@ -90,6 +96,9 @@ class AlertRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def is_muted(self, now: Any) -> bool:
+        return self.muted or (self.muted_until is not None and self.muted_until > now)
+
 
 class IncidentStatus(models.TextChoices):
     OPEN = "open", "Open"
@@ -100,7 +109,9 @@ class Incident(models.Model):
     """One per (rule, subject) while its condition holds."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="incidents")
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="incidents")
+    # A deleted rule leaves its incidents as history: the rule's name stays on them.
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents")
+    rule_name = models.CharField(max_length=120, blank=True)
     resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.CASCADE, related_name="incidents")
     subject = models.CharField(max_length=64)  # "r<resource id>", "g<error group id>", "f<finding id>"
     status = models.CharField(max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
@@ -112,6 +123,13 @@ class Incident(models.Model):
     last_notified_at = models.DateTimeField(null=True, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveIntegerField(default=0)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-opened_at"]
@@ -126,16 +144,29 @@ class Incident(models.Model):
 
 
 class IncidentEvent(models.Model):
-    """The outbox: each incident transition, claimed once by a dispatcher."""
+    """The incident's timeline, and the outbox: the transitions that notify (NOTIFYING) are
+    claimed once by a dispatcher; the others (acknowledged, assigned, snoozed) are written
+    already dispatched."""
 
     class Kind(models.TextChoices):
         OPENED = "opened", "Opened"
         RESOLVED = "resolved", "Resolved"
         REOPENED = "reopened", "Reopened"
+        OCCURRED = "occurred", "Occurred again"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        ASSIGNED = "assigned", "Assigned"
+        SNOOZED = "snoozed", "Snoozed"
+
+    NOTIFYING = frozenset({Kind.OPENED, Kind.RESOLVED, Kind.REOPENED, Kind.OCCURRED})
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     created_at = models.DateTimeField()
+    # Who did it (None: the rule's evaluation); what else the timeline should say.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    detail = models.CharField(max_length=300, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
 

@@ -12,20 +12,24 @@ from django.utils import timezone
 
 import kinds
 from accounts.models import Organization
-from accounts.selectors import get_scoped_or_404, validated_aws_accounts
+from accounts.selectors import get_scoped_or_404, members_of, validated_aws_accounts
 from monitoring.models import Resource
 
 from .channels import get_kind
 from .channels.sns import topic_account
 from .delivery import TEST_EXPIRES, next_test_at
-from .models import AlertRule, Channel, Incident, Notification
+from .models import AlertRule, Channel, Incident, IncidentEvent, Notification
 from .recipients import recipient_states
 
 WAITING = timedelta(minutes=1)  # a test queued longer than this is waiting for a worker
 
 
 def get_incident_for_user(user: Any, organization: Organization | None, pk: int) -> Incident:
-    return get_scoped_or_404(Incident.objects.select_related("rule", "resource"), organization=organization, pk=pk)
+    return get_scoped_or_404(
+        Incident.objects.select_related("rule", "resource", "assignee", "acknowledged_by"),
+        organization=organization,
+        pk=pk,
+    )
 
 
 def get_rule_for_user(user: Any, organization: Organization | None, pk: int) -> AlertRule:
@@ -37,7 +41,48 @@ def get_channel_for_user(user: Any, organization: Organization | None, pk: int) 
 
 
 def incidents_for(organization: Organization, status: str) -> QuerySet[Incident]:
-    return Incident.objects.filter(organization=organization, status=status).select_related("rule", "resource")
+    return Incident.objects.filter(organization=organization, status=status).select_related(
+        "rule", "resource", "assignee"
+    )
+
+
+def assignable_members(organization: Organization) -> list[Any]:
+    """The users an incident of the organisation may be assigned to: its members."""
+    return [m.user for m in members_of(organization)]
+
+
+def rules_using(channel: Channel) -> QuerySet[AlertRule]:
+    return AlertRule.objects.filter(channels=channel).order_by("name")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    what: str  # opened, reopened, occurred, notified, acknowledged, assigned, snoozed, resolved
+    who: str  # a member's e-mail, or "Dashbird" for the evaluation
+    detail: str
+    failed: bool = False
+
+
+def incident_timeline(incident: Incident) -> list[TimelineEntry]:
+    """Everything that happened to an incident, oldest first: its events (with who) and
+    each notification with its channel and outcome."""
+    entries = [
+        TimelineEntry(e.created_at, e.kind, e.actor.email if e.actor else "Dashbird", e.detail)
+        for e in IncidentEvent.objects.filter(incident=incident).select_related("actor")
+    ]
+    for n in Notification.objects.filter(event__incident=incident).select_related("channel", "event"):
+        outcome = n.status + (f": {n.error}" if n.error else "")
+        entries.append(
+            TimelineEntry(
+                n.created_at,
+                "notified",
+                "Dashbird",
+                f"{n.channel.name} ({n.event.kind if n.event else 'event'}): {outcome}",
+                failed=n.status == "failed",
+            )
+        )
+    return sorted(entries, key=lambda e: (e.at, e.what == "notified"))
 
 
 def rules_of(organization: Organization) -> QuerySet[AlertRule]:
@@ -46,7 +91,8 @@ def rules_of(organization: Organization) -> QuerySet[AlertRule]:
 
 def rules_watching(resource: Resource) -> list[AlertRule]:
     """The organisation's rules whose target includes the resource and whose condition can
-    apply to its kind (a threshold on a metric the kind has, new error groups, new findings)."""
+    apply to its kind (a threshold on a metric the kind has, error groups and occurrences, new
+    findings)."""
     kind = kinds.REGISTRY.get(resource.kind)
     alertable = set(kind.alertable_metrics) if kind else set()
     has_error_groups = kind is not None and any(s.source == "error_groups" for s in kind.sections)
@@ -67,7 +113,8 @@ def rules_watching(resource: Resource) -> list[AlertRule]:
     for rule in candidates:
         if rule.condition == AlertRule.Condition.THRESHOLD and rule.metric not in alertable:
             continue
-        if rule.condition == AlertRule.Condition.NEW_ERROR_GROUP and not has_error_groups:
+        errors_only = (AlertRule.Condition.NEW_ERROR_GROUP, AlertRule.Condition.ERROR_OCCURRENCE)
+        if rule.condition in errors_only and not has_error_groups:
             continue
         if rule.target == AlertRule.Target.PROJECT:  # one query per project rule, never per resource
             project = rule.target_project

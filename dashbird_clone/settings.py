@@ -300,6 +300,8 @@ if DISCOVERY_INTERVAL_MINUTES < 1:
 # Outbound webhooks refuse private, loopback and link-local targets (SSRF) unless this is on.
 ALERTS_ALLOW_PRIVATE_TARGETS = env_bool("ALERTS_ALLOW_PRIVATE_TARGETS", default=False)
 PAGERDUTY_EVENTS_URL = env.str("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")
+# Empty: each Opsgenie channel's region decides (api.opsgenie.com or api.eu.opsgenie.com).
+OPSGENIE_API_URL = env.str("OPSGENIE_API_URL", default="")
 
 # --- Auth (django-allauth) -----------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

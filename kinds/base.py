@@ -148,7 +148,9 @@ class Kind:
     # Seconds between metric polls when neither the environment nor the account says; None:
     # the installation's "default".
     poll_seconds: int | None = None
-    alertable_metrics: tuple[str, ...] = ()  # alert rule metric ids that apply to the kind
+    # Figures computed from what we store rather than read from CloudWatch (error rate, cold
+    # starts, cost…) that alert rules may use on the kind: ids of alerts.metrics.DERIVED.
+    derived_metrics: tuple[str, ...] = ()
     details: Callable[[Mapping[str, Any]], str] = _no_details  # the resources list's summary
     sections: tuple[Section, ...] = ()
     key_numbers: tuple[KeyNumber, ...] = ()  # the resources list's numbers beside the summary
@@ -173,6 +175,16 @@ class Kind:
         if spec.per is None:
             return [base]
         return [[*base, {"Name": spec.per, "Value": value}] for value in self.parts(resource, spec.per)]
+
+    @property
+    def alertable_metrics(self) -> tuple[str, ...]:
+        """Every alert rule metric id that applies to the kind: each catalogued CloudWatch
+        metric (its key) and each derived figure."""
+        return tuple(dict.fromkeys([*(spec.key for spec in self.metrics), *self.derived_metrics]))
+
+    def metric_spec(self, key: str) -> MetricSpec | None:
+        """The catalogued metric with this key, if the kind polls it."""
+        return next((spec for spec in self.metrics if spec.key == key), None)
 
     @property
     def queries_per_resource(self) -> int:

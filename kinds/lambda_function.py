@@ -243,18 +243,16 @@ register(
             MetricSpec("AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", (SUM,)),
         ),
         poll_seconds=60,
-        alertable_metrics=(
+        derived_metrics=(
             "errors",
             "error_rate",
             "timeouts",
             "out_of_memory",
             "cold_starts",
-            "duration_max",
-            "duration_avg",
+            "duration",
             "memory_use",
             "cost",
-            "throttles",
-            "iterator_age",
+            "retries",
         ),
         details=details,
         sections=(

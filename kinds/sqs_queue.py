@@ -97,7 +97,6 @@ register(
             MetricSpec("AWS/SQS", "SentMessageSize", (AVG,)),
         ),
         poll_seconds=120,
-        alertable_metrics=("sqs_age",),
         details=details,
         sections=(
             Section("backlog", "Messages waiting", "metrics", (VISIBLE,)),

@@ -529,6 +529,12 @@ INVOCATION_WINDOW_FIGURES = {
     "cold_starts": "count(*) FILTER (WHERE cold_start)",
     "duration_max": "max(duration_ms)",
     "duration_avg": "avg(duration_ms)",
+    "duration_min": "min(duration_ms)",
+    "duration_p50": "percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms)",
+    "duration_p90": "percentile_cont(0.9) WITHIN GROUP (ORDER BY duration_ms)",
+    "duration_p95": "percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)",
+    "duration_p99": "percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)",
+    "retries": "count(*) FILTER (WHERE attempt > 1)",
     "memory_use": "max(100.0 * max_memory_used_mb / NULLIF(memory_size_mb, 0))",
     "cost": "sum(cost_usd)",
 }

@@ -18,7 +18,7 @@ from .base import (
 )
 
 # Importing a kind's module registers it; the order here is the order the UI lists them.
-from . import email, slack, teams, pagerduty, webhook, sns  # noqa: F401  isort: skip
+from . import email, slack, teams, pagerduty, opsgenie, webhook, sns  # noqa: F401  isort: skip
 
 REGISTRY: dict[str, ChannelKind] = _registry
 

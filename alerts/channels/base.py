@@ -14,7 +14,7 @@ from django.conf import settings
 
 from alerts.http import Attempt, OutboundError, allow_private_default, post_json
 
-NOTICE_KINDS = ("opened", "resolved", "reopened", "test")
+NOTICE_KINDS = ("opened", "resolved", "reopened", "occurred", "test")
 SEVERITIES = ("critical", "warning", "info")
 FALSE_STRINGS = frozenset({"false", "0", "no", "off"})
 
@@ -22,6 +22,7 @@ KIND_LABELS = {
     "opened": "Incident opened",
     "reopened": "Incident reopened",
     "resolved": "Incident resolved",
+    "occurred": "Error occurred again",
     "test": "Test notification",
 }
 
@@ -30,7 +31,7 @@ KIND_LABELS = {
 class Notice:
     """What every channel formats: one event of one incident, already worded."""
 
-    kind: str  # "opened" | "resolved" | "reopened" | "test"
+    kind: str  # "opened" | "resolved" | "reopened" | "occurred" (every-occurrence rules) | "test"
     title: str
     summary: str
     severity: str  # "critical" | "warning" | "info"
@@ -97,14 +98,35 @@ class ChannelForm(forms.Form):
 
     channel_kind: ClassVar[str]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stored: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        """`stored`: the configuration being edited. Its secrets are write-only: never sent
+        back to the browser, shown masked, kept when their field is left empty."""
+        if stored is not None and "initial" not in kwargs:
+            secrets = get_registered(self.channel_kind).secret_fields
+            kwargs["initial"] = {k: v for k, v in self.initial_from_config(stored).items() if k not in secrets}
         super().__init__(*args, **kwargs)
         self.config: dict[str, Any] = {}
+        self.stored = stored
+        if stored is None:
+            return
+        for name in get_registered(self.channel_kind).secret_fields:
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            field.required = False
+            field.widget = forms.PasswordInput(
+                render_value=False, attrs={"placeholder": mask(stored.get(name)), "autocomplete": "off"}
+            )
+            field.help_text = f"Stored as {mask(stored.get(name))}: leave empty to keep it. {field.help_text}".strip()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if self.errors:
             return cleaned
+        if self.stored is not None:
+            for name in get_registered(self.channel_kind).secret_fields:
+                if not cleaned.get(name) and name in self.stored:
+                    cleaned[name] = self.stored[name]
         try:
             self.config = get_registered(self.channel_kind).validate_config(cleaned)
         except ConfigError as exc:
@@ -229,6 +251,14 @@ def register(cls: type[ChannelKind]) -> type[ChannelKind]:
 
 def get_registered(kind: str) -> ChannelKind:
     return _registry[kind]
+
+
+def mask(value: Any) -> str:
+    """A stored secret as the UI may show it: dots and, for a long one, its last four characters."""
+    text = str(value or "")
+    if not text:
+        return "(not set)"
+    return "••••••••" + (text[-4:] if len(text) >= 16 else "")
 
 
 def truncate(text: str, limit: int) -> str:

@@ -5,7 +5,8 @@ Request::
     POST <url>
     Content-Type: application/json
     User-Agent: dashbird-clone-notifier/1
-    X-Dashbird-Event: incident.opened        (incident.resolved, incident.reopened, incident.test)
+    X-Dashbird-Event: incident.opened        (incident.resolved, incident.reopened, incident.occurred,
+                                              incident.test)
     X-Dashbird-Delivery: 5f0c…               (one id per delivery, the same on its retries)
     X-Dashbird-Timestamp: 1767225600         (unix seconds when the delivery started)
     X-Dashbird-Signature: sha256=<hex>

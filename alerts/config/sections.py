@@ -332,7 +332,8 @@ class ChannelSection(Section):
                 return channel
             if instance.kind != kind:
                 instance.kind = kind
-            return channel_update(channel=instance, name=name, config=cleaned, enabled=enabled)
+            channel_update(channel=instance, name=name, config=cleaned, enabled=enabled)
+            return instance
 
         return Prepared(name, {"name": name, "kind": kind, "enabled": enabled, "config": cleaned}, save)
 

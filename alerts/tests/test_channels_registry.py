@@ -11,7 +11,7 @@ from alerts.channels import REGISTRY, ChannelError, ChannelKind, ConfigError, No
 
 from .receiver import sample_notice
 
-KINDS = ["email", "slack", "teams", "pagerduty", "webhook", "sns"]
+KINDS = ["email", "slack", "teams", "pagerduty", "opsgenie", "webhook", "sns"]
 
 
 def test_every_kind_is_registered_in_ui_order() -> None:
@@ -39,7 +39,7 @@ def test_all_kinds_enabled_by_default() -> None:
 @pytest.mark.parametrize("value", ["false", "False", " FALSE ", "0", "off", False])
 def test_a_flag_set_to_false_disables_the_kind(settings: Any, value: Any) -> None:
     settings.ALERTS_CHANNEL_SLACK = value
-    assert [k.kind for k in enabled_kinds()] == ["email", "teams", "pagerduty", "webhook", "sns"]
+    assert [k.kind for k in enabled_kinds()] == ["email", "teams", "pagerduty", "opsgenie", "webhook", "sns"]
 
 
 @pytest.mark.parametrize("value", ["true", "1", True, "yes"])

@@ -204,7 +204,7 @@ def test_rules_and_channels_are_created_from_their_forms_scoped_to_the_organisat
 
     response = client.post(
         reverse("alerts:rule_new"),
-        {"name": "Slow orders", "condition": "threshold", "metric": "duration_max", "operator": ">", "threshold": "1000",
+        {"name": "Slow orders", "condition": "threshold", "metric": "duration", "statistic": "Maximum", "operator": ">", "threshold": "1000",
          "window_minutes": "5", "evaluation_periods": "3", "breaching_periods": "2", "target": "resources",
          "target_resources": [str(fn.pk)], "min_interval_minutes": "15"},
     )  # fmt: skip

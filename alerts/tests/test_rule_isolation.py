@@ -111,7 +111,7 @@ def test_the_rule_form_refuses_numbers_out_of_bounds_with_a_field_error(
     owner: Any, field: str, value: str, message: str
 ) -> None:
     data = {
-        "name": "Slow", "condition": "threshold", "metric": "duration_max", "operator": ">", "threshold": "1000",
+        "name": "Slow", "condition": "threshold", "metric": "duration", "statistic": "Maximum", "operator": ">", "threshold": "1000",
         "window_minutes": "60", "evaluation_periods": "3", "breaching_periods": "2", "target": "all",
         "min_interval_minutes": "15", field: value,
     }  # fmt: skip
