@@ -121,7 +121,8 @@ class RuleForm(forms.ModelForm):
     def _clean_threshold(self, data: dict[str, Any]) -> None:
         metric, statistic = data.get("metric") or "", data.get("statistic") or ""
         if not metric:
-            self.add_error("metric", "A threshold rule needs a metric.")
+            if "metric" not in self.errors:  # an unknown metric already says so
+                self.add_error("metric", "A threshold rule needs a metric.")
             return
         described = alert_metrics.get(metric)
         if described is not None and len(described.statistics) == 1 and not statistic:

@@ -212,7 +212,14 @@ def form_value(form_field: forms.Field, value: Any, path: str, problems: Problem
 
 
 def choices_of(form_field: forms.ChoiceField) -> list[tuple[Any, Any]]:
-    return list(form_field.choices)  # type: ignore[arg-type]
+    """The field's (value, label) pairs, option groups flattened."""
+    flat: list[tuple[Any, Any]] = []
+    for value, label in form_field.choices:  # type: ignore[misc]
+        if isinstance(label, list | tuple):
+            flat.extend(label)
+        else:
+            flat.append((value, label))
+    return flat
 
 
 def form_problems(form: forms.BaseForm, path: str, problems: Problems, names: dict[str, str] | None = None) -> None:

@@ -64,7 +64,7 @@ def configure(org: Organization, user: Any) -> None:
     )
     AlertRule.objects.filter(organization=org).delete()  # the defaults of a new organisation
     slow = AlertRule.objects.create(
-        organization=org, name="Slow checkout", metric="duration_max", operator=">=", threshold=2500.5,
+        organization=org, name="Slow checkout", metric="duration", statistic="Maximum", operator=">=", threshold=2500.5,
         window_minutes=10, evaluation_periods=3, breaching_periods=2, target="project", target_project=checkout,
         min_interval_minutes=60,
     )  # fmt: skip
@@ -75,7 +75,7 @@ def configure(org: Organization, user: Any) -> None:
     )  # fmt: skip
     errors.channels.set([pager])
     AlertRule.objects.create(
-        organization=org, name="Queue age", metric="sqs_age", threshold=300, target="kind", target_kind="sqs.queue",
+        organization=org, name="Queue age", metric="AWS/SQS:ApproximateAgeOfOldestMessage", statistic="Maximum", threshold=300, target="kind", target_kind="sqs.queue",
         enabled=False,
     )  # fmt: skip
     suppression_create(organization=org, scope="check", check_id="lambda-no-tracing", reason="No X-Ray here")
@@ -230,7 +230,7 @@ digests:
     expected = [
         "projects[1]: A project needs a tag (key=value) or a name pattern (e.g. checkout-*).",
         "channels[0].config.recipients: 'not-an-address' is not a valid email address",
-        "channels[1].kind: must be one of: email, slack, teams, pagerduty, webhook, sns",
+        "channels[1].kind: must be one of: email, slack, teams, pagerduty, opsgenie, webhook, sns",
         "alert_rules[1].threshold: must be a number",
         "alert_rules[1].window_minutes: must be a whole number",
         "alert_rules[1].enabled: must be true or false",

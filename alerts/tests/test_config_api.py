@@ -90,7 +90,7 @@ def test_rules_are_created_changed_and_deleted_through_the_forms_with_an_audit_t
     created = writer.call(
         "post",
         "alert-rules",
-        {"name": "Slow", "metric": "duration_max", "threshold": 900, "target": "project",
+        {"name": "Slow", "metric": "duration", "statistic": "Maximum", "threshold": 900, "target": "project",
          "target_project": "Checkout", "channels": ["Pager"]},
     )  # fmt: skip
     assert created.status_code == 201, created.data

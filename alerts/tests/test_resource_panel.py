@@ -36,7 +36,7 @@ def test_a_queue_shows_the_rules_that_can_fire_for_it_and_its_incidents(owner: A
     queue = make(owner, sqs_queue.KIND, "orders", {"team": "checkout"})
     org = owner.organization
     backlog = AlertRule.objects.create(
-        organization=org, name="Queue backlog", target="kind", target_kind=sqs_queue.KIND, metric="sqs_age",
+        organization=org, name="Queue backlog", target="kind", target_kind=sqs_queue.KIND, metric="AWS/SQS:ApproximateAgeOfOldestMessage", statistic="Maximum",
         threshold=300,
     )  # fmt: skip
     project = Project.objects.create(organization=org, name="Checkout", tag_key="team", tag_value="checkout")

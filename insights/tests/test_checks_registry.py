@@ -57,9 +57,11 @@ CONFIG_KEYS = {
     ],
     "apigateway.restapi": [
         "api_id", "endpoint_types", "minimum_compression_size", "api_key_source", "has_resource_policy", "authorizers",
-        "stages",
+        "stages", "integrations",
     ],
-    "apigateway.httpapi": ["api_id", "protocol", "endpoint", "disable_execute_api_endpoint", "authorizers", "stages"],
+    "apigateway.httpapi": [
+        "api_id", "protocol", "endpoint", "disable_execute_api_endpoint", "authorizers", "stages", "integrations",
+    ],
     "sqs.queue": [
         "url", "fifo", "visibility_timeout_s", "message_retention_s", "delay_s", "receive_wait_s", "max_message_size",
         "dead_letter_target", "max_receive_count", "is_dead_letter_queue", "kms_key", "sse_sqs", "policy",
