@@ -214,7 +214,7 @@ def form_value(form_field: forms.Field, value: Any, path: str, problems: Problem
 def choices_of(form_field: forms.ChoiceField) -> list[tuple[Any, Any]]:
     """The field's (value, label) pairs, option groups flattened."""
     flat: list[tuple[Any, Any]] = []
-    for value, label in form_field.choices:  # type: ignore[misc]
+    for value, label in form_field.choices:  # type: ignore[misc, union-attr]
         if isinstance(label, list | tuple):
             flat.extend(label)
         else:
