@@ -6,7 +6,7 @@ from django import forms
 
 import kinds
 from accounts.models import AwsAccount
-from monitoring.models import Project
+from monitoring.models import Project, Resource
 from monitoring.selectors import live_resources
 
 from . import metrics as alert_metrics
@@ -99,6 +99,7 @@ class RuleForm(forms.ModelForm):
             if name not in self.errors and data.get(name) in (None, ""):
                 data[name] = default
         condition = data.get("condition")
+        self._clean_target(data)
         if condition == AlertRule.Condition.THRESHOLD:
             self._clean_threshold(data)
         else:
@@ -117,6 +118,35 @@ class RuleForm(forms.ModelForm):
             if name not in self.errors:  # a field that did not parse already says why
                 self.add_error(name, message)
         return data
+
+    TARGET_FIELDS = {
+        AlertRule.Target.ACCOUNT: "target_account",
+        AlertRule.Target.KIND: "target_kind",
+        AlertRule.Target.PROJECT: "target_project",
+        AlertRule.Target.RESOURCES: "target_resources",
+    }
+
+    def _clean_target(self, data: dict[str, Any]) -> None:
+        """The chosen target needs its value (a rule "on a project" without one would watch
+        everything); the other targets' fields are emptied, so nothing stale is kept or
+        exported. Error conditions need a kind that has error groups."""
+        target = data.get("target")
+        chosen = self.TARGET_FIELDS.get(target) if isinstance(target, str) else None
+        for field in self.TARGET_FIELDS.values():
+            if field == chosen:
+                if not data.get(field) and field not in self.errors:
+                    label = self.fields[field].label or field
+                    self.add_error(field, f"Choose the {str(label).lower().removeprefix('target ')} this rule watches.")
+            elif field == "target_resources":
+                data[field] = Resource.objects.none()
+            else:
+                data[field] = "" if field == "target_kind" else None
+        errors_only = (AlertRule.Condition.NEW_ERROR_GROUP, AlertRule.Condition.ERROR_OCCURRENCE)
+        kind_id = data.get("target_kind")
+        if data.get("condition") in errors_only and target == AlertRule.Target.KIND and kind_id:
+            kind = kinds.REGISTRY.get(kind_id)
+            if kind is None or not any(section.source == "error_groups" for section in kind.sections):
+                self.add_error("target_kind", "This kind has no error groups: the rule could never fire.")
 
     def _clean_threshold(self, data: dict[str, Any]) -> None:
         metric, statistic = data.get("metric") or "", data.get("statistic") or ""

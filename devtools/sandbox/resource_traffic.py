@@ -35,6 +35,8 @@ _FAILURES = ("Error", "Fail", "Throttl", "Exceeded", "Dropped", "Spillover", "4x
 def sample(spec: MetricSpec, rng: random.Random) -> list[float]:
     """Values of one metric for one minute, by what its name says it measures."""
     name = spec.name
+    if any(word in name for word in (*_FAILURES, "TimedOut")):  # before "Time": ExecutionsTimedOut counts
+        return [float(rng.choice((0, 0, 0, 1, 2)))]
     if any(word in name for word in ("Latency", "Time", "Duration", "Milliseconds")):
         return [round(rng.lognormvariate(4, 0.5), 2) for _ in range(rng.randint(5, 20))]
     if "Age" in name:
@@ -43,8 +45,6 @@ def sample(spec: MetricSpec, rng: random.Random) -> list[float]:
         return [round(rng.uniform(10, 80), 2) for _ in range(3)]
     if "Provisioned" in name:
         return [5.0]
-    if any(word in name for word in _FAILURES):
-        return [float(rng.choice((0, 0, 0, 1, 2)))]
     if "Size" in name or "Bytes" in name:
         return [float(rng.randint(200, 4000))]
     return [float(rng.randint(10, 200))]

@@ -1,5 +1,5 @@
 // The alert rule form: offer only the statistics the chosen metric is collected with, and
-// show only the fields the chosen condition and comparison use. The server validates all
+// show only the fields the chosen condition, comparison and target use. The server validates all
 // of it again; without JavaScript every field stays visible.
 (function () {
   "use strict";
@@ -11,6 +11,9 @@
   var statistic = form.querySelector("#id_statistic");
   var operator = form.querySelector("#id_operator");
   var condition = form.querySelector("#id_condition");
+  var target = form.querySelector("#id_target");
+  var TARGETS = { account: "target_account", kind: "target_kind", project: "target_project",
+    resources: "target_resources" };
   var FIELDS = {
     threshold: ["metric", "statistic", "operator", "threshold", "threshold_upper", "window_minutes",
       "evaluation_periods", "breaching_periods", "missing_data", "min_interval_minutes"],
@@ -22,9 +25,10 @@
     "evaluation_periods", "breaching_periods", "missing_data", "error_kinds", "finding_severity",
     "max_notifications_per_hour", "min_interval_minutes"];
 
-  function row(name) {
+  function row(name) {  // the field's <div> (the form is rendered with as_div)
     var input = form.querySelector("#id_" + name);
-    return input ? input.closest("p") : null;
+    while (input && input.parentElement !== form) input = input.parentElement;
+    return input;
   }
 
   function syncStatistics() {
@@ -45,6 +49,10 @@
       var r = row(name);
       if (r) r.hidden = shown.indexOf(name) === -1;
     });
+    Object.keys(TARGETS).forEach(function (value) {
+      var r = row(TARGETS[value]);
+      if (r && target) r.hidden = target.value !== value;
+    });
     var upper = row("threshold_upper");
     if (upper && condition.value === "threshold") upper.hidden = operator.value !== "outside";
   }
@@ -52,6 +60,7 @@
   metric.addEventListener("change", syncStatistics);
   condition.addEventListener("change", syncRows);
   operator.addEventListener("change", syncRows);
+  if (target) target.addEventListener("change", syncRows);
   syncStatistics();
   syncRows();
 })();
