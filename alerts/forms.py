@@ -119,7 +119,7 @@ class RuleForm(forms.ModelForm):
                 self.add_error(name, message)
         return data
 
-    TARGET_FIELDS = {
+    TARGET_FIELDS: dict[str, str] = {
         AlertRule.Target.ACCOUNT: "target_account",
         AlertRule.Target.KIND: "target_kind",
         AlertRule.Target.PROJECT: "target_project",
