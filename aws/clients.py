@@ -35,7 +35,7 @@ from botocore.config import Config
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
-from . import ratelimit
+from . import ratelimit, usage
 from .errors import ACCESS_DENIED
 from .permissions import iam_action
 from .quotas import pace_for
@@ -155,6 +155,20 @@ def _pacer(bucket_prefix: str) -> Any:
     return on_before_send
 
 
+def _counter(account_id: int, region: str) -> tuple[Any, Any]:
+    """Handlers counting our calls (each HTTP attempt: retries are calls too) and the
+    metrics GetMetricData is billed for, per account × region × day (aws/usage.py)."""
+
+    def on_before_send(request: Any, **kwargs: Any) -> None:
+        _, service, operation = kwargs["event_name"].split(".", 2)
+        usage.record_call(account_id=account_id, region=region, service=service, operation=operation)
+
+    def on_metric_data(params: dict[str, Any], **kwargs: Any) -> None:
+        usage.record_metrics(account_id=account_id, region=region, metrics=usage.metrics_requested(params))
+
+    return on_before_send, on_metric_data
+
+
 # --- assumed-role credentials --------------------------------------------------------------
 
 
@@ -226,6 +240,9 @@ def customer_client(account: AccountRef, region: str, service: str) -> BaseClien
         return client
     client = session_client(creds, service, region)
     client.meta.events.register("before-send", _pacer(f"{account.pk}:{region}"))
+    count_call, count_metrics = _counter(account.pk, region)
+    client.meta.events.register("before-send", count_call)
+    client.meta.events.register("before-parameter-build.cloudwatch.GetMetricData", count_metrics)
     if len(_clients) >= _MAX_CLIENTS:
         _clients.clear()  # credentials rotate hourly: old entries are dead weight
     _clients[key] = client

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import views
+from .ingest import views as ingest_views
 
 app_name = "monitoring"
 
@@ -17,4 +18,5 @@ urlpatterns = [
     path("errors/<int:pk>/status/", views.error_group_status, name="error_group_status"),
     path("invocations/<int:pk>/", views.invocation_detail, name="invocation_detail"),
     path("logs/", views.logs, name="logs"),
+    path("ingest/firehose/<str:token>", ingest_views.firehose, name="ingest_firehose"),
 ]
