@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -76,8 +75,3 @@ def delivery_store(*, account: AwsAccount, unpacked: Unpacked, region: str | Non
     usage.record_push(account_id=account.pk, region=region or "", records=len(unpacked.batches), bytes_=delivered_bytes)
     aws_account_push_received(account=account, at=timezone.now())
     return summary
-
-
-# How long a delivery may lag behind the invocations it carries before polling fills the
-# gap: Firehose buffers up to the template's 60 s, plus its retries.
-PUSH_GRACE = timedelta(minutes=5)

@@ -7,6 +7,7 @@ import base64
 import gzip
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.urls import reverse
 from accounts.models import AwsAccount, LogIngestion
 from accounts.services import aws_account_ingestion_set, aws_account_push_key_rotate
 from aws import usage
+from monitoring.collection.logs import PUSH_GRACE, push_gap
 from monitoring.ingest.firehose import subscription_record
 from monitoring.models import ErrorGroup, Invocation, LogCheckpoint, LogLine, Resource
 
@@ -292,3 +294,31 @@ def test_too_many_deliveries_at_once_answer_429(pushing: tuple[AwsAccount, Resou
 
     assert response.status_code == 429
     assert response["Retry-After"]
+
+
+@dataclass
+class _Mark:
+    last_event_ms: int = 0
+    resume_from_ms: int = 0
+    polled_to_ms: int = 0
+
+
+MINUTE = 60_000
+
+
+def test_while_pushing_polling_reads_only_a_gap_push_left() -> None:
+    now = 1_000 * MINUTE
+    grace = int(PUSH_GRACE.total_seconds() * 1000)
+    old_minute = now - grace - 2 * MINUTE
+    # Push delivered events of that minute: nothing to fill.
+    assert not push_gap(_Mark(last_event_ms=old_minute + 20_000), old_minute, now)
+    # Invocations in a minute after the last pushed event, long enough ago: a gap.
+    assert push_gap(_Mark(last_event_ms=old_minute - 3 * MINUTE), old_minute, now)
+    assert push_gap(None, old_minute, now)
+    # The same, but recent: Firehose may still be buffering it.
+    recent = now - 2 * MINUTE
+    assert not push_gap(_Mark(last_event_ms=recent - 3 * MINUTE), recent, now)
+    # Already filled by a poll that read past it.
+    assert not push_gap(_Mark(last_event_ms=0, polled_to_ms=old_minute + 2 * MINUTE), old_minute, now)
+    # An idle function.
+    assert not push_gap(_Mark(), None, now)
