@@ -123,6 +123,9 @@ def stack_template(request: HttpRequest, pk: int) -> HttpResponse:
 def check_subscriptions(request: HttpRequest, pk: int) -> HttpResponse:
     account = _managed_account(request, pk)
     region = _region(request, account)
+    if not account.role_arn:
+        messages.error(request, "Connect the account's role first: the check reads the log groups through it.")
+        return redirect(reverse("accounts:aws_account_detail", args=[account.pk]) + "#ingestion")
     try:
         logs = clients.customer_client(account, region, "logs")
     except (ClientError, BotoCoreError) as exc:
