@@ -5,6 +5,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from .encryption import EncryptedJSONField
+
 
 class Organization(models.Model):
     """A tenant. Every customer object hangs off one, and every query is scoped by it."""
@@ -66,6 +68,15 @@ def _external_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _push_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class LogIngestion(models.TextChoices):
+    POLL = "poll", "Polling (FilterLogEvents)"
+    PUSH = "push", "Push (CloudWatch Logs subscription → Firehose)"
+
+
 class AwsAccount(models.Model):
     """A customer AWS account we read through a cross-account role (never with access keys)."""
 
@@ -99,6 +110,14 @@ class AwsAccount(models.Model):
     last_collected = models.JSONField(default=dict, blank=True)
     # {resource kind: seconds} overriding settings.METRICS_POLL_SECONDS for this account.
     metric_intervals = models.JSONField(default=dict, blank=True)
+    # How Lambda logs arrive (docs/push.md): polled with FilterLogEvents, or pushed by a
+    # Firehose stream to /ingest/firehose/<push_token>, polling then only filling gaps.
+    log_ingestion = models.CharField(max_length=8, choices=LogIngestion.choices, default=LogIngestion.POLL)
+    # The URL's token names the account (not secret on its own); the access key Firehose
+    # sends in X-Amz-Firehose-Access-Key is the secret, encrypted at rest.
+    push_token = models.CharField(max_length=64, unique=True, default=_push_token, editable=False)
+    push_access_key = EncryptedJSONField(null=True, blank=True)
+    push_received_at = models.DateTimeField(null=True, blank=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

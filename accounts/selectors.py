@@ -97,3 +97,11 @@ def audit_actions_of(organization: Organization) -> QuerySet[AuditEvent, str]:
 
 def api_tokens_of(organization: Organization) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(organization=organization).select_related("created_by")
+
+
+def aws_account_for_push_token(token: str) -> AwsAccount | None:
+    """The account a Firehose delivery URL names, if it takes pushed logs; authentication
+    (the access key) is the caller's."""
+    if not token or len(token) > 64:
+        return None
+    return AwsAccount.objects.filter(push_token=token).exclude(status=AwsAccount.Status.PAUSED).first()

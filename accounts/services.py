@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import secrets
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from aws.clients import forget_credentials
 from kinds.filters import parse_filters
 
-from .models import AwsAccount, DateFormat, Membership, Organization, Profile, Role
+from .models import AwsAccount, DateFormat, LogIngestion, Membership, Organization, Profile, Role
 from .onboarding import ROLE_ARN_RE, ValidationReport, parse_regions, validate_role
 from .signals import aws_account_connected, aws_account_removing, organization_created
 
@@ -194,6 +195,35 @@ def aws_account_pause(*, account: AwsAccount, paused: bool) -> None:
     else:
         account.status = AwsAccount.Status.CONNECTED if account.validated_at else AwsAccount.Status.PENDING
     account.save(update_fields=["status"])
+
+
+def aws_account_ingestion_set(*, account: AwsAccount, mode: str) -> AwsAccount:
+    """Choose how Lambda logs arrive (docs/push.md). Push gets an access key the first time;
+    it stays across switches so that a stack already deployed keeps working."""
+    if mode not in LogIngestion.values:
+        raise ValueError(f"unknown log ingestion {mode!r}")
+    account.log_ingestion = mode
+    fields = ["log_ingestion"]
+    if mode == LogIngestion.PUSH and not account.push_access_key:
+        account.push_access_key = secrets.token_urlsafe(32)
+        fields.append("push_access_key")
+    account.save(update_fields=fields)
+    return account
+
+
+def aws_account_push_key_rotate(*, account: AwsAccount) -> AwsAccount:
+    """A new access key: deliveries with the old one are refused from now on (the stack's
+    parameter must be updated with the new one)."""
+    account.push_access_key = secrets.token_urlsafe(32)
+    account.save(update_fields=["push_access_key"])
+    return account
+
+
+def aws_account_push_received(*, account: AwsAccount, at: datetime) -> None:
+    """Remember the last delivery, written at most once a minute per account."""
+    AwsAccount.objects.filter(pk=account.pk).filter(
+        Q(push_received_at=None) | Q(push_received_at__lt=at - timedelta(minutes=1))
+    ).update(push_received_at=at)
 
 
 def aws_account_remove(*, account: AwsAccount) -> None:

@@ -37,6 +37,8 @@ from .services import (
 # web/panels.py) in the facts list and the collection health section.
 AWS_ACCOUNT_FACTS = "accounts.aws_account.facts"
 AWS_ACCOUNT_HEALTH = "accounts.aws_account.health"
+# Whole sections of the page (monitoring: log ingestion, the monitoring's own cost).
+AWS_ACCOUNT_SECTIONS = "accounts.aws_account.sections"
 
 
 def _account(request: HttpRequest, pk: int) -> AwsAccount:
@@ -222,7 +224,9 @@ def _detail(
             "filters_form": filters_form,
             # What higher apps show on this page (monitoring: the resource count, and the
             # regions being collected right now).
-            "panels": panels.render_slots(request, account, facts=AWS_ACCOUNT_FACTS, health=AWS_ACCOUNT_HEALTH),
+            "panels": panels.render_slots(
+                request, account, facts=AWS_ACCOUNT_FACTS, health=AWS_ACCOUNT_HEALTH, sections=AWS_ACCOUNT_SECTIONS
+            ),
             "nav": "settings",
         },
         status=status,

@@ -35,7 +35,7 @@ from botocore.config import Config
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
-from . import ratelimit
+from . import ratelimit, usage
 from .errors import ACCESS_DENIED
 from .permissions import iam_action
 from .quotas import pace_for
@@ -143,16 +143,34 @@ def _on_after_call(http_response: Any, parsed: Any, **kwargs: Any) -> None:
         recorder.outcomes[outcome] += 1
 
 
-def _pacer(bucket_prefix: str) -> Any:
+def _pacer(bucket_prefix: str, signing_name: str) -> Any:
+    # The IAM prefix comes from the client's signing name ("logs"), not from the event
+    # name, which carries the service id ("cloudwatch-logs") and so missed PACES.
+    prefix = iam_action(signing_name, "", "GET").split(":")[0]
+
     def on_before_send(request: Any, **kwargs: Any) -> None:
-        # event_name is "before-send.<service>.<Operation>"; one token per HTTP attempt,
+        # event_name is "before-send.<service id>.<Operation>"; one token per HTTP attempt,
         # because retries spend the customer's quota too.
-        _, service, operation = kwargs["event_name"].split(".", 2)
-        prefix = iam_action(service, operation, "GET").split(":")[0]
+        operation = kwargs["event_name"].split(".", 2)[2]
         bucket, pace = pace_for(prefix, operation)
         ratelimit.take(f"{bucket_prefix}:{bucket}", pace.scaled(settings.AWS_CALL_RATE_SCALE))
 
     return on_before_send
+
+
+def _counter(account_id: int, region: str, signing_name: str) -> tuple[Any, Any]:
+    """Handlers counting our calls (each HTTP attempt: retries are calls too) and the
+    metrics GetMetricData is billed for, per account × region × day (aws/usage.py)."""
+    service = iam_action(signing_name, "", "GET").split(":")[0]
+
+    def on_before_send(request: Any, **kwargs: Any) -> None:
+        operation = kwargs["event_name"].split(".", 2)[2]
+        usage.record_call(account_id=account_id, region=region, service=service, operation=operation)
+
+    def on_metric_data(params: dict[str, Any], **kwargs: Any) -> None:
+        usage.record_metrics(account_id=account_id, region=region, metrics=usage.metrics_requested(params))
+
+    return on_before_send, on_metric_data
 
 
 # --- assumed-role credentials --------------------------------------------------------------
@@ -225,7 +243,11 @@ def customer_client(account: AccountRef, region: str, service: str) -> BaseClien
     if client is not None:
         return client
     client = session_client(creds, service, region)
-    client.meta.events.register("before-send", _pacer(f"{account.pk}:{region}"))
+    signing_name = client.meta.service_model.signing_name
+    client.meta.events.register("before-send", _pacer(f"{account.pk}:{region}", signing_name))
+    count_call, count_metrics = _counter(account.pk, region, signing_name)
+    client.meta.events.register("before-send", count_call)
+    client.meta.events.register("before-parameter-build.cloudwatch.GetMetricData", count_metrics)
     if len(_clients) >= _MAX_CLIENTS:
         _clients.clear()  # credentials rotate hourly: old entries are dead weight
     _clients[key] = client

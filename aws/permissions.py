@@ -13,6 +13,8 @@ COMMON_ACTIONS: dict[str, str] = {
     "logs:FilterLogEvents": "read the log groups of functions that were invoked, from a checkpoint",
     "cloudwatch:GetMetricData": "metrics, and which functions were invoked since the last log poll",
     "account:ListRegions": "with “all regions”: the regions the account has enabled, found again at each discovery",
+    "logs:DescribeSubscriptionFilters": "with push ingestion: which log groups already have subscription filters "
+    "(at most two per group)",
     "ec2:DescribeRegions": "with “all regions”: the enabled regions, where account:ListRegions is not answered",
 }
 

@@ -290,6 +290,13 @@ DEFAULT_AWS_REGIONS = env.list("DEFAULT_AWS_REGIONS", default=["us-east-1"])
 DISCOVERY_INTERVAL_MINUTES = env.int("DISCOVERY_INTERVAL_MINUTES", default=15)
 # How long a collection run's lock on its account × region lives without being renewed:
 # the longest a killed worker can hold the unit up.
+# Push ingestion (docs/push.md): the largest Firehose delivery accepted (Firehose's HTTP
+# endpoint buffer is at most 64 MiB; our template asks for 1 MiB, base64 makes it ~1.4),
+# and how many deliveries are stored at once across web processes before answering 429.
+FIREHOSE_MAX_BODY_BYTES = env.int("FIREHOSE_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+FIREHOSE_MAX_CONCURRENT = env.int("FIREHOSE_MAX_CONCURRENT", default=8)
+if FIREHOSE_MAX_BODY_BYTES < 64 * 1024 or FIREHOSE_MAX_CONCURRENT < 1:
+    raise ImproperlyConfigured("FIREHOSE_MAX_BODY_BYTES must be at least 65536 and FIREHOSE_MAX_CONCURRENT at least 1")
 COLLECT_LOCK_SECONDS = env.int("COLLECT_LOCK_SECONDS", default=60)
 if COLLECT_LOCK_SECONDS < 10:
     raise ImproperlyConfigured("COLLECT_LOCK_SECONDS must be at least 10")

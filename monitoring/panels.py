@@ -6,12 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
+from redis import RedisError
 
 from accounts.models import AwsAccount
-from accounts.views_aws import AWS_ACCOUNT_FACTS, AWS_ACCOUNT_HEALTH
+from accounts.permissions import can
+from accounts.roles import Action
+from accounts.views_aws import AWS_ACCOUNT_FACTS, AWS_ACCOUNT_HEALTH, AWS_ACCOUNT_SECTIONS
+from aws import usage
 from web import panels
 
 from .collection.orchestrator import unit_busy
+from .ingest import account_views as push
+from .own_cost import own_cost
 from .selectors import account_regions
 
 
@@ -31,9 +38,53 @@ def _collecting(request: HttpRequest, account: AwsAccount) -> dict[str, Any] | N
     return {"busy": busy} if busy else None
 
 
+def _ingestion(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
+    regions = []
+    for region in account.regions:
+        check = push.subscription_check(account, region)
+        regions.append(
+            {
+                "region": region,
+                "groups": len(push.log_groups(account, region)),
+                "check": check,
+                "blocked": [g for g in check or [] if g.full or g.error],
+                "ours": sum(g.ours for g in check or []),
+            }
+        )
+    return {
+        "account": account,
+        "can_manage": can(request, Action.MANAGE),
+        "endpoint_url": push.endpoint_url(account),
+        "regions": regions,
+    }
+
+
+def _own_cost(request: HttpRequest, account: AwsAccount) -> dict[str, Any] | None:
+    """Nothing before the first counted call."""
+    try:
+        counted = usage.usage_of(account.pk, days=8)
+    except RedisError:
+        return None
+    today = timezone.now().date().isoformat()
+    regions = []
+    days = 0
+    for region, by_day in sorted(counted.items()):
+        # Whole days only, unless today is all there is.
+        whole = {d: c for d, c in by_day.items() if d != today} or by_day
+        days = max(days, len(whole))
+        regions.append({"region": region or "(push, region unknown)", "cost": own_cost(whole)})
+    return {"regions": regions, "days": days} if regions else None
+
+
 def register() -> None:
     panels.register(
         AWS_ACCOUNT_FACTS, name="resources", template="monitoring/_aws_account_resources.html", context=_resource_count
+    )
+    panels.register(
+        AWS_ACCOUNT_SECTIONS, name="ingestion", template="monitoring/_aws_account_ingestion.html", context=_ingestion
+    )
+    panels.register(
+        AWS_ACCOUNT_SECTIONS, name="own_cost", template="monitoring/_aws_account_own_cost.html", context=_own_cost
     )
     panels.register(
         AWS_ACCOUNT_HEALTH, name="collecting", template="monitoring/_aws_account_collecting.html", context=_collecting

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.urls import path
 
 from . import views
+from .ingest import account_views
+from .ingest import views as ingest_views
 
 app_name = "monitoring"
 
@@ -17,4 +19,10 @@ urlpatterns = [
     path("errors/<int:pk>/status/", views.error_group_status, name="error_group_status"),
     path("invocations/<int:pk>/", views.invocation_detail, name="invocation_detail"),
     path("logs/", views.logs, name="logs"),
+    path("ingest/firehose/<str:token>", ingest_views.firehose, name="ingest_firehose"),
+    path("settings/aws/<int:pk>/push/mode/", account_views.ingestion, name="aws_account_ingestion"),
+    path("settings/aws/<int:pk>/push/stack.yaml", account_views.stack_template, name="aws_account_push_stack"),
+    path(
+        "settings/aws/<int:pk>/push/subscriptions/", account_views.check_subscriptions, name="aws_account_subscriptions"
+    ),
 ]

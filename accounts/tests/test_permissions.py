@@ -17,7 +17,7 @@ from django.urls import reverse
 from accounts.admin_services import invitation_create
 from accounts.api_tokens import api_token_create
 from accounts.models import Membership, Role
-from accounts.services import aws_account_start, user_create_verified
+from accounts.services import aws_account_ingestion_set, aws_account_start, user_create_verified
 from monitoring.models import Resource
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,9 @@ def world(owner: Any, outsider: Any, rf: Any) -> World:
         client.force_login(user)
         clients[role] = client
     account = aws_account_start(organization=org, name="Prod")
+    account.regions = ["us-east-1"]
+    account.save(update_fields=["regions"])
+    aws_account_ingestion_set(account=account, mode="push")
     from django.utils import timezone
 
     now = timezone.now()
@@ -188,6 +191,9 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
     ("accounts:aws_account_action", "post", ["account", "pause"], {}, MANAGE_OBJECT),
     ("accounts:aws_account_intervals", "post", ["account"], {"sqs.queue": "600"}, MANAGE_OBJECT),
     ("accounts:aws_account_filters", "post", ["account"], {"exclude": "*-dev"}, MANAGE_OBJECT),
+    ("monitoring:aws_account_ingestion", "post", ["account"], {"action": "push"}, MANAGE_OBJECT),
+    ("monitoring:aws_account_push_stack", "get", ["account"], {"region": "us-east-1"}, MANAGE_OBJECT),
+    ("monitoring:aws_account_subscriptions", "post", ["account"], {"region": "us-east-1"}, MANAGE_OBJECT),
     ("accounts:aws_accounts", "post", [], {"name": "New"}, MANAGE),
     ("accounts:api_tokens", "get", [], {}, MANAGE),
     ("accounts:api_tokens", "post", [], {"name": "grafana"}, MANAGE),
@@ -242,6 +248,7 @@ def test_the_matrix_covers_every_named_view_of_the_app() -> None:
         "accounts:organization_switch",
         "alerts:digest_unsubscribe",
         "alerts:recipient_confirm",
+        "monitoring:ingest_firehose",  # Firehose's, by access key: test_push_ingest
     }
     names = {
         f"{urls.app_name}:{pattern.name}"

@@ -44,6 +44,9 @@ SETTLE = timedelta(seconds=30)  # after its minute ends, how long a minute's eve
 # LATE_WINDOW − LATE_SWEEP_EVERY (15 minutes) after its timestamp is still collected.
 LATE_SWEEP_EVERY = timedelta(minutes=5)
 LATE_WINDOW = timedelta(minutes=20)
+# While push is on, how long a delivery may lag behind the invocations it carries before
+# polling fills the gap: Firehose buffers up to the template's 60 s, then retries.
+PUSH_GRACE = timedelta(minutes=5)
 # An invocation never runs longer than Lambda's 15-minute maximum: a START whose REPORT
 # never came must not pin the checkpoint for ever.
 MAX_OPEN = timedelta(minutes=16)
@@ -146,6 +149,17 @@ def needs_read(cp: Mark | None, latest_minute_ms: int | None) -> bool:
         return False
     read_to = cp.polled_to_ms if cp else 0
     return latest_minute_ms + 60_000 + _ms_delta(SETTLE) > read_to
+
+
+def push_gap(cp: Mark | None, latest_minute_ms: int | None, now_ms: int) -> bool:
+    """While push is on (docs/push.md): the latest minute with invocations ended more than
+    PUSH_GRACE ago, no event of it or later was pushed (nor polled), and no poll read it
+    yet. Earlier gaps behind later pushed events are not seen: the metric gives the latest
+    minute only."""
+    if latest_minute_ms is None or latest_minute_ms + 60_000 + _ms_delta(PUSH_GRACE) > now_ms:
+        return False
+    have = cp.last_event_ms if cp else 0
+    return latest_minute_ms > have - have % 60_000 and needs_read(cp, latest_minute_ms)
 
 
 def fallback(functions: Sequence[F], checkpoints: Mapping[int, Mark], due: list[F], now: datetime) -> list[F]:

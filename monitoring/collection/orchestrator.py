@@ -26,7 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 
 import kinds
-from accounts.models import AwsAccount
+from accounts.models import AwsAccount, LogIngestion
 from accounts.services import aws_account_regions_found
 from aws import clients
 from aws.errors import ACCESS_DENIED, THROTTLED, Problem, assume_role_refused, error_code, explain
@@ -273,8 +273,11 @@ def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary, lo
     functions = list(Resource.objects.filter(account=account, region=region, kind=lambda_function.KIND, gone_at=None))
     fresh = lambda_function.KIND in summary.metrics.get("kinds_polled", [])
     now = timezone.now()
-    sweep = late_sweep_due(account, region, now)
-    logs = collect_logs(client_for, functions, region, now, metrics_fresh=fresh, late_sweep=sweep, progress=lock.touch)
+    push = account.log_ingestion == LogIngestion.PUSH
+    sweep = not push and late_sweep_due(account, region, now)
+    logs = collect_logs(
+        client_for, functions, region, now, metrics_fresh=fresh, late_sweep=sweep, progress=lock.touch, push=push
+    )
     account_health_record(
         account=account,
         region=region,
@@ -462,11 +465,13 @@ def collect_logs(
     metrics_fresh: bool = False,
     late_sweep: bool = False,
     progress: Callable[[], None] | None = None,
+    push: bool = False,
 ) -> LogsSummary:
     """Read the log groups of the given functions that have something new; store it.
     `metrics_fresh`: this run's metrics collector just stored the Lambda Invocations.
     `late_sweep`: also re-read the last LATE_WINDOW of recently active log groups.
-    `progress`: called after each log group (the unit lock renews itself there)."""
+    `progress`: called after each log group (the unit lock renews itself there).
+    `push`: the account pushes its logs (docs/push.md): read only the gaps push left."""
     now = now or timezone.now()
     summary = LogsSummary(functions=len(functions), late_sweep=late_sweep)
     if not functions:
@@ -505,10 +510,14 @@ def collect_logs(
     due: list[Resource] = []
     for fn in functions:
         cp = checkpoints.get(fn.pk)
+        if push:
+            if latest is not None and logs_fetch.push_gap(cp, latest.get(fn.pk), logs_fetch.ms(now)):
+                due.append(fn)
+            continue
         swept = late_sweep and cp is not None and cp.last_event_ms >= recent_ms
         if logs_fetch.is_open(cp) or swept or (latest is not None and logs_fetch.needs_read(cp, latest.get(fn.pk))):
             due.append(fn)
-    if latest is None:
+    if latest is None and not push:
         due = logs_fetch.fallback(functions, checkpoints, due, now)
     summary.functions_idle = len(functions) - len(due)
     # The most recently active first: when a throttle ends the run, they are the ones read.

@@ -32,6 +32,8 @@ from math import isfinite
 from typing import Any
 
 from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from monitoring.fingerprint import fingerprint, normalise_message
@@ -496,6 +498,30 @@ def log_batch_store(
                 "polled_to_ms": polled_to_ms,
             },
         )
+    return stored, poisoned
+
+
+def pushed_batch_store(
+    *, resource: Resource, result: ParseResult, last_event_ms: int
+) -> tuple[StoreSummary, list[Poisoned]]:
+    """Store one pushed batch of a log group (docs/push.md). Pushed batches arrive in any
+    order and may be replays, so every line is checked against what is stored; the
+    checkpoint only learns the newest event seen (a conditional GREATEST, safe beside a poll
+    of the same log group), so that polling reads this group only for a gap."""
+    with transaction.atomic():
+        stored, poisoned = invocations_store_isolated(resource=resource, result=result, new_after_ms=None)
+        updated = LogCheckpoint.objects.filter(resource=resource).update(
+            last_event_ms=Greatest(F("last_event_ms"), Value(last_event_ms)), updated_at=timezone.now()
+        )
+        if not updated:
+            LogCheckpoint.objects.get_or_create(
+                resource=resource,
+                defaults={
+                    "last_event_ms": last_event_ms,
+                    "resume_from_ms": last_event_ms,
+                    "polled_to_ms": last_event_ms,
+                },
+            )
     return stored, poisoned
 
 

@@ -1,0 +1,1 @@
+"""Push ingestion: logs delivered to us instead of polled (docs/push.md)."""
