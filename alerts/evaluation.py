@@ -148,9 +148,11 @@ def comparison_text(rule: AlertRule) -> str:
     label = described.label if described else rule.metric
     if rule.statistic:
         label += f" {alert_metrics.statistic_label(rule.statistic)}"
+    unit = described.unit if described else ""
+    unit = unit if unit in ("", "%") else f" {unit}"  # "> 5%", "> 900 ms"
     if rule.operator == AlertRule.Operator.OUTSIDE:
-        return f"{label} outside {_number(rule.threshold or 0)}–{_number(rule.threshold_upper or 0)}"
-    return f"{label} {rule.operator} {_number(rule.threshold or 0)}"
+        return f"{label} outside {_number(rule.threshold or 0)}–{_number(rule.threshold_upper or 0)}{unit}"
+    return f"{label} {rule.operator} {_number(rule.threshold or 0)}{unit}"
 
 
 def condition_text(rule: AlertRule) -> str:

@@ -124,7 +124,7 @@ def resources_naming(resource: Resource, limit: int = 200) -> list[Resource]:
         Resource.objects.filter(organization_id=resource.organization_id, gone_at=None)
         .exclude(pk=resource.pk)
         .extra(where=["config::text LIKE %s"], params=[f'%"{like}"%'])
-        .only("pk", "kind", "name", "arn", "config", "gone_at")
+        .only("pk", "kind", "name", "arn", "config", "gone_at", "excluded")
         .order_by("kind", "name")[:limit]
     )
 

@@ -48,6 +48,12 @@ from ..services import (
 from .fields import MISSING, Problems, choices_of, encode, form_problems, form_value, join, resolve, unknown_keys
 
 ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]{0,127})\}$")
+# The installation's own secrets never become a channel's setting (a file must not be able
+# to send them to a webhook): references read only channel secrets, never these.
+INSTALLATION_SECRETS = re.compile(
+    r"^(SECRET_KEY|FIELD_ENCRYPTION_KEYS|DATABASE_URL|REDIS_URL|OIDC_CLIENT_SECRET|EMAIL_HOST_PASSWORD|EMAIL_URL"
+    r"|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN)(_FILE)?$"
+)
 SECRET_SHOWN = "(secret)"
 
 
@@ -299,6 +305,12 @@ class ChannelSection(Section):
                 problems.add(where, f"unknown setting of a {kind} channel (expected one of: {', '.join(allowed)})")
                 continue
             if isinstance(value, str) and env is not None and (match := ENV_REFERENCE.match(value)):
+                if key not in channel_kind.secret_fields:
+                    problems.add(where, "only a secret setting may read an environment variable")
+                    continue
+                if INSTALLATION_SECRETS.match(match.group(1)):
+                    problems.add(where, f"{match.group(1)} is the installation's own secret, never a channel's")
+                    continue
                 if match.group(1) not in env:
                     problems.add(where, f"environment variable {match.group(1)} is not set")
                     continue

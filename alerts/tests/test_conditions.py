@@ -256,3 +256,21 @@ def test_rules_of_the_old_fixed_metric_list_move_to_the_catalogue(owner: Any) ->
     }
     incident.refresh_from_db()
     assert incident.rule_name == "sqs_age"
+
+
+@pytest.mark.parametrize(
+    ("metric", "statistic", "operator", "threshold", "upper", "text"),
+    [
+        ("error_rate", "", ">", 5, None, "Error rate > 5%"),
+        ("duration", "p95", ">=", 900, None, "Duration p95 >= 900 ms"),
+        ("cost", "", "outside", 1, 2.5, "Cost outside 1–2.5 USD"),
+        ("errors", "", ">", 0, None, "Errors (error, timeout, out of memory) > 0"),
+    ],
+)
+def test_a_condition_reads_with_its_unit(
+    metric: str, statistic: str, operator: str, threshold: float, upper: float | None, text: str
+) -> None:
+    from alerts.evaluation import comparison_text
+
+    rule = AlertRule(metric=metric, statistic=statistic, operator=operator, threshold=threshold, threshold_upper=upper)
+    assert comparison_text(rule) == text

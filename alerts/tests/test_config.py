@@ -365,3 +365,20 @@ def test_the_organisation_must_be_named_when_there_are_several(owner: Any, outsi
     with pytest.raises(CommandError, match="No organisation"):
         run("export", "--org", "nope")
     assert Membership.objects.count() >= 2
+
+
+def test_only_secret_settings_read_the_environment_and_never_the_installation_s_secrets(
+    owner: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    org = owner.organization
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("HOOK_URL", "https://hooks.example.com/x")
+    stolen = "version: 1\nchannels:\n- {name: Leak, kind: webhook, config: {url: 'https://example.com/h', secret: '${SECRET_KEY}'}}\n"
+    with pytest.raises(CommandError) as error:
+        apply(org, stolen, tmp_path)
+    assert "channels[0].config.secret: SECRET_KEY is the installation's own secret" in str(error.value)
+    plain = "version: 1\nchannels:\n- {name: Hook, kind: webhook, config: {url: '${HOOK_URL}'}}\n"
+    with pytest.raises(CommandError) as error:
+        apply(org, plain, tmp_path)
+    assert "channels[0].config.url: only a secret setting may read an environment variable" in str(error.value)
+    assert not Channel.objects.filter(organization=org).exists()
