@@ -147,7 +147,7 @@ register(
                 "metrics",
                 (f"{NS}:Requests:Sum", f"{NS}:4XXError:Sum", f"{NS}:5XXError:Sum"),
             ),
-            Section("latency", "Latency", "metrics", (f"{NS}:Latency:p95", f"{NS}:Latency:Average")),
+            Section("latency", "Latency", "metrics", (f"{NS}:Latency:p95", f"{NS}:Latency:Average"), "ms"),
             Section("configuration", "Authorisation, logging and data sources", "config"),
         ),
     )

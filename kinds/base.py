@@ -95,7 +95,18 @@ def series_key(series: str) -> tuple[str, str]:
     return metric, stat
 
 
-_WORD = re.compile(r"\d+(?:[A-Z]+(?![a-z])|[a-z]+)?|[A-Z]+(?![a-z])|[A-Z][a-z]*|[a-z]+")
+_WORD = re.compile(r"S3|\d+(?:[A-Z]+(?![a-z])|[a-z]+)?|[A-Z]+(?![a-z])|[A-Z][a-z]*|[a-z]+")
+# CloudWatch names that splitting on capitals reads badly.
+_READABLE = {
+    "UnHealthyHostCount": "Unhealthy hosts",
+    "HealthyHostCount": "Healthy hosts",
+    "Count": "Requests",
+    "4xx": "4XX errors",
+    "5xx": "5XX errors",
+    "4XXError": "4XX errors",
+    "5XXError": "5XX errors",
+    "GetRecords.IteratorAgeMilliseconds": "Iterator age",
+}
 _STATS = {SUM: "", AVG: "average", MAX: "max", MIN: "min"}
 
 
@@ -106,8 +117,11 @@ def series_label(series: str) -> str:
     metric, stat = series_key(series)
     name = metric.split(":", 1)[-1]
     name, _, extra = name.partition(",")
-    words = _WORD.findall(name.replace(".", " ")) or [name]
-    text = " ".join([words[0], *(w if w.isupper() and len(w) > 1 else w.lower() for w in words[1:])])
+    if name in _READABLE:
+        text = _READABLE[name]
+    else:
+        words = _WORD.findall(name.replace(".", " ")) or [name]
+        text = " ".join([words[0], *(w if w.isupper() and len(w) > 1 else w.lower() for w in words[1:])])
     notes = [v.split("=", 1)[-1] for v in extra.split(",") if v] + (
         [_STATS.get(stat, stat)] if _STATS.get(stat, stat) else []
     )

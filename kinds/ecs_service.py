@@ -240,13 +240,18 @@ register(
         details=details,
         sections=(
             Section(
-                "cpu", "CPU utilisation", "metrics", (f"{NS}:CPUUtilization:Average", f"{NS}:CPUUtilization:Maximum")
+                "cpu",
+                "CPU utilisation",
+                "metrics",
+                (f"{NS}:CPUUtilization:Average", f"{NS}:CPUUtilization:Maximum"),
+                "%",
             ),
             Section(
                 "memory",
                 "Memory utilisation",
                 "metrics",
                 (f"{NS}:MemoryUtilization:Average", f"{NS}:MemoryUtilization:Maximum"),
+                "%",
             ),
             Section(
                 "tasks",

@@ -164,7 +164,7 @@ register(
                 "metrics",
                 (f"{NS}:IncomingRecords:Sum", f"{NS}:ThrottledRecords:Sum"),
             ),
-            Section("bytes", "Incoming bytes", "metrics", (f"{NS}:IncomingBytes:Sum",)),
+            Section("bytes", "Incoming bytes", "metrics", (f"{NS}:IncomingBytes:Sum",), "bytes"),
             Section(
                 "delivery",
                 "Delivery success",
@@ -176,6 +176,7 @@ register(
                 "Data freshness",
                 "metrics",
                 (f"{NS}:DeliveryToS3.DataFreshness:Maximum", f"{NS}:DeliveryToHttpEndpoint.DataFreshness:Maximum"),
+                "s",
             ),
             Section("configuration", "Configuration", "config"),
         ),

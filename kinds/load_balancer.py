@@ -235,6 +235,7 @@ register(
                 "Target response time",
                 "metrics",
                 (f"{APP}:TargetResponseTime:p95", f"{APP}:TargetResponseTime:Average"),
+                "s",
             ),
             _targets_section(APP),
             Section("configuration", "Listeners and target groups", "config"),
@@ -267,7 +268,7 @@ register(
         details=details,
         sections=(
             Section("flows", "Flows", "metrics", (f"{NET}:ActiveFlowCount:Maximum", f"{NET}:NewFlowCount:Sum")),
-            Section("bytes", "Processed bytes", "metrics", (f"{NET}:ProcessedBytes:Sum",)),
+            Section("bytes", "Processed bytes", "metrics", (f"{NET}:ProcessedBytes:Sum",), "bytes"),
             Section(
                 "resets",
                 "TCP resets",

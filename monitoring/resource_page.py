@@ -31,9 +31,19 @@ def sections_of(resource: Resource) -> tuple[Section, ...]:
     return kind.sections if kind and kind.sections else FALLBACK_SECTIONS
 
 
+BYTE_UNITS = ("bytes", "KB", "MB", "GB", "TB")
+
+
 def format_number(value: float | None, unit: str = "") -> str:
+    """A figure for people: thousands separated, at most two decimals, with its unit; a
+    "bytes" figure in the largest unit that keeps it at or above 1 (1,024 bytes = 1 KB)."""
     if value is None:
         return "—"
+    if unit == "bytes":
+        step = 0
+        while abs(value) >= 1024 and step < len(BYTE_UNITS) - 1:
+            value, step = value / 1024, step + 1
+        unit = BYTE_UNITS[step]
     if float(value).is_integer() and abs(value) < 1e15:
         text = f"{int(value):,}"
     elif abs(value) >= 100:

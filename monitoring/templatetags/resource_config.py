@@ -29,8 +29,13 @@ WORDS = {
     "arn": "ARN", "url": "URL", "id": "ID", "api": "API", "kms": "KMS", "dlq": "DLQ",
     "vpc": "VPC", "sha256": "SHA-256", "sqs": "SQS", "sns": "SNS", "fifo": "FIFO", "env": "environment",
     "var": "variable", "ttl": "TTL", "iam": "IAM", "acl": "ACL", "pitr": "PITR", "http": "HTTP",
-    "xray": "X-Ray", "ids": "IDs", "arns": "ARNs", "tls": "TLS", "sse": "SSE",
+    "xray": "X-Ray", "ids": "IDs", "arns": "ARNs", "tls": "TLS", "sse": "SSE", "dns": "DNS", "ssl": "SSL",
+    "ip": "IP", "ips": "IPs", "az": "AZ", "azs": "AZs", "cpu": "CPU", "ecs": "ECS", "tcp": "TCP", "udp": "UDP",
+    "waf": "WAF", "s3": "S3", "https": "HTTPS", "lb": "LB", "elb": "ELB", "os": "OS",
 }  # fmt: skip
+# Keys whose numbers are identifiers, never quantities: shown without thousands separators.
+IDENTIFIER_WORDS = ("port", "ports", "year", "version")
+IDENTIFIER = "#"
 MAX_ITEMS = 200  # a list this long is cut, with the count of the rest said
 
 
@@ -38,6 +43,8 @@ def _split(key: str) -> tuple[list[str], str | None]:
     words = [w for w in str(key).rsplit(".", 1)[-1].split("_") if w]
     if len(words) > 1 and words[-1].lower() in UNITS:
         return words[:-1], UNITS[words[-1].lower()]
+    if words and words[-1].lower() in IDENTIFIER_WORDS:
+        return words, IDENTIFIER
     return words, None
 
 
@@ -66,6 +73,8 @@ def _duration(seconds: float) -> str:
 
 
 def _number(value: float, unit: str | None) -> SafeString:
+    if unit == IDENTIFIER:  # port 8080, not "8,080"
+        return format_html("{}", value)
     text = f"{value:,}" if isinstance(value, int) else f"{value:,.3f}".rstrip("0").rstrip(".")
     if unit is None:
         return format_html("{}", text)

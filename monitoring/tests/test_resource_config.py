@@ -25,6 +25,9 @@ def test_labels_read_as_words_with_the_unit_moved_to_the_value() -> None:
     assert config_label("vpc.subnet_ids") == "VPC › Subnet IDs"
     assert str(config_value("memory_mb", 1024)) == "1,024 MB"
     assert "4 days" in str(config_value("message_retention_s", 345600))
+    assert config_label("dns_name") == "DNS name" and config_label("ssl_policy") == "SSL policy"
+    listeners = str(config_value("listeners", [{"port": 8080, "protocol": "HTTP"}]))
+    assert "8080" in listeners and "8,080" not in listeners
 
 
 def test_booleans_nulls_lists_and_objects_have_no_python_repr() -> None:

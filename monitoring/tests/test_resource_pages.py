@@ -207,6 +207,8 @@ def test_numbers_read_as_numbers() -> None:
     assert format_number(2.5, "%") == "2.5 %"
     assert format_number(0.123456, "ms") == "0.12 ms"
     assert format_number(1234.56, "ms") == "1,235 ms"
+    assert format_number(512.0, "bytes") == "512 bytes"
+    assert format_number(18_518_008.0, "bytes") == "17.66 MB"
 
 
 def test_every_series_of_every_kind_s_sections_and_key_numbers_is_one_it_polls() -> None:
