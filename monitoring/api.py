@@ -23,6 +23,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 import kinds
@@ -57,9 +58,16 @@ View = Callable[..., JsonResponse]
 
 
 def api_view(view: View) -> View:
+    """A read endpoint: token auth only (so no CSRF cookie is involved), GET only, every
+    answer JSON — a wrong method is a JSON 405, not Django's HTML CSRF page."""
+
     @wraps(view)
-    @require_GET
+    @csrf_exempt
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = JsonResponse({"error": "This endpoint is read-only: use GET."}, status=405)
+            response["Allow"] = "GET, HEAD"
+            return response
         token = api_token_from_request(request)
         if token is None:
             response = JsonResponse({"error": "Send a valid API token: Authorization: Bearer dbt_…"}, status=401)
@@ -410,3 +418,9 @@ def openapi(request: HttpRequest) -> JsonResponse:
         },
     }
     return JsonResponse(doc)
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other path under /api/v1/: a JSON 404 naming the document that lists the paths."""
+    return JsonResponse({"error": "No such endpoint; the paths are listed in /api/v1/openapi.json"}, status=404)
