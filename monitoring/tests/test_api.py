@@ -178,10 +178,9 @@ def test_create_api_token_prints_a_working_token_once(owner: Any) -> None:
 
 def test_a_wrong_method_or_path_answers_json_not_an_html_page(owner: Any, token: str) -> None:
     client = Client()
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    posted = client.post("/api/v1/resources", data="{}", content_type="application/json", **auth)
+    posted = client.post("/api/v1/resources", data="{}", content_type="application/json", headers=bearer(token))
     assert posted.status_code == 405 and posted["Content-Type"] == "application/json"
     assert "read-only" in posted.json()["error"]
     for path in ("/api/v1/channels/", "/api/v1/nope", "/api/v1/resources/abc"):
-        missing = client.get(path, **auth)
+        missing = client.get(path, headers=bearer(token))
         assert missing.status_code == 404 and "openapi.json" in missing.json()["error"], path
