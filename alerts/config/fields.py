@@ -128,13 +128,17 @@ def _keys(value: Any, path: str, problems: Problems) -> list[str] | Any:
 
 
 def resolve(queryset: QuerySet[Any], keys: Iterable[str], path: str, problems: Problems) -> list[int] | Any:
-    """Primary keys of the objects named by `keys` in `queryset` (already scoped to one organisation)."""
+    """Primary keys of the objects named by `keys` in `queryset` (already scoped to one
+    organisation): by natural key (name, ARN, AWS account id), else by the id the API shows."""
     model = queryset.model
     attribute = natural_key(model)
     wanted = list(keys)
     rows = list(queryset.filter(**{f"{attribute}__in": wanted}).values_list(attribute, "pk"))
     counts = Counter(key for key, _ in rows)
     found = dict(rows)
+    by_id = [int(k) for k in wanted if k not in found and k.isascii() and k.isdigit() and len(k) <= 18]
+    for pk in queryset.filter(pk__in=by_id).values_list("pk", flat=True):
+        found[str(pk)], counts[str(pk)] = pk, 1
     label = model._meta.verbose_name
     pks: list[int] = []
     for i, key in enumerate(wanted):

@@ -156,8 +156,24 @@ def test_another_organisation_s_objects_are_404_and_cannot_be_named(owner: Any, 
     assert named.status_code == 400
     assert writer.call("post", "alert-rules", {"name": "y", "metric": "errors", "threshold": 1, "target": "project",
                                                "target_project": "Secret"}).status_code == 400  # fmt: skip
+    by_id = writer.call("post", "alert-rules", {"name": "z", "condition": "new_error_group", "channels": [theirs.pk]})
+    assert by_id.status_code == 400 and "no channel" in str(by_id.data)
     assert AlertRule.objects.get(pk=rule.pk).name != "mine"
     assert [c["name"] for c in writer.call("get", "channels").data["data"]] == []
+
+
+def test_references_take_the_ids_the_api_itself_returns(owner: Any, writer: Api) -> None:
+    channel = writer.call("post", "channels", {"name": "Ops", "kind": "email",
+                                               "config": {"recipients": ["owner@acme.test"]}})  # fmt: skip
+    project = writer.call("post", "projects", {"name": "Shop", "name_pattern": "shop-*"})
+    assert channel.status_code == 201 and project.status_code == 201, (channel.data, project.data)
+    rule = writer.call("post", "alert-rules", {"name": "Shop errors", "metric": "errors", "threshold": 1,
+                                               "target": "project", "target_project": project.data["id"],
+                                               "channels": [channel.data["id"]]})  # fmt: skip
+    assert rule.status_code == 201, rule.data
+    stored = AlertRule.objects.get(organization=owner.organization, name="Shop errors")
+    assert stored.target_project_id == project.data["id"]
+    assert list(stored.channels.values_list("pk", flat=True)) == [channel.data["id"]]
 
 
 def test_channel_secrets_are_write_only_and_a_put_without_them_keeps_them(owner: Any, writer: Api) -> None:
