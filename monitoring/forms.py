@@ -21,9 +21,9 @@ class ProjectForm(forms.Form):
         key, _, value = str(data.get("tag") or "").partition("=")
         key, value = key.strip(), value.strip()
         if len(key) > 128 or len(value) > 256:
-            raise forms.ValidationError("A tag key has at most 128 characters, its value at most 256.")
-        if "name" in data and not (key or data.get("name_pattern")):
-            raise forms.ValidationError("A project needs a tag (key=value) or a name pattern (e.g. checkout-*).")
+            self.add_error("tag", "A tag key has at most 128 characters, its value at most 256.")
+        elif "name" in data and not (key or data.get("name_pattern")):
+            self.add_error("name_pattern", "A project needs a tag (key=value) or a name pattern (e.g. checkout-*).")
         data["tag_key"], data["tag_value"] = key, value
         data.setdefault("name_pattern", "")
         return data

@@ -228,7 +228,7 @@ digests:
         config_apply(organization=org, document=load(document.replace("  - [not, a, mapping]\n", "")))
     problems = error.value.problems
     expected = [
-        "projects[1]: A project needs a tag (key=value) or a name pattern (e.g. checkout-*).",
+        "projects[1].name_pattern: A project needs a tag (key=value) or a name pattern (e.g. checkout-*).",
         "channels[0].config.recipients: 'not-an-address' is not a valid email address",
         "channels[1].kind: must be one of: email, slack, teams, pagerduty, opsgenie, webhook, sns",
         "alert_rules[1].threshold: must be a number",
