@@ -311,6 +311,17 @@ def rule_toggle(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     return redirect("alerts:index")
 
 
+def _channel_name(request: HttpRequest, form: Any, default: str) -> str:
+    """The channel's name from the form (one line, at most 120 characters: a longer one is a
+    form error kept on the page, not a bare 400)."""
+    name = params.one_line(params.text(request.POST, "channel_name", max_length=4000))
+    if len(name) > 120:
+        form.is_valid()  # errors can be added only to a cleaned form
+        form.add_error(None, f"A channel name has at most 120 characters (this one has {len(name)}).")
+        return name[:120]
+    return name or default
+
+
 @login_required
 def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
     require(request, Action.MANAGE)
@@ -318,7 +329,7 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
         return HttpResponse(status=404)
     channel_kind = get_kind(kind)
     form = channel_kind.form_class(request.POST or None)
-    name = params.one_line(params.text(request.POST, "channel_name", max_length=120)) or channel_kind.label
+    name = _channel_name(request, form, channel_kind.label) if request.method == "POST" else channel_kind.label
     if (
         request.method == "POST"
         and form.is_valid()
@@ -368,7 +379,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     except KeyError:
         raise Http404("This kind of channel is not installed") from None
     form = channel_kind.form_class(request.POST or None, stored=dict(channel.config))
-    name = params.one_line(params.text(request.POST, "channel_name", max_length=120)) or channel.name
+    name = _channel_name(request, form, channel.name) if request.method == "POST" else channel.name
     if (
         request.method == "POST"
         and form.is_valid()

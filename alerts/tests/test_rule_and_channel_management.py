@@ -256,6 +256,7 @@ def test_editing_a_webhooks_url_keeps_its_secret_which_is_never_shown(owner: Any
         ({"url": "ftp://x", "secret": ""}, "url"),
         ({"url": "https://hooks.example.com/b", "secret": "short"}, "secret"),
         ({"url": "x" * 5000, "secret": ""}, "url"),
+        ({"url": "https://hooks.example.com/b", "secret": "", "channel_name": "n" * 121}, "__all__"),
     ],
 )
 def test_hostile_channel_edits_are_form_errors(owner: Any, data: dict[str, str], field: str) -> None:
