@@ -50,7 +50,7 @@ from monitoring.models import LogCheckpoint, MetricCheckpoint, Resource
 from monitoring.services import account_access_failed, account_access_ok, account_health_record
 from monitoring.store.invocations import StoreSummary, log_batch_store, log_checkpoint_read_to
 from monitoring.store.metrics import invoked_from_stored_metrics, metric_points_store
-from monitoring.store.resources import resources_sync
+from monitoring.store.resources import discovery_known, resources_sync
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +229,15 @@ def _assume(account: AwsAccount, region: str, summary: UnitSummary, now: datetim
 
 
 def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSummary) -> None:
+    known, since_last = discovery_known(account=account, region=region, now=now)
     try:
         result = discover(
             lambda service: clients.customer_client(account, region, service),
             region,
             ResourceFilters.from_lists(account.include_filters, account.exclude_filters),
+            known=known,
+            now=now,
+            since_last=since_last,
         )
     except (ClientError, BotoCoreError) as exc:  # the credentials went bad mid-run
         problem = explain(exc, service="sts", operation="AssumeRole", region=region).as_dict()
@@ -251,6 +255,7 @@ def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSumm
     for snap in result.snapshots:
         summary.resources[snap.kind] = summary.resources.get(snap.kind, 0) + 1
     summary.changes = {k: v for k, v in stored.items() if k != "updated"}
+    summary.changes["details_read"] = sum(1 for snap in result.snapshots if snap.details_read)
     summary.problems = [p.as_dict() for p in result.problems]
 
 
