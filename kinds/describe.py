@@ -106,6 +106,7 @@ class Context:
         known: Mapping[str, Known] | None = None,
         now: datetime | None = None,
         since_last: timedelta | None = None,
+        tag_types: Sequence[str] = (),
     ) -> None:
         self._client_for = client_for
         self._clients: dict[str, BaseClient] = {}
@@ -119,7 +120,10 @@ class Context:
         self.known: Mapping[str, Known] = known or {}
         self.now = now
         self.since_last = since_last
-        self._tags: dict[str, dict[str, dict[str, str]] | None] = {}
+        # The Tagging API resource types of every kind that reads its tags from the region's
+        # listing: the first kind to ask lists them all, in one paged listing.
+        self.tag_types = tuple(tag_types)
+        self._tags: dict[tuple[str, ...], dict[str, dict[str, str]] | None] = {}
 
     def details_due(self, listed: Sequence[tuple[str, str]]) -> set[str]:
         """Of the listed (arn, fingerprint), the ones whose details this run reads (`details_due`)."""
@@ -127,26 +131,33 @@ class Context:
             return {arn for arn, _ in listed}
         return details_due(listed, self.known, now=self.now, since_last=self.since_last)
 
+    def listed_tags(self, resource_type: str, arn: str) -> dict[str, str] | None:
+        """A resource's tags from the region's tag listing (`region_tags`); None when the
+        Tagging API does not answer (the kind then makes its own per-resource tag read)."""
+        listed = self.region_tags(resource_type)
+        return dict(listed.get(arn, {})) if listed is not None else None
+
     def region_tags(self, resource_type: str) -> dict[str, dict[str, str]] | None:
         """Every tagged resource of one type in the region, ARN → tags, from
         tag:GetResources (100 resources a call) instead of one tag read per resource; an ARN
         absent has no tags. None when the Tagging API did not answer (its problem recorded):
         the describer then reads tags per resource."""
-        if resource_type not in self._tags:
+        types = self.tag_types if resource_type in self.tag_types else (resource_type,)
+        if types not in self._tags:
             try:
-                self._tags[resource_type] = {
+                self._tags[types] = {
                     str(item["ResourceARN"]): tags_from_list(item.get("Tags"))
                     for item in self.paginate(
                         "resourcegroupstaggingapi",
                         "GetResources",
                         "ResourceTagMappingList",
-                        ResourceTypeFilters=[resource_type],
+                        ResourceTypeFilters=list(types),
                         ResourcesPerPage=100,
                     )
                 }
             except ListingFailed:
-                self._tags[resource_type] = None
-        return self._tags[resource_type]
+                self._tags[types] = None
+        return self._tags[types]
 
     def wanted(self, kind: str, name: str, tags: dict[str, str] | None = None) -> bool:
         """Ask right after the listing, before any detail read of the resource: False when the

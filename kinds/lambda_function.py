@@ -12,6 +12,7 @@ from kinds.base import AVG, MAX, REGISTRY, SUM, Kind, Link, MetricSpec, Section,
 from kinds.describe import Context, ListingFailed, Snapshot
 
 KIND = "lambda.function"
+TAG_TYPE = "lambda:function"  # in the Tagging API: its tags come from the region's tag listing
 
 ACTIONS = {
     "lambda:ListFunctions": "list functions with runtime, memory, timeout, layers, VPC, DLQ, tracing",
@@ -20,7 +21,7 @@ ACTIONS = {
     "lambda:ListEventSourceMappings": "event sources (SQS, Kinesis, DynamoDB streams) per function",
     "lambda:GetFunctionUrlConfig": "function URL and its auth type",
     "lambda:GetFunctionEventInvokeConfig": "async retries and on-success/on-failure destinations",
-    "tag:GetResources": "tags of every function of a region, 100 a call, for projects and filters",
+    "tag:GetResources": "tags of a region's functions, queues, topics, tables, state machines, rules and delivery streams, 100 resources a call, for projects and filters",
     "lambda:GetPolicy": "whether a function's resource policy lets anyone invoke it, and its principals",
     "lambda:GetAccountSettings": "the region's concurrency limit and unreserved pool, for the account checks",
     "logs:DescribeLogGroups": "log group of each function and its retention",
@@ -107,7 +108,7 @@ def describe(ctx: Context) -> list[Snapshot]:
 
     # Tags for the whole region in one paged listing: tag filters decide before any detail
     # read, and a tag change is seen at every run.
-    region_tags = ctx.region_tags("lambda:function") if functions else {}
+    region_tags = ctx.region_tags(TAG_TYPE) if functions else {}
     listed = []
     for fn in functions:
         name, arn = fn["FunctionName"], fn["FunctionArn"]
@@ -274,6 +275,7 @@ register(
         label="Lambda function",
         service="lambda",
         describe=describe,
+        tag_type=TAG_TYPE,
         actions=ACTIONS,
         probes=(("lambda", "ListFunctions", {"MaxItems": 1}), ("logs", "DescribeLogGroups", {"limit": 1})),
         dimensions=by_name("FunctionName"),

@@ -54,7 +54,8 @@ def discover(
     Name filters (and tag filters a listing can answer) apply inside each describer, before
     its detail reads (`Context.wanted`); the tag filters left apply here, to the described
     resources, before anything is stored, so no metric or log call is ever made for them."""
-    ctx = Context(client_for, region, filters, known=known, now=now, since_last=since_last)
+    tag_types = [kind.tag_type for kind in kinds.all_kinds() if kind.tag_type]
+    ctx = Context(client_for, region, filters, known=known, now=now, since_last=since_last, tag_types=tag_types)
     result = DiscoveryResult(region=region)
     for kind in kinds.all_kinds():
         try:

@@ -216,7 +216,7 @@ def test_filters_keep_excluded_resources_from_every_detail_metric_and_log_call(
     calls = recorder.calls
     # batch-report and tmp-queue: excluded by name from the listing, never read.
     # shop-dev-handler: excluded by the region's tags (one tag:GetResources), never read.
-    assert calls[("resourcegroupstaggingapi", "GetResources")] == 1
+    assert calls[("resourcegroupstaggingapi", "GetResources")] == 1  # every kind's tags
     assert ("lambda", "ListTags") not in calls
     assert calls[("lambda", "GetFunctionConcurrency")] == 1
     assert calls[("lambda", "GetPolicy")] == 1
