@@ -277,7 +277,11 @@ register(
         describe=describe,
         tag_type=TAG_TYPE,
         actions=ACTIONS,
-        probes=(("lambda", "ListFunctions", {"MaxItems": 1}), ("logs", "DescribeLogGroups", {"limit": 1})),
+        probes=(
+            ("lambda", "ListFunctions", {"MaxItems": 1}),
+            ("logs", "DescribeLogGroups", {"limit": 1}),
+            ("resourcegroupstaggingapi", "GetResources", {"ResourcesPerPage": 1}),
+        ),
         dimensions=by_name("FunctionName"),
         metrics=(
             MetricSpec("AWS/Lambda", "Invocations", (SUM,)),
