@@ -73,7 +73,11 @@ def discovery_fan_out() -> int:
             log.warning("log poll chain of %s %s not checked: %s", *args, exc)
             continue
         if started:
-            poll_logs.apply_async((*args, token), expires=_chain_ttl())
+            try:
+                poll_logs.apply_async((*args, token), expires=_chain_ttl())
+            except Exception:
+                client.delete(_chain_key(*args))  # not queued: the next tick starts it
+                raise
     return len(units)
 
 
