@@ -26,7 +26,7 @@ OPTIONAL_ACTIONS: dict[str, str] = {
 }
 
 # How botocore's signing/endpoint names map to IAM prefixes where they differ.
-_IAM_PREFIX = {"monitoring": "cloudwatch", "apigatewayv2": "apigateway", "execute-api": "apigateway"}
+_IAM_PREFIX = {"tagging": "tag", "monitoring": "cloudwatch", "apigatewayv2": "apigateway", "execute-api": "apigateway"}
 
 
 def iam_action(signing_name: str, operation_name: str, http_method: str) -> str:

@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 import kinds
+from dashbird_clone.queues import DEFAULT_QUEUE, TASK_ROUTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -208,6 +209,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# One queue per kind of work, so each scales on its own workers (dashbird_clone/queues.py;
+# README, "Deployment").
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+CELERY_TASK_ROUTES = TASK_ROUTES
 # The one beat schedule. Each entry: what it does, in plain English, and an `expires`
 # so that a tick queued while workers were down is dropped rather than run late.
 CELERY_BEAT_SCHEDULE = {
@@ -247,7 +252,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60.0,
         "options": {"expires": 600},
     },
-    # Find account × region units whose discovery is due and queue one task per unit.
+    # Per account × region: queue discovery and metrics where due, and start the log poll
+    # chain where none runs (each unit's log poll then schedules its next itself).
     "discovery-fan-out": {
         "task": "monitoring.discovery_fan_out",
         "schedule": 60.0,
@@ -270,7 +276,8 @@ ONBOARDING_TEMPLATE_URL = env.str("ONBOARDING_TEMPLATE_URL", default="")
 AWS_CALL_RATE_SCALE = env.float("AWS_CALL_RATE_SCALE", default=1.0)
 if AWS_CALL_RATE_SCALE <= 0:
     raise ImproperlyConfigured("AWS_CALL_RATE_SCALE must be above 0")
-# Seconds between log polls of each account × region (only invoked functions are read).
+# Seconds between log polls of each account × region, from the start of its last poll
+# (only invoked functions are read).
 LOGS_POLL_SECONDS = env.int("LOGS_POLL_SECONDS", default=60)
 # Seconds between CloudWatch metric polls per resource kind ("default" for the rest);
 # each account can override them. E.g. METRICS_POLL_SECONDS=<kind id>=60,default=300 (ids in kinds/)

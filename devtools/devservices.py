@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from dashbird_clone.queues import QUEUES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 SERVICES_ENV = VAR_DIR / "services.env"
@@ -356,7 +358,19 @@ def demo() -> int:
                 "--graceful-timeout",
                 "5",
             ],
-            "worker": [celery, "-A", "dashbird_clone", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+            # One worker for every queue (dashbird_clone/queues.py); production runs one per queue.
+            "worker": [
+                celery,
+                "-A",
+                "dashbird_clone",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "-Q",
+                ",".join(QUEUES),
+            ],
             "beat": [
                 celery,
                 "-A",

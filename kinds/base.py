@@ -178,6 +178,9 @@ class Kind:
     links: Callable[[Mapping[str, Any]], list[Link]] = _no_links
     # A resource's values of a part dimension (MetricSpec.per), from its stored configuration.
     parts: Callable[[Any, str], list[str]] = _no_parts
+    # The Tagging API's resource type of a kind whose describer takes its tags from the
+    # region's tag listing (`Context.listed_tags`): every such kind's tags come in one listing.
+    tag_type: str | None = None
 
     def dimensions_for(self, resource: Any, spec: MetricSpec) -> Dimensions:
         return self.dimensions(resource) + [{"Name": k, "Value": v} for k, v in spec.extra_dimensions]

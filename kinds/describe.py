@@ -9,8 +9,10 @@ are not marked gone on a bad day.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore import xform_name
@@ -34,6 +36,58 @@ class Snapshot:
     name: str
     config: dict[str, Any]
     tags: dict[str, str] = field(default_factory=dict)
+    # Incremental discovery: what the listing says of the resource (a change of it means its
+    # details must be read again), and whether this run read them (False: the stored details
+    # were reused). A kind that reads every resource's details each run leaves both alone.
+    fingerprint: str = ""
+    details_read: bool = True
+
+
+@dataclass(frozen=True)
+class Known:
+    """A resource as the last discovery stored it: the details a describer may reuse."""
+
+    config: Mapping[str, Any]
+    tags: Mapping[str, str]
+    fingerprint: str
+    details_read_at: datetime | None
+
+
+# Every resource's details are read again at least this often, whatever its listing says:
+# some settings (a function's reserved concurrency, URL, async configuration) change
+# without changing what the listing shows.
+DETAILS_REFRESH = timedelta(hours=24)
+
+
+def details_due(
+    listed: Sequence[tuple[str, str]],
+    known: Mapping[str, Known],
+    *,
+    now: datetime,
+    since_last: timedelta | None,
+    refresh: timedelta = DETAILS_REFRESH,
+) -> set[str]:
+    """Which of the listed (arn, fingerprint) need their details read this run: the new ones,
+    those whose fingerprint changed, those read longer than `refresh` ago, and a rolling slice
+    of the rest, the least recently read first, sized so that at one run every `since_last`
+    each resource is read again within `refresh` (floor(n × since_last / refresh); what the
+    rounding leaves is caught by the `refresh` bound)."""
+    due: set[str] = set()
+    rest: list[tuple[datetime, str]] = []
+    for arn, fingerprint in listed:
+        prior = known.get(arn)
+        read_at = prior.details_read_at if prior is not None else None
+        if prior is None or read_at is None or prior.fingerprint != fingerprint or now - read_at >= refresh:
+            due.add(arn)
+        else:
+            rest.append((read_at, arn))
+    if rest and since_last is not None and since_last > timedelta(0):
+        share = min(1.0, since_last / refresh)
+        rest.sort()
+        due.update(arn for _, arn in rest[: math.floor(len(rest) * share)])
+    elif rest and since_last is None:
+        due.update(arn for _, arn in rest)
+    return due
 
 
 class ListingFailed(Exception):
@@ -43,13 +97,67 @@ class ListingFailed(Exception):
 class Context:
     """What a describer needs: clients, and a place to put problems (one per operation)."""
 
-    def __init__(self, client_for: ClientFactory, region: str, filters: ResourceFilters | None = None) -> None:
+    def __init__(
+        self,
+        client_for: ClientFactory,
+        region: str,
+        filters: ResourceFilters | None = None,
+        *,
+        known: Mapping[str, Known] | None = None,
+        now: datetime | None = None,
+        since_last: timedelta | None = None,
+        tag_types: Sequence[str] = (),
+    ) -> None:
         self._client_for = client_for
         self._clients: dict[str, BaseClient] = {}
         self.region = region
         self.problems: dict[tuple[str, str], Problem] = {}
         self.filters = filters or ResourceFilters()
         self.excluded: set[tuple[str, str]] = set()  # (kind, name) the account's filters left out
+        # Incremental discovery: the stored resources of this account × region by ARN, the
+        # time of this run and how long since the region's last discovery (None: never, or
+        # unknown; then every resource's details are read).
+        self.known: Mapping[str, Known] = known or {}
+        self.now = now
+        self.since_last = since_last
+        # The Tagging API resource types of every kind that reads its tags from the region's
+        # listing: the first kind to ask lists them all, in one paged listing.
+        self.tag_types = tuple(tag_types)
+        self._tags: dict[tuple[str, ...], dict[str, dict[str, str]] | None] = {}
+
+    def details_due(self, listed: Sequence[tuple[str, str]]) -> set[str]:
+        """Of the listed (arn, fingerprint), the ones whose details this run reads (`details_due`)."""
+        if self.now is None:
+            return {arn for arn, _ in listed}
+        return details_due(listed, self.known, now=self.now, since_last=self.since_last)
+
+    def listed_tags(self, resource_type: str, arn: str) -> dict[str, str] | None:
+        """A resource's tags from the region's tag listing (`region_tags`); None when the
+        Tagging API does not answer (the kind then makes its own per-resource tag read)."""
+        listed = self.region_tags(resource_type)
+        return dict(listed.get(arn, {})) if listed is not None else None
+
+    def region_tags(self, resource_type: str) -> dict[str, dict[str, str]] | None:
+        """Every tagged resource of one type in the region, ARN → tags, from
+        tag:GetResources (100 resources a call) instead of one tag read per resource; an ARN
+        absent has no tags. None when the Tagging API did not answer (its problem recorded):
+        the describer then reads tags per resource."""
+        types = self.tag_types if resource_type in self.tag_types else (resource_type,)
+        if types not in self._tags:
+            try:
+                self._tags[types] = {
+                    str(item["ResourceARN"]): tags_from_list(item.get("Tags"))
+                    for item in self.paginate(
+                        "resourcegroupstaggingapi",
+                        "GetResources",
+                        "ResourceTagMappingList",
+                        ResourceTypeFilters=list(types),
+                        ResourcesPerPage=100,
+                    )
+                }
+            except ListingFailed:
+                self._tags[types] = None
+        return self._tags[types]
 
     def wanted(self, kind: str, name: str, tags: dict[str, str] | None = None) -> bool:
         """Ask right after the listing, before any detail read of the resource: False when the

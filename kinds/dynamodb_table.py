@@ -9,12 +9,13 @@ from kinds.base import AVG, SUM, KeyNumber, Kind, MetricSpec, Section, by_name, 
 from kinds.describe import Context, Snapshot, tags_from_list
 
 KIND = "dynamodb.table"
+TAG_TYPE = "dynamodb"  # in the Tagging API: its tags come from the region's tag listing
 
 ACTIONS = {
     "dynamodb:ListTables": "list tables",
     "dynamodb:DescribeTable": "billing mode, capacity, streams",
     "dynamodb:DescribeContinuousBackups": "point-in-time recovery",
-    "dynamodb:ListTagsOfResource": "table tags",
+    "tag:GetResources": "table tags, from the region's tag listing (one call per 100 resources) rather than one call each",
 }
 
 
@@ -27,7 +28,9 @@ def describe(ctx: Context) -> list[Snapshot]:
         arn = table.get("TableArn", f"arn:aws:dynamodb:{ctx.region}::table/{name}")
         backups = ctx.call("dynamodb", "DescribeContinuousBackups", {}, TableName=name)
         pitr = (backups.get("ContinuousBackupsDescription") or {}).get("PointInTimeRecoveryDescription") or {}
-        tags = ctx.call("dynamodb", "ListTagsOfResource", {}, ResourceArn=arn).get("Tags", [])
+        tags = ctx.listed_tags(TAG_TYPE, arn)
+        if tags is None:  # no Tagging API: the kind's own read
+            tags = tags_from_list(ctx.call("dynamodb", "ListTagsOfResource", {}, ResourceArn=arn).get("Tags"))
         throughput = table.get("ProvisionedThroughput") or {}
         billing = (table.get("BillingModeSummary") or {}).get("BillingMode") or (
             "PROVISIONED" if throughput.get("ReadCapacityUnits") else "PAY_PER_REQUEST"
@@ -45,7 +48,7 @@ def describe(ctx: Context) -> list[Snapshot]:
             "sse": (table.get("SSEDescription") or {}).get("SSEType") or "AWS_OWNED",
             "table_class": (table.get("TableClassSummary") or {}).get("TableClass", "STANDARD"),
         }
-        snapshots.append(Snapshot(KIND, arn, name, config, tags_from_list(tags)))
+        snapshots.append(Snapshot(KIND, arn, name, config, tags))
     return snapshots
 
 
@@ -62,6 +65,7 @@ register(
         label="DynamoDB table",
         service="dynamodb",
         describe=describe,
+        tag_type=TAG_TYPE,
         actions=ACTIONS,
         probes=(("dynamodb", "ListTables", {"Limit": 1}),),
         dimensions=by_name("TableName"),

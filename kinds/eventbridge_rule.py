@@ -10,11 +10,12 @@ from kinds.base import SUM, KeyNumber, Kind, Link, MetricSpec, Section, by_name,
 from kinds.describe import Context, Snapshot, tags_from_list
 
 KIND = "events.rule"
+TAG_TYPE = "events"  # in the Tagging API: its tags come from the region's tag listing
 
 ACTIONS = {
     "events:ListRules": "list EventBridge rules",
     "events:ListTargetsByRule": "rule targets and their dead-letter queues",
-    "events:ListTagsForResource": "rule tags",
+    "tag:GetResources": "rule tags, from the region's tag listing (one call per 100 resources) rather than one call each",
 }
 
 
@@ -26,7 +27,9 @@ def describe(ctx: Context) -> list[Snapshot]:
             continue
         bus = rule.get("EventBusName", "default")
         targets = ctx.call("events", "ListTargetsByRule", {}, Rule=name, EventBusName=bus).get("Targets", [])
-        tags = ctx.call("events", "ListTagsForResource", {}, ResourceARN=arn).get("Tags", [])
+        tags = ctx.listed_tags(TAG_TYPE, arn)
+        if tags is None:  # no Tagging API: the kind's own read
+            tags = tags_from_list(ctx.call("events", "ListTagsForResource", {}, ResourceARN=arn).get("Tags"))
         config = {
             "event_bus": bus,
             "state": rule.get("State"),
@@ -43,7 +46,7 @@ def describe(ctx: Context) -> list[Snapshot]:
                 for t in targets
             ],
         }
-        snapshots.append(Snapshot(KIND, arn, name, config, tags_from_list(tags)))
+        snapshots.append(Snapshot(KIND, arn, name, config, tags))
     return snapshots
 
 
@@ -69,6 +72,7 @@ register(
         label="EventBridge rule",
         service="eventbridge",
         describe=describe,
+        tag_type=TAG_TYPE,
         actions=ACTIONS,
         probes=(("events", "ListRules", {"Limit": 1}),),
         dimensions=by_name("RuleName"),

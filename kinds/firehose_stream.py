@@ -17,12 +17,13 @@ from kinds.base import AVG, MAX, SUM, KeyNumber, Kind, MetricSpec, Section, by_n
 from kinds.describe import Context, Snapshot, tags_from_list
 
 KIND = "firehose.delivery_stream"
+TAG_TYPE = "firehose"  # in the Tagging API: its tags come from the region's tag listing
 NS = "AWS/Firehose"
 
 ACTIONS = {
     "firehose:ListDeliveryStreams": "list delivery streams",
     "firehose:DescribeDeliveryStream": "source, destination, buffering, encryption, error logging",
-    "firehose:ListTagsForDeliveryStream": "delivery stream tags",
+    "tag:GetResources": "delivery stream tags, from the region's tag listing (one call per 100 resources) rather than one call each",
 }
 
 # Destination description keys, most specific first (an extended S3 destination is also
@@ -111,8 +112,14 @@ def describe(ctx: Context) -> list[Snapshot]:
         stream = ctx.call("firehose", "DescribeDeliveryStream", {}, DeliveryStreamName=name).get(
             "DeliveryStreamDescription", {}
         )
-        tags = ctx.call("firehose", "ListTagsForDeliveryStream", {}, DeliveryStreamName=name, Limit=TAGS_LIMIT)
         arn = stream.get("DeliveryStreamARN", f"arn:aws:firehose:{ctx.region}::deliverystream/{name}")
+        tags = ctx.listed_tags(TAG_TYPE, arn)
+        if tags is None:  # no Tagging API: the kind's own read
+            tags = tags_from_list(
+                ctx.call("firehose", "ListTagsForDeliveryStream", {}, DeliveryStreamName=name, Limit=TAGS_LIMIT).get(
+                    "Tags"
+                )
+            )
         source = stream.get("Source") or {}
         config = {
             "type": stream.get("DeliveryStreamType"),
@@ -122,7 +129,7 @@ def describe(ctx: Context) -> list[Snapshot]:
             **_encryption(stream),
             **_destination(stream.get("Destinations") or []),
         }
-        snapshots.append(Snapshot(KIND, arn, name, config, tags_from_list(tags.get("Tags"))))
+        snapshots.append(Snapshot(KIND, arn, name, config, tags))
     return snapshots
 
 
@@ -142,6 +149,7 @@ register(
         label="Firehose delivery stream",
         service="firehose",
         describe=describe,
+        tag_type=TAG_TYPE,
         actions=ACTIONS,
         probes=(("firehose", "ListDeliveryStreams", {"Limit": 1}),),
         dimensions=by_name("DeliveryStreamName"),

@@ -12,6 +12,7 @@ from kinds.base import AVG, MAX, REGISTRY, SUM, Kind, Link, MetricSpec, Section,
 from kinds.describe import Context, ListingFailed, Snapshot
 
 KIND = "lambda.function"
+TAG_TYPE = "lambda:function"  # in the Tagging API: its tags come from the region's tag listing
 
 ACTIONS = {
     "lambda:ListFunctions": "list functions with runtime, memory, timeout, layers, VPC, DLQ, tracing",
@@ -20,7 +21,7 @@ ACTIONS = {
     "lambda:ListEventSourceMappings": "event sources (SQS, Kinesis, DynamoDB streams) per function",
     "lambda:GetFunctionUrlConfig": "function URL and its auth type",
     "lambda:GetFunctionEventInvokeConfig": "async retries and on-success/on-failure destinations",
-    "lambda:ListTags": "function tags, for projects and filters",
+    "tag:GetResources": "tags of a region's functions, queues, topics, tables, state machines, rules and delivery streams, 100 resources a call, for projects and filters",
     "lambda:GetPolicy": "whether a function's resource policy lets anyone invoke it, and its principals",
     "lambda:GetAccountSettings": "the region's concurrency limit and unreserved pool, for the account checks",
     "logs:DescribeLogGroups": "log group of each function and its retention",
@@ -105,76 +106,123 @@ def describe(ctx: Context) -> list[Snapshot]:
     except ListingFailed:
         log_groups = {}
 
-    snapshots = []
+    # Tags for the whole region in one paged listing: tag filters decide before any detail
+    # read, and a tag change is seen at every run.
+    region_tags = ctx.region_tags(TAG_TYPE) if functions else {}
+    listed = []
     for fn in functions:
         name, arn = fn["FunctionName"], fn["FunctionArn"]
         if not ctx.wanted(KIND, name):
             continue
-        # Tags first: a tag filter that excludes the function spares its other detail reads.
-        tags = ctx.call("lambda", "ListTags", {}, Resource=arn).get("Tags", {})
-        tags = {str(k): str(v) for k, v in tags.items()}
-        if not ctx.wanted(KIND, name, tags):
+        if region_tags is not None and not ctx.wanted(KIND, name, region_tags.get(arn, {})):
             continue
-        logging_config = fn.get("LoggingConfig") or {}
-        log_group = logging_config.get("LogGroup") or f"/aws/lambda/{name}"
-        concurrency = ctx.call("lambda", "GetFunctionConcurrency", {}, FunctionName=name)
-        provisioned = ctx.call("lambda", "ListProvisionedConcurrencyConfigs", {}, FunctionName=name)
-        url = ctx.call("lambda", "GetFunctionUrlConfig", None, FunctionName=name)
-        invoke = ctx.call("lambda", "GetFunctionEventInvokeConfig", None, FunctionName=name)
-        # No policy at all answers ResourceNotFoundException: that is "none", not a problem.
-        policy = ctx.call("lambda", "GetPolicy", _UNREADABLE, not_found=None, FunctionName=name)
-        destinations = (invoke or {}).get("DestinationConfig") or {}
-        vpc = fn.get("VpcConfig") or {}
-        config = {
-            "runtime": fn.get("Runtime") or ("container" if fn.get("PackageType") == "Image" else None),
-            "package_type": fn.get("PackageType", "Zip"),
-            "architecture": (fn.get("Architectures") or ["x86_64"])[0],
-            "memory_mb": fn.get("MemorySize"),
-            "timeout_s": fn.get("Timeout"),
-            "handler": fn.get("Handler"),
-            "role": fn.get("Role"),
-            "code_sha256": fn.get("CodeSha256"),
-            "code_size": fn.get("CodeSize"),
-            "version": fn.get("Version"),
-            "last_modified": fn.get("LastModified"),
-            "layers": [layer["Arn"] for layer in fn.get("Layers", [])],
-            "env_var_names": sorted(((fn.get("Environment") or {}).get("Variables") or {}).keys()),
-            "vpc": {"subnet_ids": vpc.get("SubnetIds", []), "security_group_ids": vpc.get("SecurityGroupIds", [])}
-            if vpc.get("SubnetIds")
-            else None,
-            "dead_letter_target": (fn.get("DeadLetterConfig") or {}).get("TargetArn"),
-            "tracing": (fn.get("TracingConfig") or {}).get("Mode", "PassThrough"),
-            "ephemeral_storage_mb": (fn.get("EphemeralStorage") or {}).get("Size"),
-            "snap_start": (fn.get("SnapStart") or {}).get("ApplyOn", "None"),
-            "log_format": logging_config.get("LogFormat", "Text"),
-            "log_group": log_group,
-            "log_group_exists": log_group in log_groups if log_groups else None,
-            "log_retention_days": log_groups.get(log_group),
-            "reserved_concurrency": concurrency.get("ReservedConcurrentExecutions"),
-            "provisioned_concurrency": [
-                {
-                    "qualifier": p.get("FunctionArn", "").rsplit(":", 1)[-1],
-                    "requested": p.get("RequestedProvisionedConcurrentExecutions"),
-                    "allocated": p.get("AllocatedProvisionedConcurrentExecutions"),
-                    "status": p.get("Status"),
-                }
-                for p in provisioned.get("ProvisionedConcurrencyConfigs", [])
-            ],
-            "event_source_mappings": mappings.get(arn, []),
-            "function_url": {"auth_type": url.get("AuthType"), "url": url.get("FunctionUrl")} if url else None,
-            "async": {
-                "maximum_retry_attempts": invoke.get("MaximumRetryAttempts"),
-                "maximum_event_age_s": invoke.get("MaximumEventAgeInSeconds"),
-                "on_failure_destination": (destinations.get("OnFailure") or {}).get("Destination"),
-                "on_success_destination": (destinations.get("OnSuccess") or {}).get("Destination"),
-            }
-            if invoke
-            else None,
-        }
-        if policy is not _UNREADABLE:  # unreadable (denied): unknown, so the check does not judge
-            config["resource_policy"] = policy_summary((policy or {}).get("Policy"))
-        snapshots.append(Snapshot(KIND, arn, name, config, tags))
+        listed.append(fn)
+    due = ctx.details_due([(fn["FunctionArn"], fingerprint(fn)) for fn in listed])
+
+    snapshots = []
+    for fn in listed:
+        name, arn = fn["FunctionName"], fn["FunctionArn"]
+        known = ctx.known.get(arn)
+        read = arn in due or known is None
+        if region_tags is not None:
+            tags = region_tags.get(arn, {})
+        elif read:
+            # Without the Tagging API (a role from an older template): one read per function.
+            tags = ctx.call("lambda", "ListTags", {}, Resource=arn).get("Tags", {})
+            tags = {str(k): str(v) for k, v in tags.items()}
+            if not ctx.wanted(KIND, name, tags):
+                continue
+        else:
+            tags = dict(known.tags) if known else {}
+        config = listed_config(fn, mappings.get(arn, []), log_groups)
+        if read:
+            config.update(detail_config(ctx, name))
+        elif known is not None:
+            config.update({key: known.config[key] for key in DETAIL_KEYS if key in known.config})
+        snapshots.append(Snapshot(KIND, arn, name, config, tags, fingerprint=fingerprint(fn), details_read=read))
     return snapshots
+
+
+# What the per-function detail reads give (reused while the listing shows no change).
+DETAIL_KEYS = ("reserved_concurrency", "provisioned_concurrency", "function_url", "async", "resource_policy")
+
+
+def fingerprint(fn: Mapping[str, Any]) -> str:
+    """What ListFunctions says that changes with every update of the function's code or
+    configuration (its resource policy included): its details are read again when it changes."""
+    return f"{fn.get('LastModified', '')}|{fn.get('RevisionId', '')}"
+
+
+def listed_config(
+    fn: Mapping[str, Any], mappings: list[dict[str, Any]], log_groups: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The configuration ListFunctions (and the region's listings) give, read every run."""
+    name = fn["FunctionName"]
+    logging_config = fn.get("LoggingConfig") or {}
+    log_group = logging_config.get("LogGroup") or f"/aws/lambda/{name}"
+    vpc = fn.get("VpcConfig") or {}
+    return {
+        "runtime": fn.get("Runtime") or ("container" if fn.get("PackageType") == "Image" else None),
+        "package_type": fn.get("PackageType", "Zip"),
+        "architecture": (fn.get("Architectures") or ["x86_64"])[0],
+        "memory_mb": fn.get("MemorySize"),
+        "timeout_s": fn.get("Timeout"),
+        "handler": fn.get("Handler"),
+        "role": fn.get("Role"),
+        "code_sha256": fn.get("CodeSha256"),
+        "code_size": fn.get("CodeSize"),
+        "version": fn.get("Version"),
+        "last_modified": fn.get("LastModified"),
+        "layers": [layer["Arn"] for layer in fn.get("Layers", [])],
+        "env_var_names": sorted(((fn.get("Environment") or {}).get("Variables") or {}).keys()),
+        "vpc": {"subnet_ids": vpc.get("SubnetIds", []), "security_group_ids": vpc.get("SecurityGroupIds", [])}
+        if vpc.get("SubnetIds")
+        else None,
+        "dead_letter_target": (fn.get("DeadLetterConfig") or {}).get("TargetArn"),
+        "tracing": (fn.get("TracingConfig") or {}).get("Mode", "PassThrough"),
+        "ephemeral_storage_mb": (fn.get("EphemeralStorage") or {}).get("Size"),
+        "snap_start": (fn.get("SnapStart") or {}).get("ApplyOn", "None"),
+        "log_format": logging_config.get("LogFormat", "Text"),
+        "log_group": log_group,
+        "log_group_exists": log_group in log_groups if log_groups else None,
+        "log_retention_days": log_groups.get(log_group),
+        "event_source_mappings": mappings,
+    }
+
+
+def detail_config(ctx: Context, name: str) -> dict[str, Any]:
+    """The configuration only per-function reads give (DETAIL_KEYS): five calls."""
+    concurrency = ctx.call("lambda", "GetFunctionConcurrency", {}, FunctionName=name)
+    provisioned = ctx.call("lambda", "ListProvisionedConcurrencyConfigs", {}, FunctionName=name)
+    url = ctx.call("lambda", "GetFunctionUrlConfig", None, FunctionName=name)
+    invoke = ctx.call("lambda", "GetFunctionEventInvokeConfig", None, FunctionName=name)
+    # No policy at all answers ResourceNotFoundException: that is "none", not a problem.
+    policy = ctx.call("lambda", "GetPolicy", _UNREADABLE, not_found=None, FunctionName=name)
+    destinations = (invoke or {}).get("DestinationConfig") or {}
+    config: dict[str, Any] = {
+        "reserved_concurrency": concurrency.get("ReservedConcurrentExecutions"),
+        "provisioned_concurrency": [
+            {
+                "qualifier": p.get("FunctionArn", "").rsplit(":", 1)[-1],
+                "requested": p.get("RequestedProvisionedConcurrentExecutions"),
+                "allocated": p.get("AllocatedProvisionedConcurrentExecutions"),
+                "status": p.get("Status"),
+            }
+            for p in provisioned.get("ProvisionedConcurrencyConfigs", [])
+        ],
+        "function_url": {"auth_type": url.get("AuthType"), "url": url.get("FunctionUrl")} if url else None,
+        "async": {
+            "maximum_retry_attempts": invoke.get("MaximumRetryAttempts"),
+            "maximum_event_age_s": invoke.get("MaximumEventAgeInSeconds"),
+            "on_failure_destination": (destinations.get("OnFailure") or {}).get("Destination"),
+            "on_success_destination": (destinations.get("OnSuccess") or {}).get("Destination"),
+        }
+        if invoke
+        else None,
+    }
+    if policy is not _UNREADABLE:  # unreadable (denied): unknown, so the check does not judge
+        config["resource_policy"] = policy_summary((policy or {}).get("Policy"))
+    return config
 
 
 def details(config: Mapping[str, Any]) -> str:
@@ -227,8 +275,13 @@ register(
         label="Lambda function",
         service="lambda",
         describe=describe,
+        tag_type=TAG_TYPE,
         actions=ACTIONS,
-        probes=(("lambda", "ListFunctions", {"MaxItems": 1}), ("logs", "DescribeLogGroups", {"limit": 1})),
+        probes=(
+            ("lambda", "ListFunctions", {"MaxItems": 1}),
+            ("logs", "DescribeLogGroups", {"limit": 1}),
+            ("resourcegroupstaggingapi", "GetResources", {"ResourcesPerPage": 1}),
+        ),
         dimensions=by_name("FunctionName"),
         metrics=(
             MetricSpec("AWS/Lambda", "Invocations", (SUM,)),

@@ -10,13 +10,14 @@ from kinds.base import SUM, KeyNumber, Kind, Link, MetricSpec, Section, by_name,
 from kinds.describe import Context, ListingFailed, Snapshot, tags_from_list
 
 KIND = "sns.topic"
+TAG_TYPE = "sns"  # in the Tagging API: its tags come from the region's tag listing
 
 ACTIONS = {
     "sns:ListTopics": "list topics",
     "sns:GetTopicAttributes": "topic settings and encryption",
     "sns:ListSubscriptionsByTopic": "subscriptions and their protocols",
     "sns:GetSubscriptionAttributes": "a subscription's dead-letter queue",
-    "sns:ListTagsForResource": "topic tags",
+    "tag:GetResources": "topic tags, from the region's tag listing (one call per 100 resources) rather than one call each",
 }
 
 
@@ -50,14 +51,16 @@ def describe(ctx: Context) -> list[Snapshot]:
                 )
         except ListingFailed:
             pass
-        tags = ctx.call("sns", "ListTagsForResource", {}, ResourceArn=arn).get("Tags", [])
+        tags = ctx.listed_tags(TAG_TYPE, arn)
+        if tags is None:  # no Tagging API: the kind's own read
+            tags = tags_from_list(ctx.call("sns", "ListTagsForResource", {}, ResourceArn=arn).get("Tags"))
         config = {
             "fifo": arn.endswith(".fifo"),
             "kms_key": attrs.get("KmsMasterKeyId"),
             "policy": json.loads(attrs["Policy"]) if attrs.get("Policy") else None,
             "subscriptions": subscriptions,
         }
-        snapshots.append(Snapshot(KIND, arn, arn.rsplit(":", 1)[-1], config, tags_from_list(tags)))
+        snapshots.append(Snapshot(KIND, arn, arn.rsplit(":", 1)[-1], config, tags))
     return snapshots
 
 
@@ -87,6 +90,7 @@ register(
         label="SNS topic",
         service="sns",
         describe=describe,
+        tag_type=TAG_TYPE,
         actions=ACTIONS,
         probes=(("sns", "ListTopics", {}),),
         dimensions=by_name("TopicName"),

@@ -10,13 +10,14 @@ from kinds.base import AVG, MAX, REGISTRY, SUM, KeyNumber, Kind, Link, MetricSpe
 from kinds.describe import Context, Snapshot, account_from_url, to_int
 
 KIND = "sqs.queue"
+TAG_TYPE = "sqs"  # in the Tagging API: its tags come from the region's tag listing
 VISIBLE = "AWS/SQS:ApproximateNumberOfMessagesVisible:Maximum"
 OLDEST = "AWS/SQS:ApproximateAgeOfOldestMessage:Maximum"
 
 ACTIONS = {
     "sqs:ListQueues": "list queues",
     "sqs:GetQueueAttributes": "queue settings, redrive policy, encryption",
-    "sqs:ListQueueTags": "queue tags",
+    "tag:GetResources": "queue tags, from the region's tag listing (one call per 100 resources) rather than one call each",
 }
 
 
@@ -26,9 +27,13 @@ def describe(ctx: Context) -> list[Snapshot]:
         if not ctx.wanted(KIND, url.rstrip("/").rsplit("/", 1)[-1]):
             continue
         attrs = ctx.call("sqs", "GetQueueAttributes", {}, QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
-        tags = ctx.call("sqs", "ListQueueTags", {}, QueueUrl=url).get("Tags", {})
         name = url.rstrip("/").rsplit("/", 1)[-1]
         arn = attrs.get("QueueArn") or f"arn:aws:sqs:{ctx.region}:{account_from_url(url)}:{name}"
+        tags = ctx.listed_tags(TAG_TYPE, arn)
+        if tags is None:  # no Tagging API: the kind's own read
+            tags = {
+                str(k): str(v) for k, v in ctx.call("sqs", "ListQueueTags", {}, QueueUrl=url).get("Tags", {}).items()
+            }
         redrive = json.loads(attrs["RedrivePolicy"]) if attrs.get("RedrivePolicy") else None
         config = {
             "url": url,
@@ -45,7 +50,7 @@ def describe(ctx: Context) -> list[Snapshot]:
             "sse_sqs": attrs.get("SqsManagedSseEnabled") == "true",
             "policy": json.loads(attrs["Policy"]) if attrs.get("Policy") else None,
         }
-        snapshots.append(Snapshot(KIND, arn, name, config, {str(k): str(v) for k, v in tags.items()}))
+        snapshots.append(Snapshot(KIND, arn, name, config, tags))
     dead_letter_targets = {s.config["dead_letter_target"] for s in snapshots}
     for s in snapshots:
         s.config["is_dead_letter_queue"] = s.arn in dead_letter_targets
@@ -84,6 +89,7 @@ register(
         label="SQS queue",
         service="sqs",
         describe=describe,
+        tag_type=TAG_TYPE,
         actions=ACTIONS,
         probes=(("sqs", "ListQueues", {"MaxResults": 1}),),
         dimensions=by_name("QueueName"),

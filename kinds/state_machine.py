@@ -9,11 +9,12 @@ from kinds.base import AVG, SUM, KeyNumber, Kind, MetricSpec, Section, by_name, 
 from kinds.describe import Context, Snapshot, short_sha, tags_from_list
 
 KIND = "states.statemachine"
+TAG_TYPE = "states"  # in the Tagging API: its tags come from the region's tag listing
 
 ACTIONS = {
     "states:ListStateMachines": "list state machines",
     "states:DescribeStateMachine": "type, logging and tracing",
-    "states:ListTagsForResource": "state machine tags",
+    "tag:GetResources": "state machine tags, from the region's tag listing (one call per 100 resources) rather than one call each",
 }
 
 
@@ -24,7 +25,11 @@ def describe(ctx: Context) -> list[Snapshot]:
         if not ctx.wanted(KIND, sm["name"]):
             continue
         detail = ctx.call("stepfunctions", "DescribeStateMachine", {}, stateMachineArn=arn)
-        tags = ctx.call("stepfunctions", "ListTagsForResource", {}, resourceArn=arn).get("tags", [])
+        tags = ctx.listed_tags(TAG_TYPE, arn)
+        if tags is None:  # no Tagging API: the kind's own read
+            tags = tags_from_list(
+                ctx.call("stepfunctions", "ListTagsForResource", {}, resourceArn=arn).get("tags"), "key", "value"
+            )
         logging = detail.get("loggingConfiguration") or {}
         config = {
             "type": detail.get("type", sm.get("type")),
@@ -36,7 +41,7 @@ def describe(ctx: Context) -> list[Snapshot]:
             "revision_id": detail.get("revisionId"),
             "definition_sha": short_sha(detail.get("definition")),
         }
-        snapshots.append(Snapshot(KIND, arn, sm["name"], config, tags_from_list(tags, "key", "value")))
+        snapshots.append(Snapshot(KIND, arn, sm["name"], config, tags))
     return snapshots
 
 
@@ -52,6 +57,7 @@ register(
         label="Step Functions state machine",
         service="stepfunctions",
         describe=describe,
+        tag_type=TAG_TYPE,
         actions=ACTIONS,
         probes=(("stepfunctions", "ListStateMachines", {"maxResults": 1}),),
         dimensions=by_name("StateMachineArn", "arn"),

@@ -26,6 +26,11 @@ class Resource(models.Model):
     # (`excluded`); cleared when it comes back. Either way it is no longer collected.
     gone_at = models.DateTimeField(null=True, blank=True)
     excluded = models.BooleanField(default=False)
+    # Incremental discovery (docs/collection.md, "Discovery"): what the listing said of the
+    # resource when its details were last read (Lambda: LastModified and RevisionId), and when.
+    # An unchanged listing reuses the stored details until the daily refresh comes round.
+    detail_fingerprint = models.CharField(max_length=200, blank=True, default="")
+    details_read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "name"]

@@ -40,9 +40,9 @@ def webhook(owner: Any, receiver: Receiver) -> Channel:
 
 
 def queued_tasks(redis_db: Any) -> list[tuple[str, list[Any], dict[str, Any]]]:
-    """(task name, args, headers) of each message waiting in the Celery queue, oldest first."""
+    """(task name, args, headers) of each message waiting in the alerts queue, oldest first."""
     out = []
-    for raw in reversed(redis_db.lrange("celery", 0, -1)):
+    for raw in reversed(redis_db.lrange("alerts", 0, -1)):
         message = json.loads(raw)
         args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
         out.append((message["headers"]["task"], args, message["headers"]))
@@ -54,7 +54,7 @@ def run_queued(redis_db: Any) -> None:
     tasks: dict[str, Any] = {"alerts.channel_test": send_channel_test, "alerts.recipient_link": send_recipient_link}
     for name, args, _headers in queued_tasks(redis_db):
         tasks[name].apply(args=tuple(args))
-    redis_db.delete("celery")
+    redis_db.delete("alerts")
 
 
 def test_send_test_is_queued_for_a_worker_and_the_page_shows_it_pending_then_sent(

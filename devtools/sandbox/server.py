@@ -317,6 +317,26 @@ class EnforcingApp:
         return None
 
 
+def _teach_moto_function_updates() -> None:
+    """moto leaves a function's LastModified at its creation when its configuration or code
+    is updated; AWS moves it (and incremental discovery reads a function's details again
+    when it moves)."""
+    from moto.awslambda.models import LambdaFunction
+    from moto.core.utils import iso_8601_datetime_with_nanoseconds
+
+    for name in ("update_configuration", "update_function_code"):
+        original = getattr(LambdaFunction, name)
+        if getattr(original, "_sandbox", False):
+            continue
+
+        def updated(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            self.last_modified = iso_8601_datetime_with_nanoseconds()
+            return _original(self, *args, **kwargs)
+
+        updated._sandbox = True  # type: ignore[attr-defined]
+        setattr(LambdaFunction, name, updated)
+
+
 def _teach_moto_percentiles() -> None:
     """moto answers GetMetricData percentiles (p95, p99.9…) with a crash: compute them from
     the raw values put (Values/Counts), nearest-rank like CloudWatch; aggregated-only data
@@ -355,6 +375,7 @@ class SandboxServer:
 
     def start(self) -> None:
         _teach_moto_percentiles()
+        _teach_moto_function_updates()
         fast_reads.install()
         app = EnforcingApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)

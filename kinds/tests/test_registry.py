@@ -124,6 +124,7 @@ def test_each_service_a_describer_lists_with_has_one_probe() -> None:
         "appsync",
         "ecs",
         "application-autoscaling",
+        "resourcegroupstaggingapi",  # the region's tags, for every kind with a tag_type
     }
 
 

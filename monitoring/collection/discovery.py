@@ -12,11 +12,13 @@ depth), nothing secret (environment variable *names* only, never values).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import kinds
 from aws.errors import Problem
-from kinds.describe import ClientFactory, Context, ListingFailed, Snapshot, to_int
+from kinds.describe import ClientFactory, Context, Known, ListingFailed, Snapshot, to_int
 from kinds.filters import ResourceFilters
 
 
@@ -32,14 +34,28 @@ class DiscoveryResult:
     lambda_settings: dict[str, int | None] | None = None
 
 
-def discover(client_for: ClientFactory, region: str, filters: ResourceFilters | None = None) -> DiscoveryResult:
+def discover(
+    client_for: ClientFactory,
+    region: str,
+    filters: ResourceFilters | None = None,
+    *,
+    known: Mapping[str, Known] | None = None,
+    now: datetime | None = None,
+    since_last: timedelta | None = None,
+) -> DiscoveryResult:
     """Describe every kind in one region, keeping what the account's filters keep, and read
     the region's Lambda account settings; the caller stores the result.
+
+    Incremental: with `known` (the stored resources by ARN) and `now`, a kind that supports it
+    reads the details only of resources that are new, changed by their listing, or due for
+    their periodic refresh (`kinds.describe.details_due`), and reuses the stored ones for the
+    rest. Without them, every detail is read.
 
     Name filters (and tag filters a listing can answer) apply inside each describer, before
     its detail reads (`Context.wanted`); the tag filters left apply here, to the described
     resources, before anything is stored, so no metric or log call is ever made for them."""
-    ctx = Context(client_for, region, filters)
+    tag_types = [kind.tag_type for kind in kinds.all_kinds() if kind.tag_type]
+    ctx = Context(client_for, region, filters, known=known, now=now, since_last=since_last, tag_types=tag_types)
     result = DiscoveryResult(region=region)
     for kind in kinds.all_kinds():
         try:

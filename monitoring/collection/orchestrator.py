@@ -50,7 +50,7 @@ from monitoring.models import LogCheckpoint, MetricCheckpoint, Resource
 from monitoring.services import account_access_failed, account_access_ok, account_health_record
 from monitoring.store.invocations import StoreSummary, log_batch_store, log_checkpoint_read_to
 from monitoring.store.metrics import invoked_from_stored_metrics, metric_points_store
-from monitoring.store.resources import resources_sync
+from monitoring.store.resources import discovery_known, resources_sync
 
 log = logging.getLogger(__name__)
 
@@ -186,18 +186,30 @@ def discovery_due(account: AwsAccount, region: str, now: datetime) -> bool:
     return age is None or age >= settings.DISCOVERY_INTERVAL_MINUTES * 60
 
 
-def collect_unit(account: AwsAccount, region: str, *, force_discovery: bool = True) -> UnitSummary:
-    """Every collector for one account × region: discovery (when due, or forced), metrics
-    (the kinds whose interval passed) and logs (the functions with something new)."""
+STEPS = ("discovery", "logs", "metrics")
+
+
+def collect_unit(
+    account: AwsAccount, region: str, *, force_discovery: bool = True, steps: Iterable[str] = STEPS
+) -> UnitSummary:
+    """The collectors of one account × region, in this order: discovery (when due, or
+    forced), logs (the functions with something new), then metrics (the kinds whose interval
+    passed). Logs come before metrics so that a run's slowest step never delays the rows
+    people wait for. `steps` runs only some of them (the scheduled path runs each step as
+    its own task, on its own queue); the unit's lock covers whichever run."""
+    steps = set(steps)
     summary = UnitSummary(account_id=account.pk, region=region)
     with unit_lock(account.pk, region) as lock, clients.recording(on_call=lock.touch) as recorder:
         now = timezone.now()
         # The role first: when AWS refuses it, that is the unit's one problem, named as such,
         # not a "permission missing" on every call after it.
         if _assume(account, region, summary, now):
-            if force_discovery or discovery_due(account, region, now):
+            if "discovery" in steps and (force_discovery or discovery_due(account, region, now)):
                 _discover(account, region, now, summary)
-            _metrics_and_logs(account, region, summary, lock)
+            if "logs" in steps:
+                _logs(account, region, summary, lock)
+            if "metrics" in steps:
+                _metrics(account, region, summary, lock)
             if recorder.all_denied:
                 # Every call denied: the role was deleted or stripped while its credentials
                 # were cached. Drop them; assuming again tells which.
@@ -229,11 +241,15 @@ def _assume(account: AwsAccount, region: str, summary: UnitSummary, now: datetim
 
 
 def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSummary) -> None:
+    known, since_last = discovery_known(account=account, region=region, now=now)
     try:
         result = discover(
             lambda service: clients.customer_client(account, region, service),
             region,
             ResourceFilters.from_lists(account.include_filters, account.exclude_filters),
+            known=known,
+            now=now,
+            since_last=since_last,
         )
     except (ClientError, BotoCoreError) as exc:  # the credentials went bad mid-run
         problem = explain(exc, service="sts", operation="AssumeRole", region=region).as_dict()
@@ -251,10 +267,11 @@ def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSumm
     for snap in result.snapshots:
         summary.resources[snap.kind] = summary.resources.get(snap.kind, 0) + 1
     summary.changes = {k: v for k, v in stored.items() if k != "updated"}
+    summary.changes["details_read"] = sum(1 for snap in result.snapshots if snap.details_read)
     summary.problems = [p.as_dict() for p in result.problems]
 
 
-def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary, lock: UnitLock) -> None:
+def _metrics(account: AwsAccount, region: str, summary: UnitSummary, lock: UnitLock) -> None:
     def client_for(service: str) -> Any:
         return clients.customer_client(account, region, service)
 
@@ -268,15 +285,22 @@ def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary, lo
             ).as_dict()
         )
     account_health_record(account=account, region=region, collector="metrics", problems=problems, now=timezone.now())
+    summary.problems += problems
     lock.touch()
 
+
+def _logs(account: AwsAccount, region: str, summary: UnitSummary, lock: UnitLock) -> None:
+    def client_for(service: str) -> Any:
+        return clients.customer_client(account, region, service)
+
     functions = list(Resource.objects.filter(account=account, region=region, kind=lambda_function.KIND, gone_at=None))
-    fresh = lambda_function.KIND in summary.metrics.get("kinds_polled", [])
     now = timezone.now()
     push = account.log_ingestion == LogIngestion.PUSH
     sweep = not push and late_sweep_due(account, region, now)
+    # Logs run before this run's metrics: which functions were invoked comes from CloudWatch
+    # now (one GetMetricData per 500 functions), not from the points stored a poll ago.
     logs = collect_logs(
-        client_for, functions, region, now, metrics_fresh=fresh, late_sweep=sweep, progress=lock.touch, push=push
+        client_for, functions, region, now, metrics_fresh=False, late_sweep=sweep, progress=lock.touch, push=push
     )
     account_health_record(
         account=account,
@@ -289,7 +313,8 @@ def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary, lo
         stamps=[f"logs_sweep:{region}"] if logs.late_sweep else [],
     )
     summary.logs = logs.as_dict()
-    summary.problems += problems + [p.as_dict() for p in logs.problems]
+    summary.problems += [p.as_dict() for p in logs.problems]
+    lock.touch()
 
 
 def poll_interval(account: AwsAccount, kind: str) -> int:
@@ -411,17 +436,40 @@ def accounts_with_regions_due(now: datetime | None = None) -> list[int]:
     return [a.pk for a in collectable_accounts() if regions_due(a, now)]
 
 
-def due_units(now: datetime | None = None) -> list[tuple[int, str]]:
-    """Account × region pairs with a collector due: logs every LOGS_POLL_SECONDS (metrics
-    check their own per-kind intervals inside), discovery every DISCOVERY_INTERVAL_MINUTES."""
+@dataclass(frozen=True)
+class DueUnit:
+    """What the beat's fan-out queues for one account × region."""
+
+    account_id: int
+    region: str
+    discovery: bool
+    metrics: bool
+
+
+def metrics_due(account: AwsAccount, region: str, now: datetime) -> bool:
+    """Whether a kind present in the region (or the account-level series) passed its interval."""
+    polled = dict(MetricCheckpoint.objects.filter(account=account, region=region).values_list("kind", "last_polled_at"))
+    present = set(
+        Resource.objects.filter(account=account, region=region, gone_at=None, kind__in=kinds.ids())
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    return any(
+        kind not in polled or (now - polled[kind]).total_seconds() >= poll_interval(account, kind)
+        for kind in [*present, ACCOUNT_KIND]
+    )
+
+
+def due_units(now: datetime | None = None) -> list[DueUnit]:
+    """Every account × region, with what is due there: discovery every
+    DISCOVERY_INTERVAL_MINUTES, metrics per kind (settings.METRICS_POLL_SECONDS). Logs are
+    not the fan-out's: each unit's log poll schedules its next itself (monitoring.tasks)."""
     now = now or timezone.now()
-    due = []
-    for account in collectable_accounts():
-        for region in account.regions:
-            logs_age = _age(account, f"logs:{region}", now)
-            if discovery_due(account, region, now) or logs_age is None or logs_age >= settings.LOGS_POLL_SECONDS:
-                due.append((account.pk, region))
-    return due
+    return [
+        DueUnit(account.pk, region, discovery_due(account, region, now), metrics_due(account, region, now))
+        for account in collectable_accounts()
+        for region in account.regions
+    ]
 
 
 # --- the logs step: what to read and how (monitoring.collection.logs, pure) → store ----------

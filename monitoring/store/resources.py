@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
 from accounts.models import AwsAccount
+from kinds.describe import Known
 from monitoring.collection.discovery import DiscoveryResult
 from monitoring.diffing import config_diff
 from monitoring.models import AccountRegion, Resource, ResourceChange
+
+
+def discovery_known(*, account: AwsAccount, region: str, now: datetime) -> tuple[dict[str, Known], timedelta | None]:
+    """What incremental discovery starts from: the region's stored resources that are being
+    collected (a gone or excluded one is described afresh when it comes back), by ARN, and
+    how long since the region's last discovery (None: never)."""
+    known = {
+        arn: Known(config=config, tags=tags, fingerprint=fingerprint, details_read_at=read_at)
+        for arn, config, tags, fingerprint, read_at in Resource.objects.filter(
+            account=account, region=region, gone_at=None
+        ).values_list("arn", "config", "tags", "detail_fingerprint", "details_read_at")
+    }
+    last = AccountRegion.objects.filter(account=account, region=region).values_list("discovered_at", flat=True).first()
+    return known, (now - last if last else None)
 
 
 @transaction.atomic
@@ -51,6 +66,8 @@ def resources_sync(*, account: AwsAccount, result: DiscoveryResult, now: datetim
                     tags=snap.tags,
                     first_seen=now,
                     last_seen=now,
+                    detail_fingerprint=snap.fingerprint,
+                    details_read_at=now if snap.details_read else None,
                 )
             )
             continue
@@ -60,10 +77,14 @@ def resources_sync(*, account: AwsAccount, result: DiscoveryResult, now: datetim
             changes.append(ResourceChange(resource=resource, detected_at=now, diff=diff))
         resource.name, resource.config, resource.tags = snap.name, snap.config, snap.tags
         resource.last_seen, resource.gone_at, resource.excluded = now, None, False
+        if snap.details_read:
+            resource.detail_fingerprint, resource.details_read_at = snap.fingerprint, now
         updated.append(resource)
     Resource.objects.bulk_create(created, batch_size=500)
     Resource.objects.bulk_update(
-        updated, ["name", "config", "tags", "last_seen", "gone_at", "excluded"], batch_size=500
+        updated,
+        ["name", "config", "tags", "last_seen", "gone_at", "excluded", "detail_fingerprint", "details_read_at"],
+        batch_size=500,
     )
     ResourceChange.objects.bulk_create(changes, batch_size=500)
     gone = (

@@ -215,8 +215,9 @@ def test_filters_keep_excluded_resources_from_every_detail_metric_and_log_call(
     assert _names(account) == {"shop-api-handler", "shop-orders"}
     calls = recorder.calls
     # batch-report and tmp-queue: excluded by name from the listing, never read.
-    # shop-dev-handler: its tags were read (ListTags), then nothing else.
-    assert calls[("lambda", "ListTags")] == 2
+    # shop-dev-handler: excluded by the region's tags (one tag:GetResources), never read.
+    assert calls[("resourcegroupstaggingapi", "GetResources")] == 1  # every kind's tags
+    assert ("lambda", "ListTags") not in calls
     assert calls[("lambda", "GetFunctionConcurrency")] == 1
     assert calls[("lambda", "GetPolicy")] == 1
     assert calls[("sqs", "GetQueueAttributes")] == 1

@@ -18,6 +18,7 @@ from aws import clients
 from kinds import REQUIRED_ACTIONS
 from kinds.describe import Context
 from monitoring.collection.orchestrator import UnitBusy, collect_unit, regions_refresh, unit_lock
+from monitoring.ingest.stack import subscription_filters
 from monitoring.models import Resource, ResourceChange
 
 pytestmark = pytest.mark.django_db
@@ -229,6 +230,9 @@ def test_the_actions_the_collectors_call_are_exactly_the_role_template_s(account
     with clients.recording() as recorder:
         regions_refresh(account)
         collect_unit(account, "us-east-1")
+        # The push set-up's check of existing subscription filters (the account page's button).
+        groups = [f"/aws/lambda/{f['name']}" for f in sandbox.state.functions[:1]]
+        subscription_filters(clients.customer_client(account, "us-east-1", "logs"), groups, region="us-east-1")
     assert recorder.actions == set(REQUIRED_ACTIONS)
 
 

@@ -1,0 +1,61 @@
+"""Which resources a discovery run reads the details of (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from kinds.describe import DETAILS_REFRESH, Known, details_due
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def known(fingerprint: str, read_ago: timedelta | None) -> Known:
+    return Known(
+        config={}, tags={}, fingerprint=fingerprint, details_read_at=None if read_ago is None else NOW - read_ago
+    )
+
+
+def test_new_changed_never_read_and_expired_resources_are_read() -> None:
+    stored = {
+        "same": known("v1", timedelta(minutes=5)),
+        "changed": known("v1", timedelta(minutes=5)),
+        "never": known("v1", None),
+        "old": known("v1", DETAILS_REFRESH + timedelta(seconds=1)),
+    }
+    listed = [("same", "v1"), ("changed", "v2"), ("never", "v1"), ("old", "v1"), ("new", "v1")]
+
+    due = details_due(listed, stored, now=NOW, since_last=timedelta(seconds=30))
+
+    assert due == {"changed", "never", "old", "new"}
+
+
+def test_a_rolling_slice_of_the_rest_least_recently_read_first() -> None:
+    stored = {f"fn-{i}": known("v", timedelta(minutes=i)) for i in range(960)}
+    listed = [(arn, "v") for arn in stored]
+
+    due = details_due(listed, stored, now=NOW, since_last=timedelta(minutes=15))
+
+    # 960 × 15 min / 24 h = 10: the ten read longest ago.
+    assert due == {f"fn-{i}" for i in range(950, 960)}
+
+
+def test_at_one_run_per_interval_every_resource_is_read_within_a_day() -> None:
+    stored = {f"fn-{i}": known("v", timedelta(0)) for i in range(1000)}
+    read_at = {arn: NOW for arn in stored}
+    listed = [(arn, "v") for arn in stored]
+    interval = timedelta(minutes=15)
+    now, most = NOW, 0
+    for _ in range(200):  # two days of runs
+        now += interval
+        view = {arn: Known({}, {}, "v", read_at[arn]) for arn in stored}
+        due = details_due(listed, view, now=now, since_last=interval)
+        most = max(most, len(due))
+        for arn in due:
+            read_at[arn] = now
+        assert all(now - t <= DETAILS_REFRESH for t in read_at.values())
+    assert most <= 1000 * interval / DETAILS_REFRESH + 50  # spread out, never all at once
+
+
+def test_a_first_discovery_reads_everything() -> None:
+    stored = {"a": known("v", timedelta(minutes=1))}
+    assert details_due([("a", "v"), ("b", "v")], stored, now=NOW, since_last=None) == {"a", "b"}
