@@ -290,6 +290,14 @@ DEFAULT_AWS_REGIONS = env.list("DEFAULT_AWS_REGIONS", default=["us-east-1"])
 DISCOVERY_INTERVAL_MINUTES = env.int("DISCOVERY_INTERVAL_MINUTES", default=15)
 # How long a collection run's lock on its account × region lives without being renewed:
 # the longest a killed worker can hold the unit up.
+# X-Ray traces (docs/traces.md): at most this many traces per account per hour (each
+# BatchGetTraces call carries five), of which one run takes at most XRAY_TRACES_PER_RUN;
+# beyond the failed and the slowest, this fraction of the other traced invocations.
+XRAY_TRACES_PER_HOUR = env.int("XRAY_TRACES_PER_HOUR", default=600)
+XRAY_TRACES_PER_RUN = env.int("XRAY_TRACES_PER_RUN", default=100)
+XRAY_SAMPLE_RATE = env.float("XRAY_SAMPLE_RATE", default=0.05)
+if XRAY_TRACES_PER_HOUR < 0 or XRAY_TRACES_PER_RUN < 0 or not 0 <= XRAY_SAMPLE_RATE <= 1:
+    raise ImproperlyConfigured("XRAY_TRACES_PER_HOUR and XRAY_TRACES_PER_RUN must be ≥ 0, XRAY_SAMPLE_RATE in [0, 1]")
 COLLECT_LOCK_SECONDS = env.int("COLLECT_LOCK_SECONDS", default=60)
 if COLLECT_LOCK_SECONDS < 10:
     raise ImproperlyConfigured("COLLECT_LOCK_SECONDS must be at least 10")

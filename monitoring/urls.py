@@ -17,4 +17,5 @@ urlpatterns = [
     path("errors/<int:pk>/status/", views.error_group_status, name="error_group_status"),
     path("invocations/<int:pk>/", views.invocation_detail, name="invocation_detail"),
     path("logs/", views.logs, name="logs"),
+    path("service-map/", views.service_map, name="service_map"),
 ]

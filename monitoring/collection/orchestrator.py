@@ -34,6 +34,7 @@ from aws.regions import HOME_REGION, RegionsUnavailable, enabled_regions
 from kinds import lambda_function
 from kinds.filters import ResourceFilters
 from monitoring.collection import logs as logs_fetch
+from monitoring.collection import traces as traces_fetch
 from monitoring.collection.discovery import discover
 from monitoring.collection.logs import LATE_SWEEP_EVERY
 from monitoring.collection.metrics import (
@@ -46,11 +47,12 @@ from monitoring.collection.metrics import (
     build_queries,
     fetch,
 )
-from monitoring.models import LogCheckpoint, MetricCheckpoint, Resource
+from monitoring.models import Invocation, LogCheckpoint, MetricCheckpoint, Resource, Trace, TraceCheckpoint
 from monitoring.services import account_access_failed, account_access_ok, account_health_record
 from monitoring.store.invocations import StoreSummary, log_batch_store, log_checkpoint_read_to
 from monitoring.store.metrics import invoked_from_stored_metrics, metric_points_store
 from monitoring.store.resources import resources_sync
+from monitoring.store.traces import traces_store
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +161,7 @@ class UnitSummary:
     api_calls: dict[str, dict[str, int]] = field(default_factory=dict)
     logs: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    traces: dict[str, Any] = field(default_factory=dict)
     error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -169,6 +172,7 @@ class UnitSummary:
             "items_ingested": {"resources": sum(self.resources.values()), **self.changes},
             "logs": self.logs,
             "metrics": self.metrics,
+            "traces": self.traces,
             "problems": self.problems,
             "api_calls": self.api_calls,
             "api_calls_total": sum(sum(ops.values()) for ops in self.api_calls.values()),
@@ -287,6 +291,76 @@ def _metrics_and_logs(account: AwsAccount, region: str, summary: UnitSummary, lo
     )
     summary.logs = logs.as_dict()
     summary.problems += problems + [p.as_dict() for p in logs.problems]
+
+    # Traces last: they are of the invocations the logs step just stored.
+    lock.touch()
+    trace_problems: list[dict[str, Any]] = []
+    try:
+        summary.traces = collect_traces(client_for, account, region, functions, timezone.now())
+    except (ClientError, BotoCoreError) as exc:
+        trace_problems.append(
+            explain(
+                exc, service="xray", operation="BatchGetTraces", region=region, action="xray:BatchGetTraces"
+            ).as_dict()
+        )
+    account_health_record(
+        account=account, region=region, collector="traces", problems=trace_problems, now=timezone.now()
+    )
+    summary.problems += trace_problems
+
+
+# X-Ray indexes a trace within seconds of its last segment; a minute leaves room.
+TRACE_SETTLE = timedelta(seconds=60)
+TRACE_FIRST_WINDOW = timedelta(hours=1)
+
+
+def trace_budget(account: AwsAccount, now: datetime) -> int:
+    """Traces this run may fetch: the account's hourly budget less what the last hour
+    fetched (all regions), and at most XRAY_TRACES_PER_RUN."""
+    spent = Trace.objects.filter(
+        account_id=account.pk, started_at__gte=now - timedelta(hours=3), fetched_at__gte=now - timedelta(hours=1)
+    ).count()
+    return max(0, min(int(settings.XRAY_TRACES_PER_RUN), int(settings.XRAY_TRACES_PER_HOUR) - spent))
+
+
+def collect_traces(
+    client_for: Callable[[str], Any], account: AwsAccount, region: str, functions: list[Resource], now: datetime
+) -> dict[str, Any]:
+    """The traces step (docs/traces.md): the traced invocations that ended since the
+    checkpoint, chosen within the budget (`traces_fetch.choose`), BatchGetTraces five at a
+    time, stored with the checkpoint. An invocation left out stays without a trace: its
+    page says it was outside the budget."""
+    cp = TraceCheckpoint.objects.filter(account=account, region=region).first()
+    since = cp.considered_to if cp else now - TRACE_FIRST_WINDOW
+    until = now - TRACE_SETTLE
+    if until <= since or not functions:
+        return {}
+    rows = Invocation.objects.filter(
+        resource_id__in=[f.pk for f in functions],
+        started_at__gte=since,
+        started_at__lt=until,
+        complete=True,
+        xray_trace_id__isnull=False,
+    ).values_list("pk", "resource_id", "xray_trace_id", "started_at", "status", "duration_ms")
+    candidates = [traces_fetch.Candidate(pk, fn, trace or "", at, status, ms) for pk, fn, trace, at, status, ms in rows]
+    budget = trace_budget(account, now)
+    choices = traces_fetch.choose(candidates, budget=budget, sample_rate=float(settings.XRAY_SAMPLE_RATE))
+    fetched = traces_fetch.fetch(client_for("xray"), [c.candidate.trace_id for c in choices]) if choices else None
+    stored = traces_store(
+        account=account,
+        region=region,
+        choices=choices,
+        fetched=fetched or traces_fetch.Fetched({}, [], 0),
+        considered_to=until,
+        now=now,
+    )
+    return {
+        "traced_invocations": len(candidates),
+        "traces_chosen": len(choices),
+        "trace_budget": budget,
+        "xray_calls": fetched.calls if fetched else 0,
+        **stored,
+    }
 
 
 def poll_interval(account: AwsAccount, kind: str) -> int:
