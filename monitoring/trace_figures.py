@@ -97,7 +97,7 @@ def service_map(edges: list[MapEdge], function_url: dict[int, str]) -> dict[str,
     fy = {fid: y for (_, fid), y in zip(functions, ys(len(functions)), strict=True)}
     sy = {name: y for name, y in zip(services, ys(len(services)), strict=True)}
     data: list[dict[str, Any]] = []
-    mid_x, mid_y, mid_text = [], [], []
+    mid_x, mid_y, mid_text, mid_label = [], [], [], []
     for e in edges:
         bad = e.stats.errors > 0
         width = 1 + min(6.0, math.log10(1 + e.stats.calls) * 2)
@@ -115,6 +115,10 @@ def service_map(edges: list[MapEdge], function_url: dict[int, str]) -> dict[str,
         mid_x.append(0.5)
         mid_y.append((fy[e.function_id] + sy[e.service]) / 2)
         p95 = e.stats.p95_ms
+        mid_label.append(
+            f"{e.stats.calls} call{'s' if e.stats.calls != 1 else ''} · {e.stats.error_rate:.0f} % err"
+            + (f" · p95 {p95:.0f} ms" if p95 is not None else "")
+        )
         mid_text.append(
             f"{e.function} → {e.service}: {e.stats.calls} calls · {e.stats.error_rate:.1f} % errors · p95 {p95:.0f} ms"
             if p95 is not None
@@ -123,9 +127,13 @@ def service_map(edges: list[MapEdge], function_url: dict[int, str]) -> dict[str,
     data.append(
         {
             "type": "scatter",
-            "mode": "markers",
+            "mode": "markers+text",
             "x": mid_x,
             "y": mid_y,
+            "text": mid_label,
+            "textposition": "top center",
+            "textfont": {"size": 11, "color": "#475569"},
+            "cliponaxis": False,
             "marker": {"size": 6, "color": "#64748b"},
             "hovertext": mid_text,
             "hoverinfo": "text",
@@ -141,6 +149,7 @@ def service_map(edges: list[MapEdge], function_url: dict[int, str]) -> dict[str,
             "y": [fy[fid] for _, fid in functions],
             "text": [name for name, _ in functions],
             "textposition": "middle left",
+            "cliponaxis": False,
             "customdata": [function_url[fid] for _, fid in functions],
             "hovertext": [f"{name}: open its page" for name, _ in functions],
             "hoverinfo": "text",
@@ -156,6 +165,7 @@ def service_map(edges: list[MapEdge], function_url: dict[int, str]) -> dict[str,
             "y": [sy[s] for s in services],
             "text": services,
             "textposition": "middle right",
+            "cliponaxis": False,
             "hoverinfo": "text",
             "marker": {"size": 18, "color": "#2563eb"},
         }
@@ -164,9 +174,9 @@ def service_map(edges: list[MapEdge], function_url: dict[int, str]) -> dict[str,
         "data": data,
         "layout": {
             "height": max(300, 60 + 44 * max(len(functions), len(services))),
-            "margin": {"l": 220, "r": 220, "t": 10, "b": 10},
-            "xaxis": {"visible": False, "range": [-0.1, 1.1]},
-            "yaxis": {"visible": False, "range": [-0.05, 1.05]},
+            "margin": {"l": 200, "r": 200, "t": 10, "b": 10},
+            "xaxis": {"visible": False, "range": [-0.05, 1.05], "fixedrange": True},
+            "yaxis": {"visible": False, "range": [-0.05, 1.05], "fixedrange": True},
             "hovermode": "closest",
             "showlegend": True,
             "legend": {"orientation": "h"},
