@@ -647,6 +647,11 @@ def no_trace_reason(invocation: Invocation, trace: Trace | None) -> str:
     )
 
 
+# A page reads at most this many traces (the latest of its period): a few seconds of JSON at
+# worst, and plenty for a p95. The page says how many it read.
+TRACES_READ_MAX = 5000
+
+
 @dataclass
 class CallStats:
     target: str  # "DynamoDB GetItem", or a host
@@ -705,7 +710,8 @@ def downstream_calls(resource: Resource, *, start: datetime, end: datetime) -> t
     stats: dict[str, CallStats] = {}
     rows = Trace.objects.filter(resource_id=resource.pk, started_at__gte=start, started_at__lt=end, found=True)
     n = 0
-    for spans_json in rows.values_list("spans", flat=True).iterator(chunk_size=500):
+    latest = rows.order_by("-started_at").values_list("spans", flat=True)[:TRACES_READ_MAX]
+    for spans_json in latest.iterator(chunk_size=500):
         n += 1
         tree = [Span.from_row(r) for r in spans_json if isinstance(r, dict)]
         for span in _function_calls(resource.name, tree):
@@ -728,7 +734,8 @@ def service_map(resources: QuerySet[Resource], *, start: datetime, end: datetime
     edges: dict[tuple[int, str], CallStats] = {}
     rows = Trace.objects.filter(resource_id__in=list(names), started_at__gte=start, started_at__lt=end, found=True)
     n = 0
-    for resource_id, spans_json in rows.values_list("resource_id", "spans").iterator(chunk_size=500):
+    latest = rows.order_by("-started_at").values_list("resource_id", "spans")[:TRACES_READ_MAX]
+    for resource_id, spans_json in latest.iterator(chunk_size=500):
         n += 1
         tree = [Span.from_row(r) for r in spans_json if isinstance(r, dict)]
         for span in _function_calls(names[resource_id], tree):

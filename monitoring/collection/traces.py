@@ -48,14 +48,28 @@ def _stable_fraction(trace_id: str) -> float:
     return int.from_bytes(hashlib.sha256(trace_id.encode()).digest()[:8], "big") / 2**64
 
 
-def choose(candidates: Iterable[Candidate], *, budget: int, sample_rate: float) -> list[Choice]:
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def choose(
+    candidates: Iterable[Candidate],
+    *,
+    budget: int,
+    sample_rate: float,
+    slowest_before: dict[tuple[int, datetime], float] | None = None,
+) -> list[Choice]:
     """The invocations whose trace to fetch, most important first, at most `budget`.
 
     1. Every failed, timed-out or out-of-memory invocation, newest first.
-    2. The slowest invocation of each function in each hour.
+    2. The slowest invocation of each function in each hour: a run sees part of an hour, so
+       it is chosen only when slower than every invocation of that function and hour that
+       earlier runs saw (`slowest_before`, by (function, hour)); the hour's final slowest is
+       always fetched, and a few slower-so-far before it.
     3. Of the rest, those whose trace id falls in the sample (`sample_rate`), in the
        sample's own order, so a budget cut keeps an unbiased part of it.
     """
+    slowest_before = slowest_before or {}
     if budget <= 0:
         return []
     pool = list({c.trace_id: c for c in candidates}.values())
@@ -68,12 +82,13 @@ def choose(candidates: Iterable[Candidate], *, budget: int, sample_rate: float) 
     for c in pool:
         if c.duration_ms is None or c.trace_id in chosen:
             continue
-        hour = c.started_at.replace(minute=0, second=0, microsecond=0)
+        hour = hour_of(c.started_at)
         best = slowest.get((c.resource_id, hour))
         if best is None or (c.duration_ms, c.trace_id) > (best.duration_ms or 0.0, best.trace_id):
             slowest[(c.resource_id, hour)] = c
-    for c in sorted(slowest.values(), key=lambda c: -(c.duration_ms or 0.0)):
-        chosen.setdefault(c.trace_id, Choice(c, REASON_SLOWEST))
+    for (fn, hour), c in sorted(slowest.items(), key=lambda item: -(item[1].duration_ms or 0.0)):
+        if (c.duration_ms or 0.0) > slowest_before.get((fn, hour), -1.0):
+            chosen.setdefault(c.trace_id, Choice(c, REASON_SLOWEST))
 
     rest = [(f, c) for c in pool if c.trace_id not in chosen and (f := _stable_fraction(c.trace_id)) < sample_rate]
     for _, c in sorted(rest, key=lambda pair: pair[0]):

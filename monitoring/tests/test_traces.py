@@ -147,3 +147,37 @@ def test_the_service_map_is_scoped_and_refuses_bad_input(owner: Any, outsider: A
     assert "orders" not in theirs
     assert owner.client().get(reverse("monitoring:service_map"), {"account": "x'"}).status_code == 400
     assert owner.client().get(reverse("monitoring:service_map"), {"period": "forever"}).status_code == 400
+
+
+def test_a_later_run_fetches_a_slowest_only_when_it_beats_the_hour_so_far(
+    account: AwsAccount, settings: Any, time_machine: Any
+) -> None:
+    settings.XRAY_SAMPLE_RATE = 0.0
+    time_machine.move_to(timezone.now().replace(minute=30), tick=False)
+    fn = function(account, "orders")
+    xray = FakeXRay(fn)
+    invocation(fn, 100, minutes_ago=20)  # duration 200 ms
+    collect_traces(lambda service: xray, account, "us-east-1", [fn], timezone.now())
+    assert list(Trace.objects.values_list("reason", flat=True)) == ["slowest"]
+    time_machine.move_to(timezone.now() + timedelta(minutes=5), tick=False)
+    invocation(fn, 50, minutes_ago=3)  # 150 ms: not the hour's slowest
+    collect_traces(lambda service: xray, account, "us-east-1", [fn], timezone.now())
+    assert Trace.objects.count() == 1
+    time_machine.move_to(timezone.now() + timedelta(minutes=5), tick=False)
+    invocation(fn, 300, minutes_ago=3)  # 400 ms: the slowest so far
+    collect_traces(lambda service: xray, account, "us-east-1", [fn], timezone.now())
+    assert Trace.objects.count() == 2
+
+
+def test_a_running_invocation_holds_the_window_back(account: AwsAccount, settings: Any) -> None:
+    settings.XRAY_SAMPLE_RATE = 1.0
+    fn = function(account, "orders")
+    running = invocation(fn, 1, minutes_ago=10)
+    Invocation.objects.filter(pk=running.pk).update(complete=False, xray_trace_id=None)
+    invocation(fn, 2, minutes_ago=5)
+    xray = FakeXRay(fn)
+    collect_traces(lambda service: xray, account, "us-east-1", [fn], timezone.now())
+    assert not xray.asked  # the one after it waits
+    Invocation.objects.filter(pk=running.pk).update(complete=True, xray_trace_id="1-5e000000-77")
+    collect_traces(lambda service: xray, account, "us-east-1", [fn], timezone.now())
+    assert sorted(Trace.objects.values_list("trace_id", flat=True)) == sorted(["1-5e000000-77", f"1-5e000000-{2:024x}"])

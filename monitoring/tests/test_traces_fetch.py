@@ -110,3 +110,10 @@ def test_spans_keep_the_tree_and_the_facts_of_each_call() -> None:
     assert [s.name for s in calls(tree)] == ["DynamoDB", "payments.example.com"]
     # the stored row reads back the same
     assert [type(s).from_row(s.as_row()) for s in tree] == tree
+
+
+def test_the_slowest_of_an_hour_must_beat_what_earlier_runs_saw_of_it() -> None:
+    pool = [cand(1, ms=300), cand(2, ms=200), cand(3, ms=50, fn=2)]
+    hour = T0.replace(minute=0)
+    chosen = choose(pool, budget=10, sample_rate=0.0, slowest_before={(1, hour): 500.0, (2, hour): 10.0})
+    assert [(c.candidate.invocation_id, c.reason) for c in chosen] == [(3, "slowest")]
