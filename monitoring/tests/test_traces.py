@@ -181,3 +181,8 @@ def test_a_running_invocation_holds_the_window_back(account: AwsAccount, setting
     Invocation.objects.filter(pk=running.pk).update(complete=True, xray_trace_id="1-5e000000-77")
     collect_traces(lambda service: xray, account, "us-east-1", [fn], timezone.now())
     assert sorted(Trace.objects.values_list("trace_id", flat=True)) == sorted(["1-5e000000-77", f"1-5e000000-{2:024x}"])
+
+
+def test_the_overview_links_to_the_service_map_of_its_scope(owner: Any, account: AwsAccount) -> None:
+    html = owner.client().get(reverse("monitoring:overview"), {"account": account.pk}).content.decode()
+    assert f'href="{reverse("monitoring:service_map")}?period=24h&account={account.pk}"' in html
