@@ -616,6 +616,22 @@ def trace_of(invocation: Invocation) -> Trace | None:
     )
 
 
+def traced_among(resource: Resource, invocations: list[Invocation]) -> set[int]:
+    """Which of these invocations have a fetched trace (the list marks them)."""
+    if not invocations:
+        return set()
+    starts = [i.started_at for i in invocations]
+    return set(
+        Trace.objects.filter(
+            resource_id=resource.pk,
+            invocation_id__in=[i.pk for i in invocations],
+            started_at__gte=min(starts),
+            started_at__lte=max(starts),
+            found=True,
+        ).values_list("invocation_id", flat=True)
+    )
+
+
 def trace_spans(trace: Trace) -> list[Span]:
     return [Span.from_row(row) for row in trace.spans if isinstance(row, dict)]
 

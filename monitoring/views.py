@@ -57,6 +57,7 @@ from .selectors import (
     search_log_lines,
     trace_of,
     trace_spans,
+    traced_among,
 )
 from .selectors import (
     service_map as service_map_edges,
@@ -220,6 +221,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context.update(
             {
                 "invocations": invocations,
+                "traced": traced_among(resource, list(invocations)),
                 "filters": filters,
                 "statuses": InvocationStatus.choices,
                 "next_cursor": invocations[-1].pk if len(invocations) == 50 else None,

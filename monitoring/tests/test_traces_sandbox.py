@@ -96,6 +96,7 @@ def test_traces_are_fetched_drawn_and_counted_exactly(
             for t, n in re.findall(r'<tr data-target="([^"]+)"><td>.*?</td><td class="num">(\d+)</td>', html, re.S)
         }
         assert shown == {t: counts[0] for t, counts in targets.items()}, name
+        assert '<span class="badge" title="Its X-Ray trace was fetched' in html  # the list marks traced ones
         for target, counts in targets.items():
             service = target.split(" ")[0]
             expected_map[(name, service)] = expected_map.get((name, service), 0) + counts[0]
