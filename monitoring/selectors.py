@@ -646,7 +646,9 @@ def no_trace_reason(invocation: Invocation, trace: Trace | None) -> str:
                 "(by default the first request each second and 5 % of the rest)."
             )
         return "Tracing is off for this function (its X-Ray tracing mode is not Active), so it has no trace."
-    if trace is not None and not trace.found:
+    if trace is not None and trace.found:
+        return "X-Ray answered for this trace, but with no segment that could be read."
+    if trace is not None:
         return (
             f"X-Ray had no trace {invocation.xray_trace_id} when it was fetched on "
             f"{trace.fetched_at:%Y-%m-%d %H:%M} UTC: it was not sampled after all, or it had expired."
