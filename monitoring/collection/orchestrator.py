@@ -482,8 +482,9 @@ def collect_once(account_ids: Iterable[int] | None = None) -> dict[str, Any]:
             totals[kind] = totals.get(kind, 0) + n
     log_totals: dict[str, int] = {}
     metric_totals: dict[str, int] = {}
+    trace_totals: dict[str, int] = {}
     for unit in units:
-        for totals_of, section in ((log_totals, "logs"), (metric_totals, "metrics")):
+        for totals_of, section in ((log_totals, "logs"), (metric_totals, "metrics"), (trace_totals, "traces")):
             for key, value in unit.get(section, {}).items():
                 if isinstance(value, int):
                     totals_of[key] = totals_of.get(key, 0) + value
@@ -492,6 +493,7 @@ def collect_once(account_ids: Iterable[int] | None = None) -> dict[str, Any]:
         "resources_by_type": totals,
         "logs": log_totals,
         "metrics": metric_totals,
+        "traces": trace_totals,
         "api_calls_total": sum(u.get("api_calls_total", 0) for u in units),
     }
 
