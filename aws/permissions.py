@@ -12,6 +12,7 @@ from __future__ import annotations
 COMMON_ACTIONS: dict[str, str] = {
     "logs:FilterLogEvents": "read the log groups of functions that were invoked, from a checkpoint",
     "cloudwatch:GetMetricData": "metrics, and which functions were invoked since the last log poll",
+    "xray:BatchGetTraces": "the X-Ray traces of failed, slowest and sampled invocations: their calls to other services",
     "account:ListRegions": "with “all regions”: the regions the account has enabled, found again at each discovery",
     "logs:DescribeSubscriptionFilters": "with push ingestion: which log groups already have subscription filters "
     "(at most two per group)",

@@ -30,6 +30,9 @@ PACES: dict[tuple[str, str], Pace] = {
     ("lambda", "*"): Pace(rate=8, burst=10),
     # API Gateway management: 10 TPS per account, burst 40 (GET requests).
     ("apigateway", "*"): Pace(rate=5, burst=10),
+    # X-Ray's read APIs are throttled at a few requests per second per account and region;
+    # each BatchGetTraces carries five traces, and the hourly budget bounds the total.
+    ("xray", "BatchGetTraces"): Pace(rate=2, burst=5),
     # Step Functions DescribeStateMachine: 20 bucket refilling at 1/s... ours below.
     ("states", "*"): Pace(rate=2, burst=10),
 }

@@ -304,6 +304,14 @@ FIREHOSE_MAX_BODY_BYTES = env.int("FIREHOSE_MAX_BODY_BYTES", default=8 * 1024 * 
 FIREHOSE_MAX_CONCURRENT = env.int("FIREHOSE_MAX_CONCURRENT", default=8)
 if FIREHOSE_MAX_BODY_BYTES < 64 * 1024 or FIREHOSE_MAX_CONCURRENT < 1:
     raise ImproperlyConfigured("FIREHOSE_MAX_BODY_BYTES must be at least 65536 and FIREHOSE_MAX_CONCURRENT at least 1")
+# X-Ray traces (docs/traces.md): at most this many traces per account per hour (each
+# BatchGetTraces call carries five), of which one run takes at most XRAY_TRACES_PER_RUN;
+# beyond the failed and the slowest, this fraction of the other traced invocations.
+XRAY_TRACES_PER_HOUR = env.int("XRAY_TRACES_PER_HOUR", default=600)
+XRAY_TRACES_PER_RUN = env.int("XRAY_TRACES_PER_RUN", default=100)
+XRAY_SAMPLE_RATE = env.float("XRAY_SAMPLE_RATE", default=0.05)
+if XRAY_TRACES_PER_HOUR < 0 or XRAY_TRACES_PER_RUN < 0 or not 0 <= XRAY_SAMPLE_RATE <= 1:
+    raise ImproperlyConfigured("XRAY_TRACES_PER_HOUR and XRAY_TRACES_PER_RUN must be ≥ 0, XRAY_SAMPLE_RATE in [0, 1]")
 COLLECT_LOCK_SECONDS = env.int("COLLECT_LOCK_SECONDS", default=60)
 if COLLECT_LOCK_SECONDS < 10:
     raise ImproperlyConfigured("COLLECT_LOCK_SECONDS must be at least 10")

@@ -49,7 +49,8 @@ SUM, AVG, MAX, MIN = "Sum", "Average", "Maximum", "Minimum"
 class Section:
     """One part of a resource's page, in order. `source` says where its data comes from:
     "rollups" (hourly invocation rollups), "metrics" (CloudWatch points, `series` are
-    metric keys with their statistic), "invocations", "error_groups" or "config"."""
+    metric keys with their statistic), "invocations", "downstream" (the calls to other
+    services, from X-Ray traces), "error_groups" or "config"."""
 
     id: str
     title: str
@@ -58,7 +59,7 @@ class Section:
     unit: str = ""  # of a metrics section's values ("ms", "s", "%"), shown beside them
 
 
-SECTION_SOURCES = ("rollups", "metrics", "invocations", "error_groups", "config")
+SECTION_SOURCES = ("rollups", "metrics", "invocations", "downstream", "error_groups", "config")
 
 
 @dataclass(frozen=True)

@@ -318,6 +318,7 @@ register(
                 ("AWS/Lambda:ConcurrentExecutions:Maximum", "AWS/Lambda:Throttles:Sum"),
             ),
             Section("invocation-list", "Invocations", "invocations"),
+            Section("downstream", "Downstream calls", "downstream"),
             Section("error-groups", "Error groups", "error_groups"),
             Section("configuration", "Configuration", "config"),
         ),

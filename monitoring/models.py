@@ -230,6 +230,44 @@ class LogCheckpoint(models.Model):
         return f"{self.resource_id} @ {self.last_event_ms}"
 
 
+class Trace(models.Model):
+    """The X-Ray trace of one invocation (docs/traces.md): its spans, compact (see
+    `monitoring.collection.traces.Span`). Partitioned by day on the invocation's start, like
+    invocations, so retention drops both together. `found` is False when X-Ray had no trace
+    for an id we asked for (not sampled after all, or expired): the page says so."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization_id = models.BigIntegerField()
+    account_id = models.BigIntegerField()
+    resource_id = models.BigIntegerField()
+    invocation_id = models.BigIntegerField()
+    trace_id = models.CharField(max_length=64)
+    started_at = models.DateTimeField()
+    fetched_at = models.DateTimeField()
+    reason = models.CharField(max_length=8)  # failed | slowest | sample
+    found = models.BooleanField(default=True)
+    spans = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{self.trace_id} ({self.reason})"
+
+
+class TraceCheckpoint(models.Model):
+    """Per account × region: invocations started before `considered_to` have had their
+    chance at a trace; an uncovered one after it is "not fetched yet"."""
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="trace_checkpoints")
+    region = models.CharField(max_length=32)
+    considered_to = models.DateTimeField()
+    last_run_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "region"], name="tracecheckpoint_unique_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.region} traced to {self.considered_to:%H:%M}"
+
+
 class MetricPoint(models.Model):
     """One CloudWatch datapoint: (resource, metric, statistic, period start) → value.
     Partitioned by day like invocations. Resource 0 is the account itself, whose series are

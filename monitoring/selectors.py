@@ -20,6 +20,7 @@ from accounts.selectors import get_scoped_or_404
 from kinds import lambda_function
 from web import params as p
 
+from .collection.traces import Span, calls
 from .fingerprint import error_key
 from .models import (
     AccountRegion,
@@ -32,6 +33,8 @@ from .models import (
     Project,
     Resource,
     Rollup,
+    Trace,
+    TraceCheckpoint,
 )
 
 
@@ -595,3 +598,169 @@ def api_5xx_rate_window_values(
             [start, width.total_seconds(), resource_ids, start, end],
         )
         return list(cursor.fetchall())
+
+
+# --- X-Ray traces (docs/traces.md) ------------------------------------------------------------
+
+
+def trace_of(invocation: Invocation) -> Trace | None:
+    return (
+        Trace.objects.filter(
+            resource_id=invocation.resource_id,
+            invocation_id=invocation.pk,
+            started_at__gte=invocation.started_at - timedelta(days=1),
+            started_at__lte=invocation.started_at + timedelta(days=1),
+        )
+        .order_by("-found", "-fetched_at")
+        .first()
+    )
+
+
+def traced_among(resource: Resource, invocations: list[Invocation]) -> set[int]:
+    """Which of these invocations have a fetched trace (the list marks them)."""
+    if not invocations:
+        return set()
+    starts = [i.started_at for i in invocations]
+    return set(
+        Trace.objects.filter(
+            resource_id=resource.pk,
+            invocation_id__in=[i.pk for i in invocations],
+            started_at__gte=min(starts),
+            started_at__lte=max(starts),
+            found=True,
+        ).values_list("invocation_id", flat=True)
+    )
+
+
+def trace_spans(trace: Trace) -> list[Span]:
+    return [Span.from_row(row) for row in trace.spans if isinstance(row, dict)]
+
+
+def no_trace_reason(invocation: Invocation, trace: Trace | None) -> str:
+    """Why an invocation's page shows no trace, in the user's terms."""
+    tracing = (invocation.resource.config or {}).get("tracing")
+    if not invocation.xray_trace_id:
+        if tracing == "Active":
+            return (
+                "Not sampled: tracing is on, but X-Ray's sampling rule did not record this invocation "
+                "(by default the first request each second and 5 % of the rest)."
+            )
+        return "Tracing is off for this function (its X-Ray tracing mode is not Active), so it has no trace."
+    if trace is not None and trace.found:
+        return "X-Ray answered for this trace, but with no segment that could be read."
+    if trace is not None:
+        return (
+            f"X-Ray had no trace {invocation.xray_trace_id} when it was fetched on "
+            f"{trace.fetched_at:%Y-%m-%d %H:%M} UTC: it was not sampled after all, or it had expired."
+        )
+    cp = TraceCheckpoint.objects.filter(account_id=invocation.account_id, region=invocation.resource.region).first()
+    if cp is None or invocation.started_at >= cp.considered_to:
+        return (
+            "Not fetched yet: traces are fetched by the collection run after the invocation ends "
+            "(about a minute later)."
+        )
+    return (
+        "Outside the sampling budget: every failed invocation and the slowest of each hour are fetched, "
+        "and a sample of the rest within the account's hourly trace budget; this one was not chosen."
+    )
+
+
+# A page reads at most this many traces (the latest of its period): a few seconds of JSON at
+# worst, and plenty for a p95. The page says how many it read.
+TRACES_READ_MAX = 5000
+
+
+@dataclass
+class CallStats:
+    target: str  # "DynamoDB GetItem", or a host
+    service: str  # "DynamoDB", or the host
+    namespace: str  # aws | remote
+    durations: list[float]
+    errors: int = 0
+    throttles: int = 0
+
+    @property
+    def calls(self) -> int:
+        return len(self.durations)
+
+    @property
+    def error_rate(self) -> float:
+        return 100.0 * self.errors / self.calls if self.calls else 0.0
+
+    @property
+    def p95_ms(self) -> float | None:
+        ordered = sorted(self.durations)
+        # nearest rank: the smallest value with at least 95 % of the calls at or below it
+        return ordered[max(0, -(-95 * len(ordered) // 100) - 1)] if ordered else None
+
+    @property
+    def average_ms(self) -> float | None:
+        return sum(self.durations) / len(self.durations) if self.durations else None
+
+
+def _function_calls(resource_name: str, tree: list[Span]) -> list[Span]:
+    """The calls the function itself made: those under its own segment (a trace also holds
+    the segments of the services around it)."""
+    own = {i for i, s in enumerate(tree) if s.parent is None and s.name == resource_name}
+    out = []
+    for span in calls(tree):
+        root = span
+        while root.parent is not None:
+            root = tree[root.parent]
+        if not own or tree.index(root) in own:
+            out.append(span)
+    return out
+
+
+def _add_call(stats: dict[str, CallStats], span: Span) -> None:
+    entry = stats.setdefault(
+        span.target,
+        CallStats(span.target, span.name if span.namespace == "aws" else span.target, span.namespace, []),
+    )
+    entry.durations.append(span.duration_ms or 0.0)
+    entry.errors += span.error or span.fault or span.throttle
+    entry.throttles += span.throttle
+
+
+def downstream_calls(resource: Resource, *, start: datetime, end: datetime) -> tuple[list[CallStats], int]:
+    """Each target the function called in its fetched traces of the period (service +
+    operation, or host) with calls, error rate and p95; and how many traces that is."""
+    stats: dict[str, CallStats] = {}
+    rows = Trace.objects.filter(resource_id=resource.pk, started_at__gte=start, started_at__lt=end, found=True)
+    n = 0
+    latest = rows.order_by("-started_at").values_list("spans", flat=True)[:TRACES_READ_MAX]
+    for spans_json in latest.iterator(chunk_size=500):
+        n += 1
+        tree = [Span.from_row(r) for r in spans_json if isinstance(r, dict)]
+        for span in _function_calls(resource.name, tree):
+            _add_call(stats, span)
+    return sorted(stats.values(), key=lambda c: (-c.calls, c.target)), n
+
+
+@dataclass
+class MapEdge:
+    function_id: int
+    function: str
+    service: str  # node name of the target: "DynamoDB", "SQS", or a host
+    stats: CallStats
+
+
+def service_map(resources: QuerySet[Resource], *, start: datetime, end: datetime) -> tuple[list[MapEdge], int]:
+    """Function → service edges with call counts, error rates and latency, from the fetched
+    traces of these functions in the period; and how many traces."""
+    names = dict(resources.filter(kind=lambda_function.KIND).values_list("pk", "name"))
+    edges: dict[tuple[int, str], CallStats] = {}
+    rows = Trace.objects.filter(resource_id__in=list(names), started_at__gte=start, started_at__lt=end, found=True)
+    n = 0
+    latest = rows.order_by("-started_at").values_list("resource_id", "spans")[:TRACES_READ_MAX]
+    for resource_id, spans_json in latest.iterator(chunk_size=500):
+        n += 1
+        tree = [Span.from_row(r) for r in spans_json if isinstance(r, dict)]
+        for span in _function_calls(names[resource_id], tree):
+            service = span.name if span.namespace == "aws" else span.target
+            entry = edges.setdefault((resource_id, service), CallStats(service, service, span.namespace, []))
+            entry.durations.append(span.duration_ms or 0.0)
+            entry.errors += span.error or span.fault or span.throttle
+            entry.throttles += span.throttle
+    out = [MapEdge(fid, names[fid], service, st) for (fid, service), st in edges.items()]
+    return sorted(out, key=lambda e: (e.function, e.service)), n

@@ -25,4 +25,5 @@ urlpatterns = [
     path(
         "settings/aws/<int:pk>/push/subscriptions/", account_views.check_subscriptions, name="aws_account_subscriptions"
     ),
+    path("service-map/", views.service_map, name="service_map"),
 ]

@@ -26,13 +26,14 @@ from accounts.selectors import aws_accounts_of
 from kinds import lambda_function
 from web import panels, params
 
-from . import dashboard, resource_page, services
+from . import dashboard, resource_page, services, trace_figures
 from .forms import ProjectForm
 from .models import ErrorGroupStatus, InvocationStatus
 from .selectors import (
     InvocationFilters,
     LogSearch,
     ResourceFilters,
+    downstream_calls,
     error_group_daily_counts,
     error_group_samples,
     error_groups_for,
@@ -44,6 +45,7 @@ from .selectors import (
     invocations_for,
     log_lines_of,
     neighbours,
+    no_trace_reason,
     projects_of,
     recent_error_groups,
     regions_of,
@@ -53,6 +55,12 @@ from .selectors import (
     rollups_of,
     same_failure_elsewhere,
     search_log_lines,
+    trace_of,
+    trace_spans,
+    traced_among,
+)
+from .selectors import (
+    service_map as service_map_edges,
 )
 
 KPI_CARDS = [
@@ -213,11 +221,16 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context.update(
             {
                 "invocations": invocations,
+                "traced": traced_among(resource, list(invocations)),
                 "filters": filters,
                 "statuses": InvocationStatus.choices,
                 "next_cursor": invocations[-1].pk if len(invocations) == 50 else None,
                 "query": query.urlencode(),
             }
+        )
+    if "downstream" in sources:
+        context["downstream"], context["downstream_traces"] = downstream_calls(
+            resource, start=period.start, end=period.end
         )
     if "error_groups" in sources:
         context["error_groups"] = recent_error_groups(resource)
@@ -236,6 +249,9 @@ def invocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         f"#logsV2:log-groups/log-group/{quote(quote((resource.config or {}).get('log_group', ''), safe=''), safe='')}"
         f"/log-events/{quote(quote(invocation.log_stream, safe=''), safe='')}"
     )
+    trace = trace_of(invocation)
+    tree = trace_spans(trace) if trace is not None and trace.found else []
+    calls = [(span, trace_figures.span_state(span)) for span in tree if span.namespace in ("aws", "remote")]
     return render(
         request,
         "monitoring/invocation_detail.html",
@@ -248,6 +264,10 @@ def invocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "next": following,
             "console_url": console,
             "retried": invocation.attempt > 1,
+            "trace": trace if tree else None,
+            "trace_calls": calls,
+            "no_trace": "" if tree else no_trace_reason(invocation, trace),
+            "figures": {"fig-waterfall": trace_figures.waterfall(tree)} if tree else {},
         },
     )
 
@@ -378,3 +398,41 @@ def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.project_delete(project=project)
     messages.success(request, "Project deleted; its resources are untouched.")
     return redirect("monitoring:resources")
+
+
+@login_required
+def service_map(request: HttpRequest) -> HttpResponse:
+    """Functions and the services they call, from the fetched X-Ray traces of the period,
+    for the organisation or one account, region or project."""
+    organization = current_organization(request)
+    period = dashboard.parse_period(request.GET, organization=organization)
+    scope = dashboard.Scope.from_query(organization, request.GET)
+    functions = functions_of(organization)
+    if scope.account:
+        functions = functions.filter(account_id=scope.account)
+    if scope.region:
+        functions = functions.filter(region=scope.region)
+    ids = scope.resource_ids()
+    if ids is not None:
+        functions = functions.filter(pk__in=ids)
+    edges, traces = service_map_edges(functions, start=period.start, end=period.end)
+    urls = {e.function_id: reverse("monitoring:resource_detail", args=[e.function_id]) for e in edges}
+    query = request.GET.copy()
+    query.pop("period", None)
+    return render(
+        request,
+        "monitoring/service_map.html",
+        {
+            "nav": "service_map",
+            "period": period,
+            "periods": ["1h", "24h", "7d", "30d"],
+            "scope": scope,
+            "scope_query": query.urlencode(),
+            "accounts": aws_accounts_of(organization),
+            "projects": projects_of(organization),
+            "regions": regions_of(organization),
+            "edges": edges,
+            "traces": traces,
+            "figures": {"fig-service-map": trace_figures.service_map(edges, urls)} if edges else {},
+        },
+    )

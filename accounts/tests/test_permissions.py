@@ -132,6 +132,7 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
     ("monitoring:resources", "get", [], {}, VIEW),
     ("monitoring:errors", "get", [], {}, VIEW),
     ("monitoring:logs", "get", [], {}, VIEW),
+    ("monitoring:service_map", "get", [], {}, VIEW),
     ("insights:index", "get", [], {}, VIEW),
     ("insights:catalogue", "get", [], {}, VIEW),
     ("insights:finding_suppress", "post", ["finding"], {"scope": "finding", "reason": "known"}, MANAGE_OBJECT),

@@ -172,6 +172,7 @@ PURE = {
     "monitoring.collection.discovery",
     "monitoring.collection.metrics",
     "monitoring.collection.logs",
+    "monitoring.collection.traces",
     "monitoring.fingerprint",
 }
 IMPURE = ("django", "monitoring.models", "monitoring.store", "monitoring.services", "monitoring.selectors")

@@ -239,6 +239,87 @@ def render_json(spec: FunctionSpec, inv: Invocation) -> list[Event]:
     return events
 
 
+# What the traced functions call: (name, namespace, operation, resource, typical ms).
+DOWNSTREAM = [
+    ("DynamoDB", "aws", "GetItem", "users", 8.0),
+    ("SQS", "aws", "SendMessage", "https://sqs.sandbox.local/000000000000/orders", 12.0),
+    ("api.payments.example.com", "remote", "POST", "https://api.payments.example.com/v1/charges", 60.0),
+    ("DynamoDB", "aws", "PutItem", "orders", 10.0),
+]
+
+
+def call_target(name: str, namespace: str, operation: str) -> str:
+    """How the dashboard names a call's target: service + operation, or the host."""
+    return f"{name} {operation}" if namespace == "aws" else name
+
+
+def render_trace(spec: FunctionSpec, inv: Invocation) -> list[dict[str, Any]]:
+    """The X-Ray segment document Lambda's runtime would send for one traced invocation:
+    the function's segment with a subsegment per downstream call. Its own randomness comes
+    from the trace id, so adding traces changes nothing else the generator writes.
+
+    A failed invocation has one failing call (a 503 from the payments host, or DynamoDB
+    throttling after retries); a timed-out one a call still waiting when it was killed; a
+    few successful ones a slow or retried call."""
+    assert inv.trace_id
+    rng = random.Random(inv.trace_id)
+    picks = sorted(rng.sample(range(len(DOWNSTREAM)), rng.randint(1, 3)))
+    start = inv.started_ms / 1000
+    end = start + inv.duration_ms / 1000
+    raw = [max(1.0, rng.lognormvariate(math.log(DOWNSTREAM[i][4]), 0.4)) for i in picks]
+    slow = inv.status == "success" and rng.random() < 0.05
+    if slow:
+        raw[-1] *= 10
+    fail_at = rng.randrange(len(picks)) if inv.status in {"error", "timeout", "out_of_memory"} else None
+    room = inv.duration_ms * 0.9
+    scale = min(1.0, room / sum(raw)) if sum(raw) else 1.0
+    subsegments = []
+    t = start + 0.001
+    for n, (i, ms) in enumerate(zip(picks, raw, strict=True)):
+        name, namespace, operation, resource, _ = DOWNSTREAM[i]
+        sub: dict[str, Any] = {
+            "id": f"{rng.getrandbits(64):016x}",
+            "name": name,
+            "namespace": namespace,
+            "start_time": round(t, 6),
+        }
+        duration = ms * scale / 1000
+        status = 200
+        if n == fail_at:
+            if inv.status == "timeout":
+                duration = max(duration, end - t)  # still waiting when the function was killed
+                sub.update(fault=True)
+                status = 504
+            elif namespace == "remote":
+                sub.update(fault=True)
+                status = 503
+            else:
+                sub.update(error=True, throttle=True)
+                status = 400
+        sub["end_time"] = round(min(t + duration, end), 6)
+        if namespace == "aws":
+            key = "queue_url" if name == "SQS" else "table_name"
+            sub["aws"] = {"operation": operation, key: resource, "retries": 3 if sub.get("throttle") else 0}
+        else:
+            sub["http"] = {"request": {"method": operation, "url": resource}}
+        sub.setdefault("http", {})["response"] = {"status": status}
+        subsegments.append(sub)
+        t = sub["end_time"] + 0.0005
+    segment: dict[str, Any] = {
+        "id": uuid.UUID(inv.request_id).hex[:16],
+        "trace_id": inv.trace_id,
+        "name": spec.name,
+        "origin": "AWS::Lambda::Function",
+        "start_time": round(start, 6),
+        "end_time": round(end, 6),
+        "aws": {"request_id": inv.request_id},
+        "subsegments": subsegments,
+    }
+    if inv.status != "success":
+        segment["fault" if inv.status != "error" else "error"] = True
+    return [segment]
+
+
 def render_invocation(spec: FunctionSpec, inv: Invocation) -> list[Event]:
     return render_json(spec, inv) if spec.log_format == "JSON" else render_text(spec, inv)
 
@@ -251,12 +332,25 @@ class Ledger:
     by_status: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     cold_starts: Counter[str] = field(default_factory=Counter)
     log_events: int = 0
+    # function -> call target -> [calls, failed calls], per trace written to X-Ray
+    trace_calls: dict[str, dict[str, list[int]]] = field(default_factory=lambda: defaultdict(dict))
+    traces: dict[str, str] = field(default_factory=dict)  # trace id -> function
 
     def add(self, name: str, inv: Invocation) -> None:
         self.invocations[name] += 1
         self.by_status[name][inv.status] += 1
         if inv.init_ms is not None:
             self.cold_starts[name] += 1
+
+    def add_trace(self, name: str, trace_id: str, segments: list[dict[str, Any]]) -> None:
+        self.traces[trace_id] = name
+        for segment in segments:
+            for sub in segment.get("subsegments", []):
+                counts = self.trace_calls[name].setdefault(
+                    call_target(sub["name"], sub["namespace"], sub.get("aws", {}).get("operation", "")), [0, 0]
+                )
+                counts[0] += 1
+                counts[1] += bool(sub.get("error") or sub.get("fault"))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -272,10 +366,21 @@ class TrafficGenerator:
     """Writes a tick of traffic per call: logs (one stream per container, one invocation at
     a time in each) and metrics."""
 
-    def __init__(self, specs: list[FunctionSpec], *, logs: Any, cloudwatch: Any, seed: int, per_minute: float) -> None:
+    def __init__(
+        self,
+        specs: list[FunctionSpec],
+        *,
+        logs: Any,
+        cloudwatch: Any,
+        seed: int,
+        per_minute: float,
+        xray: Any = None,
+    ) -> None:
         self.specs = specs
         self.logs = logs
         self.cloudwatch = cloudwatch
+        # With an X-Ray client, traced invocations also send their segments (PutTraceSegments).
+        self.xray = xray
         self.rng = random.Random(seed)
         self.per_minute = per_minute
         self.streams: dict[str, str] = {}  # function → its latest stream
@@ -305,6 +410,7 @@ class TrafficGenerator:
         total_weight = sum(s.weight for s in self.specs) or 1
         written = 0
         metric_data: list[dict[str, Any]] = []
+        segments: list[str] = []
         for spec in self.specs:
             expected = self.per_minute * seconds / 60 * spec.weight / total_weight
             count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
@@ -329,6 +435,10 @@ class TrafficGenerator:
                 stream = self._stream(spec, inv, cold, now)
                 by_stream[stream].extend(render_invocation(spec, inv))
                 self.ledger.add(spec.name, inv)
+                if self.xray is not None and inv.trace_id:
+                    docs = render_trace(spec, inv)
+                    self.ledger.add_trace(spec.name, inv.trace_id, docs)
+                    segments += [json.dumps(d) for d in docs]
             for stream, events in by_stream.items():
                 events.sort(key=lambda e: e[0])
                 self.logs.put_log_events(
@@ -341,6 +451,8 @@ class TrafficGenerator:
             metric_data += self._metrics(spec, [inv for _, inv in invocations], now)
         for i in range(0, len(metric_data), 500):
             self.cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=metric_data[i : i + 500])
+        for i in range(0, len(segments), 50):
+            self.xray.put_trace_segments(TraceSegmentDocuments=segments[i : i + 50])
         for namespace, data in self._service_metrics(seconds, now).items():
             for i in range(0, len(data), 500):
                 self.cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[i : i + 500])

@@ -23,6 +23,8 @@ import redis
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.db.models import Max, Min
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 import kinds
@@ -34,6 +36,7 @@ from aws.regions import HOME_REGION, RegionsUnavailable, enabled_regions
 from kinds import lambda_function
 from kinds.filters import ResourceFilters
 from monitoring.collection import logs as logs_fetch
+from monitoring.collection import traces as traces_fetch
 from monitoring.collection.discovery import discover
 from monitoring.collection.logs import LATE_SWEEP_EVERY
 from monitoring.collection.metrics import (
@@ -46,11 +49,12 @@ from monitoring.collection.metrics import (
     build_queries,
     fetch,
 )
-from monitoring.models import LogCheckpoint, MetricCheckpoint, Resource
+from monitoring.models import Invocation, LogCheckpoint, MetricCheckpoint, Resource, Trace, TraceCheckpoint
 from monitoring.services import account_access_failed, account_access_ok, account_health_record
 from monitoring.store.invocations import StoreSummary, log_batch_store, log_checkpoint_read_to
 from monitoring.store.metrics import invoked_from_stored_metrics, metric_points_store
 from monitoring.store.resources import discovery_known, resources_sync
+from monitoring.store.traces import traces_store
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +163,7 @@ class UnitSummary:
     api_calls: dict[str, dict[str, int]] = field(default_factory=dict)
     logs: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    traces: dict[str, Any] = field(default_factory=dict)
     error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -169,6 +174,7 @@ class UnitSummary:
             "items_ingested": {"resources": sum(self.resources.values()), **self.changes},
             "logs": self.logs,
             "metrics": self.metrics,
+            "traces": self.traces,
             "problems": self.problems,
             "api_calls": self.api_calls,
             "api_calls_total": sum(sum(ops.values()) for ops in self.api_calls.values()),
@@ -314,7 +320,93 @@ def _logs(account: AwsAccount, region: str, summary: UnitSummary, lock: UnitLock
     )
     summary.logs = logs.as_dict()
     summary.problems += [p.as_dict() for p in logs.problems]
+
+    # Traces last: they are of the invocations the logs step just stored.
     lock.touch()
+    trace_problems: list[dict[str, Any]] = []
+    try:
+        summary.traces = collect_traces(client_for, account, region, functions, timezone.now())
+    except (ClientError, BotoCoreError) as exc:
+        trace_problems.append(
+            explain(
+                exc, service="xray", operation="BatchGetTraces", region=region, action="xray:BatchGetTraces"
+            ).as_dict()
+        )
+    account_health_record(
+        account=account, region=region, collector="traces", problems=trace_problems, now=timezone.now()
+    )
+    summary.problems += trace_problems
+
+
+# X-Ray indexes a trace within seconds of its last segment; a minute leaves room.
+TRACE_SETTLE = timedelta(seconds=60)
+TRACE_FIRST_WINDOW = timedelta(hours=1)
+LAMBDA_LONGEST = timedelta(minutes=15)
+
+
+def trace_budget(account: AwsAccount, now: datetime) -> int:
+    """Traces this run may fetch: the account's hourly budget less what the last hour
+    fetched (all regions), and at most XRAY_TRACES_PER_RUN."""
+    spent = Trace.objects.filter(
+        account_id=account.pk, started_at__gte=now - timedelta(hours=3), fetched_at__gte=now - timedelta(hours=1)
+    ).count()
+    return max(0, min(int(settings.XRAY_TRACES_PER_RUN), int(settings.XRAY_TRACES_PER_HOUR) - spent))
+
+
+def collect_traces(
+    client_for: Callable[[str], Any], account: AwsAccount, region: str, functions: list[Resource], now: datetime
+) -> dict[str, Any]:
+    """The traces step (docs/traces.md): the traced invocations that ended since the
+    checkpoint, chosen within the budget (`traces_fetch.choose`), BatchGetTraces five at a
+    time, stored with the checkpoint. An invocation left out stays without a trace: its
+    page says it was outside the budget."""
+    cp = TraceCheckpoint.objects.filter(account=account, region=region).first()
+    since = cp.considered_to if cp else now - TRACE_FIRST_WINDOW
+    until = now - TRACE_SETTLE
+    ids = [f.pk for f in functions]
+    # An invocation still running (its REPORT, which carries the trace id in the text log
+    # format, not read yet) holds the window back, for at most Lambda's longest run.
+    running = Invocation.objects.filter(
+        resource_id__in=ids, started_at__gte=max(since, now - LAMBDA_LONGEST), started_at__lt=until, complete=False
+    ).aggregate(first=Min("started_at"))["first"]
+    if running is not None:
+        until = running
+    if until <= since or not functions:
+        return {}
+    traced = Invocation.objects.filter(resource_id__in=ids, complete=True, xray_trace_id__isnull=False)
+    rows = traced.filter(started_at__gte=since, started_at__lt=until).values_list(
+        "pk", "resource_id", "xray_trace_id", "started_at", "status", "duration_ms"
+    )
+    candidates = [traces_fetch.Candidate(pk, fn, trace or "", at, status, ms) for pk, fn, trace, at, status, ms in rows]
+    # The slowest each function's hour had before this window, so that "the slowest of the
+    # hour" means the hour, not this run's minute of it.
+    earlier = (
+        traced.filter(started_at__gte=traces_fetch.hour_of(since), started_at__lt=since, duration_ms__isnull=False)
+        .annotate(hour=TruncHour("started_at"))
+        .values_list("resource_id", "hour")
+        .annotate(slowest=Max("duration_ms"))
+    )
+    slowest_before = {(fn, hour): float(ms) for fn, hour, ms in earlier}
+    budget = trace_budget(account, now)
+    choices = traces_fetch.choose(
+        candidates, budget=budget, sample_rate=float(settings.XRAY_SAMPLE_RATE), slowest_before=slowest_before
+    )
+    fetched = traces_fetch.fetch(client_for("xray"), [c.candidate.trace_id for c in choices]) if choices else None
+    stored = traces_store(
+        account=account,
+        region=region,
+        choices=choices,
+        fetched=fetched or traces_fetch.Fetched({}, [], 0),
+        considered_to=until,
+        now=now,
+    )
+    return {
+        "traced_invocations": len(candidates),
+        "traces_chosen": len(choices),
+        "trace_budget": budget,
+        "xray_calls": fetched.calls if fetched else 0,
+        **stored,
+    }
 
 
 def poll_interval(account: AwsAccount, kind: str) -> int:
@@ -417,8 +509,9 @@ def collect_once(account_ids: Iterable[int] | None = None) -> dict[str, Any]:
             totals[kind] = totals.get(kind, 0) + n
     log_totals: dict[str, int] = {}
     metric_totals: dict[str, int] = {}
+    trace_totals: dict[str, int] = {}
     for unit in units:
-        for totals_of, section in ((log_totals, "logs"), (metric_totals, "metrics")):
+        for totals_of, section in ((log_totals, "logs"), (metric_totals, "metrics"), (trace_totals, "traces")):
             for key, value in unit.get(section, {}).items():
                 if isinstance(value, int):
                     totals_of[key] = totals_of.get(key, 0) + value
@@ -427,6 +520,7 @@ def collect_once(account_ids: Iterable[int] | None = None) -> dict[str, Any]:
         "resources_by_type": totals,
         "logs": log_totals,
         "metrics": metric_totals,
+        "traces": trace_totals,
         "api_calls_total": sum(u.get("api_calls_total", 0) for u in units),
     }
 

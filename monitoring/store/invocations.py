@@ -692,3 +692,4 @@ def account_data_purge(*, account_id: int) -> None:
         cursor.execute("DELETE FROM monitoring_logline WHERE account_id = %s", [account_id])
         cursor.execute("DELETE FROM monitoring_invocation WHERE account_id = %s", [account_id])
         cursor.execute("DELETE FROM monitoring_metricpoint WHERE account_id = %s", [account_id])
+        cursor.execute("DELETE FROM monitoring_trace WHERE account_id = %s", [account_id])

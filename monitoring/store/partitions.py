@@ -12,12 +12,21 @@ from typing import Any
 from django.db import connection
 
 # table -> partition column
-PARTITIONED = {"monitoring_invocation": "started_at", "monitoring_logline": "ts", "monitoring_metricpoint": "ts"}
+PARTITIONED = {
+    "monitoring_invocation": "started_at",
+    "monitoring_logline": "ts",
+    "monitoring_metricpoint": "ts",
+    # On the invocation's start: a trace lives exactly as long as its invocation.
+    "monitoring_trace": "started_at",
+}
 # PostgreSQL refuses a unique index on a partitioned table that leaves out the partition
 # key, but accepts one on each partition: the identity of an invocation (function, request
 # id, attempt) is enforced by the database within each day, and the ingest path matches a
 # re-read to its row by request id across days. `INSERT … ON CONFLICT DO NOTHING` honours it.
-UNIQUE_PER_PARTITION = {"monitoring_invocation": ("identity", "resource_id, request_id, attempt")}
+UNIQUE_PER_PARTITION = {
+    "monitoring_invocation": ("identity", "resource_id, request_id, attempt"),
+    "monitoring_trace": ("identity", "resource_id, trace_id"),
+}
 
 
 def partition_name(table: str, day: date) -> str:

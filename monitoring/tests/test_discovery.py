@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
 
@@ -222,7 +223,8 @@ def test_the_actions_the_collectors_call_are_exactly_the_role_template_s(account
         cloudwatch=sandbox.admin("cloudwatch"),
         seed=1,
         per_minute=60,
-    ).tick(10)
+        # Settled traced invocations, so that the traces step asks X-Ray for them.
+    ).tick(10, now=datetime.now(tz=UTC) - timedelta(minutes=2))
     # "All regions": the region listing is part of collection too (the sandbox, like moto,
     # does not answer account:ListRegions, so ec2:DescribeRegions is asked after it).
     AwsAccount.objects.filter(pk=account.pk).update(all_regions=True)

@@ -35,6 +35,7 @@ def sandbox_world(
             specs,
             logs=admin_client("logs", sandbox.endpoint, region),
             cloudwatch=admin_client("cloudwatch", sandbox.endpoint, region),
+            xray=admin_client("xray", sandbox.endpoint, region),
             seed=traffic_seed,
             per_minute=per_minute,
         ).tick(minutes)

@@ -52,7 +52,7 @@ def test_an_operator_created_owner_logs_in_through_the_form(live_server: Any, pa
     assert page.locator("h1").inner_text() == "Overview"
     assert "Acme" in page.locator(".topbar").inner_text()
     nav = page.locator("nav.sidenav a").all_inner_texts()
-    assert nav == ["Overview", "Resources", "Errors", "Logs", "Insights", "Alerts", "Settings"]
+    assert nav == ["Overview", "Resources", "Errors", "Logs", "Service map", "Insights", "Alerts", "Settings"]
 
 
 def test_the_organisation_switcher_changes_what_the_pages_show(live_server: Any, page: Any) -> None:

@@ -72,6 +72,7 @@ class Command(BaseCommand):
                 [FunctionSpec(**f) for f in state.functions],
                 logs=admin_client("logs", server.url, options["region"]),
                 cloudwatch=admin_client("cloudwatch", server.url, options["region"]),
+                xray=admin_client("xray", server.url, options["region"]),
                 seed=options["seed"],
                 per_minute=options["rate"],
             )
