@@ -247,6 +247,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60.0,
         "options": {"expires": 600},
     },
+    # Judge the last complete hours of every account against their seasonal baseline
+    # (after the hour's logs and metrics have mostly arrived).
+    "anomalies-detect": {
+        "task": "insights.detect_anomalies_all",
+        "schedule": crontab(minute=12),
+        "options": {"expires": 3000},
+    },
     # Find account × region units whose discovery is due and queue one task per unit.
     "discovery-fan-out": {
         "task": "monitoring.discovery_fan_out",

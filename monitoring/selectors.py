@@ -595,3 +595,43 @@ def api_5xx_rate_window_values(
             [start, width.total_seconds(), resource_ids, start, end],
         )
         return list(cursor.fetchall())
+
+
+# How an hour of one-minute points becomes one value: counts add up, extremes stay extreme,
+# the rest (averages, percentiles) are averaged.
+_HOURLY_AGGREGATE = {"Sum": "sum", "SampleCount": "sum", "Maximum": "max", "Minimum": "min"}
+
+
+def hourly_metric_series(
+    *, account_id: int, since: datetime, until: datetime
+) -> dict[tuple[int, str], dict[datetime, float]]:
+    """Every stored series of the account's resources as hourly values within [since, until):
+    {(resource id, "<metric>:<stat>"): {hour: value}}, one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT resource_id, metric, stat, date_trunc('hour', ts) AS h, sum(value), max(value), min(value), "
+            "avg(value) FROM monitoring_metricpoint WHERE account_id = %s AND resource_id <> 0 "
+            "AND ts >= %s AND ts < %s GROUP BY 1, 2, 3, 4",
+            [account_id, since, until],
+        )
+        out: dict[tuple[int, str], dict[datetime, float]] = {}
+        index = {"sum": 0, "max": 1, "min": 2, "avg": 3}
+        for rid, metric, stat, hour, *values in cursor.fetchall():
+            value = values[index[_HOURLY_AGGREGATE.get(stat, "avg")]]
+            if value is not None:
+                out.setdefault((rid, f"{metric}:{stat}"), {})[hour] = float(value)
+    return out
+
+
+def function_duration_histograms(*, resource_ids: list[int], since: datetime) -> dict[int, dict[int, int]]:
+    """Per function, its merged duration histogram (`monitoring.histogram` buckets) of the
+    hourly rollups since `since`."""
+    out: dict[int, dict[int, int]] = {}
+    rows = Rollup.objects.filter(resource_id__in=resource_ids, period="hour", bucket__gte=since).values_list(
+        "resource_id", "histogram"
+    )
+    for rid, histogram in rows:
+        merged = out.setdefault(rid, {})
+        for key, count in (histogram or {}).items():
+            merged[int(key)] = merged.get(int(key), 0) + int(count)
+    return out

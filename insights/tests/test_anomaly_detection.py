@@ -1,0 +1,100 @@
+"""Detecting and storing anomalies over an account's rollups and metric points."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+
+from accounts.models import AwsAccount
+from accounts.services import aws_account_start
+from insights.anomalies.services import anomalies_detect
+from insights.models import Anomaly
+from insights.tasks import detect_anomalies
+from kinds import sqs_queue
+from monitoring.models import Resource
+
+from .anomalies_support import JUDGED, NOW, histogram_for, history, normal_invocations, queue_age, resource
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def account(owner: Any) -> AwsAccount:
+    return aws_account_start(organization=owner.organization, name="Prod")
+
+
+def test_a_steady_function_has_no_anomaly(account: AwsAccount) -> None:
+    history(resource(account, "steady"))
+    result = anomalies_detect(account=account, now=NOW)
+    assert result.anomalies == 0 and result.judged_hours == 3
+    assert not Anomaly.objects.exists()
+
+
+def test_a_latency_step_and_a_traffic_drop_are_stored_with_their_band(account: AwsAccount) -> None:
+    fn = resource(account, "checkout")
+    n = normal_invocations(JUDGED)
+    history(fn, override={JUDGED: {"invocations": n // 10, "histogram": histogram_for(600, n // 10)}})
+
+    anomalies_detect(account=account, now=NOW)
+
+    found = {a.metric: a for a in Anomaly.objects.filter(resource=fn)}
+    assert {"invocations", "duration_p95_ms", "duration_p50_ms"} <= set(found)
+    drop = found["invocations"]
+    assert drop.hour == JUDGED and drop.observed == n // 10 and drop.direction == "down"
+    assert drop.low <= drop.expected <= drop.high and drop.observed < drop.low
+    assert found["duration_p95_ms"].direction == "up" and found["duration_p95_ms"].observed > 500
+
+
+def test_an_hour_without_any_invocation_is_a_drop_to_zero(account: AwsAccount) -> None:
+    fn = resource(account, "checkout")
+    history(fn, override={JUDGED: {"invocations": 0}})
+    anomalies_detect(account=account, now=NOW)
+    [drop] = Anomaly.objects.filter(resource=fn, metric="invocations")
+    assert drop.observed == 0
+
+
+def test_a_catalogued_metric_of_another_kind_is_judged(account: AwsAccount) -> None:
+    queue = resource(account, "jobs", kind=sqs_queue.KIND)
+    queue_age(queue, spike_at=JUDGED)
+    anomalies_detect(account=account, now=NOW)
+    [a] = Anomaly.objects.filter(resource=queue)
+    assert a.metric == "AWS/SQS:ApproximateAgeOfOldestMessage:Maximum" and a.observed == 7200
+
+
+def test_detection_is_idempotent_and_late_data_clears_an_hour(account: AwsAccount) -> None:
+    fn = resource(account, "checkout")
+    history(fn, override={JUDGED: {"invocations": 0}})
+    anomalies_detect(account=account, now=NOW)
+    anomalies_detect(account=account, now=NOW + timedelta(minutes=5))
+    assert Anomaly.objects.filter(resource=fn, metric="invocations").count() == 1
+
+    # The hour's invocations arrive late: the hour is normal after all.
+    from monitoring.models import Rollup
+
+    Rollup.objects.create(
+        organization_id=fn.organization_id, account_id=fn.account_id, resource=fn, period="hour", bucket=JUDGED,
+        invocations=normal_invocations(JUDGED), histogram=histogram_for(120, 1),
+    )  # fmt: skip
+    anomalies_detect(account=account, now=NOW + timedelta(minutes=10))
+    assert not Anomaly.objects.filter(resource=fn, metric="invocations").exists()
+
+
+def test_gone_resources_and_other_accounts_are_left_alone(account: AwsAccount, outsider: Any) -> None:
+    gone = resource(account, "old")
+    history(gone, override={JUDGED: {"invocations": 0}})
+    Resource.objects.filter(pk=gone.pk).update(gone_at=NOW)
+    other = aws_account_start(organization=outsider.organization, name="Theirs")
+    history(resource(other, "theirs"), override={JUDGED: {"invocations": 0}})
+
+    anomalies_detect(account=account, now=NOW)
+    assert not Anomaly.objects.exists()
+
+
+def test_the_task_detects_for_one_account(account: AwsAccount) -> None:
+    history(resource(account, "checkout"), override={JUDGED: {"invocations": 0}})
+    with time_machine.travel(NOW, tick=False):
+        assert detect_anomalies(account.pk) >= 1
+        assert detect_anomalies(987654321) == 0
