@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import AwsAccount, Organization
+from insights.anomalies.metrics import metric_label
 from monitoring.models import Resource
+from monitoring.resource_page import format_number
 
 
 class FindingStatus(models.TextChoices):
@@ -128,3 +130,15 @@ class Anomaly(models.Model):
     @property
     def direction(self) -> str:
         return "up" if self.observed > self.expected else "down"
+
+    @property
+    def label(self) -> str:
+        return metric_label(self.metric)
+
+    @property
+    def observed_text(self) -> str:
+        return format_number(self.observed)
+
+    @property
+    def band_text(self) -> str:
+        return f"{format_number(max(self.low, 0.0))} – {format_number(self.high)}"

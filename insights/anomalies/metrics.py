@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from kinds import series_label
+
 from .detector import Sensitivity
 
 # Keys of monitoring's hourly rollup series (`monitoring.selectors.hourly_rollup_series`).
@@ -41,3 +43,8 @@ def catalogue_sensitivity(metric_name: str) -> Sensitivity:
     if _BAD_WHEN_UP.search(name):
         return Sensitivity(direction="up", rel_floor=0.2, abs_floor=2.0)
     return Sensitivity(direction="both", rel_floor=0.2, abs_floor=2.0)
+
+
+def metric_label(metric: str) -> str:
+    """A judged figure as people read it: "Duration p95 (ms)", "Approximate age of oldest message (max)"."""
+    return HOURLY_LABELS.get(metric) or series_label(metric)

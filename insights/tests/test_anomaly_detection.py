@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from accounts.models import AwsAccount
 from accounts.services import aws_account_start
@@ -98,3 +99,19 @@ def test_the_task_detects_for_one_account(account: AwsAccount) -> None:
     with time_machine.travel(NOW, tick=False):
         assert detect_anomalies(account.pk) >= 1
         assert detect_anomalies(987654321) == 0
+
+
+def test_the_resource_and_overview_pages_list_anomalies_to_their_organisation_only(
+    account: AwsAccount, owner: Any, outsider: Any
+) -> None:
+    fn = resource(account, "checkout")
+    history(fn, override={JUDGED: {"invocations": 0}})
+    anomalies_detect(account=account, now=NOW)
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        page = owner.client().get(reverse("monitoring:resource_detail", args=[fn.pk])).content.decode()
+        overview = owner.client().get(reverse("monitoring:overview")).content.decode()
+        theirs = outsider.client().get(reverse("monitoring:overview")).content.decode()
+    assert 'id="anomalies"' in page and "Invocations" in page and "▼" in page
+    assert 'class="anomaly anomaly-down"' in overview and "checkout" in overview
+    assert "checkout" not in theirs
+    assert outsider.client().get(reverse("monitoring:resource_detail", args=[fn.pk])).status_code == 404
