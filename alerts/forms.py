@@ -101,6 +101,8 @@ class RuleForm(forms.ModelForm):
         condition = data.get("condition")
         if condition == AlertRule.Condition.THRESHOLD:
             self._clean_threshold(data)
+        elif condition == AlertRule.Condition.ANOMALY:
+            self._clean_anomaly(data)
         else:
             data["metric"], data["statistic"], data["threshold_upper"] = "", "", None
         problems = rule_problems(
@@ -117,6 +119,20 @@ class RuleForm(forms.ModelForm):
             if name not in self.errors:  # a field that did not parse already says why
                 self.add_error(name, message)
         return data
+
+    def _clean_anomaly(self, data: dict[str, Any]) -> None:
+        """An anomaly rule watches one metric (a statistic where it has several) or, with none
+        chosen, every figure the detector judges; no threshold: the band is the baseline's."""
+        metric, statistic = data.get("metric") or "", data.get("statistic") or ""
+        described = alert_metrics.get(metric) if metric else None
+        if described is not None and len(described.statistics) == 1 and not statistic:
+            data["statistic"] = statistic = described.statistics[0]
+        if "metric" in self.errors:
+            return
+        problem = alert_metrics.anomaly_metric_problem(metric, statistic)
+        if problem:
+            self.add_error("metric" if described is None and metric else "statistic", problem)
+        data["threshold_upper"] = None
 
     def _clean_threshold(self, data: dict[str, Any]) -> None:
         metric, statistic = data.get("metric") or "", data.get("statistic") or ""
