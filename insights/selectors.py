@@ -170,3 +170,13 @@ def recent_anomalies(organization: Organization, *, since: datetime, limit: int 
         .select_related("resource")
         .order_by("-hour", "-score")[:limit]
     )
+
+
+def anomalies_between(organization: Organization, *, start: datetime, end: datetime, limit: int = 10) -> list[Anomaly]:
+    """The organisation's strongest anomalous hours in [start, end) (for digests)."""
+    rows = list(
+        Anomaly.objects.filter(organization=organization, hour__gte=start, hour__lt=end, resource__gone_at=None)
+        .select_related("resource")
+        .order_by("hour")
+    )
+    return sorted(rows, key=lambda a: -abs(a.score))[:limit]

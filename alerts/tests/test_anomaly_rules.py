@@ -11,8 +11,9 @@ from accounts.models import AwsAccount
 from accounts.services import aws_account_start
 from alerts.config.apply import ConfigInvalid, config_apply
 from alerts.config.document import load
+from alerts.digests import render
 from alerts.forms import RuleForm
-from alerts.models import AlertRule, Incident, IncidentStatus
+from alerts.models import AlertRule, DigestSubscription, Incident, IncidentStatus
 from alerts.services import rule_evaluate
 from insights.anomalies.services import anomalies_detect
 from insights.tests.anomalies_support import JUDGED, NOW, history, queue_age, resource
@@ -109,3 +110,16 @@ def test_config_as_code_applies_and_validates_an_anomaly_rule(owner: Any) -> Non
             document=load("version: 1\nalert_rules:\n  - {name: bad, condition: anomaly, metric: retries}\n"),
         )
     assert any("Anomalies are not computed" in p for p in error.value.problems)
+
+
+def test_the_digest_lists_the_period_s_anomalies(owner: Any, account: AwsAccount) -> None:
+    fn = resource(account, "checkout")
+    history(fn, override={JUDGED: {"invocations": 0}})
+    anomalies_detect(account=account, now=NOW)
+    sub = DigestSubscription.objects.create(organization=owner.organization, user=owner.user, frequency="daily", hour=0)
+    day = JUDGED.replace(hour=0)
+    _, text, html = render(sub, day, day + timedelta(days=1))
+    assert "Anomalies: 1" in text and "checkout: Invocations 0 (normal" in text
+    assert f"/resources/{fn.pk}/#anomalies" in html
+    _, quiet, _ = render(sub, day - timedelta(days=1), day)
+    assert "Anomalies: 0" in quiet
