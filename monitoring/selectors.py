@@ -635,3 +635,14 @@ def function_duration_histograms(*, resource_ids: list[int], since: datetime) ->
         for key, count in (histogram or {}).items():
             merged[int(key)] = merged.get(int(key), 0) + int(count)
     return out
+
+
+def function_memory_histogram(*, resource_id: int, since: datetime) -> dict[float, int]:
+    """{max memory used (MB): invocations} of one function's raw invocations since `since`
+    (the rollups keep no memory figure); memory use takes few distinct values."""
+    rows = (
+        Invocation.objects.filter(resource_id=resource_id, started_at__gte=since, max_memory_used_mb__isnull=False)
+        .values_list("max_memory_used_mb")
+        .annotate(n=Count("id"))
+    )
+    return {float(mb): n for mb, n in rows}

@@ -174,7 +174,7 @@ def bands(
 def log_outlier_bounds(histogram: Mapping[float, int], *, threshold: float = 6.0, min_count: int = 50) -> float | None:
     """The value above which one observation (a duration, a memory use) is far outside its
     distribution, from a histogram {value: count}: `threshold` robust deviations of log(value)
-    above its median, and at least twice the 99.9th percentile, so a long right tail that
+    above its median, and at least twice the top of its body (below), so a long right tail that
     the function often shows is the norm and only a real outlier passes. None below
     `min_count` observations."""
     items = sorted((v, n) for v, n in histogram.items() if v > 0 and n > 0)
@@ -187,8 +187,11 @@ def log_outlier_bounds(histogram: Mapping[float, int], *, threshold: float = 6.0
     mad = _weighted_median(deviations, total)
     # Bucketed values: never let the spread fall below a histogram bucket's width (1/20 of a decade).
     sigma = max(MAD_TO_SIGMA * mad, math.log(10) / 20)
-    p999 = _weighted_median(logs, total, q=0.999)
-    return max(math.exp(med + threshold * sigma), 2 * math.exp(p999))
+    # Twice the top of the body of the distribution: its 99.9th percentile, or below its five
+    # highest values when there are fewer than 5,000 (the top of a small sample is itself
+    # what might be an outlier).
+    top = _weighted_median(logs, total, q=1 - max(0.001, 5 / total))
+    return max(math.exp(med + threshold * sigma), 2 * math.exp(top))
 
 
 def _weighted_median(pairs: list[tuple[float, int]], total: int, *, q: float = 0.5) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,11 +17,17 @@ from insights.anomalies.services import anomalies_detect
 from insights.models import Anomaly
 from insights.tasks import detect_anomalies
 from kinds import sqs_queue
-from monitoring.models import Resource
+from monitoring.models import Invocation, Resource
+from monitoring.store.partitions import ensure_partitions_for
 
 from .anomalies_support import JUDGED, NOW, histogram_for, history, normal_invocations, queue_age, resource
 
 pytestmark = pytest.mark.django_db
+
+
+def figures(page: str) -> dict[str, Any]:
+    found = re.findall(r'<script id="(fig-[^"]+)" type="application/json">(.*?)</script>', page, re.S)
+    return {fid: json.loads(body) for fid, body in found}
 
 
 @pytest.fixture
@@ -115,3 +123,43 @@ def test_the_resource_and_overview_pages_list_anomalies_to_their_organisation_on
     assert 'class="anomaly anomaly-down"' in overview and "checkout" in overview
     assert "checkout" not in theirs
     assert outsider.client().get(reverse("monitoring:resource_detail", args=[fn.pk])).status_code == 404
+
+
+def test_the_resource_charts_shade_the_anomalous_hour(account: AwsAccount, owner: Any) -> None:
+    fn = resource(account, "checkout")
+    history(fn, override={JUDGED: {"invocations": 0}})
+    anomalies_detect(account=account, now=NOW)
+    with time_machine.travel(NOW, tick=False):
+        page = owner.client().get(reverse("monitoring:resource_detail", args=[fn.pk])).content.decode()
+    shapes = [s for f in figures(page).values() for s in f["layout"].get("shapes", []) if s["type"] == "rect"]
+    assert len(shapes) == 1  # the invocations chart only: durations were normal
+    assert shapes[0]["name"].startswith("Anomaly: Invocations 0 (normal")
+    x0 = shapes[0]["x0"]
+    assert x0.startswith(JUDGED.strftime("%Y-%m-%dT%H:00"))
+
+
+def invocation(fn: Resource, n: int, *, duration_ms: float, memory_mb: int = 80) -> Invocation:
+    when = NOW - timedelta(minutes=10 + n)
+    ensure_partitions_for("monitoring_invocation", [when])
+    return Invocation.objects.create(
+        organization_id=fn.organization_id, account_id=fn.account_id, resource=fn, request_id=f"r-{n}",
+        status="success", started_at=when, log_stream="s", duration_ms=duration_ms, max_memory_used_mb=memory_mb,
+        memory_size_mb=512,
+    )  # fmt: skip
+
+
+def test_invocations_far_outside_their_function_s_distribution_are_flagged(account: AwsAccount, owner: Any) -> None:
+    fn = resource(account, "checkout")
+    history(fn)  # a week of 120 ms invocations
+    usual = [invocation(fn, n, duration_ms=118 + n % 5) for n in range(60)]
+    slow = invocation(fn, 100, duration_ms=30_000)
+    hungry = invocation(fn, 101, duration_ms=120, memory_mb=480)
+    with time_machine.travel(NOW, tick=False):
+        page = owner.client().get(reverse("monitoring:resource_detail", args=[fn.pk])).content.decode()
+        slow_page = owner.client().get(reverse("monitoring:invocation_detail", args=[slow.pk])).content.decode()
+        hungry_page = owner.client().get(reverse("monitoring:invocation_detail", args=[hungry.pk])).content.decode()
+        usual_page = owner.client().get(reverse("monitoring:invocation_detail", args=[usual[0].pk])).content.decode()
+    assert page.count('<tr class="outlier">') == 2
+    assert 'id="outlier-duration"' in slow_page and 'id="outlier-memory"' not in slow_page
+    assert 'id="outlier-memory"' in hungry_page and 'id="outlier-duration"' not in hungry_page
+    assert "unusual" not in usual_page
