@@ -31,6 +31,7 @@ from statistics import median
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MAD_TO_SIGMA = 1.4826
+BASELINE_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Sensitivity:
     rel_floor: float = 0.1
     abs_floor: float = 1.0
     min_delta: float = 0.0
-    days: int = 14
+    days: int = BASELINE_DAYS
     min_samples: int = 3
     # Counts (invocations, errors) have at least Poisson noise: the scale is never below √expected.
     counts: bool = False

@@ -15,7 +15,7 @@ from insights.models import Anomaly
 from monitoring import histogram
 from monitoring import selectors as monitoring_selectors
 
-from .detector import DAY, HOUR, Sensitivity, detect
+from .detector import BASELINE_DAYS, DAY, HOUR, Sensitivity, detect
 from .metrics import HOURLY_SENSITIVITY, catalogue_sensitivity
 
 # How many complete hours each run judges: the beat runs hourly; the overlap re-judges
@@ -75,10 +75,13 @@ def anomalies_detect(*, account: AwsAccount, now: datetime, hours: int = JUDGED_
     """
     until = _hour(now)
     judged_from = until - hours * HOUR
-    since = judged_from - 14 * DAY
+    since = judged_from - BASELINE_DAYS * DAY
     live = set(monitoring_selectors.live_resources(account=account).values_list("pk", flat=True))
     series = rollup_series(account_id=account.pk, since=since, until=until)
-    series.update(monitoring_selectors.hourly_metric_series(account_id=account.pk, since=since, until=until))
+    # CloudWatch points are per minute: read only the judged hours and the same hours of the
+    # baseline's days (3 of every 24), not two weeks of every series.
+    windows = [(judged_from - k * DAY, until - k * DAY) for k in range(BASELINE_DAYS + 1)]
+    series.update(monitoring_selectors.hourly_metric_series(account_id=account.pk, windows=windows))
     judged = [judged_from + k * HOUR for k in range(hours)]
     rows: list[Anomaly] = []
     for (rid, metric), values in series.items():
