@@ -40,17 +40,21 @@ def rollup_series(*, account_id: int, since: datetime, until: datetime) -> dict[
     traffic drop to nothing must be seen), its durations absent."""
     out: dict[tuple[int, str], dict[datetime, float]] = {}
     first: dict[int, datetime] = {}
-    for r in monitoring_selectors.hourly_rollups(account_id=account_id, since=since).filter(bucket__lt=until):
-        rid = r.resource_id
-        first[rid] = min(first.get(rid, r.bucket), r.bucket)
-        out.setdefault((rid, "invocations"), {})[r.bucket] = float(r.invocations)
-        out.setdefault((rid, "errors"), {})[r.bucket] = float(r.errors)
-        out.setdefault((rid, "cost_usd"), {})[r.bucket] = float(r.cost_usd)
-        merged = histogram.merge([r.histogram or {}])
+    rows = (
+        monitoring_selectors.hourly_rollups(account_id=account_id, since=since)
+        .filter(bucket__lt=until)
+        .values_list("resource_id", "bucket", "invocations", "errors", "cost_usd", "histogram")
+    )
+    for rid, bucket, invocations, errors, cost, hist in rows.iterator(chunk_size=5000):
+        first[rid] = min(first.get(rid, bucket), bucket)
+        out.setdefault((rid, "invocations"), {})[bucket] = float(invocations)
+        out.setdefault((rid, "errors"), {})[bucket] = float(errors)
+        out.setdefault((rid, "cost_usd"), {})[bucket] = float(cost)
+        merged = histogram.merge([hist or {}])
         for key, q in (("duration_p50_ms", 50), ("duration_p95_ms", 95)):
             value = histogram.percentile(merged, q)
             if value is not None:
-                out.setdefault((rid, key), {})[r.bucket] = value
+                out.setdefault((rid, key), {})[bucket] = value
     for rid, start in first.items():
         for key in ("invocations", "errors", "cost_usd"):
             values = out[(rid, key)]
