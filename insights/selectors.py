@@ -165,11 +165,12 @@ def anomalies_of_resource(resource_id: int, *, since: datetime, limit: int = 50)
 def recent_anomalies(organization: Organization, *, since: datetime, limit: int = 20) -> list[Anomaly]:
     """The organisation's anomalous hours since `since` (with their resource), strongest
     first within the newest hours."""
-    return list(
+    rows = list(
         Anomaly.objects.filter(organization=organization, hour__gte=since, resource__gone_at=None)
         .select_related("resource")
-        .order_by("-hour", "-score")[:limit]
+        .order_by("-hour")[: limit * 5]
     )
+    return sorted(rows, key=lambda a: (-a.hour.timestamp(), -abs(a.score)))[:limit]
 
 
 def anomalies_between(organization: Organization, *, start: datetime, end: datetime, limit: int = 10) -> list[Anomaly]:

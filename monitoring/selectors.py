@@ -650,3 +650,24 @@ def function_memory_histogram(*, resource_id: int, since: datetime) -> dict[floa
         .annotate(n=Count("id"))
     )
     return {float(mb): n for mb, n in rows}
+
+
+def hourly_invocation_memory(
+    *, account_id: int, windows: list[tuple[datetime, datetime]]
+) -> dict[int, dict[datetime, float]]:
+    """Per function, the highest memory used (MB) of each hour within the windows (each
+    [start, end), whole hours), from raw invocations: the rollups keep no memory figure."""
+    if not windows:
+        return {}
+    ranges = " OR ".join(["(started_at >= %s AND started_at < %s)"] * len(windows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT resource_id, date_trunc('hour', started_at), max(max_memory_used_mb) "  # noqa: S608  (placeholders)
+            "FROM monitoring_invocation WHERE account_id = %s AND max_memory_used_mb IS NOT NULL "
+            f"AND ({ranges}) GROUP BY 1, 2",
+            [account_id, *(t for window in windows for t in window)],
+        )
+        out: dict[int, dict[datetime, float]] = {}
+        for rid, hour, memory in cursor.fetchall():
+            out.setdefault(rid, {})[hour] = float(memory)
+    return out

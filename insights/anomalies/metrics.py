@@ -18,6 +18,8 @@ HOURLY_SENSITIVITY: dict[str, Sensitivity] = {
     "duration_p50_ms": Sensitivity(direction="up", rel_floor=0.15, abs_floor=5.0),
     "duration_p95_ms": Sensitivity(direction="up", rel_floor=0.15, abs_floor=5.0),
     "cost_usd": Sensitivity(direction="up", rel_floor=0.2, abs_floor=0.01),
+    # A leak or a bigger payload: the highest memory used in the hour, in MB.
+    "memory_max_mb": Sensitivity(direction="up", rel_floor=0.15, abs_floor=8.0),
 }
 
 HOURLY_LABELS: dict[str, str] = {
@@ -26,6 +28,7 @@ HOURLY_LABELS: dict[str, str] = {
     "duration_p50_ms": "Duration p50 (ms)",
     "duration_p95_ms": "Duration p95 (ms)",
     "cost_usd": "Cost (USD)",
+    "memory_max_mb": "Max memory used (MB)",
 }
 
 # Catalogue metrics whose rise is the bad news (errors, throttles, latency, backlog age…).

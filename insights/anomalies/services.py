@@ -72,8 +72,9 @@ def _sensitivity(metric: str) -> Sensitivity:
 def anomalies_detect(*, account: AwsAccount, now: datetime, hours: int = JUDGED_HOURS) -> DetectionResult:
     """Judge the last `hours` complete hours before `now` of every live resource of the account.
 
-    1. Read 14 days of baseline plus the judged hours: rollups (functions) and every stored
-       catalogued series (all kinds), as hourly values.
+    1. Read 14 days of baseline plus the judged hours as hourly values: rollups (functions),
+       the highest memory used per hour (raw invocations) and every stored catalogued series
+       (all kinds); the last two only for the judged hours and the same hours of earlier days.
     2. Judge each judged hour of each series (`detector.detect`).
     3. In one transaction, replace the account's anomalies of the judged hours.
     """
@@ -86,6 +87,8 @@ def anomalies_detect(*, account: AwsAccount, now: datetime, hours: int = JUDGED_
     # baseline's days (3 of every 24), not two weeks of every series.
     windows = [(judged_from - k * DAY, until - k * DAY) for k in range(BASELINE_DAYS + 1)]
     series.update(monitoring_selectors.hourly_metric_series(account_id=account.pk, windows=windows))
+    for rid, values in monitoring_selectors.hourly_invocation_memory(account_id=account.pk, windows=windows).items():
+        series[(rid, "memory_max_mb")] = values
     judged = [judged_from + k * HOUR for k in range(hours)]
     rows: list[Anomaly] = []
     for (rid, metric), values in series.items():

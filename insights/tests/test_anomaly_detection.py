@@ -163,3 +163,27 @@ def test_invocations_far_outside_their_function_s_distribution_are_flagged(accou
     assert 'id="outlier-duration"' in slow_page and 'id="outlier-memory"' not in slow_page
     assert 'id="outlier-memory"' in hungry_page and 'id="outlier-duration"' not in hungry_page
     assert "unusual" not in usual_page
+
+
+def test_a_jump_in_memory_used_is_an_anomaly(account: AwsAccount) -> None:
+    fn = resource(account, "checkout")
+    hours = [JUDGED - timedelta(days=k) for k in range(15)]
+    ensure_partitions_for("monitoring_invocation", hours)
+    Invocation.objects.bulk_create(
+        Invocation(
+            organization_id=fn.organization_id,
+            account_id=fn.account_id,
+            resource=fn,
+            request_id=f"m-{k}",
+            status="success",
+            started_at=h + timedelta(minutes=5),
+            log_stream="s",
+            duration_ms=100,
+            max_memory_used_mb=400 if k == 0 else 80 + k % 3,
+            memory_size_mb=512,
+        )
+        for k, h in enumerate(hours)
+    )
+    anomalies_detect(account=account, now=NOW)
+    [a] = Anomaly.objects.filter(resource=fn, metric="memory_max_mb")
+    assert a.hour == JUDGED and a.observed == 400 and a.label == "Max memory used (MB)"
