@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from accounts.services import profile_for
 from insights.models import Finding
+from insights.selectors import anomalies_between
 from monitoring import dashboard
 from monitoring.selectors import error_groups_of
 from web import when
@@ -106,6 +107,8 @@ def content(organization: Organization, start: datetime, end: datetime) -> dict[
             organization=organization, resolved_at__gte=start, resolved_at__lt=end
         ).count(),
         "findings_by_pillar": sorted(by_pillar.items()),
+        # The strongest anomalous hours of the period (a few; the overview lists them all).
+        "anomalies": anomalies_between(organization, start=start, end=end, limit=10),
         "site_url": settings.SITE_URL,
     }
 

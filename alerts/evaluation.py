@@ -7,6 +7,7 @@ auto-resolved when the condition clears).
 
 from __future__ import annotations
 
+import hashlib
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from insights.models import Finding, FindingStatus
+from insights.models import Anomaly, Finding, FindingStatus
 from monitoring.models import ErrorGroup, ErrorGroupStatus, Resource
+from monitoring.resource_page import format_number
 from monitoring.selectors import (
     INVOCATION_WINDOW_FIGURES,
     api_5xx_rate_window_values,
@@ -172,7 +174,18 @@ def rule_summary(rule: AlertRule) -> str:
     if rule.condition == AlertRule.Condition.ERROR_OCCURRENCE:
         kinds_text = ", ".join(rule.error_kinds) if rule.error_kinds else "any error"
         return f"Every occurrence of {kinds_text}, at most {rule.max_notifications_per_hour} notifications an hour"
+    if rule.condition == AlertRule.Condition.ANOMALY:
+        return anomaly_text(rule)
     return rule.get_condition_display()
+
+
+def anomaly_text(rule: AlertRule) -> str:
+    """ "Anomaly on SQS ApproximateAgeOfOldestMessage maximum", "Anomaly on any metric"."""
+    if not rule.metric:
+        return "Anomaly on any metric"
+    described = alert_metrics.get(rule.metric)
+    label = described.label if described else rule.metric
+    return f"Anomaly on {label}" + (f" {alert_metrics.statistic_label(rule.statistic)}" if rule.statistic else "")
 
 
 def threshold_breaches(rule: AlertRule, now: datetime) -> tuple[list[Breach], set[str]]:
@@ -295,6 +308,52 @@ def open_finding_subjects(rule: AlertRule) -> set[str]:
             "pk", flat=True
         )
     }
+
+
+# An anomaly incident holds while its figure was anomalous in one of the last two complete
+# hours: detection runs hourly a few minutes past the hour, and judges complete hours only.
+ANOMALY_HOLD = timedelta(hours=2)
+
+
+def _anomalies_of(rule: AlertRule, now: datetime) -> list[Anomaly]:
+    since = now.replace(minute=0, second=0, microsecond=0) - ANOMALY_HOLD
+    anomalies = Anomaly.objects.filter(
+        organization=rule.organization, hour__gte=since, resource__in=targets(rule).values("pk")
+    ).select_related("resource")
+    if rule.metric:
+        watched = alert_metrics.anomaly_metric(rule.metric, rule.statistic)
+        if watched is None:
+            raise ValueError(f"anomalies are not computed for {rule.metric!r} {rule.statistic}".strip())
+        anomalies = anomalies.filter(metric=watched)
+    return list(anomalies.order_by("hour"))
+
+
+def _anomaly_subject(a: Anomaly) -> str:
+    subject = f"a{a.resource_id}:{a.metric}"
+    if len(subject) <= 64:  # Incident.subject's length
+        return subject
+    return f"a{a.resource_id}:{hashlib.sha256(a.metric.encode()).hexdigest()[:24]}"
+
+
+def anomaly_breaches(rule: AlertRule, now: datetime) -> list[Breach]:
+    """One breach per resource × figure anomalous in the last complete hours (the newest hour
+    gives its value); the incident resolves once its hours are back in their band."""
+    latest: dict[str, Anomaly] = {}
+    for a in _anomalies_of(rule, now):
+        latest[_anomaly_subject(a)] = a
+    return [
+        Breach(
+            subject=subject,
+            resource=a.resource,
+            value=a.observed,
+            title=f"Anomaly on {a.resource.name}: {a.label} {'above' if a.direction == 'up' else 'below'} normal"[:300],
+            summary=(
+                f"{a.label} was {a.observed_text} in the hour from {a.hour:%Y-%m-%d %H:00} UTC; "
+                f"normal for that hour is {a.band_text} (expected {format_number(a.expected)})."
+            ),
+        )
+        for subject, a in latest.items()
+    ]
 
 
 def describe(rule: AlertRule) -> dict[str, Any]:

@@ -102,6 +102,8 @@ class RuleForm(forms.ModelForm):
         self._clean_target(data)
         if condition == AlertRule.Condition.THRESHOLD:
             self._clean_threshold(data)
+        elif condition == AlertRule.Condition.ANOMALY:
+            self._clean_anomaly(data)
         else:
             data["metric"], data["statistic"], data["threshold_upper"] = "", "", None
         problems = rule_problems(
@@ -147,6 +149,20 @@ class RuleForm(forms.ModelForm):
             kind = kinds.REGISTRY.get(kind_id)
             if kind is None or not any(section.source == "error_groups" for section in kind.sections):
                 self.add_error("target_kind", "This kind has no error groups: the rule could never fire.")
+
+    def _clean_anomaly(self, data: dict[str, Any]) -> None:
+        """An anomaly rule watches one metric (a statistic where it has several) or, with none
+        chosen, every figure the detector judges; no threshold: the band is the baseline's."""
+        metric, statistic = data.get("metric") or "", data.get("statistic") or ""
+        described = alert_metrics.get(metric) if metric else None
+        if described is not None and len(described.statistics) == 1 and not statistic:
+            data["statistic"] = statistic = described.statistics[0]
+        if "metric" in self.errors:
+            return
+        problem = alert_metrics.anomaly_metric_problem(metric, statistic)
+        if problem:
+            self.add_error("metric" if described is None and metric else "statistic", problem)
+        data["threshold_upper"] = None
 
     def _clean_threshold(self, data: dict[str, Any]) -> None:
         metric, statistic = data.get("metric") or "", data.get("statistic") or ""

@@ -141,3 +141,40 @@ def iter_statistic_choices() -> Iterator[tuple[str, str]]:
     yield ("", "—")
     for stat in STATISTICS:
         yield (stat, statistic_label(stat))
+
+
+# Derived figures whose hourly value the anomaly detector judges, by (metric, statistic):
+# the keys of `insights.anomalies.metrics.HOURLY_SENSITIVITY`.
+_ANOMALY_FIGURES = {
+    ("errors", ""): "errors",
+    ("cost", ""): "cost_usd",
+    ("duration", "p50"): "duration_p50_ms",
+    ("duration", "p95"): "duration_p95_ms",
+}
+
+
+def anomaly_metric(metric_id: str, statistic: str) -> str | None:
+    """The anomaly detector's name of a rule's metric × statistic: "<CloudWatch key>:<stat>"
+    for a catalogued metric, a rollup figure for a derived one; None when it is not judged."""
+    described = get(metric_id)
+    if described is None:
+        return None
+    if not described.derived:
+        return f"{metric_id}:{statistic}" if statistic in described.statistics else None
+    return _ANOMALY_FIGURES.get((metric_id, statistic))
+
+
+def anomaly_metric_problem(metric_id: str, statistic: str) -> str | None:
+    """Why an anomaly rule cannot watch this metric × statistic, or None (an empty metric
+    watches every judged figure)."""
+    if not metric_id:
+        return None if not statistic else "Choose a metric for that statistic, or neither for every metric."
+    problem = statistic_problem(metric_id, statistic)
+    if problem is None and anomaly_metric(metric_id, statistic) is None:
+        label = get(metric_id).label  # type: ignore[union-attr]  # statistic_problem checked it exists
+        return (
+            f"Anomalies are not computed for {label}"
+            + (f" {statistic_label(statistic)}" if statistic else "")
+            + ": choose a CloudWatch metric, errors, cost, or duration p50 or p95."
+        )
+    return problem

@@ -43,6 +43,7 @@ class AlertRule(models.Model):
         NEW_ERROR_GROUP = "new_error_group", "A new error group or a regression"
         NEW_FINDING = "new_finding", "A new insight finding"
         ERROR_OCCURRENCE = "error_occurrence", "Every occurrence of an error"
+        ANOMALY = "anomaly", "A metric leaves its normal band (anomaly)"
 
     class Operator(models.TextChoices):
         ABOVE = ">", "above"
@@ -113,7 +114,9 @@ class Incident(models.Model):
     rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents")
     rule_name = models.CharField(max_length=120, blank=True)
     resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.CASCADE, related_name="incidents")
-    subject = models.CharField(max_length=64)  # "r<resource id>", "g<error group id>", "f<finding id>"
+    subject = models.CharField(
+        max_length=64
+    )  # "r<resource id>", "g<error group id>", "f<finding id>", "a<resource id>:<metric>"
     status = models.CharField(max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
     title = models.CharField(max_length=300)
     summary = models.TextField(blank=True)

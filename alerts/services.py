@@ -29,6 +29,8 @@ from .bounds import describe_problems, rule_problems
 from .channels import ConfigError, Notice, get_kind
 from .delivery import channel_send
 from .evaluation import (
+    anomaly_breaches,
+    anomaly_text,
     condition_text,
     error_group_breaches,
     finding_breaches,
@@ -87,6 +89,9 @@ def rule_evaluate(rule: AlertRule, now: datetime | None = None) -> dict[str, int
     elif rule.condition == AlertRule.Condition.ERROR_OCCURRENCE:
         found = occurrence_breaches(rule, since)
         holding = open_error_group_subjects(rule)
+    elif rule.condition == AlertRule.Condition.ANOMALY:
+        found = anomaly_breaches(rule, now)
+        holding = {b.subject for b in found}
     elif rule.condition == AlertRule.Condition.NEW_ERROR_GROUP:
         found = error_group_breaches(rule, since)
         holding = open_error_group_subjects(rule)
@@ -206,6 +211,8 @@ def notice_for(incident: Incident, kind: str, detail: str = "") -> Notice:
     fields: dict[str, str] = {"Rule": rule_name}
     if rule is not None and rule.condition == AlertRule.Condition.THRESHOLD:
         fields["Condition"] = condition_text(rule)
+    elif rule is not None and rule.condition == AlertRule.Condition.ANOMALY:
+        fields["Condition"] = anomaly_text(rule)
     if incident.value is not None:
         fields["Value"] = f"{incident.value:g}"
     if detail:

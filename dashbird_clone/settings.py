@@ -252,6 +252,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60.0,
         "options": {"expires": 600},
     },
+    # Judge the last complete hours of every account against their seasonal baseline
+    # (after the hour's logs and metrics have mostly arrived).
+    "anomalies-detect": {
+        "task": "insights.detect_anomalies_all",
+        "schedule": crontab(minute=12),
+        "options": {"expires": 3000},
+    },
     # Per account × region: queue discovery and metrics where due, and start the log poll
     # chain where none runs (each unit's log poll then schedules its next itself).
     "discovery-fan-out": {

@@ -11,6 +11,8 @@ class InsightsConfig(AppConfig):
         from monitoring.signals import collection_stored
 
         from . import panels, receivers
+        from .anomalies import marks
 
         collection_stored.connect(receivers.evaluate_after_collection, dispatch_uid=__name__)
         panels.register()
+        marks.register()

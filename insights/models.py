@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import AwsAccount, Organization
+from insights.anomalies.metrics import metric_label
 from monitoring.models import Resource
+from monitoring.resource_page import format_number
 
 
 class FindingStatus(models.TextChoices):
@@ -90,3 +92,53 @@ class PillarScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pillar} {self.day}: {self.score:.0f}"
+
+
+class Anomaly(models.Model):
+    """One hour of one resource's figure outside its seasonal band (`insights/anomalies/`).
+
+    `metric` is a key of the hourly rollups ("invocations", "duration_p95_ms") or a
+    catalogued series ("AWS/SQS:ApproximateAgeOfOldestMessage:Maximum"). Re-detecting an
+    hour replaces its row, and removes it when late data brought the hour back in its band.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="anomalies")
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="anomalies")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="anomalies")
+    metric = models.CharField(max_length=160)
+    hour = models.DateTimeField()
+    observed = models.FloatField()
+    expected = models.FloatField()
+    low = models.FloatField()
+    high = models.FloatField()
+    score = models.FloatField()
+    detected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["resource", "metric", "hour"], name="anomaly_unique_per_hour"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-hour"], name="anomaly_org_hour"),
+            models.Index(fields=["resource", "-hour"], name="anomaly_resource_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} of resource {self.resource_id} at {self.hour:%Y-%m-%d %H:00}"
+
+    @property
+    def direction(self) -> str:
+        return "up" if self.observed > self.expected else "down"
+
+    @property
+    def label(self) -> str:
+        return metric_label(self.metric)
+
+    @property
+    def observed_text(self) -> str:
+        return format_number(self.observed)
+
+    @property
+    def band_text(self) -> str:
+        return f"{format_number(max(self.low, 0.0))} – {format_number(self.high)}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -14,7 +14,7 @@ from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
 
 from .checks import PILLARS, REGISTRY, SEVERITIES
-from .models import Finding, FindingStatus, PillarScore, Suppression
+from .models import Anomaly, Finding, FindingStatus, PillarScore, Suppression
 
 # A cost finding whose estimated saving rounds to zero cents a month is not worth anyone's
 # attention as a cost finding: it is left out of the list (and counted, so nothing hides).
@@ -155,3 +155,29 @@ def get_suppression_for_user(user: Any, organization: Organization | None, pk: i
     if organization is None:
         raise Http404("No organisation")
     return get_scoped_or_404(active_suppressions(organization), organization=organization, pk=pk)
+
+
+def anomalies_of_resource(resource_id: int, *, since: datetime, limit: int = 50) -> list[Anomaly]:
+    """The resource's anomalous hours since `since`, newest first."""
+    return list(Anomaly.objects.filter(resource_id=resource_id, hour__gte=since).order_by("-hour", "metric")[:limit])
+
+
+def recent_anomalies(organization: Organization, *, since: datetime, limit: int = 20) -> list[Anomaly]:
+    """The organisation's anomalous hours since `since` (with their resource), strongest
+    first within the newest hours."""
+    rows = list(
+        Anomaly.objects.filter(organization=organization, hour__gte=since, resource__gone_at=None)
+        .select_related("resource")
+        .order_by("-hour")[: limit * 5]
+    )
+    return sorted(rows, key=lambda a: (-a.hour.timestamp(), -abs(a.score)))[:limit]
+
+
+def anomalies_between(organization: Organization, *, start: datetime, end: datetime, limit: int = 10) -> list[Anomaly]:
+    """The organisation's strongest anomalous hours in [start, end) (for digests)."""
+    rows = list(
+        Anomaly.objects.filter(organization=organization, hour__gte=start, hour__lt=end, resource__gone_at=None)
+        .select_related("resource")
+        .order_by("hour")
+    )
+    return sorted(rows, key=lambda a: -abs(a.score))[:limit]

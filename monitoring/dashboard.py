@@ -366,6 +366,16 @@ def marker_shapes(markers: list[datetime] | None) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def overlay_shapes(spans: list[tuple[datetime, datetime, str]]) -> list[dict[str, Any]]:
+    """Shaded spans of time (anomalous hours) across the chart's height."""
+    return [
+        {"type": "rect", "xref": "x", "yref": "paper", "x0": chart_time(start), "x1": chart_time(end), "y0": 0,
+         "y1": 1, "layer": "below", "fillcolor": "rgba(245, 158, 11, 0.22)", "line": {"width": 0},
+         "name": text}
+        for start, end, text in spans
+    ]  # fmt: skip
+
+
 def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
     shapes = marker_shapes(markers)
     return {

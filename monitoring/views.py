@@ -24,11 +24,11 @@ from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of
 from kinds import lambda_function
-from web import panels, params
+from web import marks, panels, params
 
 from . import dashboard, resource_page, services, trace_figures
 from .forms import ProjectForm
-from .models import ErrorGroupStatus, InvocationStatus
+from .models import ErrorGroupStatus, InvocationStatus, Resource
 from .selectors import (
     InvocationFilters,
     LogSearch,
@@ -216,15 +216,19 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if "invocations" in sources:
         filters = InvocationFilters.from_query(request.GET)
         invocations = invocations_for(resource, filters, period.start)
+        # Higher apps say which invocations are far outside the function's distribution.
+        bounds = marks.outlier_bounds(resource)
+        outliers = {i.pk: marks.is_outlier(bounds, i) for i in invocations}
         query = request.GET.copy()
         query.pop("before", None)
         context.update(
             {
-                "invocations": invocations,
+                "invocations": [(i, outliers[i.pk]) for i in invocations],
                 "traced": traced_among(resource, list(invocations)),
                 "filters": filters,
                 "statuses": InvocationStatus.choices,
                 "next_cursor": invocations[-1].pk if len(invocations) == 50 else None,
+                "outlier_bounds": bounds,
                 "query": query.urlencode(),
             }
         )
@@ -234,8 +238,37 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     if "error_groups" in sources:
         context["error_groups"] = recent_error_groups(resource)
+    _shade_anomalies(resource, sections, period, figures)
     context["figures"] = figures
     return render(request, "monitoring/resource_detail.html", context)
+
+
+# The rollup charts and the figures each draws (the keys higher apps' overlays name).
+_ROLLUP_CHART_SERIES = {
+    "duration": {"duration_p50_ms", "duration_p95_ms"},
+    "invocations": {"invocations", "errors"},
+}
+
+
+def _shade_anomalies(
+    resource: Resource, sections: Any, period: dashboard.Period, figures: dict[str, dict[str, Any]]
+) -> None:
+    """Shade the spans higher apps mark (anomalous hours) on the charts drawing their series."""
+    shaded = marks.overlays(resource, period.start, period.end)
+    if not shaded:
+        return
+    for section in sections:
+        figure = figures.get(f"fig-{section.id}")
+        if figure is None:
+            continue
+        if section.source == "rollups":
+            drawn = _ROLLUP_CHART_SERIES["duration" if "p95" in section.series else "invocations"]
+        else:
+            drawn = set(section.series)
+        spans = [(m.start, m.end, m.text) for m in shaded if m.series in drawn]
+        if spans:
+            layout = figure.setdefault("layout", {})
+            layout["shapes"] = [*layout.get("shapes", []), *dashboard.overlay_shapes(spans)]
 
 
 @login_required
@@ -243,6 +276,7 @@ def invocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invocation = get_invocation_for_user(request.user, current_organization(request), pk)
     previous, following = neighbours(invocation)
     resource = invocation.resource
+    bounds = marks.outlier_bounds(resource)
     lines = [(line, _pretty(line.message)) for line in log_lines_of(invocation)]
     console = (
         f"https://{resource.region}.console.aws.amazon.com/cloudwatch/home?region={resource.region}"
@@ -268,6 +302,8 @@ def invocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "trace_calls": calls,
             "no_trace": "" if tree else no_trace_reason(invocation, trace),
             "figures": {"fig-waterfall": trace_figures.waterfall(tree)} if tree else {},
+            "outlier_fields": marks.is_outlier(bounds, invocation),
+            "outlier_bounds": bounds,
         },
     )
 

@@ -9,6 +9,7 @@ tests can compare what the collectors ingested with the truth.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -44,7 +45,23 @@ def _trace(rng: random.Random, started_ms: int) -> str:
     return f"1-{started_ms // 1000:08x}-{rng.getrandbits(96):024x}"
 
 
-def plan_invocation(spec: FunctionSpec, rng: random.Random, started_ms: int, cold: bool) -> Invocation:
+# Scheduled anomalies, so that the demo shows some: in about one hour in ANOMALY_EVERY (which
+# hours is fixed by the seed, and differs from day to day, so that they never become the
+# baseline), the first function's durations step up and the second one's traffic drops.
+ANOMALY_EVERY = 40
+LATENCY_STEP = 6.0
+TRAFFIC_DROP = 0.1
+
+
+def anomaly_hour(seed: int, function: str, effect: str, t: datetime) -> bool:
+    """Whether `effect` ("latency" or "drop") is scheduled on `function` in t's UTC hour."""
+    digest = hashlib.sha256(f"{seed}:{function}:{effect}:{t.astimezone(UTC):%Y%m%d%H}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % ANOMALY_EVERY == 0
+
+
+def plan_invocation(
+    spec: FunctionSpec, rng: random.Random, started_ms: int, cold: bool, slower: float = 1.0
+) -> Invocation:
     roll = rng.random()
     if roll < spec.oom_rate:
         status = "out_of_memory"
@@ -54,7 +71,7 @@ def plan_invocation(spec: FunctionSpec, rng: random.Random, started_ms: int, col
         status = "error"
     else:
         status = "success"
-    duration = max(0.8, rng.lognormvariate(math.log(spec.typical_ms), 0.5))
+    duration = max(0.8, rng.lognormvariate(math.log(spec.typical_ms), 0.5)) * slower
     if status == "timeout":
         duration = spec.timeout_s * 1000 + rng.uniform(0.5, 30)
     duration = round(min(duration, spec.timeout_s * 1000 + 40), 2)
@@ -375,8 +392,12 @@ class TrafficGenerator:
         seed: int,
         per_minute: float,
         xray: Any = None,
+        anomalies: bool = False,
     ) -> None:
         self.specs = specs
+        self.seed = seed
+        # (function, effect) of the scheduled anomalies (see `anomaly_hour`), when asked for.
+        self.anomalies = [(specs[0].name, "latency"), (specs[1].name, "drop")] if anomalies and len(specs) >= 2 else []
         self.logs = logs
         self.cloudwatch = cloudwatch
         # With an X-Ray client, traced invocations also send their segments (PutTraceSegments).
@@ -413,6 +434,10 @@ class TrafficGenerator:
         segments: list[str] = []
         for spec in self.specs:
             expected = self.per_minute * seconds / 60 * spec.weight / total_weight
+            effects = {e for name, e in self.anomalies if name == spec.name and anomaly_hour(self.seed, name, e, now)}
+            if "drop" in effects:
+                expected *= TRAFFIC_DROP
+            slower = LATENCY_STEP if "latency" in effects else 1.0
             count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
             if not count:
                 continue
@@ -423,7 +448,7 @@ class TrafficGenerator:
             for i in range(count):
                 cold = (first_cold and i == 0) or self.rng.random() < spec.cold_start_rate
                 started = start_ms + int(self.rng.uniform(0, seconds * 1000 - 50))
-                inv = plan_invocation(spec, self.rng, started, cold)
+                inv = plan_invocation(spec, self.rng, started, cold, slower)
                 overrun = started + int(inv.duration_ms) + 1 - now_ms
                 if overrun > 0:
                     # Lambda writes END and REPORT when an invocation ends: never in the future.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,17 @@ import pytest
 from aws.quotas import Pace, pace_for
 from devtools.sandbox.catalog import functions
 from devtools.sandbox.server import policy_allows
-from devtools.sandbox.traffic import Invocation, Ledger, TrafficGenerator, render_json, render_text
+from devtools.sandbox.traffic import (
+    ANOMALY_EVERY,
+    LATENCY_STEP,
+    Invocation,
+    Ledger,
+    TrafficGenerator,
+    anomaly_hour,
+    plan_invocation,
+    render_json,
+    render_text,
+)
 from monitoring.diffing import config_diff
 
 
@@ -192,3 +203,32 @@ def test_the_token_bucket_paces_calls_shared_through_redis(db: Any) -> None:
     assert ratelimit.take(f"{key}:other", pace) == 0.0  # another API has its own bucket
     with pytest.raises(TimeoutError):
         ratelimit.take(key, Pace(rate=0.01, burst=1), timeout=0.1)
+
+
+def test_the_sandbox_schedules_a_latency_step_and_a_traffic_drop_in_a_few_hours() -> None:
+    specs = functions(4, seed=2)
+    hours = [datetime(2026, 3, 2, tzinfo=UTC) + timedelta(hours=h) for h in range(24 * 28)]
+    slow = [h for h in hours if anomaly_hour(7, specs[0].name, "latency", h)]
+    assert 0 < len(slow) < 3 * len(hours) / ANOMALY_EVERY
+    # Rarely the same hour of the day: the same-hour baseline stays normal.
+    assert max(sum(1 for h in slow if h.hour == k) for k in range(24)) <= 4
+
+    # The step multiplies the duration the same draw would have had.
+    normal = plan_invocation(specs[0], random.Random(1), 0, False)
+    stepped = plan_invocation(specs[0], random.Random(1), 0, False, LATENCY_STEP)
+    if normal.status == "success":
+        assert stepped.duration_ms == pytest.approx(
+            min(normal.duration_ms * LATENCY_STEP, specs[0].timeout_s * 1000 + 40), rel=0.01
+        )
+
+    def invocations(at: datetime, anomalies: bool) -> dict[str, int]:
+        generator = TrafficGenerator(
+            specs, logs=RecordingLogs(), cloudwatch=NoMetrics(), seed=7, per_minute=600, anomalies=anomalies
+        )
+        generator.tick(600, now=at)
+        return dict(generator.ledger.invocations)
+
+    drop = next(h for h in hours if anomaly_hour(7, specs[1].name, "drop", h)) + timedelta(minutes=30)
+    assert (
+        invocations(drop, anomalies=True).get(specs[1].name, 0) < invocations(drop, anomalies=False)[specs[1].name] / 3
+    )

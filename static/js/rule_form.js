@@ -20,6 +20,7 @@
     new_error_group: ["error_kinds", "min_interval_minutes"],
     error_occurrence: ["error_kinds", "max_notifications_per_hour"],
     new_finding: ["finding_severity", "min_interval_minutes"],
+    anomaly: ["metric", "statistic", "min_interval_minutes"],
   };
   var CONDITIONAL = ["metric", "statistic", "operator", "threshold", "threshold_upper", "window_minutes",
     "evaluation_periods", "breaching_periods", "missing_data", "error_kinds", "finding_severity",

@@ -37,6 +37,12 @@ class Command(BaseCommand):
             "--state", default=str(settings.VAR_DIR / "sandbox.json"), help="where to write endpoint, role and keys"
         )
         parser.add_argument("--no-traffic", action="store_true", help="seed, then only serve")
+        parser.add_argument(
+            "--no-anomalies",
+            action="store_true",
+            help="no scheduled anomalies (by default the first function's latency steps up and the second's "
+            "traffic drops in about one hour in 40)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS request is noise
@@ -75,6 +81,7 @@ class Command(BaseCommand):
                 xray=admin_client("xray", server.url, options["region"]),
                 seed=options["seed"],
                 per_minute=options["rate"],
+                anomalies=not options["no_anomalies"],
             )
             services = ServiceTraffic(server.url, options["region"], seed=options["seed"])
             ledger = state_path.with_name("sandbox-ledger.json")
