@@ -65,7 +65,8 @@ class AlertRule(models.Model):
     target = models.CharField(max_length=16, choices=Target.choices, default=Target.ALL)
     target_account = models.ForeignKey(AwsAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     target_kind = models.CharField(max_length=32, blank=True)
-    target_project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # PROTECT: deleting a project must not silently delete the rules that watch it.
+    target_project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     target_resources = models.ManyToManyField(Resource, blank=True, related_name="+")
     condition = models.CharField(max_length=24, choices=Condition.choices, default=Condition.THRESHOLD)
     # A CloudWatch metric key of a kind's catalogue or a derived figure (alerts.metrics).

@@ -11,6 +11,8 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -430,8 +432,18 @@ def project_create(request: HttpRequest) -> HttpResponse:
 def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_user(request.user, current_organization(request), pk)
     require(request, Action.MANAGE)
-    audit_record(organization=project.organization, action="project.deleted", obj=project, request=request)
-    services.project_delete(project=project)
+    try:
+        with transaction.atomic():  # the audit entry only if the project goes
+            audit_record(organization=project.organization, action="project.deleted", obj=project, request=request)
+            services.project_delete(project=project)
+    except ProtectedError as exc:  # what watches it (alert rules) is named, and kept
+        users = sorted(str(obj) for obj in exc.protected_objects)
+        messages.error(
+            request,
+            f"Project {project.name} not deleted: {len(users)} alert rule(s) watch it "
+            f"({', '.join(users[:5])}{'…' if len(users) > 5 else ''}). Change their target or delete them first.",
+        )
+        return redirect(f"{reverse('monitoring:resources')}?project={project.pk}")
     messages.success(request, "Project deleted; its resources are untouched.")
     return redirect("monitoring:resources")
 

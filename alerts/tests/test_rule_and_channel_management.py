@@ -410,3 +410,22 @@ def test_hostile_channel_input_never_500s_and_never_loses_the_secret(owner: Any,
     assert response.status_code in (200, 302, 400)
     channel.refresh_from_db()
     assert channel.config["secret"] == SECRET
+
+
+def test_a_project_that_rules_watch_is_not_deleted_with_them(owner: Any) -> None:
+    from monitoring.models import Project
+
+    project = Project.objects.create(organization=owner.organization, name="Checkout", name_pattern="checkout-*")
+    rule = AlertRule.objects.create(
+        organization=owner.organization, name="Checkout errors", metric="errors", threshold=1,
+        target=AlertRule.Target.PROJECT, target_project=project,
+    )  # fmt: skip
+    response = owner.client().post(reverse("monitoring:project_delete", args=[project.pk]), follow=True)
+    assert response.status_code == 200
+    assert "Checkout errors" in response.content.decode() and "not deleted" in response.content.decode()
+    assert Project.objects.filter(pk=project.pk).exists() and AlertRule.objects.filter(pk=rule.pk).exists()
+    assert not AuditEvent.objects.filter(action="project.deleted").exists()
+    rule.delete()
+    owner.client().post(reverse("monitoring:project_delete", args=[project.pk]))
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert AuditEvent.objects.filter(action="project.deleted").count() == 1
