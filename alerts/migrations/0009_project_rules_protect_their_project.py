@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0008_anomaly_condition'),
-        ('monitoring', '0011_traces'),
+        ("alerts", "0008_anomaly_condition"),
+        ("monitoring", "0011_traces"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='alertrule',
-            name='target_project',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='monitoring.project'),
+            model_name="alertrule",
+            name="target_project",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="monitoring.project",
+            ),
         ),
     ]
