@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import psycopg
 import pytest
 import requests
 
@@ -56,8 +57,13 @@ def signed_in_listing(base: str, started: float) -> int:
 
 @pytest.fixture
 def demo_env() -> dict[str, str]:
-    """The demo against its own database and Redis number, so it does not touch the tests'."""
-    database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/dashbird_demo_check"
+    """The demo against its own database and Redis number, so it does not touch the tests'.
+    The database starts empty, as on a new machine: one left by another checkout's run may
+    hold migrations this one does not know."""
+    server = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS dashbird_demo_check WITH (FORCE)")
+    database_url = f"{server}/dashbird_demo_check"
     redis_url = with_redis_db(os.environ["REDIS_URL"], 14)
     return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PORT": str(free_port())}
 
