@@ -13,6 +13,7 @@ page) is exported, applied and served by the API without a change here.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -70,7 +71,7 @@ class RefusedDelete(ValueError):
     """An object that cannot be removed now; the message says why."""
 
 
-class Section:
+class Section(ABC):
     key_field: ClassVar[str] = "name"
     document_key: ClassVar[str]  # "alert_rules"
     label: ClassVar[str]  # "alert rule"
@@ -78,8 +79,9 @@ class Section:
     # Fields whose value never leaves the server (shown as "(secret)" in plans and the audit log).
     secret_paths: ClassVar[frozenset[str]] = frozenset()
 
+    @abstractmethod
     def objects(self, organization: Organization) -> list[Any]:
-        raise NotImplementedError
+        """The organisation's objects of this section, in the document's order."""
 
     def key(self, state: Mapping[str, Any]) -> str:
         return str(state.get(self.key_field, ""))
@@ -94,15 +96,18 @@ class Section:
             return None
         return value
 
+    @abstractmethod
     def state(self, obj: Any) -> dict[str, Any]:
-        raise NotImplementedError
+        """An object as the document holds it (natural keys, no ids), to compare and plan."""
 
     def export(self, obj: Any) -> dict[str, Any]:
         return self.state(obj)
 
+    @abstractmethod
     def fields(self) -> list[str]:
-        raise NotImplementedError
+        """The keys an item of this section may have."""
 
+    @abstractmethod
     def prepare(
         self,
         organization: Organization,
@@ -112,16 +117,20 @@ class Section:
         problems: Problems,
         env: Mapping[str, str] | None,
     ) -> Prepared | None:
-        raise NotImplementedError
+        """Validate an item through the section's one validation home (its form or service):
+        what saving it would store, or None after adding the problems."""
 
+    @abstractmethod
     def delete(self, obj: Any) -> None:
-        raise NotImplementedError
+        """Delete through the app's service (RefusedDelete when something still uses it)."""
 
     def is_secret(self, state: Mapping[str, Any], name: str) -> bool:
         return name in self.secret_paths
 
     def json_schema(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The JSON schema of an item, for the OpenAPI document (sections the write API
+        serves say more: their fields' types)."""
+        return {"type": "object", "properties": {name: {} for name in self.fields()}, "additionalProperties": False}
 
 
 def _without_defaults(state: dict[str, Any], defaults: dict[str, Any], keep: tuple[str, ...]) -> dict[str, Any]:
