@@ -5,7 +5,7 @@
 
 Signs in as the demo user (`var/demo-credentials`), then captures the overview, the function
 with the most invocations, one of its executions, a non-Lambda resource (a queue when there
-is one) and the overview on a phone, with Debian's Chromium through Playwright.
+is one), the service map and the overview on a phone, with Debian's Chromium through Playwright.
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ def capture(base: str, out: Path, password: str, period: str) -> None:
                 page.wait_for_selector("h2:has-text('Configuration')")
                 shoot(page, out / "resource.png")
                 break
+
+        page.goto(f"{base}/service-map/?period={period}")
+        page.wait_for_selector("[data-figure] .main-svg")
+        shoot(page, out / "service-map.png")
         desktop.close()
 
         phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)

@@ -12,6 +12,9 @@ from .selectors import MapEdge
 OK, FAILED, THROTTLED, OWN = "#2563eb", "#dc2626", "#f59e0b", "#94a3b8"
 
 
+MAX_EDGE_LABELS = 12  # edge labels written on the service map; more overlap
+
+
 def span_state(span: Span) -> str:
     if span.fault or (span.error and not span.throttle):
         return "failed"
@@ -127,7 +130,9 @@ def service_map(edges: list[MapEdge], function_url: dict[int, str]) -> dict[str,
     data.append(
         {
             "type": "scatter",
-            "mode": "markers+text",
+            # Written beside each edge while they fit; past a dozen they overlap: hover, and
+            # the table under the map.
+            "mode": "markers+text" if len(mid_x) <= MAX_EDGE_LABELS else "markers",
             "x": mid_x,
             "y": mid_y,
             "text": mid_label,
