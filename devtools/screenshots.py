@@ -56,7 +56,8 @@ def capture(base: str, out: Path, password: str, period: str) -> None:
         page.wait_for_selector("[data-figure] .main-svg")
         shoot(page, out / "function.png")
 
-        page.click("#invocations table a >> nth=0")
+        traced = page.locator("#invocations tr:has(.badge:text-is('trace')) a")  # one with its calls
+        (traced.first if traced.count() else page.locator("#invocations table a").first).click()
         page.wait_for_selector(".loglines li")
         shoot(page, out / "execution.png")
 
