@@ -40,7 +40,9 @@ def test_a_rule_threshold_and_a_channel_url_are_edited_and_the_secret_survives(l
     page.goto(f"{base}/alerts/")
     page.click("text=Queue stuck")
     assert page.input_value("#id_threshold") == "300.0"
-    # Only the statistic SQS polls is offered, and the band's high end only for "outside".
+    # Only the statistic SQS polls is offered, and the band's high end only for "outside"
+    # (once the deferred form script has run).
+    page.wait_for_selector("#id_statistic option[disabled]", state="attached")
     offered = page.eval_on_selector_all("#id_statistic option:not([disabled])", "els => els.map(e => e.value)")
     assert offered == ["Maximum"]
     assert not page.is_visible("#id_threshold_upper")
