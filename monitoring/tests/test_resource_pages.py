@@ -37,9 +37,13 @@ def make(account: AwsAccount, kind: str, name: str, config: dict[str, Any] | Non
 
 
 def put(resource: Resource, series: str, values: list[float], end: datetime | None = None) -> None:
-    """One point a minute, the newest `values[-1]` one minute before `end`."""
+    """One point a minute, the newest `values[-1]` one minute before `end` (by default now,
+    or a few minutes into the hour: the "1h" period is the current clock hour)."""
     metric, stat = kinds.series_key(series)
-    end = (end or timezone.now()).replace(second=0, microsecond=0)
+    if end is None:
+        now = timezone.now()
+        end = max(now, now.replace(minute=0) + timedelta(minutes=len(values) + 1))
+    end = end.replace(second=0, microsecond=0)
     q = Query(resource.pk, metric, stat, {})
     store_points(resource.account_id, [(q, end - timedelta(minutes=len(values) - i), v) for i, v in enumerate(values)])
 

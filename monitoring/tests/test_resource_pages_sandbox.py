@@ -52,7 +52,7 @@ def test_every_kind_s_page_charts_its_metrics_with_data(owner: Any, account: Aws
         resource = busiest(Resource.objects.filter(account=account, kind=kind_id))
         assert resource is not None, f"the sandbox seeds no {kind_id}: add some to devtools/sandbox/seed.py"
         assert MetricPoint.objects.filter(resource_id=resource.pk).exists(), f"no metric stored for {resource}"
-        html = client.get(reverse("monitoring:resource_detail", args=[resource.pk]), {"period": "1h"}).content.decode()
+        html = client.get(reverse("monitoring:resource_detail", args=[resource.pk]), {"period": "24h"}).content.decode()
         figures = {
             m.group(1): json.loads(m.group(2))
             for m in re.finditer(r'<script id="(fig-[^"]+)" type="application/json">(.*?)</script>', html, re.S)
