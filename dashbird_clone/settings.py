@@ -234,6 +234,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 1800},
     },
+    # Rebuild the project rollups still stale (each change queues its own build; this
+    # catches a build lost with a worker). Until then pages read the members' rollups.
+    "project-rollups": {
+        "task": "monitoring.build_stale_project_rollups",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 540},
+    },
     # Evaluate alert rules and queue the notifications of what changed.
     "alerts-evaluate": {
         "task": "alerts.evaluate",
