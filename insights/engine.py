@@ -32,7 +32,6 @@ from monitoring.models import Resource, Rollup
 from monitoring.selectors import (
     account_regions,
     hourly_rollups,
-    invocation_memory_and_init,
     live_resources,
     metric_aggregates,
 )
@@ -79,11 +78,11 @@ def _stats(account: AwsAccount, since: datetime) -> dict[int, InvocationStats]:
     rollups: dict[int, list[Rollup]] = defaultdict(list)
     for r in hourly_rollups(account_id=account.pk, since=since):
         rollups[r.resource_id].append(r)
-    raw = invocation_memory_and_init(account_id=account.pk, since=since)
     out = {}
     for resource_id, rows in rollups.items():
         histogram = merge(r.histogram for r in rows)
-        memory, init_p95 = raw.get(resource_id, (None, None))
+        memory = max((r.memory_max_mb for r in rows if r.memory_max_mb is not None), default=None)
+        init_p95 = percentile(merge(r.init_histogram for r in rows), 95)
         out[resource_id] = InvocationStats(
             invocations=sum(r.invocations for r in rows),
             errors=sum(r.error_count for r in rows),
