@@ -48,7 +48,8 @@ class Period:
         return (self.end - self.start).total_seconds() / 3600
 
     def plan(self, coarsest: windows.Step = "day") -> windows.Plan:
-        return windows.plan(self.start, self.end, now=self.now or timezone.now(), coarsest=coarsest)
+        """Where the period's counts, sums and histograms are read (the pages read no maxima)."""
+        return windows.plan(self.start, self.end, now=self.now or timezone.now(), coarsest=coarsest, subtract=True)
 
 
 def parse_period(params: Any, *, organization: Organization, now: datetime | None = None) -> Period:

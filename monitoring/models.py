@@ -229,7 +229,23 @@ class Rollup(RollupFigures):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["resource", "period", "bucket"], name="rollup_unique_bucket")]
-        indexes = [models.Index(fields=["organization_id", "period", "bucket"], name="rollup_org_time")]
+        # Covering what the top lists sum over every function of a period: read from the
+        # index alone, not from rows three histograms wide.
+        indexes = [
+            models.Index(
+                fields=["organization_id", "period", "bucket"],
+                include=[
+                    "resource",
+                    "account_id",
+                    "errors",
+                    "duration_sum_ms",
+                    "duration_count",
+                    "cost_usd",
+                    "cold_starts",
+                ],
+                name="rollup_org_time_covering",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource_id} {self.period} {self.bucket:%Y-%m-%d %H:00}"

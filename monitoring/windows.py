@@ -39,14 +39,18 @@ def floor(t: datetime, step: Step) -> datetime:
 
 @dataclass
 class Plan:
-    """Where each part of a window is read from: raw time ranges, and ranges of bucket
-    starts of the hourly and the daily rollups."""
+    """Where each part of a window is read from: raw time ranges, ranges of bucket starts
+    of the hourly and the daily rollups, and raw ranges to take away (the part of an hour
+    read whole that lies outside the window)."""
 
     raw: list[tuple[datetime, datetime]] = field(default_factory=list)
     hours: list[tuple[datetime, datetime]] = field(default_factory=list)
     days: list[tuple[datetime, datetime]] = field(default_factory=list)
+    minus: list[tuple[datetime, datetime]] = field(default_factory=list)
 
     def add(self, kind: str, start: datetime, end: datetime) -> None:
+        if start >= end:
+            return
         ranges = getattr(self, kind)
         if ranges and ranges[-1][1] == start:
             ranges[-1] = (ranges[-1][0], end)
@@ -54,9 +58,12 @@ class Plan:
             ranges.append((start, end))
 
 
-def plan(start: datetime, end: datetime, *, now: datetime, coarsest: Step = "day") -> Plan:
+def plan(start: datetime, end: datetime, *, now: datetime, coarsest: Step = "day", subtract: bool = False) -> Plan:
     """Cover [start, end) with the coarsest buckets that fit (up to `coarsest`; "minute"
-    reads everything raw), raw rows for the rest."""
+    reads everything raw), raw rows for the rest. `subtract` (for counts, sums and
+    histograms, not maxima): a partial hour is read as its whole hour less the raw rows of
+    the rest of it when that rest is the shorter, so at most half an hour is read raw at
+    each edge."""
     out = Plan()
     open_end = end >= now
     t = start
@@ -67,9 +74,20 @@ def plan(start: datetime, end: datetime, *, now: datetime, coarsest: Step = "day
         elif coarsest != "minute" and t == floor(t, "hour") and (t + HOUR <= end or open_end):
             out.add("hours", t, t + HOUR)
             t += HOUR
+        elif coarsest == "minute":
+            out.add("raw", t, end)
+            t = end
         else:
-            upto = end if coarsest == "minute" else min(floor(t, "hour") + HOUR, end)
-            out.add("raw", t, upto)
+            hour = floor(t, "hour")
+            upto = min(hour + HOUR, end)
+            # What the hour's rollup holds beyond the part wanted (nothing is stored after now).
+            rest = [(hour, t), (upto, min(hour + HOUR, max(now, upto)))]
+            if subtract and sum((b - a for a, b in rest), timedelta()) < upto - t:
+                out.add("hours", hour, hour + HOUR)
+                for a, b in rest:
+                    out.add("minus", a, b)
+            else:
+                out.add("raw", t, upto)
             t = upto
     return out
 
@@ -160,43 +178,73 @@ def _keys(group: Group) -> tuple[str, str]:
     return f"date_trunc('{group}', r.bucket)", f"date_trunc('{group}', i.started_at)"
 
 
-def _ranges(p: Plan) -> tuple[str, list[Any], str, list[Any]]:
-    rollup, rollup_params = [], []
+def _ranges(p: Plan, kind: str = "raw") -> tuple[str, list[Any]]:
+    """The raw ranges (or those to take away) as a condition on invocations `i`."""
+    conditions, params = [], []
+    for start, end in getattr(p, kind):
+        conditions.append("(i.started_at >= %s AND i.started_at < %s)")
+        params += [start, end]
+    return " OR ".join(conditions), params
+
+
+def _rollup_ranges(p: Plan) -> tuple[str, list[Any]]:
+    conditions, params = [], []
     for period, ranges in (("hour", p.hours), ("day", p.days)):
         for start, end in ranges:
-            rollup.append("(r.period = %s AND r.bucket >= %s AND r.bucket < %s)")
-            rollup_params += [period, start, end]
-    raw, raw_params = [], []
-    for start, end in p.raw:
-        raw.append("(i.started_at >= %s AND i.started_at < %s)")
-        raw_params += [start, end]
-    return " OR ".join(rollup), rollup_params, " OR ".join(raw), raw_params
+            conditions.append("(r.period = %s AND r.bucket >= %s AND r.bucket < %s)")
+            params += [period, start, end]
+    return " OR ".join(conditions), params
+
+
+def _rollup_parts(head: str, source: Source, p: Plan) -> tuple[list[str], list[Any]]:
+    """`head` (a SELECT … FROM the source's rollups r) once per range of buckets: ranges
+    joined by OR would make PostgreSQL merge bitmaps of the rows, where one range each reads
+    the covering index alone."""
+    parts, params = [], []
+    for period, ranges in (("hour", p.hours), ("day", p.days)):
+        for start, end in ranges:
+            parts.append(f"{head} WHERE {source.where} AND r.period = %s AND r.bucket >= %s AND r.bucket < %s")
+            params += [*source.params, period, start, end]
+    return parts, params
+
+
+def _raw_parts(
+    source: Source, p: Plan, *, keys: list[str], values: list[tuple[str, str]], where: str = ""
+) -> tuple[list[str], list[Any]]:
+    """The raw rows' part of a window, grouped by `keys` (expressions over invocations i),
+    each of `values` (aggregate, name) added for `p.raw` and taken away for `p.minus`."""
+    parts, params = [], []
+    for kind, sign in (("raw", ""), ("minus", "-")):
+        ranges, range_params = _ranges(p, kind)
+        if not ranges:
+            continue
+        selected = [f"{key} AS k{n}" for n, key in enumerate(keys)]
+        selected += [f"{sign}({aggregate}) AS {name}" for aggregate, name in values]
+        parts.append(
+            f"SELECT {', '.join(selected)} FROM monitoring_invocation i WHERE {source.raw_where} AND ({ranges})"
+            f"{where} GROUP BY {', '.join(str(n + 1) for n in range(len(keys)))}"
+        )
+        params += [*source.raw_params, *range_params]
+    return parts, params
 
 
 def figures(source: Source, p: Plan, *, columns: list[str], group: Group = None) -> dict[Any, dict[str, Any]]:
     """{group key (None without a group): {column: value}} of counts, sums and maxima."""
     if group == "resource" and not source.per_function:
         raise ValueError("per-function figures need function rollups")
+    if p.minus and any(c in MAXES for c in columns):
+        raise ValueError("a maximum cannot be taken away: plan without `subtract`")
     key_r, key_i = _keys(group)
-    rollup, rollup_params, raw, raw_params = _ranges(p)
-    parts, params = [], []
-    if rollup:
-        parts.append(
-            f"SELECT {key_r} AS k, {', '.join(f'r.{c}' for c in columns)} FROM {source.table} r "
-            f"WHERE {source.where} AND ({rollup})"
-        )
-        params += [*source.params, *rollup_params]
-    if raw:
-        parts.append(
-            f"SELECT {key_i} AS k, {', '.join(f'{RAW[c]} AS {c}' for c in columns)} FROM monitoring_invocation i "
-            f"WHERE {source.raw_where} AND ({raw}) GROUP BY 1"
-        )
-        params += [*source.raw_params, *raw_params]
+    parts, params = _rollup_parts(
+        f"SELECT {key_r} AS k0, {', '.join(f'r.{c}' for c in columns)} FROM {source.table} r", source, p
+    )
+    raw_parts, raw_params = _raw_parts(source, p, keys=[key_i], values=[(RAW[c], c) for c in columns])
+    parts, params = parts + raw_parts, params + raw_params
     if not parts:
         return {}
     combine = ", ".join(f"{'max' if c in MAXES else 'sum'}(x.{c})" for c in columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT x.k, {combine} FROM ({' UNION ALL '.join(parts)}) x GROUP BY x.k", params)
+        cursor.execute(f"SELECT x.k0, {combine} FROM ({' UNION ALL '.join(parts)}) x GROUP BY x.k0", params)
         return {row[0]: {c: _number(c, v) for c, v in zip(columns, row[1:], strict=True)} for row in cursor.fetchall()}
 
 
@@ -210,28 +258,29 @@ def _number(column: str, value: Any) -> int | float | None:
 def histograms(source: Source, p: Plan, *, column: str = "histogram", group: Group = None) -> dict[Any, dict[int, int]]:
     """{group key: {bucket index: count}} of one of the rollups' histograms."""
     key_r, key_i = _keys(group)
-    rollup, rollup_params, raw, raw_params = _ranges(p)
     value = HISTOGRAMS[column]
-    parts, params = [], []
-    if rollup:
-        parts.append(
-            f"SELECT {key_r} AS k, e.key::int AS idx, e.value::bigint AS n FROM {source.table} r, "
-            f"jsonb_each_text(r.{column}) e WHERE {source.where} AND ({rollup})"
-        )
-        params += [*source.params, *rollup_params]
-    if raw:
-        parts.append(
-            f"SELECT {key_i} AS k, {bucket_index_sql(f'i.{value}')} AS idx, count(*) AS n FROM monitoring_invocation i "
-            f"WHERE {source.raw_where} AND ({raw}) AND i.{value} IS NOT NULL GROUP BY 1, 2"
-        )
-        params += [*source.raw_params, *raw_params]
+    parts, params = _rollup_parts(
+        f"SELECT {key_r} AS k0, e.key::int AS k1, e.value::bigint AS n FROM {source.table} r, "
+        f"jsonb_each_text(r.{column}) e",
+        source,
+        p,
+    )
+    raw_parts, raw_params = _raw_parts(
+        source,
+        p,
+        keys=[key_i, bucket_index_sql(f"i.{value}")],
+        values=[("count(*)", "n")],
+        where=f" AND i.{value} IS NOT NULL",
+    )
+    parts, params = parts + raw_parts, params + raw_params
     out: dict[Any, dict[int, int]] = defaultdict(dict)
     if not parts:
         return out
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT x.k, x.idx, sum(x.n) FROM ({' UNION ALL '.join(parts)}) x GROUP BY 1, 2", params)
+        cursor.execute(f"SELECT x.k0, x.k1, sum(x.n) FROM ({' UNION ALL '.join(parts)}) x GROUP BY 1, 2", params)
         for key, index, count in cursor.fetchall():
-            out[key][int(index)] = int(count)
+            if count:
+                out[key][int(index)] = int(count)
     return out
 
 
@@ -242,28 +291,21 @@ def ranked(
     `columns` (counts and sums, e.g. "sum(errors)"), above zero, in one pass over the rows."""
     if not source.per_function or any(c not in ADDED for c in columns):
         raise ValueError("rankings sum function rollups' counts and sums")
-    rollup, rollup_params, raw, raw_params = _ranges(p)
-    parts, params = [], []
-    if rollup:
-        parts.append(
-            f"SELECT r.resource_id AS k, {', '.join(f'r.{c}' for c in columns)} FROM {source.table} r "
-            f"WHERE {source.where} AND ({rollup})"
-        )
-        params += [*source.params, *rollup_params]
-    if raw:
-        parts.append(
-            f"SELECT i.resource_id AS k, {', '.join(f'{RAW[c]} AS {c}' for c in columns)} FROM monitoring_invocation i "
-            f"WHERE {source.raw_where} AND ({raw}) GROUP BY 1"
-        )
-        params += [*source.raw_params, *raw_params]
+    parts, params = _rollup_parts(
+        f"SELECT r.resource_id AS k0, {', '.join(f'r.{c}' for c in columns)} FROM {source.table} r", source, p
+    )
+    raw_parts, raw_params = _raw_parts(source, p, keys=["i.resource_id"], values=[(RAW[c], c) for c in columns])
+    parts, params = parts + raw_parts, params + raw_params
     out: dict[str, list[tuple[int, float]]] = {name: [] for name in orders}
     if not parts:
         return out
     values = ", ".join(f"{expression} AS {name}" for name, expression in orders.items())
     selects = " UNION ALL ".join(
-        f"(SELECT %s, k, {name} FROM per WHERE {name} > 0 ORDER BY {name} DESC, k LIMIT %s)" for name in orders
+        f"(SELECT %s, k0, {name} FROM per WHERE {name} > 0 ORDER BY {name} DESC, k0 LIMIT %s)" for name in orders
     )
-    sql = f"WITH per AS MATERIALIZED (SELECT x.k, {values} FROM ({' UNION ALL '.join(parts)}) x GROUP BY x.k) {selects}"
+    sql = (
+        f"WITH per AS MATERIALIZED (SELECT x.k0, {values} FROM ({' UNION ALL '.join(parts)}) x GROUP BY x.k0) {selects}"
+    )
     for name in orders:
         params += [name, limit]
     with connection.cursor() as cursor:
@@ -307,7 +349,8 @@ def window_values(
             for a, b in getattr(part, kind):
                 combined.add(kind, a, b)
         t += width
-    rollup, rollup_params, raw, raw_params = _ranges(combined)
+    rollup, rollup_params = _rollup_ranges(combined)
+    raw, raw_params = _ranges(combined)
     seconds = width.total_seconds()
     parts, params = [], []
     if rollup:

@@ -159,3 +159,32 @@ def test_alert_windows_of_hours_read_rollups_and_agree_with_the_raw_rows(fn: Res
     assert [(k, w) for k, w, _ in got] == [(k, w) for k, w, _ in want] and len(want) == 12
     for (_, _, value), (_, _, expected) in zip(got, want, strict=True):
         assert value == pytest.approx(float(expected)) if expected is not None else value is None
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (NOW - timedelta(hours=24, minutes=-50), NOW - timedelta(minutes=10)),  # both edges mostly outside
+        (NOW - timedelta(days=3, minutes=-20), NOW),
+        (NOW - timedelta(hours=5, minutes=55), NOW - timedelta(hours=2, minutes=5)),
+    ],
+)
+def test_a_partial_hour_read_as_its_hour_less_the_rest_gives_the_same_numbers(
+    fn: Resource, start: datetime, end: datetime
+) -> None:
+    store(fn, [report(f"r{i}", NOW - timedelta(minutes=7 * i + 1), duration=5 + (i * 7919) % 4000,
+                      status="timeout" if i % 13 == 0 else "") for i in range(900)])  # fmt: skip
+    source = windows.function_source(fn.organization_id, resource_ids=[fn.pk])
+    columns = ["invocations", "errors", "cost_usd", "duration_sum_ms"]
+    plain, taken = windows.plan(start, end, now=NOW), windows.plan(start, end, now=NOW, subtract=True)
+    assert taken.minus and all(b - a <= timedelta(minutes=30) for a, b in taken.raw + taken.minus)
+
+    for step in ("hour", "day"):
+        a = windows.figures(source, plain, columns=columns, group=step)
+        b = windows.figures(source, taken, columns=columns, group=step)
+        assert {k: v["invocations"] for k, v in a.items() if v["invocations"]} == {
+            k: v["invocations"] for k, v in b.items() if v["invocations"]
+        }
+    assert windows.histograms(source, plain) == windows.histograms(source, taken)
+    with pytest.raises(ValueError, match="maximum"):
+        windows.figures(source, taken, columns=["duration_max_ms"])

@@ -342,3 +342,18 @@ def test_concurrent_ingests_of_one_account_add_up(owner: Any) -> None:
     assert row.invocations == 4 * 3 * 5 and row.memory_max_mb == 50 + 30 + 4
     assert_scopes_sum_their_functions(owner.organization)
     connection.close()
+
+
+def test_rollups_built_in_bulk_equal_those_the_ingest_path_keeps(owner: Any, fleet: Any) -> None:
+    """Bulk-written rows (a backfill, the benchmark's older days) get the same rollups from
+    `function_rollups_build` as ingestion would have given them."""
+    from monitoring.store.rollups import function_rollups_build
+
+    traffic(fleet["fns"], hours=50)
+    kept = {(r.resource_id, r.period, r.bucket): _figures(r) for r in Rollup.objects.all()}
+    Rollup.objects.all().delete()
+    first_day = (NOW - timedelta(hours=50)).replace(hour=0, minute=0)
+    function_rollups_build(start=first_day, end=first_day + timedelta(days=2))  # whole days, one pass
+    function_rollups_build(start=first_day + timedelta(days=2), end=NOW)  # the rest of today
+
+    _same({(r.resource_id, r.period, r.bucket): _figures(r) for r in Rollup.objects.all()}, kept)
