@@ -38,6 +38,7 @@ from .models import (
     Trace,
     TraceCheckpoint,
 )
+from .store import rollups as rollup_figures
 
 
 @dataclass(frozen=True)
@@ -443,6 +444,31 @@ def live_resources(
     if account is not None:
         resources = resources.filter(account=account)
     return resources
+
+
+@dataclass(frozen=True)
+class FunctionTotals:
+    """One function's rollup figures over a window: counts, sums and maxima by column, and
+    its histograms ("histogram": durations, "memory_histogram", "init_histogram")."""
+
+    figures: dict[str, Any]
+    histograms: dict[str, dict[int, int]]
+
+
+def function_totals(*, account: AwsAccount, start: datetime, end: datetime) -> dict[int, FunctionTotals]:
+    """Per function of the account that ran in [start, end), its figures over exactly that
+    window (monitoring/windows.py: daily and hourly rollups inside, raw rows at the edges):
+    a few rows per function, whatever the window's length."""
+    source = windows.function_source(account.organization_id, account=account.pk)
+    plan = windows.plan(start, end, now=timezone.now())
+    figures = windows.figures(source, plan, columns=[*rollup_figures.ADDED, *rollup_figures.MAXES], group="resource")
+    histograms = {
+        name: windows.histograms(source, plan, column=name, group="resource") for name in rollup_figures.HISTOGRAMS
+    }
+    return {
+        rid: FunctionTotals(values, {name: dict(h.get(rid, {})) for name, h in histograms.items()})
+        for rid, values in figures.items()
+    }
 
 
 def hourly_rollups(*, account_id: int, since: datetime) -> QuerySet[Rollup]:
