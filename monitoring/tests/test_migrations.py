@@ -78,7 +78,7 @@ def test_rollups_stored_before_scope_rollups_get_their_memory_and_their_accounts
             tags={"team": "pay"} if i else {},
             first_seen=timezone.now(),
             last_seen=timezone.now(),
-        )  # fmt: skip
+        )
         for i, name in enumerate(("search", "pay-api"))
     ]
     hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
