@@ -47,6 +47,7 @@ class Plan:
     hours: list[tuple[datetime, datetime]] = field(default_factory=list)
     days: list[tuple[datetime, datetime]] = field(default_factory=list)
     minus: list[tuple[datetime, datetime]] = field(default_factory=list)
+    minus_hours: list[tuple[datetime, datetime]] = field(default_factory=list)
 
     def add(self, kind: str, start: datetime, end: datetime) -> None:
         if start >= end:
@@ -63,14 +64,33 @@ def plan(start: datetime, end: datetime, *, now: datetime, coarsest: Step = "day
     reads everything raw), raw rows for the rest. `subtract` (for counts, sums and
     histograms, not maxima): a partial hour is read as its whole hour less the raw rows of
     the rest of it when that rest is the shorter, so at most half an hour is read raw at
-    each edge."""
+    each edge; and the first, partial day of a window of days as its whole day less its
+    hours before the window, when those are fewer (at most 12 hourly rows a function)."""
     out = Plan()
     open_end = end >= now
     t = start
     while t < end:
-        if coarsest == "day" and t == floor(t, "day") and (t + DAY <= end or open_end):
+        day = floor(t, "day")
+        if coarsest == "day" and t == day and (t + DAY <= end or open_end):
             out.add("days", t, t + DAY)
             t += DAY
+        elif (
+            coarsest == "day"
+            and subtract
+            and t == floor(t, "hour")
+            and (day + DAY <= end or open_end)
+            and t - day < min(day + DAY, max(now, end)) - t
+        ):
+            before = t
+            if out.hours and out.hours[-1][1] == t and out.hours[-1][0] <= t - HOUR and t - HOUR >= day:
+                # The hour just read whole (a partial first hour) is in the day already.
+                before = t - HOUR
+                out.hours[-1] = (out.hours[-1][0], before)
+                if out.hours[-1][0] == before:
+                    out.hours.pop()
+            out.add("days", day, day + DAY)
+            out.add("minus_hours", day, before)
+            t = day + DAY
         elif coarsest != "minute" and t == floor(t, "hour") and (t + HOUR <= end or open_end):
             out.add("hours", t, t + HOUR)
             t += HOUR
@@ -197,13 +217,15 @@ def _rollup_ranges(p: Plan) -> tuple[str, list[Any]]:
 
 
 def _rollup_parts(head: str, source: Source, p: Plan) -> tuple[list[str], list[Any]]:
-    """`head` (a SELECT … FROM the source's rollups r) once per range of buckets: ranges
-    joined by OR would make PostgreSQL merge bitmaps of the rows, where one range each reads
-    the covering index alone."""
+    """`head` (a SELECT … FROM the source's rollups r, its values prefixed by `{sign}`) once
+    per range of buckets, negated for the hours taken away: ranges joined by OR would make
+    PostgreSQL merge bitmaps of the rows, where one range each reads the covering index alone."""
     parts, params = [], []
-    for period, ranges in (("hour", p.hours), ("day", p.days)):
+    for period, ranges, sign in (("hour", p.hours, ""), ("day", p.days, ""), ("hour", p.minus_hours, "-")):
         for start, end in ranges:
-            parts.append(f"{head} WHERE {source.where} AND r.period = %s AND r.bucket >= %s AND r.bucket < %s")
+            parts.append(
+                f"{head.format(sign=sign)} WHERE {source.where} AND r.period = %s AND r.bucket >= %s AND r.bucket < %s"
+            )
             params += [*source.params, period, start, end]
     return parts, params
 
@@ -232,11 +254,11 @@ def figures(source: Source, p: Plan, *, columns: list[str], group: Group = None)
     """{group key (None without a group): {column: value}} of counts, sums and maxima."""
     if group == "resource" and not source.per_function:
         raise ValueError("per-function figures need function rollups")
-    if p.minus and any(c in MAXES for c in columns):
+    if (p.minus or p.minus_hours) and any(c in MAXES for c in columns):
         raise ValueError("a maximum cannot be taken away: plan without `subtract`")
     key_r, key_i = _keys(group)
     parts, params = _rollup_parts(
-        f"SELECT {key_r} AS k0, {', '.join(f'r.{c}' for c in columns)} FROM {source.table} r", source, p
+        f"SELECT {key_r} AS k0, {', '.join(f'{{sign}}r.{c} AS {c}' for c in columns)} FROM {source.table} r", source, p
     )
     raw_parts, raw_params = _raw_parts(source, p, keys=[key_i], values=[(RAW[c], c) for c in columns])
     parts, params = parts + raw_parts, params + raw_params
@@ -260,7 +282,7 @@ def histograms(source: Source, p: Plan, *, column: str = "histogram", group: Gro
     key_r, key_i = _keys(group)
     value = HISTOGRAMS[column]
     parts, params = _rollup_parts(
-        f"SELECT {key_r} AS k0, e.key::int AS k1, e.value::bigint AS n FROM {source.table} r, "
+        f"SELECT {key_r} AS k0, e.key::int AS k1, {{sign}}e.value::bigint AS n FROM {source.table} r, "
         f"jsonb_each_text(r.{column}) e",
         source,
         p,
@@ -292,7 +314,9 @@ def ranked(
     if not source.per_function or any(c not in ADDED for c in columns):
         raise ValueError("rankings sum function rollups' counts and sums")
     parts, params = _rollup_parts(
-        f"SELECT r.resource_id AS k0, {', '.join(f'r.{c}' for c in columns)} FROM {source.table} r", source, p
+        f"SELECT r.resource_id AS k0, {', '.join(f'{{sign}}r.{c} AS {c}' for c in columns)} FROM {source.table} r",
+        source,
+        p,
     )
     raw_parts, raw_params = _raw_parts(source, p, keys=["i.resource_id"], values=[(RAW[c], c) for c in columns])
     parts, params = parts + raw_parts, params + raw_params

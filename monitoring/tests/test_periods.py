@@ -179,12 +179,46 @@ def test_a_partial_hour_read_as_its_hour_less_the_rest_gives_the_same_numbers(
     plain, taken = windows.plan(start, end, now=NOW), windows.plan(start, end, now=NOW, subtract=True)
     assert taken.minus and all(b - a <= timedelta(minutes=30) for a, b in taken.raw + taken.minus)
 
-    for step in ("hour", "day"):
-        a = windows.figures(source, plain, columns=columns, group=step)
-        b = windows.figures(source, taken, columns=columns, group=step)
+    for step in ("hour", "day"):  # a chart's buckets: planned no coarser than them
+        a = windows.figures(source, windows.plan(start, end, now=NOW, coarsest=step), columns=columns, group=step)
+        b = windows.figures(
+            source, windows.plan(start, end, now=NOW, coarsest=step, subtract=True), columns=columns, group=step
+        )
         assert {k: v["invocations"] for k, v in a.items() if v["invocations"]} == {
             k: v["invocations"] for k, v in b.items() if v["invocations"]
         }
     assert windows.histograms(source, plain) == windows.histograms(source, taken)
     with pytest.raises(ValueError, match="maximum"):
         windows.figures(source, taken, columns=["duration_max_ms"])
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (NOW - timedelta(days=7), NOW),  # 10:05: hours 10–24 of the first day, or that day less 0–10
+        (NOW - timedelta(days=7, hours=8), NOW),  # 02:05: the first day less its first two hours
+        (NOW - timedelta(days=7, hours=-13), NOW),  # 23:05: its last hour
+        (NOW - timedelta(days=3, hours=8, minutes=40), NOW - timedelta(hours=20)),  # ends in the past
+    ],
+)
+def test_a_first_partial_day_read_as_its_day_less_its_first_hours_is_exact(
+    fn: Resource, start: datetime, end: datetime
+) -> None:
+    store(fn, [report(f"r{i}", NOW - timedelta(minutes=29 * i + 1), duration=5 + (i * 7919) % 4000,
+                      status="timeout" if i % 13 == 0 else "") for i in range(500)])  # fmt: skip
+    source = windows.function_source(fn.organization_id, resource_ids=[fn.pk])
+    p = windows.plan(start, end, now=NOW, subtract=True)
+    columns = ["invocations", "errors", "cold_starts", "cost_usd", "gb_seconds", "duration_sum_ms"]
+
+    got = windows.figures(source, p, columns=columns).get(None) or {}
+    by_day = windows.figures(source, p, columns=["invocations"], group="day")
+    want, want_histogram = _raw(fn, start, end)
+
+    for c in ("invocations", "errors", "cold_starts"):
+        assert got[c] == want[c], c
+    for c in ("cost_usd", "gb_seconds", "duration_sum_ms"):
+        assert math.isclose(got[c], want[c], rel_tol=1e-9), c
+    assert windows.histograms(source, p).get(None, {}) == want_histogram
+    assert sum(v["invocations"] for v in by_day.values()) == want["invocations"]
+    hours = sum((b - a for a, b in p.hours + p.minus_hours), timedelta())
+    assert hours <= timedelta(hours=13 + 24)  # never a first day hour by hour when its day less fewer hours will do
