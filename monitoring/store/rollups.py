@@ -221,24 +221,12 @@ _DAILY = _merge_sql(
     conflict=_FUNCTION_CONFLICT,
 )
 
-# A recomputed hour (day) that no longer has any row: a row whose start a better view
-# corrected has left it. The upserts above only write buckets that have rows.
-_HOURS_EMPTIED = """
-DELETE FROM monitoring_rollup r
-WHERE r.resource_id = %(resource)s AND r.period = 'hour' AND r.bucket >= %(start)s AND r.bucket < %(end)s
-  AND NOT EXISTS (SELECT 1 FROM monitoring_invocation i WHERE i.resource_id = %(resource)s
-                  AND i.started_at >= r.bucket AND i.started_at < r.bucket + interval '1 hour')
-"""
-_DAYS_EMPTIED = """
-DELETE FROM monitoring_rollup r
-WHERE r.resource_id = %(resource)s AND r.period = 'day' AND r.bucket >= %(start)s AND r.bucket < %(end)s
-  AND NOT EXISTS (SELECT 1 FROM monitoring_rollup h WHERE h.resource_id = %(resource)s AND h.period = 'hour'
-                  AND h.bucket >= r.bucket AND h.bucket < r.bucket + interval '1 day')
-"""
-
 # Transaction-level advisory locks (two int4 keys: a namespace, an id).
 LOCK_ORGANIZATION = 20_001  # shared by ingests, exclusive by project rebuilds
 LOCK_FUNCTION = 20_002  # one function's rollup recompute
+
+
+RUN_GAP = timedelta(hours=3)
 
 
 def _key(pk: int) -> int:
@@ -269,23 +257,28 @@ def rollups_recompute(*, resource: Resource, times: Iterable[datetime]) -> None:
             "SELECT pg_advisory_xact_lock_shared(%s, %s), pg_advisory_xact_lock(%s, %s)",
             [LOCK_ORGANIZATION, _key(resource.organization_id), LOCK_FUNCTION, _key(resource.pk)],
         )
-        before = _function_rows(cursor, resource.pk, hours, days)
-        # Contiguous runs of hours become one range each (a poll usually touches one or two).
+        # Runs of hours become one range each (a poll usually touches one or two); hours a
+        # short gap apart join one run: one statement instead of many for a batch spread
+        # over a day, for the price of recomputing the few hours between.
         runs: list[tuple[datetime, datetime]] = []
         for h in hours:
-            if runs and runs[-1][1] == h:
+            if runs and h - runs[-1][1] <= RUN_GAP:
                 runs[-1] = (runs[-1][0], h + timedelta(hours=1))
             else:
                 runs.append((h, h + timedelta(hours=1)))
+        recomputed = [
+            start + timedelta(hours=k) for start, end in runs for k in range((end - start) // timedelta(hours=1))
+        ]
+        before = _function_rows(cursor, resource.pk, recomputed, days)
+        after: dict[tuple[str, datetime], dict[str, Any]] = {}
         for start, end in runs:
-            window: dict[str, Any] = {"resource": resource.pk, "start": start, "end": end}
-            cursor.execute(_HOURLY_ONE, window)
-            cursor.execute(_HOURS_EMPTIED, window)
+            cursor.execute(_HOURLY_ONE, {"resource": resource.pk, "start": start, "end": end})
+            after.update(_returned(cursor))
+        _emptied(cursor, resource.pk, "hour", before, after)  # a row whose corrected start left its hour
         for day in days:
-            window = {"resource": resource.pk, "start": day, "end": day + timedelta(days=1)}
-            cursor.execute(_DAILY, {**window, "resources": [resource.pk]})
-            cursor.execute(_DAYS_EMPTIED, window)
-        after = _function_rows(cursor, resource.pk, hours, days)
+            cursor.execute(_DAILY_ONE, {"resources": [resource.pk], "start": day, "end": day + timedelta(days=1)})
+            after.update(_returned(cursor))
+        _emptied(cursor, resource.pk, "day", before, after)
         deltas = _deltas(before, after)
         if not deltas:
             return
@@ -294,7 +287,34 @@ def rollups_recompute(*, resource: Resource, times: Iterable[datetime]) -> None:
             _scope_apply(cursor, ProjectScope(resource.organization_id, project), deltas)
 
 
-_HOURLY_ONE = _from_raw_sql("i.resource_id = %(resource)s AND i.started_at >= %(start)s AND i.started_at < %(end)s")
+# The ingest path's upserts hand back what they wrote (the function's rows after).
+_RETURNING = f" RETURNING period, bucket, {', '.join(COLUMNS)}"
+_HOURLY_ONE = (
+    _from_raw_sql("i.resource_id = %(resource)s AND i.started_at >= %(start)s AND i.started_at < %(end)s") + _RETURNING
+)
+_DAILY_ONE = _DAILY + _RETURNING
+
+
+def _returned(cursor: Any) -> dict[tuple[str, datetime], dict[str, Any]]:
+    return {(row[0], row[1]): dict(zip(COLUMNS, row[2:], strict=True)) for row in cursor.fetchall()}
+
+
+def _emptied(
+    cursor: Any,
+    resource_id: int,
+    period: str,
+    before: dict[tuple[str, datetime], dict[str, Any]],
+    after: dict[tuple[str, datetime], dict[str, Any]],
+) -> None:
+    """Delete the recomputed buckets that had a row and have no invocation left: the
+    upserts only write buckets that have rows."""
+    gone = [bucket for p, bucket in before if p == period and (p, bucket) not in after]
+    if gone:
+        cursor.execute(
+            "DELETE FROM monitoring_rollup WHERE resource_id = %s AND period = %s AND bucket = ANY(%s)",
+            [resource_id, period, gone],
+        )
+
 
 _ROW_COLUMNS = ", ".join(COLUMNS)
 
