@@ -1,15 +1,27 @@
 """Server time of each dashboard page on a large account.
 
     .venv/bin/python -m devtools.devservices run -- \
-        .venv/bin/python benchmarks/pages.py [--functions 1000] [--invocations 10000000] [--requests 20]
+        .venv/bin/python benchmarks/pages.py [--functions 1000|10000] [--invocations 10000000] [--days 30] \
+        [--requests 20] [--seed-only]
 
-Seeds, in its own database (`<name>_bench`), one organisation with N functions and M
-invocations spread over the last 7 days **through the ingestion path**
-(`monitoring.store.invocations.invocations_store`, with REPORT lines as Lambda writes them, so rollups,
-error groups and log lines are built as in production), then requests every page with a
-signed-in client and prints the median and p95 server time. Goal: p95 under 300 ms,
-independent of the number of invocations (long windows read rollups, not raw rows).
-Seeding is skipped when the database already holds the requested volume.
+Seeds, in a database of its own per profile (`<name>_pages_<functions>`), one organisation
+with N functions (a tenth of them in a project) and M invocations spread evenly over the
+last D days:
+
+- the older days in bulk: each day's rows COPY-ed into a table of their own, attached as
+  that day's partition (its indexes built once, not row by row), and the functions'
+  hourly and daily rollups computed from those rows by the rollup code itself
+  (`monitoring.store.rollups.function_rollups_build`, the ingest path's SQL), then the
+  account × region and project rollups from those (`scope_rollups_build`);
+- the last day and a bit (from the hour 24 hours ago) **through the ingestion path**
+  (`monitoring.store.invocations.invocations_store`, REPORT lines as Lambda writes them), so
+  that log lines, error groups and the rollups' deltas are what production writes.
+
+Seeding is resumable: a day already attached, a function already ingested, is skipped, and
+nothing is seeded when the database holds the requested volume. Then it runs the insights
+checks once (their page lists findings) and requests every page with a signed-in client,
+printing the median and p95 server time and the number of SQL queries of each. Goal: p95
+under 300 ms for every page, at 1,000 and at 10,000 functions.
 """
 
 from __future__ import annotations
@@ -20,132 +32,408 @@ import random
 import statistics
 import sys
 import time
-import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+REGION = "us-east-1"
+MEMORY_MB = 256
+TEAMS = 10  # functions tagged team=t0…t9; the project groups team t0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--functions", type=int, default=1000)
     parser.add_argument("--invocations", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--seed-only", action="store_true", help="seed (or finish seeding), measure nothing")
     args = parser.parse_args()
 
     from common import bench_database  # same folder: the scratch database helper
 
-    os.environ["DATABASE_URL"] = bench_database()
+    os.environ["DATABASE_URL"] = bench_database(f"pages_{args.functions}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashbird_clone.settings")
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    org, account, functions, now = setup(args)
+    seed(args, org, account, functions, now)
+    if not args.seed_only:
+        measure(args, org, account, functions)
+
+
+def setup(args: argparse.Namespace) -> tuple[Any, Any, list[Any], datetime]:
+    """The organisation, its account and functions, a project, and the seed's "now" (kept
+    in the database, so a resumed seed puts its days where the first run did)."""
+    from django.db import connection
 
     from accounts.models import AwsAccount, Organization
     from accounts.services import organization_create, user_create_verified
     from kinds import lambda_function
-    from monitoring.models import Invocation, Resource
-    from monitoring.parsing.lambda_logs import parse_events
-    from monitoring.store.invocations import invocations_store
+    from monitoring.models import Resource
+    from monitoring.services import project_create
 
-    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_seed (key text PRIMARY KEY, value text NOT NULL)")
+        cursor.execute(
+            "INSERT INTO bench_seed VALUES ('now', %s) ON CONFLICT DO NOTHING", [datetime.now(tz=UTC).isoformat()]
+        )
+        cursor.execute("SELECT value FROM bench_seed WHERE key = 'now'")
+        now = datetime.fromisoformat(cursor.fetchone()[0])
     org = Organization.objects.filter(name="Pages bench").first()
     if org is None:
         owner = user_create_verified(email="pages-bench@example.com", password="x" * 12)
         org = organization_create(name="Pages bench", owner=owner)
     account = AwsAccount.objects.filter(organization=org).first() or AwsAccount.objects.create(
         organization=org, name="bench", role_arn="arn:aws:iam::123456789012:role/bench", aws_account_id="123456789012",
-        regions=["us-east-1"], status="connected",
+        regions=[REGION], status="connected",
     )  # fmt: skip
-    now = datetime.now(tz=UTC)
     existing = Resource.objects.filter(account=account).count()
     Resource.objects.bulk_create(
-        Resource(
-            organization=org,
-            account=account,
-            region="us-east-1",
-            kind=lambda_function.KIND,
-            arn=f"arn:aws:lambda:us-east-1:123456789012:function:fn-{i:05d}",
-            name=f"fn-{i:05d}",
-            config={"memory_mb": 256, "architecture": "arm64", "timeout_s": 30, "runtime": "python3.12"},
-            first_seen=now,
-            last_seen=now,
-        )
-        for i in range(existing, args.functions)
-    )
+        (
+            Resource(
+                organization=org, account=account, region=REGION, kind=lambda_function.KIND,
+                arn=f"arn:aws:lambda:{REGION}:123456789012:function:fn-{i:05d}", name=f"fn-{i:05d}",
+                config={"memory_mb": MEMORY_MB, "architecture": "arm64", "timeout_s": 30, "runtime": "python3.12"},
+                tags={"team": f"t{i % TEAMS}"}, first_seen=now, last_seen=now,
+            )
+            for i in range(existing, args.functions)
+        ),
+        batch_size=2000,
+    )  # fmt: skip
+    project_create(organization=org, name="Team 0", tag_key="team", tag_value="t0", name_pattern="")
     functions = list(Resource.objects.filter(account=account).order_by("pk")[: args.functions])
+    return org, account, functions, now
 
-    have = Invocation.objects.filter(account_id=account.pk).count()
-    if have < args.invocations:
-        todo = args.invocations - have
-        print(f"seeding {todo:,} invocations through the ingestion path…", flush=True)
-        rng = random.Random(have)
-        per_fn = max(1, todo // len(functions))
-        batch = 5000
-        started = time.perf_counter()
-        done = 0
-        span_ms = 7 * 24 * 3600 * 1000
-        base = int((now - timedelta(days=7)).timestamp() * 1000)
-        for fn in functions:
-            remaining = per_fn
-            while remaining > 0:
-                n = min(batch, remaining)
-                events = []
-                for _ in range(n):
-                    rid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-                    duration = round(rng.lognormvariate(4, 0.8), 2)
-                    init = f"\tInit Duration: {rng.uniform(100, 400):.2f} ms" if rng.random() < 0.05 else ""
-                    status = "\tStatus: timeout" if rng.random() < 0.002 else ""
-                    events.append(
-                        {
-                            "timestamp": base + rng.randrange(span_ms),
-                            "message": f"REPORT RequestId: {rid}\tDuration: {duration} ms\tBilled Duration: {int(duration) + 1} ms\t"
-                            f"Memory Size: 256 MB\tMax Memory Used: {rng.randint(60, 120)} MB{init}{status}\t\n",
-                            "logStreamName": "2026/11/26/[$LATEST]bench",
-                            "eventId": rid,
-                        }
+
+def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any], now: datetime) -> None:
+    from django.db import connection
+
+    from monitoring.models import Invocation
+
+    first_day = (now - timedelta(days=args.days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    cut = (now - timedelta(hours=24)).replace(minute=0, second=0, microsecond=0)  # ingested from here
+    per_second = args.invocations / (now - first_day).total_seconds()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM bench_seed WHERE key = 'done'")
+        if cursor.fetchone():
+            print(f"seeded already: {Invocation.objects.filter(account_id=account.pk).count():,} invocations")
+            return
+    print(
+        f"seeding {args.invocations:,} invocations of {len(functions):,} functions over {args.days} days "
+        f"(bulk before {cut:%Y-%m-%d %H:%M}, ingestion path after)",
+        flush=True,
+    )
+    started = time.perf_counter()
+    bulk_days(account, functions, first_day, cut, per_second)
+    with connection.cursor() as cursor:  # statistics of the new partitions, as autovacuum would gather
+        cursor.execute("ANALYZE monitoring_invocation")
+        cursor.execute("ANALYZE monitoring_rollup")
+    t = time.perf_counter()
+    from monitoring.store.rollups import scope_rollups_build
+
+    scope_rollups_build(organization_id=org.pk, start=first_day, end=cut)
+    print(f"  account and project rollups of the bulk days: {time.perf_counter() - t:,.0f} s", flush=True)
+    ingest_recent(functions, cut, now, per_second)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("INSERT INTO bench_seed VALUES ('done', 'yes') ON CONFLICT DO NOTHING")
+    total = Invocation.objects.filter(account_id=account.pk).count()
+    print(f"seeded {total:,} invocations in {time.perf_counter() - started:,.0f} s", flush=True)
+
+    from insights.engine import insights_run
+
+    t = time.perf_counter()
+    insights_run(account)
+    print(f"insights run (findings for the insights page): {time.perf_counter() - t:,.1f} s", flush=True)
+
+
+def bulk_days(account: Any, functions: list[Any], first_day: datetime, cut: datetime, per_second: float) -> None:
+    """Each day before `cut`: its rows COPY-ed into a table of their own, attached as the
+    day's partition, and the day's function rollups computed from them; one transaction
+    per day, skipped when the partition is there (the hours of `cut`'s day before it go
+    into its partition with a plain COPY). Another process formats the next day's rows
+    meanwhile."""
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from django.db import connection, transaction
+
+    from monitoring.pricing import price_for
+    from monitoring.store.invocations import INVOCATION_COLUMNS
+    from monitoring.store.partitions import ensure_partitions, partition_name, partition_unique_index, partitions
+    from monitoring.store.rollups import function_rollups_build
+
+    attached = {name for name, _ in partitions("monitoring_invocation")}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'bench_load_%%' AND relkind = 'r'")
+        for (name,) in cursor.fetchall():  # a day a crash left half-loaded
+            cursor.execute(f'DROP TABLE "{name}"')
+    todo: list[tuple[datetime, datetime]] = []
+    day = first_day
+    while day < cut:
+        end = min(day + timedelta(days=1), cut)
+        if not (end == day + timedelta(days=1) and partition_name("monitoring_invocation", day.date()) in attached):
+            todo.append((day, end))
+        day = end
+
+    price = price_for(REGION, "arm64")
+    spec = Day(
+        INVOCATION_COLUMNS, price.gb_second, price.per_request, account.organization_id, account.pk,
+        [fn.pk for fn in functions],
+    )  # fmt: skip
+
+    def rows_of(start: datetime, end: datetime) -> Future[list[str]]:
+        n = round(per_second * (end - start).total_seconds())
+        return pool.submit(day_rows, spec, start, end, n, int(start.timestamp()), _reserve_ids(n).start)
+
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        upcoming = rows_of(*todo[0]) if todo else None
+        for i, (day, end) in enumerate(todo):
+            t = time.perf_counter()
+            assert upcoming is not None
+            rows = upcoming.result()
+            upcoming = rows_of(*todo[i + 1]) if i + 1 < len(todo) else None
+            name = partition_name("monitoring_invocation", day.date())
+            with transaction.atomic(), connection.cursor() as cursor:
+                if end == day + timedelta(days=1):
+                    load = f"bench_load_{day:%Y%m%d}"
+                    cursor.execute(f'CREATE TABLE "{load}" (LIKE monitoring_invocation INCLUDING DEFAULTS)')
+                    copy(cursor, load, rows)
+                    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the indexes ATTACH builds
+                    cursor.execute(
+                        f'ALTER TABLE monitoring_invocation ATTACH PARTITION "{load}" '
+                        f"FOR VALUES FROM ('{day.date().isoformat()}') TO ('{end.date().isoformat()}')"
                     )
-                invocations_store(resource=fn, result=parse_events(events), new_after_ms=0)
-                remaining -= n
-                done += n
-            if done and done % 500_000 < per_fn:
-                rate = done / (time.perf_counter() - started)
-                print(f"  {done:,} stored, {rate:,.0f} invocations/s", flush=True)
-        print(f"seeded in {time.perf_counter() - started:,.0f} s", flush=True)
+                    cursor.execute(f'ALTER TABLE "{load}" RENAME TO "{name}"')
+                    partition_unique_index(cursor, "monitoring_invocation", name)
+                else:
+                    ensure_partitions("monitoring_invocation", [day.date()])
+                    cursor.execute(
+                        "SELECT 1 FROM monitoring_invocation WHERE account_id = %s AND started_at >= %s "
+                        "AND started_at < %s LIMIT 1",
+                        [account.pk, day, end],
+                    )
+                    if cursor.fetchone() is None:
+                        copy(cursor, "monitoring_invocation", rows)
+                function_rollups_build(start=day, end=end)
+            print(f"  {day:%Y-%m-%d}: {len(rows):,} invocations in bulk, {time.perf_counter() - t:,.1f} s", flush=True)
 
+
+@dataclass(frozen=True)
+class Day:
+    """What a worker process needs to format one day's rows (no Django in it)."""
+
+    columns: list[str]  # the invocation table's, in order
+    gb_second: float
+    per_request: float
+    organization_id: int
+    account_id: int
+    ids: list[int]  # the functions
+
+
+def day_rows(day_spec: Day, start: datetime, end: datetime, n: int, seed: int, first_id: int) -> list[str]:
+    """COPY text rows of invocations in [start, end) (within one UTC day), evenly over the
+    functions, sorted by start as polls would have written them. Formatted by hand: ten
+    million rows through datetime.isoformat and dicts would take minutes."""
+    ids = day_spec.ids
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    lo, span = (start - day).total_seconds(), (end - start).total_seconds()
+    next_day = f"{(day + timedelta(days=1)):%Y-%m-%d}"
+    prefix = f"{day:%Y-%m-%d}"
+    rng = random.Random(seed)
+    random_, lognorm = rng.random, rng.lognormvariate
+    starts = sorted(lo + random_() * span for _ in range(n))
+    constants = {
+        "organization_id": str(day_spec.organization_id),
+        "account_id": str(day_spec.account_id),
+        "attempt": "1",
+        "start_source": "report",
+        "memory_size_mb": str(MEMORY_MB),
+        "log_stream": "2026/11/26/[$LATEST]bench",
+        "complete": "t",
+    }
+    per_row = ["id", "resource_id", "request_id", "status", "started_at", "ended_at", "duration_ms",
+               "billed_duration_ms", "max_memory_used_mb", "init_duration_ms", "cold_start", "cost_usd"]  # fmt: skip
+    # Each column: its value's place in a row, or its constant text (\N: none).
+    template = "\t".join(
+        f"{{{per_row.index(c)}}}" if c in per_row else constants.get(c, "\\N") for c in day_spec.columns
+    )
+
+    def stamp(seconds: float) -> str:
+        whole = int(seconds)
+        date = prefix if whole < 86_400 else next_day
+        whole %= 86_400
+        return f"{date} {whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}.{int(seconds % 1 * 1e6):06d}+00"
+
+    out = []
+    for k, t in enumerate(starts):
+        duration = round(lognorm(4, 0.8), 2)
+        billed = int(duration) + 1
+        cold = random_() < 0.05
+        row = template.format(
+            str(first_id + k),
+            str(ids[k % len(ids)]),
+            f"b{int(t * 1000):x}-{k:x}",
+            "timeout" if random_() < 0.002 else "success",
+            stamp(t),
+            stamp(t + duration / 1000),
+            str(duration),
+            str(billed),
+            str(60 + int(random_() * 61)),
+            f"{100 + random_() * 300:.2f}" if cold else "\\N",
+            "t" if cold else "f",
+            repr(billed / 1000 * MEMORY_MB / 1024 * day_spec.gb_second + day_spec.per_request),
+        )
+        out.append(row)
+    return out
+
+
+def _reserve_ids(n: int) -> range:
+    """A block of `n` invocation ids from the table's sequence."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('monitoring_invocation', 'id')")
+        sequence = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s)", [sequence])
+        first = cursor.fetchone()[0]
+        cursor.execute("SELECT setval(%s, %s)", [sequence, first + n])
+    return range(first, first + n)
+
+
+def copy(cursor: Any, table: str, rows: list[str]) -> None:
+    from monitoring.store.invocations import INVOCATION_COLUMNS
+
+    with cursor.cursor.copy(f'COPY "{table}" ({", ".join(INVOCATION_COLUMNS)}) FROM STDIN') as pipe:
+        for i in range(0, len(rows), 20_000):
+            pipe.write(("\n".join(rows[i : i + 20_000]) + "\n").encode())
+
+
+def ingest_recent(functions: list[Any], cut: datetime, now: datetime, per_second: float) -> None:
+    """[cut, now) through the ingestion path, one store call per function (a function
+    already holding rows after `cut` is skipped)."""
+    from monitoring.models import Invocation
+    from monitoring.parsing.lambda_logs import parse_events
+    from monitoring.store.invocations import invocations_store
+
+    done = set(
+        Invocation.objects.filter(started_at__gte=cut, resource__in=functions).values_list("resource_id", flat=True)
+    )
+    todo = [fn for fn in functions if fn.pk not in done]
+    if not todo:
+        return
+    per_fn = max(1, round(per_second * (now - cut).total_seconds() / len(functions)))
+    print(f"  ingesting {per_fn * len(todo):,} invocations of the last day through the ingestion path…", flush=True)
+    started, stored = time.perf_counter(), 0
+    span_ms = int((now - cut).total_seconds() * 1000) - 60_000
+    base_ms = int(cut.timestamp() * 1000)
+    for i, fn in enumerate(todo):
+        rng = random.Random(fn.pk)
+        events = []
+        for k in range(per_fn):
+            rid = f"{rng.getrandbits(128):032x}"
+            rid = f"{rid[:8]}-{rid[8:12]}-4{rid[13:16]}-a{rid[17:20]}-{rid[20:]}"
+            duration = round(rng.lognormvariate(4, 0.8), 2)
+            init = f"\tInit Duration: {rng.uniform(100, 400):.2f} ms" if rng.random() < 0.05 else ""
+            status = "\tStatus: timeout" if rng.random() < 0.002 else ""
+            events.append(
+                {
+                    "timestamp": base_ms + rng.randrange(span_ms),
+                    "message": f"REPORT RequestId: {rid}\tDuration: {duration} ms\tBilled Duration: "
+                    f"{int(duration) + 1} ms\tMemory Size: {MEMORY_MB} MB\tMax Memory Used: {rng.randint(60, 120)} MB"
+                    f"{init}{status}\t\n",
+                    "logStreamName": "2026/11/26/[$LATEST]bench",
+                    "eventId": f"{fn.pk}-{k}",
+                }
+            )
+        invocations_store(resource=fn, result=parse_events(events), new_after_ms=0)
+        stored += per_fn
+        if (i + 1) % max(1, len(todo) // 10) == 0:
+            rate = stored / (time.perf_counter() - started)
+            print(f"    {i + 1:,} functions, {stored:,} invocations, {rate:,.0f} invocations/s", flush=True)
+
+
+def _count(queries: list[str], execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    queries.append(sql)
+    return execute(sql, params, many, context)
+
+
+def measure(args: argparse.Namespace, org: Any, account: Any, functions: list[Any]) -> None:
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    from accounts.api_tokens import api_token_create
+    from monitoring.models import ErrorGroup, Invocation, LogLine, Project
+
+    # No collectstatic here: unhashed static names, as in the tests.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     client = Client(HTTP_HOST="localhost")
-    client.force_login(org.memberships.first().user)  # type: ignore[union-attr]
+    user = org.memberships.first().user
+    client.force_login(user)
+    token = api_token_create(organization=org, name=f"bench {time.time()}", by=user)[1]
     fn = functions[len(functions) // 2]
-    inv = Invocation.objects.filter(resource=fn).order_by("-id").first()
+    inv = Invocation.objects.filter(resource=fn).order_by("-started_at").first()
+    group = ErrorGroup.objects.filter(organization=org).order_by("-count").first()
+    project = Project.objects.get(organization=org, name="Team 0")
     pages = {
+        "overview 1h": "/?period=1h",
         "overview 24h": "/?period=24h",
         "overview 7d": "/?period=7d",
         "overview 30d": "/?period=30d",
-        "resources": "/resources/",
+        "overview 24h project": f"/?period=24h&project={project.pk}",
+        "resources p1": "/resources/",
+        "resources p7": "/resources/?page=7",
         "function 24h": f"/resources/{fn.pk}/?period=24h",
         "function 7d": f"/resources/{fn.pk}/?period=7d",
-        "invocation": f"/invocations/{inv.pk}/" if inv else "/",
+        "executions (timeouts)": f"/resources/{fn.pk}/?period=7d&status=timeout",
+        "execution": f"/invocations/{inv.pk}/" if inv else "/",
         "errors": "/errors/",
+        "error group": f"/errors/{group.pk}/" if group else "/errors/",
         "logs 1h": "/logs/?period=1h",
+        "logs 24h search": "/logs/?period=24h&q=timeout",
         "insights": "/insights/",
+        "alerts": "/alerts/",
+        "api overview 24h": "/api/v1/overview?period=24h",
+        "api invocations": f"/api/v1/invocations?resource={fn.pk}&period=24h",
     }
     total = Invocation.objects.filter(account_id=account.pk).count()
-    print(f"\n{len(functions):,} functions, {total:,} invocations; {args.requests} requests per page\n")
-    print(f"{'page':<16} {'median ms':>10} {'p95 ms':>10}")
+    lines = LogLine.objects.filter(account_id=account.pk).count()
+    print(
+        f"\n{len(functions):,} functions, {total:,} invocations, {lines:,} log lines; {args.requests} requests per page"
+    )
+    if hasattr(os, "getloadavg"):
+        print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(f"\n{'page':<22} {'median ms':>10} {'p95 ms':>10} {'queries':>8}")
+    bearer = {"Authorization": f"Bearer {token}"}
     for name, url in pages.items():
-        client.get(url)  # warm caches and connections
+        headers = bearer if url.startswith("/api/") else {}
+        queries: list[str] = []
+        with connection.execute_wrapper(partial(_count, queries)):
+            response = client.get(url, headers=headers)  # warm caches and connections
+        assert response.status_code == 200, (url, response.status_code)
         times = []
         for _ in range(args.requests):
             t0 = time.perf_counter()
-            response = client.get(url)
+            response = client.get(url, headers=headers)
             times.append((time.perf_counter() - t0) * 1000)
             assert response.status_code == 200, (url, response.status_code)
         times.sort()
         p95 = times[max(0, round(0.95 * len(times)) - 1)]
-        print(f"{name:<16} {statistics.median(times):>10.1f} {p95:>10.1f}", flush=True)
+        print(f"{name:<22} {statistics.median(times):>10.1f} {p95:>10.1f} {len(queries):>8}", flush=True)
+    if hasattr(os, "getloadavg"):
+        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ compose file's workers read it.
 - metrics: CloudWatch metric polls;
 - logs: the log poll chains (each unit's poll schedules its next);
 - insights: the checks; alerts: rule evaluation, notifications, digests;
-- the default queue, "celery": housekeeping (the heartbeat, partitions, retention).
+- the default queue, "celery": housekeeping (the heartbeat, partitions, retention, project
+  rollup builds).
 
 A worker started without `-Q` consumes only the default queue. Push ingestion has no queue:
 the web process stores a Firehose delivery before answering it (Firehose retries what it was

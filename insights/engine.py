@@ -2,7 +2,8 @@
 catalogue, and keep Findings in step (docs/architecture.md §2).
 
 1. One query each for the account's resources, their aggregated metric points over the
-   window, their invocation rollups and raw memory/init figures.
+   window, and their functions' rollup figures over it (memory used and init durations
+   included; a few rows per function).
 2. `run_checks` per resource (thresholds: the catalogue's defaults, overridden by
    settings.INSIGHTS_THRESHOLDS).
 3. A failing check opens (or refreshes) its Finding; a passing one resolves it; a check
@@ -27,12 +28,11 @@ import kinds
 from accounts.models import AwsAccount, Organization
 from insights.checks import PILLARS, REGISTRY, CheckInput, InvocationStats, run_checks
 from kinds import lambda_function
-from monitoring.histogram import merge, percentile
-from monitoring.models import Resource, Rollup
+from monitoring.histogram import percentile
+from monitoring.models import Resource
 from monitoring.selectors import (
     account_regions,
-    hourly_rollups,
-    invocation_memory_and_init,
+    function_totals,
     live_resources,
     metric_aggregates,
 )
@@ -75,29 +75,24 @@ def account_subject(account: AwsAccount, region: str) -> str:
     return f"a{account.pk}:{region}"
 
 
-def _stats(account: AwsAccount, since: datetime) -> dict[int, InvocationStats]:
-    rollups: dict[int, list[Rollup]] = defaultdict(list)
-    for r in hourly_rollups(account_id=account.pk, since=since):
-        rollups[r.resource_id].append(r)
-    raw = invocation_memory_and_init(account_id=account.pk, since=since)
+def _stats(account: AwsAccount, since: datetime, now: datetime) -> dict[int, InvocationStats]:
     out = {}
-    for resource_id, rows in rollups.items():
-        histogram = merge(r.histogram for r in rows)
-        memory, init_p95 = raw.get(resource_id, (None, None))
+    for resource_id, totals in function_totals(account=account, start=since, end=now).items():
+        f, histogram = totals.figures, totals.histograms["histogram"]
         out[resource_id] = InvocationStats(
-            invocations=sum(r.invocations for r in rows),
-            errors=sum(r.error_count for r in rows),
-            timeouts=sum(r.timeouts for r in rows),
-            out_of_memory=sum(r.out_of_memory for r in rows),
-            cold_starts=sum(r.cold_starts for r in rows),
+            invocations=f["invocations"],
+            errors=f["error_count"],
+            timeouts=f["timeouts"],
+            out_of_memory=f["out_of_memory"],
+            cold_starts=f["cold_starts"],
             duration_p50_ms=percentile(histogram, 50),
             duration_p95_ms=percentile(histogram, 95),
             duration_p99_ms=percentile(histogram, 99),
-            duration_max_ms=max((r.duration_max_ms for r in rows), default=None),
-            max_memory_used_mb=memory,
-            init_duration_p95_ms=init_p95,
-            gb_seconds=sum(r.gb_seconds for r in rows),
-            cost_usd=sum(r.cost_usd for r in rows),
+            duration_max_ms=f["duration_max_ms"],
+            max_memory_used_mb=int(f["memory_max_mb"]) if f["memory_max_mb"] is not None else None,
+            init_duration_p95_ms=percentile(totals.histograms["init_histogram"], 95),
+            gb_seconds=f["gb_seconds"],
+            cost_usd=f["cost_usd"],
         )
     return out
 
@@ -137,7 +132,7 @@ def insights_run(account: AwsAccount, now: datetime | None = None) -> RunSummary
     resources = list(live_resources(account=account))
     metrics, regional = _metrics(account, since)
     states = account_regions(account_id=account.pk)
-    stats = _stats(account, since)
+    stats = _stats(account, since, now)
     related = _related(resources, metrics)
     overrides = getattr(settings, "INSIGHTS_THRESHOLDS", {})
     suppressions = _suppressions(account.organization, now)

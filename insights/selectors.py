@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, F, FloatField, IntegerField, Min, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -29,6 +32,7 @@ class FindingFilters:
     service: str = ""
     status: str = ""  # empty: open findings
     account: int | None = None
+    check: str = ""  # one check's findings, all of them by pages
 
 
 def get_finding_for_user(user: Any, organization: Organization | None, pk: int) -> Finding:
@@ -42,6 +46,8 @@ def findings_for(organization: Organization, filters: FindingFilters) -> QuerySe
         value = getattr(filters, key)
         if value:
             findings = findings.filter(**{key: value})
+    if filters.check:
+        findings = findings.filter(check_id=filters.check)
     if filters.account is not None:
         findings = findings.filter(account_id=filters.account)
     return findings.select_related("resource", "account").order_by("severity", "-last_seen")
@@ -49,7 +55,8 @@ def findings_for(organization: Organization, filters: FindingFilters) -> QuerySe
 
 @dataclass
 class FindingGroup:
-    """One check's findings: the check once, the affected resources inside."""
+    """One check's findings: the check once, the affected resources inside (the first
+    SHOWN_PER_GROUP of them; `resources` counts them all)."""
 
     check_id: str
     title: str
@@ -58,10 +65,12 @@ class FindingGroup:
     service: str
     findings: list[Finding]
     monthly_saving_usd: float | None  # the sum over the group, when the check estimates one
+    resources: int = 0
+    page: Page[Any] | None = None  # when the list is one check's: the page shown
 
     @property
-    def resources(self) -> int:
-        return len(self.findings)
+    def hidden(self) -> int:
+        return self.resources - len(self.findings)
 
 
 @dataclass
@@ -71,42 +80,74 @@ class GroupedFindings:
     negligible: int  # cost findings whose saving rounds to zero, left out
 
 
-def _saving(finding: Finding) -> float | None:
-    value = (finding.evidence or {}).get("monthly_saving_usd") if isinstance(finding.evidence, dict) else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+# A group lists this many of its findings, the largest savings first: a check failing on
+# thousands of functions is one line of the list, not thousands of rows of the page.
+SHOWN_PER_GROUP = 50
+# A finding's estimated monthly saving, when its check gives one as a number.
+_SAVING = RawSQL(
+    "CASE WHEN jsonb_typeof(insights_finding.evidence -> 'monthly_saving_usd') = 'number' "
+    "THEN (insights_finding.evidence ->> 'monthly_saving_usd')::float END",
+    [],
+    output_field=FloatField(),
+)
+_SEVERITY_RANK = Case(
+    *(When(severity=severity, then=Value(rank)) for severity, rank in SEVERITY_RANK.items()),
+    default=Value(9),
+    output_field=IntegerField(),
+)
 
 
 def finding_groups_for(
-    organization: Organization, filters: FindingFilters, *, include_negligible: bool = False
+    organization: Organization,
+    filters: FindingFilters,
+    *,
+    include_negligible: bool = False,
+    shown: int = SHOWN_PER_GROUP,
+    page: int = 1,
 ) -> GroupedFindings:
-    """The matching findings grouped by check. Groups sort by severity, then by how many
-    resources they affect, then by saving; inside a group the largest saving comes first."""
+    """The matching findings grouped by check, counted and summed in the database. Groups
+    sort by severity, then by how many resources they affect, then by saving; inside a
+    group the largest saving comes first (`shown` of them: none for a summary; filtered to
+    one check, `page` of them all)."""
+    matching = findings_for(organization, filters).annotate(saving=_SAVING)
+    negligible_q = Q(saving__isnull=False, saving__lt=NEGLIGIBLE_SAVING_USD)
+    negligible = 0 if include_negligible else matching.filter(negligible_q).count()
+    kept = matching if include_negligible else matching.exclude(negligible_q)
+    rows = (
+        kept.order_by()
+        .values("check_id")
+        .annotate(
+            n=Count("id"),
+            total=Sum("saving"),
+            rank=Min(_SEVERITY_RANK),
+            pillar=Min("pillar"),
+            service=Min("service"),
+        )
+    )
     by_check: dict[str, FindingGroup] = {}
-    negligible = 0
-    for finding in findings_for(organization, filters)[:5000]:
-        saving = _saving(finding)
-        if saving is not None and saving < NEGLIGIBLE_SAVING_USD and not include_negligible:
-            negligible += 1
-            continue
-        group = by_check.get(finding.check_id)
-        if group is None:
-            check = REGISTRY.get(finding.check_id)
-            group = by_check[finding.check_id] = FindingGroup(
-                check_id=finding.check_id,
-                title=check.title if check else finding.check_id,
-                severity=finding.severity,
-                pillar=finding.pillar,
-                service=finding.service,
-                findings=[],
-                monthly_saving_usd=None,
-            )
-        group.findings.append(finding)
-        if saving is not None:
-            group.monthly_saving_usd = (group.monthly_saving_usd or 0.0) + saving
-        if SEVERITY_RANK.get(finding.severity, 9) < SEVERITY_RANK.get(group.severity, 9):
-            group.severity = finding.severity
-    for group in by_check.values():
-        group.findings.sort(key=lambda f: (-(_saving(f) or 0.0), f.resource.name if f.resource else ""))
+    for row in rows:
+        check = REGISTRY.get(row["check_id"])
+        by_check[row["check_id"]] = FindingGroup(
+            check_id=row["check_id"],
+            title=check.title if check else row["check_id"],
+            severity=SEVERITIES[row["rank"]] if row["rank"] < len(SEVERITIES) else "info",
+            pillar=row["pillar"],
+            service=row["service"],
+            findings=[],
+            monthly_saving_usd=row["total"],
+            resources=row["n"],
+        )
+    inside = [F("saving").desc(nulls_last=True), F("resource__name").asc(nulls_first=True), F("pk").asc()]
+    if shown and filters.check and filters.check in by_check:
+        group = by_check[filters.check]
+        shown_page: Page[Any] = Paginator(kept.order_by(*inside), shown).get_page(page)
+        group.page, group.findings = shown_page, list(shown_page)
+    elif shown and by_check:
+        first = kept.annotate(place=Window(RowNumber(), partition_by=[F("check_id")], order_by=inside)).filter(
+            place__lte=shown
+        )
+        for finding in first.order_by("check_id", "place"):
+            by_check[finding.check_id].findings.append(finding)
     ordered = sorted(
         by_check.values(),
         key=lambda g: (SEVERITY_RANK.get(g.severity, 9), -g.resources, -(g.monthly_saving_usd or 0.0), g.title),
@@ -120,7 +161,7 @@ def finding_groups_for(
 
 def findings_that_matter(organization: Organization, *, limit: int = 5) -> list[FindingGroup]:
     """The few open finding groups the overview shows: critical and warning only."""
-    return finding_groups_for(organization, FindingFilters()).groups[:limit]
+    return finding_groups_for(organization, FindingFilters(), shown=0).groups[:limit]
 
 
 def pillar_scores(

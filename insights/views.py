@@ -32,11 +32,15 @@ def index(request: HttpRequest) -> HttpResponse:
         service=params.choice(request.GET, "service", SERVICES),
         status=params.choice(request.GET, "status", FindingStatus.values),
         account=params.integer(request.GET, "account"),
+        check=params.choice(request.GET, "check", list(REGISTRY)),
     )
     include_negligible = params.flag(request.GET, "negligible")
-    grouped = finding_groups_for(organization, filters, include_negligible=include_negligible)
+    grouped = finding_groups_for(
+        organization, filters, include_negligible=include_negligible, page=params.page(request.GET)
+    )
     query = request.GET.copy()
     query.pop("negligible", None)
+    query.pop("page", None)
     return render(
         request,
         "insights/index.html",
@@ -54,7 +58,8 @@ def index(request: HttpRequest) -> HttpResponse:
             "checks": REGISTRY,
             "query": query.urlencode(),
             "can_manage": can(request, Action.MANAGE),
-            "suppression_form": SuppressionForm(),
+            # The same fields on every row: rendered once, not once per finding.
+            "suppression_form": SuppressionForm().as_p(),
         },
     )
 

@@ -297,6 +297,7 @@ PARAMS = {
         "name": "period",
         "in": "query",
         "schema": {"type": "string", "enum": ["1h", "24h", "7d", "30d", "custom"]},
+        "description": "the last hour, 24 hours, 7 or 30 days up to now (default 24h), or custom",
     },
     "start": {
         "name": "start",

@@ -1,24 +1,28 @@
-"""Reads for the dashboard pages: KPIs, trends and top lists from rollups (never raw
-invocations for long windows, docs/architecture.md §6), and figures as plain dicts for plotly.js.
+"""Reads for the dashboard pages: KPIs, trends and top lists over exact windows (rollups for
+the whole buckets, raw rows for the partial hours at the edges: monitoring/windows.py), and
+figures as plain dicts for plotly.js.
 
-Periods end on the next hour boundary so that hourly rollups cover them exactly: the
-numbers are the same whichever page or API asks.
+A preset period ends now: "1h" is the last 60 minutes, "24h" the last 24 hours (like
+CloudWatch). The organisation, an account or a region read account × region rollups, a
+project its own rollups (when current), anything finer the functions' rollups: a few dozen
+rows per chart whatever the number of functions.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
 from web import params as params_module
 
+from . import windows
 from .histogram import merge, percentile
 from .models import Project, Resource, Rollup
 
@@ -30,46 +34,51 @@ class Period:
     key: str
     start: datetime
     end: datetime
+    # When it was asked for: a window ending at (or after) `now` reads the rollups of the
+    # buckets under way whole, since nothing is stored after now. None: the current time.
+    now: datetime | None = None
 
     @property
     def previous(self) -> Period:
         length = self.end - self.start
-        return Period(self.key, self.start - length, self.start)
+        return Period(self.key, self.start - length, self.start, self.now)
 
     @property
     def hours(self) -> float:
         return (self.end - self.start).total_seconds() / 3600
 
+    def plan(self, coarsest: windows.Step = "day") -> windows.Plan:
+        """Where the period's counts, sums and histograms are read (the pages read no maxima)."""
+        return windows.plan(self.start, self.end, now=self.now or timezone.now(), coarsest=coarsest, subtract=True)
+
 
 def parse_period(params: Any, *, organization: Organization, now: datetime | None = None) -> Period:
-    """?period=1h|24h|7d|30d, or ?period=custom&start=…[&end=…] (ISO dates or times, UTC
-    when no offset is given); default 24h.
+    """?period=1h|24h|7d|30d (the last hour, day, 7 or 30 days, up to now), or
+    ?period=custom&start=…[&end=…] (ISO dates or times, UTC when no offset is given);
+    default 24h.
 
     A custom period must start within the organisation's rollup retention (nothing older is
     stored, and a century-long window would cost seconds of work for an empty chart) and
-    end after it starts; an end in the future is cut at the current hour. Anything else is
+    end after it starts; an end in the future is cut at now. Anything else is
     `InvalidInput` (a 400).
     """
     now = now or timezone.now()
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     key = params_module.choice(params, "period", [*PERIODS, "custom"], default="24h")
     if key != "custom":
-        return Period(key, end - PERIODS[key], end)
+        return Period(key, now - PERIODS[key], now, now)
     start = params_module.moment(params, "start")
     if start is None:
         raise params_module.InvalidInput("A custom period needs start (and optionally end), e.g. start=2025-01-31.")
-    custom_end = params_module.moment(params, "end") or end
+    custom_end = params_module.moment(params, "end") or now
     retention = timedelta(days=organization.rollup_retention_days)
-    if not end - retention <= start < end:
+    if not now - retention <= start < now:
         raise params_module.InvalidInput(
             f"start must be within the last {organization.rollup_retention_days} days "
             "(this organisation's rollup retention) and before now."
         )
     if custom_end <= start:
         raise params_module.InvalidInput("end must be after start.")
-    start = start.replace(minute=0, second=0, microsecond=0)
-    custom_end = min(custom_end, end).replace(minute=0, second=0, microsecond=0)
-    return Period("custom", start, max(custom_end, start + timedelta(hours=1)))
+    return Period("custom", start, min(custom_end, now), now)
 
 
 @dataclass(frozen=True)
@@ -88,55 +97,41 @@ class Scope:
             params_module.integer(params, "project"),
         )
 
-    def resource_ids(self) -> list[int] | None:
-        """The project's resources, or None when no project narrows the scope."""
+    @cached_property
+    def _project(self) -> Project | None:
         if not self.project:
             return None
-        project = Project.objects.filter(organization=self.organization, pk=self.project).first()
+        return Project.objects.filter(organization=self.organization, pk=self.project).first()
+
+    @cached_property
+    def _project_ids(self) -> list[int] | None:
+        if not self.project:
+            return None
+        project = self._project
         return list(project.resources().values_list("pk", flat=True)) if project else []
 
-    def rollups(self, period: Period, *, period_kind: str = "hour") -> QuerySet[Rollup]:
-        qs = Rollup.objects.filter(
-            organization_id=self.organization.pk, period=period_kind, bucket__gte=period.start, bucket__lt=period.end
+    def resource_ids(self) -> list[int] | None:
+        """The project's resources, or None when no project narrows the scope."""
+        return self._project_ids
+
+    def source(self) -> windows.Source:
+        """Where the scope's totals are read: account × region rollups, the project's own
+        when they are current (else its functions'), functions' for a project in one
+        account or region."""
+        org = self.organization.pk
+        if not self.project:
+            return windows.account_source(org, self.account, self.region)
+        ids = self.resource_ids() or []
+        project = self._project
+        if project is not None and project.rollups_current and not (self.account or self.region):
+            return windows.project_source(org, project.pk, ids)
+        return self.function_source()
+
+    def function_source(self) -> windows.Source:
+        """The scope's functions' own rollups (for per-function figures)."""
+        return windows.function_source(
+            self.organization.pk, account=self.account, region=self.region, resource_ids=self.resource_ids()
         )
-        if self.account:
-            qs = qs.filter(account_id=self.account)
-        if self.region:
-            qs = qs.filter(resource__region=self.region)
-        return qs
-
-
-def _sum(rows: list[Rollup], field: str) -> float:
-    return sum(getattr(r, field) for r in rows)
-
-
-def rollup_kind(period: Period) -> str:
-    """Hourly rollups up to 3 days; daily beyond (a 30-day window of 1,000 functions is
-    30,000 daily rows instead of 720,000 hourly ones). Daily windows cover whole UTC days."""
-    return "day" if period.hours > 72 else "hour"
-
-
-def _window(period: Period) -> Period:
-    if rollup_kind(period) == "day":
-        return Period(period.key, period.start.replace(hour=0), period.end)
-    return period
-
-
-def _where(scope: Scope, period: Period) -> tuple[str, list[Any]]:
-    window = _window(period)
-    sql = "r.organization_id = %s AND r.period = %s AND r.bucket >= %s AND r.bucket < %s"
-    params: list[Any] = [scope.organization.pk, rollup_kind(period), window.start, window.end]
-    if scope.account:
-        sql += " AND r.account_id = %s"
-        params.append(scope.account)
-    if scope.region:
-        sql += " AND r.resource_id IN (SELECT id FROM monitoring_resource WHERE region = %s AND organization_id = %s)"
-        params += [scope.region, scope.organization.pk]
-    ids = scope.resource_ids()
-    if ids is not None:
-        sql += " AND r.resource_id = ANY(%s)"
-        params.append(ids)
-    return sql, params
 
 
 SUMS = [
@@ -145,47 +140,26 @@ SUMS = [
 ]  # fmt: skip
 
 
-def _histogram(where: str, params: list[Any], group: str = "") -> dict[Any, dict[int, int]]:
-    """Histograms merged in SQL: {group value (or None): {bucket index: count}}."""
-    select = f"{group}, " if group else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {select}e.key::int, sum(e.value::bigint) FROM monitoring_rollup r, "  # noqa: S608 (fixed columns)
-            f"jsonb_each_text(r.histogram) e WHERE {where} GROUP BY {select}e.key",
-            params,
-        )
-        out: dict[Any, dict[int, int]] = defaultdict(dict)
-        for row in cursor.fetchall():
-            key = row[0] if group else None
-            out[key][int(row[-2])] = int(row[-1])
-    return out
-
-
 def kpis(scope: Scope, period: Period, *, percentiles: bool = True) -> dict[str, Any]:
-    where, params = _where(scope, period)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(f'COALESCE(sum(r.{c}), 0)' for c in SUMS)} FROM monitoring_rollup r WHERE {where}",  # noqa: S608
-            params,
-        )
-        totals = dict(zip(SUMS, cursor.fetchone(), strict=True))
-    # Merging histograms is the costly part (a JSON row per function-hour): skip it when the
-    # caller needs no percentiles (the previous period's comparison).
-    histogram = _histogram(where, params).get(None, {}) if percentiles else {}
-    invocations, errors = int(totals["invocations"]), int(totals["errors"])
+    source, plan = scope.source(), period.plan()
+    totals = windows.figures(source, plan, columns=SUMS).get(None) or {}
+    # Merging histograms is the costly part: skip it when the caller needs no percentiles
+    # (the previous period's comparison).
+    histogram = windows.histograms(source, plan).get(None, {}) if percentiles else {}
+    invocations, errors = int(totals.get("invocations") or 0), int(totals.get("errors") or 0)
     return {
         "invocations": invocations,
         "errors": errors,
         "error_rate": round(100 * errors / invocations, 2) if invocations else 0.0,
-        "timeouts": int(totals["timeouts"]),
-        "out_of_memory": int(totals["out_of_memory"]),
-        "cold_starts": int(totals["cold_starts"]),
+        "timeouts": int(totals.get("timeouts") or 0),
+        "out_of_memory": int(totals.get("out_of_memory") or 0),
+        "cold_starts": int(totals.get("cold_starts") or 0),
         "throttles": throttles(scope, period),
         "duration_p50_ms": percentile(histogram, 50),
         "duration_p95_ms": percentile(histogram, 95),
         "duration_p99_ms": percentile(histogram, 99),
-        "cost_usd": float(totals["cost_usd"]),
-        "gb_seconds": float(totals["gb_seconds"]),
+        "cost_usd": float(totals.get("cost_usd") or 0),
+        "gb_seconds": float(totals.get("gb_seconds") or 0),
     }
 
 
@@ -225,87 +199,97 @@ def kpis_with_change(scope: Scope, period: Period) -> dict[str, dict[str, Any]]:
     return out
 
 
-def trend(scope: Scope, period: Period) -> dict[str, list[Any]]:
-    """Per hour (per day beyond 3 days): invocations, errors, p95 duration, cost — in SQL."""
-    where, params = _where(scope, period)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT r.bucket, sum(r.invocations), sum(r.errors), sum(r.cost_usd), "  # noqa: S608
-            f"sum(r.duration_sum_ms) / NULLIF(sum(r.duration_count), 0) FROM monitoring_rollup r WHERE {where} "
-            "GROUP BY r.bucket",
-            params,
-        )
-        sums = {row[0]: row[1:] for row in cursor.fetchall()}
-    window = _window(period)
-    step = timedelta(days=1) if rollup_kind(period) == "day" else timedelta(hours=1)
-    series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": []}
-    t = window.start
-    while t < window.end:
-        invocations, errors, cost, average = sums.get(t, (0, 0, 0.0, None))
-        series["t"].append(chart_time(t))
-        series["invocations"].append(int(invocations))
-        series["errors"].append(int(errors))
-        series["p95"].append(round(float(average), 2) if average is not None else None)  # trend: average
-        series["cost"].append(round(float(cost), 6))
-        t += step
-    series["range"] = chart_range(window, step)
-    return series
+def trend_step(period: Period) -> windows.Step:
+    """A chart's bucket: minutes up to an hour (from raw rows), hours up to 3 days, days
+    beyond (a 30-day window is 30 daily rows per account × region). Days are UTC days."""
+    if period.hours <= 1:
+        return "minute"
+    return "day" if period.hours > 72 else "hour"
 
 
-def series_from(rows: list[Rollup], period: Period, step: timedelta = timedelta(hours=1)) -> dict[str, list[Any]]:
-    """A series per bucket (hour or day) of the period, summing the rows of each bucket."""
-    buckets: dict[datetime, list[Rollup]] = defaultdict(list)
-    for r in rows:
-        buckets[r.bucket].append(r)
-    series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": []}
-    t = period.start
+def _buckets(period: Period, step: windows.Step) -> list[datetime]:
+    out, t = [], windows.floor(period.start, step)
     while t < period.end:
-        group = buckets.get(t, [])
+        out.append(t)
+        t += windows.STEPS[step]
+    return out
+
+
+TREND_COLUMNS = ["invocations", "errors", "cost_usd", "duration_sum_ms", "duration_count"]
+
+
+def trend(scope: Scope, period: Period) -> dict[str, list[Any]]:
+    """Per minute, hour or day (`trend_step`): invocations, errors, average duration, cost."""
+    step = trend_step(period)
+    rows = windows.figures(scope.source(), period.plan(step), columns=TREND_COLUMNS, group=step)
+    series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": []}
+    for t in _buckets(period, step):
+        row = rows.get(t) or {}
+        count = row.get("duration_count") or 0
         series["t"].append(chart_time(t))
-        series["invocations"].append(int(_sum(group, "invocations")))
-        series["errors"].append(int(_sum(group, "errors")))
-        series["p95"].append(percentile(merge(r.histogram for r in group), 95))
-        series["cost"].append(round(_sum(group, "cost_usd"), 6))
-        t += step
-    series["range"] = chart_range(period, step)
+        series["invocations"].append(int(row.get("invocations") or 0))
+        series["errors"].append(int(row.get("errors") or 0))
+        # The overview's trend is the average (the key is the chart's)
+        series["p95"].append(round(float(row["duration_sum_ms"]) / count, 2) if count else None)
+        series["cost"].append(round(float(row.get("cost_usd") or 0), 6))
+    series["range"] = chart_range(period, windows.STEPS[step])
     return series
 
 
-def summarise(rows: list[Rollup]) -> dict[str, Any]:
-    invocations = int(_sum(rows, "invocations"))
-    errors = int(_sum(rows, "errors"))
-    histogram = merge(r.histogram for r in rows)
-    return {
+def function_figures(resource: Resource, period: Period) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """One function over the period: its series per bucket (p95 from the histograms) and
+    its totals (the resource page's KPIs)."""
+    step = trend_step(period)
+    source = windows.function_source(resource.organization_id, resource_ids=[resource.pk])
+    plan = period.plan(step)
+    rows = windows.figures(source, plan, columns=["invocations", "errors", "cold_starts", "cost_usd"], group=step)
+    per_bucket = windows.histograms(source, plan, group=step)
+    series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": []}
+    for t in _buckets(period, step):
+        row = rows.get(t) or {}
+        series["t"].append(chart_time(t))
+        series["invocations"].append(int(row.get("invocations") or 0))
+        series["errors"].append(int(row.get("errors") or 0))
+        series["p95"].append(percentile(per_bucket.get(t, {}), 95))
+        series["cost"].append(round(float(row.get("cost_usd") or 0), 6))
+    series["range"] = chart_range(period, windows.STEPS[step])
+    histogram = merge(per_bucket.values())  # type: ignore[arg-type]  # int keys merge like str ones
+    invocations = sum(int(r.get("invocations") or 0) for r in rows.values())
+    errors = sum(int(r.get("errors") or 0) for r in rows.values())
+    summary = {
         "invocations": invocations,
         "errors": errors,
         "error_rate": round(100 * errors / invocations, 2) if invocations else 0.0,
-        "cold_starts": int(_sum(rows, "cold_starts")),
+        "cold_starts": sum(int(r.get("cold_starts") or 0) for r in rows.values()),
         "p50": percentile(histogram, 50),
         "p95": percentile(histogram, 95),
         "p99": percentile(histogram, 99),
-        "cost": _sum(rows, "cost_usd"),
+        "cost": sum(float(r.get("cost_usd") or 0) for r in rows.values()),
     }
+    return series, summary
+
+
+TOP = {
+    "errors": "sum(errors)",
+    "duration": "sum(duration_sum_ms) / NULLIF(sum(duration_count), 0)",
+    "cost": "sum(cost_usd)",
+    "cold_starts": "sum(cold_starts)",
+}
 
 
 def top_functions(scope: Scope, period: Period, limit: int = 5) -> dict[str, list[dict[str, Any]]]:
     """The functions with the most errors, the longest average duration, the highest cost,
-    the most cold starts — each a single indexed GROUP BY over rollups."""
-    where, params = _where(scope, period)
-    orders = {
-        "errors": "sum(r.errors)",
-        "duration": "sum(r.duration_sum_ms) / NULLIF(sum(r.duration_count), 0)",
-        "cost": "sum(r.cost_usd)",
-        "cold_starts": "sum(r.cold_starts)",
+    the most cold starts: one pass over the functions' rollups of the period."""
+    ranked = windows.ranked(
+        scope.function_source(),
+        period.plan(),
+        columns=["errors", "duration_sum_ms", "duration_count", "cost_usd", "cold_starts"],
+        orders=TOP,
+        limit=limit,
+    )
+    out: dict[str, list[dict[str, Any]]] = {
+        key: [{"resource_id": rid, "value": value} for rid, value in rows] for key, rows in ranked.items()
     }
-    out: dict[str, list[dict[str, Any]]] = {}
-    with connection.cursor() as cursor:
-        for key, expression in orders.items():
-            cursor.execute(
-                f"SELECT r.resource_id, {expression} AS v FROM monitoring_rollup r WHERE {where} "  # noqa: S608
-                f"GROUP BY r.resource_id HAVING {expression} > 0 ORDER BY v DESC LIMIT %s",
-                [*params, limit],
-            )
-            out[key] = [{"resource_id": rid, "value": float(v)} for rid, v in cursor.fetchall()]
     names = Resource.objects.in_bulk({row["resource_id"] for rows in out.values() for row in rows})
     for rows in out.values():
         for row in rows:
@@ -458,10 +442,11 @@ def metric_step(period: Period) -> timedelta:
 
 
 def metric_window(period: Period) -> Period:
-    """Daily buckets cover whole UTC days, like the rollup charts'."""
-    if metric_step(period) >= timedelta(days=1):
-        return Period(period.key, period.start.replace(hour=0, minute=0), period.end)
-    return period
+    """The period with its start on a bucket boundary (a minute, 5 minutes, an hour, a UTC
+    day), so that buckets hold whole minutes of CloudWatch points, like its own charts."""
+    seconds = int(metric_step(period).total_seconds())
+    epoch = int(period.start.timestamp())
+    return Period(period.key, datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC), period.end, period.now)
 
 
 def bucket_value(stat: str, total: float, high: float, low: float, mean: float) -> float:

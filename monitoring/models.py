@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.db import models
 
 import kinds
@@ -177,17 +179,19 @@ class ErrorGroup(models.Model):
         return f"{self.error_type or self.kind}: {self.message[:60]}"
 
 
-class Rollup(models.Model):
-    """Per function per hour (and per day): what long windows read instead of raw invocations."""
+class RollupPeriod(models.TextChoices):
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
 
-    class Period(models.TextChoices):
-        HOUR = "hour", "Hour"
-        DAY = "day", "Day"
+
+class RollupFigures(models.Model):
+    """What every rollup holds for its bucket (an hour or a UTC day), whatever it sums:
+    one function, one account × region, or one project (docs/architecture.md §6)."""
+
+    Period = RollupPeriod
 
     organization_id = models.BigIntegerField()
-    account_id = models.BigIntegerField()
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="rollups")
-    period = models.CharField(max_length=4, choices=Period.choices)
+    period = models.CharField(max_length=4, choices=RollupPeriod.choices)
     bucket = models.DateTimeField()
     invocations = models.BigIntegerField(default=0)
     errors = models.BigIntegerField(default=0)  # error + timeout + out_of_memory
@@ -204,13 +208,82 @@ class Rollup(models.Model):
     billed_ms_sum = models.FloatField(default=0)
     gb_seconds = models.FloatField(default=0)
     cost_usd = models.FloatField(default=0)
+    # Memory used (REPORT's Max Memory Used): the highest, the highest as a percentage of
+    # the memory size the invocation ran with, and {bucket index: count} of the MB (same
+    # log-spaced buckets). None / empty where no invocation reported it.
+    memory_max_mb = models.IntegerField(null=True)
+    memory_max_percent = models.FloatField(null=True)
+    memory_histogram = models.JSONField(default=dict, db_default={})
+    # {bucket index: count} of the cold starts' Init Duration (ms).
+    init_histogram = models.JSONField(default=dict, db_default={})
+
+    class Meta:
+        abstract = True
+
+
+class Rollup(RollupFigures):
+    """Per function per hour (and per day): what long windows read instead of raw invocations."""
+
+    account_id = models.BigIntegerField()
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="rollups")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["resource", "period", "bucket"], name="rollup_unique_bucket")]
-        indexes = [models.Index(fields=["organization_id", "period", "bucket"], name="rollup_org_time")]
+        # Covering what the top lists sum over every function of a period: read from the
+        # index alone, not from rows three histograms wide.
+        indexes = [
+            models.Index(
+                fields=["organization_id", "period", "bucket"],
+                include=[
+                    "resource",
+                    "account_id",
+                    "errors",
+                    "duration_sum_ms",
+                    "duration_count",
+                    "cost_usd",
+                    "cold_starts",
+                ],
+                name="rollup_org_time_covering",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource_id} {self.period} {self.bucket:%Y-%m-%d %H:00}"
+
+
+class AccountRollup(RollupFigures):
+    """The sum of an account's functions in one region, per hour and per day: what the
+    overview, the digests and the API read for an organisation, an account or a region
+    (a few rows per bucket, whatever the number of functions)."""
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="rollups")
+    region = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "region", "period", "bucket"], name="accountrollup_unique_bucket"
+            )
+        ]
+        indexes = [models.Index(fields=["organization_id", "period", "bucket"], name="accountrollup_org_time")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.region} {self.period} {self.bucket:%Y-%m-%d %H:00}"
+
+
+class ProjectRollup(RollupFigures):
+    """The sum of a project's functions per hour and per day, valid while its project's
+    `rollups_built` equals its `rollups_generation` (monitoring/store/rollups.py)."""
+
+    project = models.ForeignKey("Project", on_delete=models.CASCADE, related_name="rollups")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "period", "bucket"], name="projectrollup_unique_bucket")
+        ]
+
+    def __str__(self) -> str:
+        return f"project {self.project_id} {self.period} {self.bucket:%Y-%m-%d %H:00}"
 
 
 class LogCheckpoint(models.Model):
@@ -338,6 +411,11 @@ class Project(models.Model):
     tag_value = models.CharField(max_length=256, blank=True)
     name_pattern = models.CharField(max_length=200, blank=True, help_text="Shell-style, e.g. checkout-*")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Its rollups (ProjectRollup) sum its members' only while `rollups_built` equals
+    # `rollups_generation`: anything that may change who its members are bumps the
+    # generation, and a rebuild sets `rollups_built` (monitoring/store/rollups.py).
+    rollups_generation = models.PositiveIntegerField(default=1)
+    rollups_built = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -347,7 +425,7 @@ class Project(models.Model):
         return self.name
 
     def resources(self) -> models.QuerySet[Resource]:
-        qs = Resource.objects.filter(organization=self.organization)
+        qs = Resource.objects.filter(organization_id=self.organization_id)
         if self.tag_key:
             qs = (
                 qs.filter(tags__contains={self.tag_key: self.tag_value})
@@ -358,3 +436,20 @@ class Project(models.Model):
             like = self.name_pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             qs = qs.extra(where=["name LIKE %s"], params=[like.replace("*", "%").replace("?", "_")])
         return qs
+
+    def includes(self, *, tags: object, name: str) -> bool:
+        """Whether a resource with these tags and this name is a member: `resources()`
+        in Python, for one resource (tested to agree)."""
+        if self.tag_key:
+            if not isinstance(tags, dict) or self.tag_key not in tags:
+                return False
+            if self.tag_value and tags[self.tag_key] != self.tag_value:
+                return False
+        if self.name_pattern:
+            regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in self.name_pattern)
+            return re.fullmatch(regex, name, flags=re.DOTALL) is not None
+        return True
+
+    @property
+    def rollups_current(self) -> bool:
+        return self.rollups_built == self.rollups_generation

@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts.models import AwsAccount
 
 from .store.invocations import account_data_purge
+from .store.rollups import projects_stale
 from .tasks import collect_account_region
 
 
@@ -20,5 +21,7 @@ def collect_connected_account(*, account: AwsAccount, **_: Any) -> None:
 
 
 def purge_removed_account(*, account: AwsAccount, **_: Any) -> None:
-    """The partitioned rows carry no foreign key to cascade from: delete them in bulk."""
+    """The partitioned rows carry no foreign key to cascade from: delete them in bulk. Its
+    functions leave the organisation's projects: their rollups are rebuilt after the removal."""
     account_data_purge(account_id=account.pk)
+    projects_stale(organization_id=account.organization_id)

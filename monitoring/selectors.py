@@ -20,8 +20,10 @@ from accounts.selectors import get_scoped_or_404
 from kinds import lambda_function
 from web import params as p
 
+from . import windows
 from .collection.traces import Span, calls
 from .fingerprint import error_key
+from .histogram import bucket_value
 from .models import (
     AccountRegion,
     ErrorGroup,
@@ -36,6 +38,7 @@ from .models import (
     Trace,
     TraceCheckpoint,
 )
+from .store import rollups as rollup_figures
 
 
 @dataclass(frozen=True)
@@ -415,10 +418,6 @@ def _frames_key(group: ErrorGroup) -> tuple[str, ...]:
     return error_key(error_type=group.error_type, message=group.message, frames=list(group.frames or []))
 
 
-def rollups_of(resource: Resource, *, period: str, start: datetime, end: datetime) -> list[Rollup]:
-    return list(Rollup.objects.filter(resource=resource, period=period, bucket__gte=start, bucket__lt=end))
-
-
 def recent_error_groups(resource: Resource, limit: int = 10) -> QuerySet[ErrorGroup]:
     return ErrorGroup.objects.filter(resource=resource).order_by("-last_seen")[:limit]
 
@@ -445,6 +444,31 @@ def live_resources(
     if account is not None:
         resources = resources.filter(account=account)
     return resources
+
+
+@dataclass(frozen=True)
+class FunctionTotals:
+    """One function's rollup figures over a window: counts, sums and maxima by column, and
+    its histograms ("histogram": durations, "memory_histogram", "init_histogram")."""
+
+    figures: dict[str, Any]
+    histograms: dict[str, dict[int, int]]
+
+
+def function_totals(*, account: AwsAccount, start: datetime, end: datetime) -> dict[int, FunctionTotals]:
+    """Per function of the account that ran in [start, end), its figures over exactly that
+    window (monitoring/windows.py: daily and hourly rollups inside, raw rows at the edges):
+    a few rows per function, whatever the window's length."""
+    source = windows.function_source(account.organization_id, account=account.pk)
+    plan = windows.plan(start, end, now=timezone.now())
+    figures = windows.figures(source, plan, columns=[*rollup_figures.ADDED, *rollup_figures.MAXES], group="resource")
+    histograms = {
+        name: windows.histograms(source, plan, column=name, group="resource") for name in rollup_figures.HISTOGRAMS
+    }
+    return {
+        rid: FunctionTotals(values, {name: dict(h.get(rid, {})) for name, h in histograms.items()})
+        for rid, values in figures.items()
+    }
 
 
 def hourly_rollups(*, account_id: int, since: datetime) -> QuerySet[Rollup]:
@@ -507,22 +531,6 @@ def account_regions(*, account_id: int) -> dict[str, AccountRegion]:
     return {r.region: r for r in AccountRegion.objects.filter(account_id=account_id)}
 
 
-def invocation_memory_and_init(*, account_id: int, since: datetime) -> dict[int, tuple[int | None, float | None]]:
-    """{resource id: (highest memory used in MB, 95th percentile of init durations in ms)} over
-    raw invocations since `since`: figures the rollups do not keep."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT resource_id, max(max_memory_used_mb),
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY init_duration_ms)
-            FROM monitoring_invocation WHERE account_id = %s AND started_at >= %s
-            GROUP BY resource_id
-            """,
-            [account_id, since],
-        )
-        return {resource_id: (memory, init_p95) for resource_id, memory, init_p95 in cursor.fetchall()}
-
-
 # Figures over raw invocations per time window, by name (SQL expression per figure).
 INVOCATION_WINDOW_FIGURES = {
     "errors": "count(*) FILTER (WHERE status IN ('error', 'timeout', 'out_of_memory'))",
@@ -550,7 +558,11 @@ WindowValue = tuple[int, int, float | None]
 def invocation_window_values(
     *, figure: str, resource_ids: list[int], start: datetime, end: datetime, width: timedelta
 ) -> list[WindowValue]:
-    """One of INVOCATION_WINDOW_FIGURES per resource per window of `width` from `start`."""
+    """One of INVOCATION_WINDOW_FIGURES per resource per window of `width` from `start`.
+    Windows of an hour or more read the whole hours in them from the rollups, for the
+    figures the rollups hold exactly (memory used, error counts and rates, cost…)."""
+    if width >= timedelta(hours=1) and figure in windows.WINDOW_FIGURES:
+        return windows.window_values(figure=figure, resource_ids=resource_ids, start=start, end=end, width=width)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT resource_id, floor(extract(epoch FROM started_at - %s) / %s)::int AS w, "  # noqa: S608
@@ -811,32 +823,29 @@ def function_duration_histograms(*, resource_ids: list[int], since: datetime) ->
 
 
 def function_memory_histogram(*, resource_id: int, since: datetime) -> dict[float, int]:
-    """{max memory used (MB): invocations} of one function's raw invocations since `since`
-    (the rollups keep no memory figure); memory use takes few distinct values."""
-    rows = (
-        Invocation.objects.filter(resource_id=resource_id, started_at__gte=since, max_memory_used_mb__isnull=False)
-        .values_list("max_memory_used_mb")
-        .annotate(n=Count("id"))
-    )
-    return {float(mb): n for mb, n in rows}
+    """{memory used (MB, the middle of its histogram bucket): invocations} of one function's
+    hourly rollups since `since`."""
+    merged: dict[int, int] = {}
+    for histogram in Rollup.objects.filter(resource_id=resource_id, period="hour", bucket__gte=since).values_list(
+        "memory_histogram", flat=True
+    ):
+        for key, count in (histogram or {}).items():
+            merged[int(key)] = merged.get(int(key), 0) + int(count)
+    return {bucket_value(index): n for index, n in merged.items()}
 
 
 def hourly_invocation_memory(
     *, account_id: int, windows: list[tuple[datetime, datetime]]
 ) -> dict[int, dict[datetime, float]]:
     """Per function, the highest memory used (MB) of each hour within the windows (each
-    [start, end), whole hours), from raw invocations: the rollups keep no memory figure."""
+    [start, end), whole hours), from the hourly rollups."""
     if not windows:
         return {}
-    ranges = " OR ".join(["(started_at >= %s AND started_at < %s)"] * len(windows))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT resource_id, date_trunc('hour', started_at), max(max_memory_used_mb) "  # noqa: S608  (placeholders)
-            "FROM monitoring_invocation WHERE account_id = %s AND max_memory_used_mb IS NOT NULL "
-            f"AND ({ranges}) GROUP BY 1, 2",
-            [account_id, *(t for window in windows for t in window)],
-        )
-        out: dict[int, dict[datetime, float]] = {}
-        for rid, hour, memory in cursor.fetchall():
-            out.setdefault(rid, {})[hour] = float(memory)
+    ranges = Q()
+    for start, end in windows:
+        ranges |= Q(bucket__gte=start, bucket__lt=end)
+    rows = Rollup.objects.filter(ranges, account_id=account_id, period="hour", memory_max_mb__isnull=False)
+    out: dict[int, dict[datetime, float]] = {}
+    for rid, hour, memory in rows.values_list("resource_id", "bucket", "memory_max_mb"):
+        out.setdefault(rid, {})[hour] = float(memory or 0)
     return out

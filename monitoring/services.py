@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts.models import AwsAccount, Organization
 
 from .models import ErrorGroup, ErrorGroupStatus, Project
+from .store.rollups import projects_stale
 
 # Skipped events are not a state that the next run clears: they stay on the account page
 # for this long, whatever the runs after them find.
@@ -121,18 +122,24 @@ def project_create(
 ) -> tuple[Project, bool]:
     """A saved group of resources; returns (project, False) when one of that name exists
     already, unchanged."""
-    return Project.objects.get_or_create(
+    project, created = Project.objects.get_or_create(
         organization=organization,
         name=name,
         defaults={"tag_key": tag_key, "tag_value": tag_value, "name_pattern": name_pattern},
     )
+    if created:  # its rollups are built from its members' once this commits
+        projects_stale(projects=[project])
+    return project, created
 
 
 @transaction.atomic
 def project_update(*, project: Project, name: str, tag_key: str, tag_value: str, name_pattern: str) -> None:
     """Rename or regroup (validated by monitoring.forms.ProjectForm); names stay unique per organisation."""
+    regrouped = (project.tag_key, project.tag_value, project.name_pattern) != (tag_key, tag_value, name_pattern)
     project.name, project.tag_key, project.tag_value, project.name_pattern = name, tag_key, tag_value, name_pattern
     project.save(update_fields=["name", "tag_key", "tag_value", "name_pattern"])
+    if regrouped:  # other members: its rollups are rebuilt
+        projects_stale(projects=[project])
 
 
 def project_delete(*, project: Project) -> None:

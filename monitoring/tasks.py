@@ -186,6 +186,22 @@ def prune_data() -> dict[str, Any]:
     return prune(now=timezone.now()).as_dict()
 
 
+@shared_task(name="monitoring.build_project_rollups", soft_time_limit=600, time_limit=660)
+def build_project_rollups(project_id: int) -> bool:
+    """Rebuild a project's rollups after its membership may have changed."""
+    from .store.rollups import project_rollups_build
+
+    return project_rollups_build(project_id=project_id)
+
+
+@shared_task(name="monitoring.build_stale_project_rollups", soft_time_limit=600, time_limit=660)
+def build_stale_project_rollups() -> int:
+    """Beat: rebuild the projects whose rollups are still stale (a build task lost with a worker)."""
+    from .store.rollups import projects_build_stale
+
+    return projects_build_stale()
+
+
 @shared_task(name="monitoring.partitions_ahead", soft_time_limit=60, time_limit=120)
 def partitions_ahead() -> None:
     """Create tomorrow's partitions ahead of midnight, so the first write of a day never waits."""

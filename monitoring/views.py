@@ -4,7 +4,6 @@ which tells the user what the page will show and the next step to get data into 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -54,7 +53,6 @@ from .selectors import (
     resource_counts_by_kind,
     resource_names,
     resources_for,
-    rollups_of,
     same_failure_elsewhere,
     search_log_lines,
     trace_of,
@@ -203,10 +201,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "periods": ["1h", "24h", "7d", "30d"],
     }
     if "rollups" in sources:
-        kind = dashboard.rollup_kind(period)
-        window = dashboard.Period(period.key, period.start.replace(hour=0), period.end) if kind == "day" else period
-        rows = rollups_of(resource, period=kind, start=window.start, end=window.end)
-        series = dashboard.series_from(rows, window, step=timedelta(days=1) if kind == "day" else timedelta(hours=1))
+        series, context["kpis"] = dashboard.function_figures(resource, period)
         for section in sections:
             if section.source == "rollups":
                 figures[f"fig-{section.id}"] = (
@@ -214,7 +209,6 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     if "p95" in section.series
                     else dashboard.figure_invocations(series, markers)
                 )
-        context["kpis"] = dashboard.summarise(rows)
     if "invocations" in sources:
         filters = InvocationFilters.from_query(request.GET)
         invocations = invocations_for(resource, filters, period.start)

@@ -19,6 +19,7 @@ from insights.tasks import detect_anomalies
 from kinds import sqs_queue
 from monitoring.models import Invocation, Resource
 from monitoring.store.partitions import ensure_partitions_for
+from monitoring.store.rollups import rollups_recompute
 
 from .anomalies_support import JUDGED, NOW, histogram_for, history, normal_invocations, queue_age, resource
 
@@ -154,6 +155,8 @@ def test_invocations_far_outside_their_function_s_distribution_are_flagged(accou
     usual = [invocation(fn, n, duration_ms=118 + n % 5) for n in range(60)]
     slow = invocation(fn, 100, duration_ms=30_000)
     hungry = invocation(fn, 101, duration_ms=120, memory_mb=480)
+    # What ingestion does after storing them: their hours' rollups (memory used included).
+    rollups_recompute(resource=fn, times=[i.started_at for i in [*usual, slow, hungry]])
     with time_machine.travel(NOW, tick=False):
         page = owner.client().get(reverse("monitoring:resource_detail", args=[fn.pk])).content.decode()
         slow_page = owner.client().get(reverse("monitoring:invocation_detail", args=[slow.pk])).content.decode()
@@ -184,6 +187,7 @@ def test_a_jump_in_memory_used_is_an_anomaly(account: AwsAccount) -> None:
         )
         for k, h in enumerate(hours)
     )
+    rollups_recompute(resource=fn, times=[h + timedelta(minutes=5) for h in hours])
     anomalies_detect(account=account, now=NOW)
     [a] = Anomaly.objects.filter(resource=fn, metric="memory_max_mb")
     assert a.hour == JUDGED and a.observed == 400 and a.label == "Max memory used (MB)"

@@ -17,7 +17,7 @@ from functools import cache
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -80,6 +80,11 @@ def _region(request: HttpRequest) -> str | None:
     return region if isinstance(region, str) and 0 < len(region) <= 32 else None
 
 
+# Not one transaction for the whole request: each function's batch is stored in its own
+# (`pushed_batch_store`), so the locks on the account's rollups are held for one function,
+# never across functions in an order another writer may take the other way round. A
+# delivery that fails part-way is retried whole by Firehose, and storing is idempotent.
+@transaction.non_atomic_requests
 @csrf_exempt
 @require_POST
 def firehose(request: HttpRequest, token: str) -> JsonResponse:

@@ -12,6 +12,8 @@ from monitoring.collection.discovery import DiscoveryResult
 from monitoring.diffing import config_diff
 from monitoring.models import AccountRegion, Resource, ResourceChange
 
+from .rollups import projects_membership_changed
+
 
 def discovery_known(*, account: AwsAccount, region: str, now: datetime) -> tuple[dict[str, Known], timedelta | None]:
     """What incremental discovery starts from: the region's stored resources that are being
@@ -49,6 +51,7 @@ def resources_sync(*, account: AwsAccount, result: DiscoveryResult, now: datetim
     created: list[Resource] = []
     updated: list[Resource] = []
     changes: list[ResourceChange] = []
+    regrouped: list[tuple[object, str, object, str]] = []  # (old tags, old name, new tags, new name)
     seen: set[str] = set()
     for snap in result.snapshots:
         seen.add(snap.arn)
@@ -75,6 +78,8 @@ def resources_sync(*, account: AwsAccount, result: DiscoveryResult, now: datetim
         diff.update({f"tags.{k}": v for k, v in config_diff(resource.tags, snap.tags).items()})
         if diff:
             changes.append(ResourceChange(resource=resource, detected_at=now, diff=diff))
+        if resource.tags != snap.tags or resource.name != snap.name:
+            regrouped.append((resource.tags, resource.name, snap.tags, snap.name))
         resource.name, resource.config, resource.tags = snap.name, snap.config, snap.tags
         resource.last_seen, resource.gone_at, resource.excluded = now, None, False
         if snap.details_read:
@@ -87,6 +92,8 @@ def resources_sync(*, account: AwsAccount, result: DiscoveryResult, now: datetim
         batch_size=500,
     )
     ResourceChange.objects.bulk_create(changes, batch_size=500)
+    # Tags and names select projects: the projects this changes get their rollups rebuilt.
+    projects_membership_changed(organization_id=account.organization_id, changes=regrouped)
     gone = (
         Resource.objects.filter(account=account, region=result.region, kind__in=result.complete_kinds, gone_at=None)
         .exclude(arn__in=seen)

@@ -5,7 +5,7 @@
 2. An organisation with a shorter retention has its own older rows deleted from the
    partitions that remain (bounded: at most the difference in days).
 3. Hourly and daily rollups older than each organisation's rollup retention are deleted
-   (a few rows per function per day).
+   (a few rows per function, account × region and project per day).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from accounts.models import AwsAccount, Organization
-from monitoring.models import Rollup
+from monitoring.models import AccountRollup, ProjectRollup, Rollup
 
 from .partitions import PARTITIONED, drop_partitions_before
 
@@ -59,8 +59,10 @@ def prune(*, now: datetime) -> PruneSummary:
                 )
                 summary.rows_deleted += cursor.rowcount
         for org in Organization.objects.all():
-            deleted, _ = Rollup.objects.filter(
-                organization_id=org.pk, bucket__lt=now - timedelta(days=org.rollup_retention_days)
-            ).delete()
-            summary.rollups_deleted += deleted
+            cutoff = now - timedelta(days=org.rollup_retention_days)
+            # Whole buckets go from every level at once: an account's or a project's rows
+            # stay the sum of its functions'.
+            for model in (Rollup, AccountRollup, ProjectRollup):
+                deleted, _ = model.objects.filter(organization_id=org.pk, bucket__lt=cutoff).delete()
+                summary.rollups_deleted += deleted
     return summary

@@ -34,14 +34,14 @@ def test_the_resources_page_draws_each_function_s_last_24_hours(owner: Any) -> N
     assert "96.0,1.0" in page
 
 
-def test_a_one_hour_chart_spans_its_hour_not_fractions_of_a_second_around_one_bucket() -> None:
+def test_a_one_hour_chart_spans_its_hour_by_the_minute_not_fractions_of_a_second_around_one_bucket(owner: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
     from monitoring import dashboard
 
     start = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
     period = dashboard.Period("1h", start, start + timedelta(hours=1))
-    series = dashboard.series_from([], period)
+    series = dashboard.trend(dashboard.Scope(owner.organization), period)
     for figure in (
         dashboard.figure_invocations(series),
         dashboard.figure_duration(series),
@@ -49,5 +49,6 @@ def test_a_one_hour_chart_spans_its_hour_not_fractions_of_a_second_around_one_bu
     ):
         low, high = (datetime.fromisoformat(x) for x in figure["layout"]["xaxis"]["range"])
         assert (low, high) == (start, start + timedelta(hours=1))  # the period, not milliseconds around a point
-        assert all(trace["xperiod"] == 3_600_000 for trace in figure["data"])  # each value fills its hour
+        assert all(trace["xperiod"] == 60_000 for trace in figure["data"])  # each value fills its minute
+    assert len(series["t"]) == 60
     assert dashboard.figure_duration(series)["data"][0]["mode"] == "lines+markers"  # a single point stays visible
