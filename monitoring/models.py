@@ -204,6 +204,8 @@ class Rollup(models.Model):
     billed_ms_sum = models.FloatField(default=0)
     gb_seconds = models.FloatField(default=0)
     cost_usd = models.FloatField(default=0)
+    # The highest memory used by one invocation (MB); empty for rollups written before it was kept.
+    memory_max_mb = models.IntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["resource", "period", "bucket"], name="rollup_unique_bucket")]
