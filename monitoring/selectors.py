@@ -768,29 +768,34 @@ def service_map(resources: QuerySet[Resource], *, start: datetime, end: datetime
 
 # How an hour of one-minute points becomes one value: counts add up, extremes stay extreme,
 # the rest (averages, percentiles) are averaged.
-_HOURLY_AGGREGATE = {"Sum": "sum", "SampleCount": "sum", "Maximum": "max", "Minimum": "min"}
+HOURLY_AGGREGATE = {"Sum": "sum", "SampleCount": "sum", "Maximum": "max", "Minimum": "min"}
 
 
 def hourly_metric_series(
-    *, account_id: int, windows: list[tuple[datetime, datetime]]
+    *, account_id: int, windows: list[tuple[datetime, datetime]], resource_id: int | None = None
 ) -> dict[tuple[int, str], dict[datetime, float]]:
-    """Every stored series of the account's resources as hourly values within the windows
-    (each [start, end), whole hours): {(resource id, "<metric>:<stat>"): {hour: value}}, one
-    query that reads only those windows' daily partitions and rows."""
+    """Every stored series of the account's resources (or of one resource) as hourly values
+    within the windows (each [start, end), whole hours): {(resource id, "<metric>:<stat>"):
+    {hour: value}}, one query that reads only those windows' daily partitions and rows."""
     if not windows:
         return {}
     ranges = " OR ".join(["(ts >= %s AND ts < %s)"] * len(windows))
+    one = " AND resource_id = %s" if resource_id is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT resource_id, metric, stat, date_trunc('hour', ts) AS h, sum(value), max(value), min(value), "  # noqa: S608  (the ranges are placeholders)
-            "avg(value) FROM monitoring_metricpoint WHERE account_id = %s AND resource_id <> 0 "
+            f"avg(value) FROM monitoring_metricpoint WHERE account_id = %s AND resource_id <> 0{one} "
             f"AND ({ranges}) GROUP BY 1, 2, 3, 4",
-            [account_id, *(t for window in windows for t in window)],
+            [
+                account_id,
+                *([resource_id] if resource_id is not None else []),
+                *(t for window in windows for t in window),
+            ],
         )
         out: dict[tuple[int, str], dict[datetime, float]] = {}
         index = {"sum": 0, "max": 1, "min": 2, "avg": 3}
         for rid, metric, stat, hour, *values in cursor.fetchall():
-            value = values[index[_HOURLY_AGGREGATE.get(stat, "avg")]]
+            value = values[index[HOURLY_AGGREGATE.get(stat, "avg")]]
             if value is not None:
                 out.setdefault((rid, f"{metric}:{stat}"), {})[hour] = float(value)
     return out
@@ -812,31 +817,10 @@ def function_duration_histograms(*, resource_ids: list[int], since: datetime) ->
 
 def function_memory_histogram(*, resource_id: int, since: datetime) -> dict[float, int]:
     """{max memory used (MB): invocations} of one function's raw invocations since `since`
-    (the rollups keep no memory figure); memory use takes few distinct values."""
+    (the rollups keep only the highest); memory use takes few distinct values."""
     rows = (
         Invocation.objects.filter(resource_id=resource_id, started_at__gte=since, max_memory_used_mb__isnull=False)
         .values_list("max_memory_used_mb")
         .annotate(n=Count("id"))
     )
     return {float(mb): n for mb, n in rows}
-
-
-def hourly_invocation_memory(
-    *, account_id: int, windows: list[tuple[datetime, datetime]]
-) -> dict[int, dict[datetime, float]]:
-    """Per function, the highest memory used (MB) of each hour within the windows (each
-    [start, end), whole hours), from raw invocations: the rollups keep no memory figure."""
-    if not windows:
-        return {}
-    ranges = " OR ".join(["(started_at >= %s AND started_at < %s)"] * len(windows))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT resource_id, date_trunc('hour', started_at), max(max_memory_used_mb) "  # noqa: S608  (placeholders)
-            "FROM monitoring_invocation WHERE account_id = %s AND max_memory_used_mb IS NOT NULL "
-            f"AND ({ranges}) GROUP BY 1, 2",
-            [account_id, *(t for window in windows for t in window)],
-        )
-        out: dict[int, dict[datetime, float]] = {}
-        for rid, hour, memory in cursor.fetchall():
-            out.setdefault(rid, {})[hour] = float(memory)
-    return out
