@@ -257,15 +257,17 @@ def series_from(rows: list[Rollup], period: Period, step: timedelta = timedelta(
     buckets: dict[datetime, list[Rollup]] = defaultdict(list)
     for r in rows:
         buckets[r.bucket].append(r)
-    series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": []}
+    series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": [], "memory": []}
     t = period.start
     while t < period.end:
         group = buckets.get(t, [])
+        memory = [r.memory_max_mb for r in group if r.memory_max_mb is not None]
         series["t"].append(chart_time(t))
         series["invocations"].append(int(_sum(group, "invocations")))
         series["errors"].append(int(_sum(group, "errors")))
         series["p95"].append(percentile(merge(r.histogram for r in group), 95))
         series["cost"].append(round(_sum(group, "cost_usd"), 6))
+        series["memory"].append(max(memory) if memory else None)
         t += step
     series["range"] = chart_range(period, step)
     return series
@@ -376,6 +378,62 @@ def overlay_shapes(spans: list[tuple[datetime, datetime, str]]) -> list[dict[str
     ]  # fmt: skip
 
 
+def _rgba(colour: str, alpha: float) -> str:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
+def _figure(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+def band_traces(
+    hours: dict[datetime, tuple[float, float]],
+    window: Period,
+    step: timedelta,
+    *,
+    name: str,
+    colour: str,
+    additive: bool,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """A series' normal range as a light ribbon over the chart's complete buckets (an hour's
+    band across each of its buckets; a sum's scaled to the bucket's share of the hour): per
+    run of buckets with a band, a lower line and an upper one filled down to it, whose hover
+    gives both bounds. Buckets without a band (too little history) leave a gap."""
+    share = step / timedelta(hours=1) if additive else 1.0
+    runs: list[list[tuple[str, float, float]]] = []
+    inside = False
+    t = window.start
+    while t < window.end:
+        band = hours.get(t.replace(minute=0, second=0, microsecond=0)) if t + step <= now else None
+        if band is None:
+            inside = False
+        else:
+            if not inside:
+                runs.append([])
+            runs[-1].append((chart_time(t), _figure(band[0] * share), _figure(band[1] * share)))
+            inside = True
+        t += step
+    period = {"xperiod": int(step.total_seconds() * 1000), "xperiodalignment": "middle"}
+    line = {"width": 0, "shape": "hvh"}
+    traces: list[dict[str, Any]] = []
+    for n, run in enumerate(runs):
+        x = [p[0] for p in run]
+        traces.append(
+            {"type": "scatter", "mode": "lines", "x": x, "y": [p[1] for p in run], "line": line,
+             "hoverinfo": "skip", "showlegend": False, "legendgroup": name, "name": name, **period}
+        )  # fmt: skip
+        traces.append(
+            {"type": "scatter", "mode": "lines", "x": x, "y": [p[2] for p in run], "line": line, "fill": "tonexty",
+             "fillcolor": _rgba(colour, 0.18), "name": name, "legendgroup": name, "showlegend": n == 0,
+             "customdata": [[p[1], p[2]] for p in run],
+             "hovertemplate": "normal range: %{customdata[0]:,.4~g} – %{customdata[1]:,.4~g}<extra></extra>",
+             **period}
+        )  # fmt: skip
+    return traces
+
+
 def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
     shapes = marker_shapes(markers)
     return {
@@ -421,7 +479,26 @@ def figure_duration(
     }
 
 
-def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
+def figure_memory(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
+    """The highest memory used by one invocation in each bucket (MB)."""
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "marker": {"size": 4},
+                "name": "Max memory used (MB)",
+                "x": series["t"],
+                "y": series["memory"],
+                "line": {"color": "#7c3aed"},
+                **_period(series),
+            }
+        ],
+        "layout": _layout(series, shapes=marker_shapes(markers)),
+    }
+
+
+def figure_cost(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
     return {
         "data": [
             {
@@ -436,7 +513,7 @@ def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
                 **_period(series),
             }
         ],
-        "layout": _layout(series),
+        "layout": _layout(series, shapes=marker_shapes(markers)),
     }
 
 
