@@ -196,21 +196,27 @@ def _in_worker(*args: Any) -> tuple[int, int]:
 
 
 def function_jobs(
-    account: AwsAccount, region: str, specs: Sequence[FunctionSpec], traffic: Traffic, hours: list[datetime]
+    account: AwsAccount,
+    region: str,
+    specs: Sequence[FunctionSpec],
+    traffic: Traffic,
+    hours: list[datetime],
+    covered: Covered,
 ) -> list[tuple[Any, ...]]:
-    """The arguments of `function_history` for each function of `specs` the account has."""
-    if not hours:
-        return []
+    """The arguments of `function_history` for each function of `specs` the account has, with
+    the hours it has no rollup for."""
     functions = dict(
         Resource.objects.filter(account=account, region=region, kind=lambda_function.KIND, gone_at=None).values_list(
             "name", "pk"
         )
     )
-    return [
-        (list(specs), n, functions[spec.name], hours, traffic, region)
-        for n, spec in enumerate(specs)
-        if spec.name in functions
-    ]
+    jobs = []
+    for n, spec in enumerate(specs):
+        pk = functions.get(spec.name)
+        missing = [h for h in hours if (pk, h) not in covered] if pk is not None else []
+        if missing:
+            jobs.append((list(specs), n, pk, missing, traffic, region))
+    return jobs
 
 
 # --- every other kind's metrics -------------------------------------------------------------------
@@ -313,12 +319,15 @@ def write_metric_history(
     writers: tuple[ResourceMetrics, ServiceTraffic, TrafficGenerator],
     traffic: Traffic,
     hours: list[datetime],
+    covered: Covered,
     end: datetime,
     summary: HistorySummary,
 ) -> None:
-    """The points of every collected series of the other kinds, for `hours` (`buckets`); each
-    bucket drawn from its own seed."""
+    """The points of every collected series of the other kinds, for the `hours` (`buckets`)
+    in which its resource has none; each bucket drawn from its own seed."""
     queries = [(query, OfflineCloudWatch.key(query)) for query in metric_queries(account, region)]
+    resource_ids = {query.resource_id for query, _ in queries}
+    hours = [h for h in hours if any((rid, h) not in covered for rid in resource_ids)]
     if not queries or not hours:
         return
     resource_metrics, services, generator = writers
@@ -356,6 +365,8 @@ def write_metric_history(
                     cloudwatch.put(namespace, data)
             period = points[int(length.total_seconds())]
             for query, key in queries:
+                if (query.resource_id, hour) in covered:
+                    continue
                 value = cloudwatch.answer(query, key)
                 if value is not None:
                     period.append((query, t, value))
@@ -366,18 +377,23 @@ def write_metric_history(
 # --- both ----------------------------------------------------------------------------------------
 
 
-def covered_hours(account: AwsAccount, since: datetime) -> tuple[set[datetime], set[datetime]]:
-    """The hours since `since` in which the account has function rollups, and those in which it
-    has metric points: collected (or written by an earlier run), so left alone."""
+Covered = set[tuple[int, datetime]]  # (resource id, hour)
+
+
+def covered_hours(account: AwsAccount, since: datetime) -> tuple[Covered, Covered]:
+    """The hours since `since` in which each resource of the account has rollups, and those
+    in which it has metric points: collected (or written by an earlier run), so left alone.
+    Per resource: a resource found since (a sandbox started afresh gives its load balancers new
+    ARNs) gets its history, and nothing that was collected is overwritten."""
     rollups = set(
         Rollup.objects.filter(account_id=account.pk, period="hour", bucket__gte=since)
-        .values_list("bucket", flat=True)
+        .values_list("resource_id", "bucket")
         .distinct()
     )
     points = set(
         MetricPoint.objects.filter(account_id=account.pk, ts__gte=since)
         .annotate(hour=TruncHour("ts", tzinfo=UTC))
-        .values_list("hour", flat=True)
+        .values_list("resource_id", "hour")
         .distinct()
     )
     return rollups, points
@@ -407,7 +423,7 @@ def history_write(
     summary = HistorySummary()
     with_rollups, with_points = covered_hours(account, start)
     hours = _hours(start, end)
-    jobs = function_jobs(account, region, specs, traffic, [h for h in hours if h not in with_rollups])
+    jobs = function_jobs(account, region, specs, traffic, hours, with_rollups)
     pool: ProcessPoolExecutor | None = None
     futures = []
     if workers > 1 and jobs:
@@ -428,7 +444,7 @@ def history_write(
         services,
         _generator(specs, traffic),
     )
-    write_metric_history(account, region, writers, traffic, [h for h in hours if h not in with_points], end, summary)
+    write_metric_history(account, region, writers, traffic, hours, with_points, end, summary)
     summary.metric_seconds = time.perf_counter() - started
     if pool is not None:
         with pool:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -11,10 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import AwsAccount
 from devtools.sandbox.catalog import FunctionSpec
-from devtools.sandbox.history import DAYS, Traffic, history_write
+from devtools.sandbox.history import DAYS, JUDGED_DAYS, Traffic, history_write
 from insights.anomalies.services import anomalies_detect
 from monitoring.collection.orchestrator import collect_unit
-from monitoring.models import Resource
 
 
 class Command(BaseCommand):
@@ -29,7 +29,15 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, help="the organisation's slug")
         parser.add_argument("--state", default=str(settings.VAR_DIR / "sandbox.json"), help="the sandbox's state file")
         parser.add_argument("--days", type=int, default=DAYS, help="days of history")
-        parser.add_argument("--detect-days", type=int, default=7, help="days of history judged for anomalies (0: none)")
+        parser.add_argument(
+            "--detect-days", type=int, default=JUDGED_DAYS, help="days of history judged for anomalies (0: none)"
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=min(4, os.cpu_count() or 1),
+            help="processes drawing the functions' invocations (default: the CPUs, at most 4)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["state"])
@@ -46,9 +54,11 @@ class Command(BaseCommand):
                 f"No account of {options['org']!r} is connected to the sandbox's role in {state['region']}."
             )
         region = state["region"]
-        if not Resource.objects.filter(account=account, region=region).exists():
-            # History is per resource: discover them now rather than wait for the worker.
-            collect_unit(account, region, steps=["discovery"])
+        # History is per resource: know the sandbox's as they are now (a sandbox started
+        # afresh gives some of them new ids) rather than wait for the worker.
+        discovery = collect_unit(account, region, steps=["discovery"])
+        if discovery.error:
+            raise CommandError(f"Discovery in the sandbox failed: {discovery.error}")
         end = datetime.fromisoformat(state["traffic"]["live_since"]).replace(minute=0, second=0, microsecond=0)
         summary = history_write(
             account=account,
