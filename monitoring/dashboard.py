@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.models import Organization
 from web import params as params_module
@@ -387,20 +388,26 @@ def _figure(value: float) -> float:
     return float(f"{value:.6g}")
 
 
+BAND_NAME = "normal range"
+
+
 def band_traces(
     hours: dict[datetime, tuple[float, float]],
     window: Period,
     step: timedelta,
     *,
-    name: str,
+    label: str,
     colour: str,
     additive: bool,
     now: datetime,
+    legend: bool = True,
 ) -> list[dict[str, Any]]:
     """A series' normal range as a light ribbon over the chart's complete buckets (an hour's
     band across each of its buckets; a sum's scaled to the bucket's share of the hour): per
     run of buckets with a band, a lower line and an upper one filled down to it, whose hover
-    gives both bounds. Buckets without a band (too little history) leave a gap."""
+    gives both bounds. Buckets without a band (too little history) leave a gap. Every band of
+    a chart is one legend entry, "normal range" (`legend`: this one shows it), which hides or
+    shows them all; the hover names the series (`label`, empty on a chart of one)."""
     share = step / timedelta(hours=1) if additive else 1.0
     runs: list[list[tuple[str, float, float]]] = []
     inside = False
@@ -417,18 +424,20 @@ def band_traces(
         t += step
     period = {"xperiod": int(step.total_seconds() * 1000), "xperiodalignment": "middle"}
     line = {"width": 0, "shape": "hvh"}
+    group = {"name": BAND_NAME, "legendgroup": BAND_NAME}
+    hover = f"{escape(label)}: " if label else ""
     traces: list[dict[str, Any]] = []
     for n, run in enumerate(runs):
         x = [p[0] for p in run]
         traces.append(
             {"type": "scatter", "mode": "lines", "x": x, "y": [p[1] for p in run], "line": line,
-             "hoverinfo": "skip", "showlegend": False, "legendgroup": name, "name": name, **period}
+             "hoverinfo": "skip", "showlegend": False, **group, **period}
         )  # fmt: skip
         traces.append(
             {"type": "scatter", "mode": "lines", "x": x, "y": [p[2] for p in run], "line": line, "fill": "tonexty",
-             "fillcolor": _rgba(colour, 0.18), "name": name, "legendgroup": name, "showlegend": n == 0,
+             "fillcolor": _rgba(colour, 0.18), "showlegend": legend and n == 0, **group,
              "customdata": [[p[1], p[2]] for p in run],
-             "hovertemplate": "normal range: %{customdata[0]:,.4~g} – %{customdata[1]:,.4~g}<extra></extra>",
+             "hovertemplate": hover + "normal range %{customdata[0]:,.4~g} – %{customdata[1]:,.4~g}<extra></extra>",
              **period}
         )  # fmt: skip
     return traces

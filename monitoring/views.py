@@ -284,7 +284,9 @@ def _shade_anomalies(
         if figure is None:
             continue
         if section.source == "rollups":
-            drawn = {key for key, _, _ in _rollup_keys(section)} | _ROLLUP_SHADED.get(section.series[0], set())
+            drawn = {key for key, _, _ in _rollup_keys(section)} | _ROLLUP_SHADED.get(
+                section.series[0] if section.series else "", set()
+            )
         else:
             drawn = set(section.series)
         spans = [(m.start, m.end, m.text) for m in shaded if m.series in drawn]
@@ -319,15 +321,15 @@ def _draw_bands(
             charts.append((figure_id, dashboard.metric_window(period), metric_step, keys))
     if not charts:
         return
-    found = marks.bands(resource, period.start, period.end)
+    found = marks.bands(resource, period.start, period.end, {k[0] for _, _, _, keys in charts for k in keys})
     now = timezone.now()
     for figure_id, window, step, keys in charts:
         drawn = [k for k in keys if k[0] in found]
-        for key, label, colour, additive in drawn:
-            name = "normal range" if len(drawn) == 1 else f"normal range: {label}"
+        for n, (key, label, colour, additive) in enumerate(drawn):
             figures[figure_id]["data"] += dashboard.band_traces(
-                found[key].hours, window, step, name=name, colour=colour, additive=additive, now=now
-            )
+                found[key].hours, window, step, label=label if len(drawn) > 1 else "", colour=colour,
+                additive=additive, now=now, legend=n == 0,
+            )  # fmt: skip
 
 
 @login_required

@@ -16,7 +16,7 @@ insights registers all three (anomalies) in its `AppConfig.ready()`. Imports no 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,7 +40,8 @@ class Band:
 
 
 OverlayProvider = Callable[[Any, datetime, datetime], list[Overlay]]
-BandProvider = Callable[[Any, datetime, datetime], list[Band]]
+# (resource, start, end, the series wanted: the keys of the series the page draws)
+BandProvider = Callable[[Any, datetime, datetime, Collection[str]], list[Band]]
 BoundsProvider = Callable[[Any], dict[str, float]]
 
 _OVERLAYS: dict[str, OverlayProvider] = {}
@@ -65,12 +66,12 @@ def overlays(resource: Any, start: datetime, end: datetime) -> list[Overlay]:
     return [o for name in sorted(_OVERLAYS) for o in _OVERLAYS[name](resource, start, end)]
 
 
-def bands(resource: Any, start: datetime, end: datetime) -> dict[str, Band]:
-    """Each series' normal band over [start, end) by series key (the first provider's, when
-    two give one for the same series)."""
+def bands(resource: Any, start: datetime, end: datetime, series: Collection[str]) -> dict[str, Band]:
+    """The normal band over [start, end) of each of `series` that has one, by series key (the
+    first provider's, when two give one for the same series)."""
     out: dict[str, Band] = {}
     for name in sorted(_BANDS):
-        for band in _BANDS[name](resource, start, end):
+        for band in _BANDS[name](resource, start, end, series):
             out.setdefault(band.series, band)
     return out
 

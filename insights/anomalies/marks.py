@@ -5,6 +5,7 @@ function's distribution."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -36,16 +37,18 @@ def anomaly_overlays(resource: Resource, start: datetime, end: datetime) -> list
     ]
 
 
-def normal_bands(resource: Resource, start: datetime, end: datetime) -> list[web_marks.Band]:
-    """The band of every series the detector judges on this resource, for the complete hours
-    of [start, end) that have a baseline: the same series, baseline and threshold as the
+def normal_bands(resource: Resource, start: datetime, end: datetime, wanted: Collection[str]) -> list[web_marks.Band]:
+    """The band of each `wanted` series the detector judges on this resource, for the complete
+    hours of [start, end) that have a baseline: the same series, baseline and threshold as the
     detection (`detector.bands`), so an hour outside the band is an hour it flags."""
     start = start.replace(minute=0, second=0, microsecond=0)
     end = min(end, timezone.now()).replace(minute=0, second=0, microsecond=0)
     if end <= start:
         return []
     hours = [start + k * HOUR for k in range(int((end - start) / HOUR))]
-    series = judged_series(account_id=resource.account_id, start=start, end=end, resource_id=resource.pk)
+    series = judged_series(
+        account_id=resource.account_id, start=start, end=end, resource_id=resource.pk, series=set(wanted)
+    )
     out = []
     for (_, metric), values in sorted(series.items()):
         found = bands(values, hours, sensitivity(metric))

@@ -9,7 +9,7 @@ from kinds import series_label
 
 from .detector import Sensitivity
 
-# Keys of monitoring's hourly rollup series (`monitoring.selectors.hourly_rollup_series`).
+# Keys of the hourly rollup figures (`insights.anomalies.services.rollup_series`).
 HOURLY_SENSITIVITY: dict[str, Sensitivity] = {
     # Traffic may fail in either direction: a drop is often an upstream outage.
     "invocations": Sensitivity(direction="both", counts=True, threshold=3.5, rel_floor=0.15),

@@ -5,6 +5,7 @@ its rows, and drops those that late data brought back inside their band."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,20 +73,34 @@ def rollup_series(
 
 
 def judged_series(
-    *, account_id: int, start: datetime, end: datetime, resource_id: int | None = None
+    *,
+    account_id: int,
+    start: datetime,
+    end: datetime,
+    resource_id: int | None = None,
+    series: Collection[str] | None = None,
 ) -> dict[tuple[int, str], dict[datetime, float]]:
     """Every series the detector judges, as hourly values, for judging the hours [start, end)
     (whole hours): the rollup figures of functions (from `start` less the baseline's days)
     and every stored catalogued CloudWatch series of every kind. CloudWatch points are per
     minute, so only the judged hours and the same hours of the baseline's days are read (3
     of every 24 for the hourly run), not two weeks of every series. The account's, or one
-    resource's (the band drawn on its charts)."""
-    series = rollup_series(account_id=account_id, since=start - BASELINE_DAYS * DAY, until=end, resource_id=resource_id)
+    resource's, all its figures or only `series` (the bands of the charts a page draws)."""
+    found: dict[tuple[int, str], dict[datetime, float]] = {}
+    if series is None or any(key in HOURLY_SENSITIVITY for key in series):
+        found = rollup_series(
+            account_id=account_id, since=start - BASELINE_DAYS * DAY, until=end, resource_id=resource_id
+        )
     windows = [(start - k * DAY, end - k * DAY) for k in range(BASELINE_DAYS + 1)]
-    series.update(
-        monitoring_selectors.hourly_metric_series(account_id=account_id, windows=windows, resource_id=resource_id)
+    wanted = None if series is None else [key for key in series if key not in HOURLY_SENSITIVITY]
+    found.update(
+        monitoring_selectors.hourly_metric_series(
+            account_id=account_id, windows=windows, resource_id=resource_id, series=wanted
+        )
     )
-    return series
+    if series is not None:
+        found = {k: v for k, v in found.items() if k[1] in series}
+    return found
 
 
 def sensitivity(metric: str) -> Sensitivity:
