@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--seed", type=int, default=7, help="the sandbox's --seed (default 7)")
     parser.add_argument(
-        "--workers", type=int, default=min(4, os.cpu_count() or 1), help="as manage.py sandbox_history's"
+        "--workers", type=int, default=max(1, min(4, (os.cpu_count() or 1) - 1)), help="as manage.py sandbox_history's"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()

@@ -22,6 +22,7 @@ overwrites what was collected; each hour is drawn from its own seed.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from collections import defaultdict
@@ -59,6 +60,9 @@ DAYS = BASELINE_DAYS + JUDGED_DAYS
 FINE = timedelta(minutes=5)  # the metric points of the last FINE_DAYS days
 FINE_DAYS = 2
 LATENCY_EVERY = 5
+# Processes drawing the functions' invocations: a CPU is left to PostgreSQL and to the metric
+# points this process writes meanwhile.
+WORKERS = max(1, min(4, (os.cpu_count() or 1) - 1))
 # Latencies drawn per 5 minutes of a load balancer or an API: enough for a steady p95.
 HISTORY_LATENCY_SAMPLES = 100
 
@@ -326,14 +330,40 @@ def write_metric_history(
     """The points of every collected series of the other kinds, for the `hours` (`buckets`)
     in which its resource has none; each bucket drawn from its own seed."""
     queries = [(query, OfflineCloudWatch.key(query)) for query in metric_queries(account, region)]
-    resource_ids = {query.resource_id for query, _ in queries}
-    hours = [h for h in hours if any((rid, h) not in covered for rid in resource_ids)]
     if not queries or not hours:
         return
     resource_metrics, services, generator = writers
     per_minute = [(ns, name, _dimensions(dims)) for ns, name, dims, _ in resource_metrics.series()]
     cloudwatch = OfflineCloudWatch()
     points: dict[int, list[tuple[Query, datetime, float]]] = defaultdict(list)  # by period (s)
+
+    def draw(t: datetime, length: timedelta) -> None:
+        """Everything the writers put in [t, t + length), into `cloudwatch`."""
+        resource_metrics.rng, services.rng, generator.rng = (
+            random.Random(f"{traffic.seed}:{n}:{t:%Y%m%d%H%M}") for n in range(3)
+        )
+        cloudwatch.clear()
+        # One writer puts a datum a minute: each minute's (latencies, a dozen values a minute,
+        # of one minute in LATENCY_EVERY: plenty for a period's average and p95). The others
+        # write any stretch at once.
+        for minute in range(int(length / timedelta(minutes=1))):
+            skip = () if minute % LATENCY_EVERY == 0 else ("latency",)
+            sampled = resource_metrics.minute(t + timedelta(minutes=minute, seconds=30), skip=skip)
+            for key, values in zip(per_minute, sampled, strict=True):
+                cloudwatch.add(key, values)
+        middle = t + length / 2
+        for source in (
+            services.data(length.total_seconds(), middle),
+            generator.service_metrics(length.total_seconds(), middle),
+        ):
+            for namespace, data in source.items():
+                cloudwatch.put(namespace, data)
+
+    # Which resources the writers give data at all (an idle one's series stay empty): only
+    # their missing hours are worth drawing.
+    draw(hours[-1], FINE)
+    written = {query.resource_id for query, key in queries if cloudwatch.answer(query, key) is not None}
+    hours = [h for h in hours if any((rid, h) not in covered for rid in written)]
 
     def flush() -> None:
         for period, some in points.items():
@@ -344,25 +374,7 @@ def write_metric_history(
         if n_hour and hour.date() != hours[n_hour - 1].date():
             flush()  # a day at a time: a partition each, and memory stays small
         for t, length in buckets(hour, end):
-            resource_metrics.rng, services.rng, generator.rng = (
-                random.Random(f"{traffic.seed}:{n}:{t:%Y%m%d%H%M}") for n in range(3)
-            )
-            cloudwatch.clear()
-            # One writer puts a datum a minute: each minute's (latencies, a dozen values a
-            # minute, of one minute in LATENCY_EVERY: plenty for a period's average and p95).
-            # The others write any stretch at once.
-            for minute in range(int(length / timedelta(minutes=1))):
-                skip = () if minute % LATENCY_EVERY == 0 else ("latency",)
-                sampled = resource_metrics.minute(t + timedelta(minutes=minute, seconds=30), skip=skip)
-                for key, values in zip(per_minute, sampled, strict=True):
-                    cloudwatch.add(key, values)
-            middle = t + length / 2
-            for source in (
-                services.data(length.total_seconds(), middle),
-                generator.service_metrics(length.total_seconds(), middle),
-            ):
-                for namespace, data in source.items():
-                    cloudwatch.put(namespace, data)
+            draw(t, length)
             period = points[int(length.total_seconds())]
             for query, key in queries:
                 if (query.resource_id, hour) in covered:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import AwsAccount
 from devtools.sandbox.catalog import FunctionSpec
-from devtools.sandbox.history import DAYS, JUDGED_DAYS, Traffic, history_write
+from devtools.sandbox.history import DAYS, JUDGED_DAYS, WORKERS, Traffic, history_write
 from insights.anomalies.services import anomalies_detect
 from monitoring.collection.orchestrator import collect_unit
 
@@ -35,8 +34,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=min(4, os.cpu_count() or 1),
-            help="processes drawing the functions' invocations (default: the CPUs, at most 4)",
+            default=WORKERS,
+            help="processes drawing the functions' invocations (default: the CPUs less one, for the database "
+            "and the metric points, at most 4; 1: in this process)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
