@@ -10,6 +10,7 @@ from . import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("monitoring.api_urls")),
+    path("api/v1/", include("insights.api_urls")),
     path("api/v1/", include("alerts.api_urls")),
     re_path(r"^api/v1/(?P<rest>.*)$", monitoring_api.not_found),  # JSON, never the HTML 404 page
     path("accounts/", include("allauth.urls")),

@@ -12,7 +12,8 @@ Resolution, for each of PostgreSQL and Redis:
 The resolved URLs are written to `var/services.env` while we run, so that a
 `manage.py` command typed in another terminal reaches the same servers.
 
-`demo` then migrates, creates the demo organisation, and supervises web (gunicorn),
+`demo` then migrates, creates the demo organisation, starts the sandbox AWS, connects it,
+writes its history (`manage.py sandbox_history`), and supervises web (gunicorn),
 worker and beat, each in its own process group; Ctrl-C or SIGTERM stops all of them
 and the embedded servers, leaving no stray process behind.
 """
@@ -293,7 +294,8 @@ def start_sandbox(env: dict[str, str], external_id: str, stack: ExitStack) -> di
         start_new_session=True,
     )
     stack.callback(stop_process, proc, "sandbox AWS")
-    deadline = time.monotonic() + 90
+    # Seeding, then the current hour's traffic so far: up to a minute or two.
+    deadline = time.monotonic() + 240
     while not state_path.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("the sandbox AWS did not start; see its output above")
@@ -341,6 +343,9 @@ def demo() -> int:
             "--name",
             "Sandbox AWS",
         )
+        # The weeks before it, so that charts, baselines and anomalies are there from the start.
+        log("writing the sandbox's history (the 17 days before now) and judging its last 3 days")
+        manage(env, "sandbox_history", "--org", demo_user["organization"], "--state", str(VAR_DIR / "sandbox.json"))
         celery = str(Path(PYTHON).with_name("celery"))
         gunicorn = str(Path(PYTHON).with_name("gunicorn"))
         processes = {

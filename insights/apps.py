@@ -9,10 +9,12 @@ class InsightsConfig(AppConfig):
 
     def ready(self) -> None:
         from monitoring.signals import collection_stored
+        from web import api_docs
 
-        from . import panels, receivers
+        from . import api, panels, receivers
         from .anomalies import marks
 
         collection_stored.connect(receivers.evaluate_after_collection, dispatch_uid=__name__)
         panels.register()
         marks.register()
+        api_docs.register("insights.anomalies", api.openapi_paths)

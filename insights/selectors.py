@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_scoped_or_404
+from web import params
 
 from .checks import PILLARS, REGISTRY, SEVERITIES
 from .models import Anomaly, Finding, FindingStatus, PillarScore, Suppression
@@ -196,6 +197,47 @@ def get_suppression_for_user(user: Any, organization: Organization | None, pk: i
     if organization is None:
         raise Http404("No organisation")
     return get_scoped_or_404(active_suppressions(organization), organization=organization, pk=pk)
+
+
+@dataclass(frozen=True)
+class AnomalyFilters:
+    """?account=&resource=&metric=&since=&until= of the anomalies list (the API's)."""
+
+    account: int | None = None
+    resource: int | None = None
+    metric: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def from_query(cls, query: Any) -> AnomalyFilters:
+        since, until = params.moment(query, "since"), params.moment(query, "until")
+        if since is not None and until is not None and until <= since:
+            raise params.InvalidInput("until must be after since.")
+        return cls(
+            account=params.integer(query, "account"),
+            resource=params.integer(query, "resource"),
+            metric=params.text(query, "metric", max_length=200),
+            since=since,
+            until=until,
+        )
+
+
+def anomalies_for(organization: Organization, filters: AnomalyFilters) -> QuerySet[Anomaly]:
+    """The organisation's anomalous hours that match the filters (an account or resource of
+    another organisation matches nothing)."""
+    qs = Anomaly.objects.filter(organization=organization)
+    if filters.account is not None:
+        qs = qs.filter(account_id=filters.account)
+    if filters.resource is not None:
+        qs = qs.filter(resource_id=filters.resource)
+    if filters.metric:
+        qs = qs.filter(metric=filters.metric)
+    if filters.since is not None:
+        qs = qs.filter(hour__gte=filters.since)
+    if filters.until is not None:
+        qs = qs.filter(hour__lt=filters.until)
+    return qs
 
 
 def anomalies_of_resource(resource_id: int, *, since: datetime, limit: int = 50) -> list[Anomaly]:

@@ -311,6 +311,8 @@ register(
         sections=(
             Section("invocations", "Invocations and errors", "rollups", ("invocations", "errors")),
             Section("duration", "Duration", "rollups", ("p95",)),
+            Section("memory", "Memory", "rollups", ("memory",)),
+            Section("cost", "Cost", "rollups", ("cost",)),
             Section(
                 "concurrency",
                 "Concurrency and throttles",

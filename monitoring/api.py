@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
@@ -33,6 +34,7 @@ from accounts.selectors import get_scoped_or_404
 from web import api_docs, params
 
 from . import dashboard
+from .collection.traces import Span
 from .models import (
     INVOCATION_MEASURES,
     ErrorGroup,
@@ -49,8 +51,12 @@ from .selectors import (
     ResourceFilters,
     account_metric_points,
     error_groups_for,
+    get_invocation_for_user,
     invocations_for,
+    no_trace_reason,
     resources_for,
+    trace_of,
+    trace_spans,
 )
 
 PAGE = 100
@@ -100,7 +106,7 @@ def _encode(last_id: int) -> str:
     return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
 
 
-def _page(qs: QuerySet[Any], request: HttpRequest, serialise: Callable[[Any], dict[str, Any]]) -> JsonResponse:
+def paginate(qs: QuerySet[Any], request: HttpRequest, serialise: Callable[[Any], dict[str, Any]]) -> JsonResponse:
     """Newest first by id; `cursor` continues after the last item of the previous page."""
     after = _cursor(request)
     if after is not None:
@@ -111,7 +117,7 @@ def _page(qs: QuerySet[Any], request: HttpRequest, serialise: Callable[[Any], di
     return JsonResponse({"data": [serialise(i) for i in items], "next_cursor": _encode(items[-1].id) if more else None})
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -138,9 +144,9 @@ def resource_json(r: Resource) -> dict[str, Any]:
         "arn": r.arn,
         "config": r.config,
         "tags": r.tags,
-        "first_seen": _iso(r.first_seen),
-        "last_seen": _iso(r.last_seen),
-        "gone_at": _iso(r.gone_at),
+        "first_seen": iso(r.first_seen),
+        "last_seen": iso(r.last_seen),
+        "gone_at": iso(r.gone_at),
     }
 
 
@@ -159,8 +165,8 @@ def invocation_json(i: Invocation) -> dict[str, Any]:
         "id": i.pk,
         "resource_id": i.resource_id,
         **{f: getattr(i, f) for f in fields},
-        "started_at": _iso(i.started_at),
-        "ended_at": _iso(i.ended_at),
+        "started_at": iso(i.started_at),
+        "ended_at": iso(i.ended_at),
     }
 
 
@@ -173,8 +179,8 @@ def error_group_json(g: ErrorGroup) -> dict[str, Any]:
         "message": g.message,
         "sample_message": g.sample_message,
         "count": g.count,
-        "first_seen": _iso(g.first_seen),
-        "last_seen": _iso(g.last_seen),
+        "first_seen": iso(g.first_seen),
+        "last_seen": iso(g.last_seen),
         "status": g.status,
         "regression": g.regression,
     }
@@ -182,12 +188,12 @@ def error_group_json(g: ErrorGroup) -> dict[str, Any]:
 
 @api_view
 def accounts(request: HttpRequest, token: ApiToken) -> JsonResponse:
-    return _page(AwsAccount.objects.filter(organization=token.organization), request, account_json)
+    return paginate(AwsAccount.objects.filter(organization=token.organization), request, account_json)
 
 
 @api_view
 def resources(request: HttpRequest, token: ApiToken) -> JsonResponse:
-    return _page(resources_for(token.organization, ResourceFilters.from_query(request.GET)), request, resource_json)
+    return paginate(resources_for(token.organization, ResourceFilters.from_query(request.GET)), request, resource_json)
 
 
 @api_view
@@ -216,9 +222,66 @@ def invocations(request: HttpRequest, token: ApiToken) -> JsonResponse:
     )
 
 
+def _epoch(seconds: float | None) -> str | None:
+    """An X-Ray time (epoch seconds) as ISO 8601; None for one no calendar holds."""
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def span_json(index: int, span: Span, root_start: float) -> dict[str, Any]:
+    return {
+        "index": index,
+        "parent": span.parent,
+        "name": span.name,
+        "namespace": span.namespace or None,
+        "origin": span.origin or None,
+        "target": span.target if span.namespace else None,
+        "operation": span.operation or None,
+        "resource": span.resource or None,
+        "start": _epoch(span.start),
+        "end": _epoch(span.end),
+        "offset_ms": round((span.start - root_start) * 1000, 3),
+        "duration_ms": round(span.duration_ms, 3) if span.duration_ms is not None else None,
+        "http_status": span.status,
+        "error": span.error,
+        "fault": span.fault,
+        "throttle": span.throttle,
+        "retries": span.retries,
+    }
+
+
+@api_view
+def invocation_trace(request: HttpRequest, token: ApiToken, pk: int) -> JsonResponse:
+    """The X-Ray segment tree of one invocation, as stored (docs/traces.md): its spans depth
+    first, each naming its parent's index. Without one, a 404 whose `reason` says why, in
+    the words of the execution page (tracing off, not sampled, not fetched yet…)."""
+    invocation = get_invocation_for_user(None, token.organization, pk)
+    trace = trace_of(invocation)
+    tree = trace_spans(trace) if trace is not None and trace.found else []
+    if trace is None or not tree:
+        return JsonResponse(
+            {"error": "This invocation has no trace.", "reason": no_trace_reason(invocation, trace)}, status=404
+        )
+    root = min(span.start for span in tree)
+    return JsonResponse(
+        {
+            "invocation_id": invocation.pk,
+            "resource_id": invocation.resource_id,
+            "trace_id": trace.trace_id,
+            "fetched_at": iso(trace.fetched_at),
+            "fetched_because": trace.reason,
+            "spans": [span_json(n, span, root) for n, span in enumerate(tree)],
+        }
+    )
+
+
 @api_view
 def error_groups(request: HttpRequest, token: ApiToken) -> JsonResponse:
-    return _page(error_groups_for(token.organization, request.GET), request, error_group_json)
+    return paginate(error_groups_for(token.organization, request.GET), request, error_group_json)
 
 
 @api_view
@@ -244,8 +307,8 @@ def metrics(request: HttpRequest, token: ApiToken) -> JsonResponse:
             "resource_id": fn.pk,
             "metric": metric,
             "stat": stat,
-            "period": {"start": _iso(period.start), "end": _iso(period.end)},
-            "points": [{"t": _iso(p.ts), "value": p.value} for p in points],
+            "period": {"start": iso(period.start), "end": iso(period.end)},
+            "points": [{"t": iso(p.ts), "value": p.value} for p in points],
         }
     )
 
@@ -267,8 +330,8 @@ def _account_metric(request: HttpRequest, token: ApiToken, account_id: int, metr
             "region": region,
             "metric": metric,
             "stat": stat,
-            "period": {"start": _iso(period.start), "end": _iso(period.end)},
-            "points": [{"t": _iso(ts), "value": value} for ts, value in points],
+            "period": {"start": iso(period.start), "end": iso(period.end)},
+            "points": [{"t": iso(ts), "value": value} for ts, value in points],
         }
     )
 
@@ -279,7 +342,7 @@ def overview(request: HttpRequest, token: ApiToken) -> JsonResponse:
     scope = dashboard.Scope.from_query(token.organization, request.GET)
     return JsonResponse(
         {
-            "period": {"key": period.key, "start": _iso(period.start), "end": _iso(period.end)},
+            "period": {"key": period.key, "start": iso(period.start), "end": iso(period.end)},
             "filters": {"account": scope.account, "region": scope.region or None},
             "kpis": dashboard.kpis_with_change(scope, period),
         }
@@ -316,7 +379,10 @@ PARAMS = {
 }
 
 
-def _op(summary: str, params: list[Any]) -> dict[str, Any]:
+PATH_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def get_operation(summary: str, params: list[Any]) -> dict[str, Any]:
     parameters = [PARAMS[p] if isinstance(p, str) else p for p in params]
     return {
         "get": {
@@ -333,7 +399,7 @@ def _op(summary: str, params: list[Any]) -> dict[str, Any]:
     }
 
 
-def _q(name: str, kind: str = "string", required: bool = False, **schema: Any) -> dict[str, Any]:
+def query_param(name: str, kind: str = "string", required: bool = False, **schema: Any) -> dict[str, Any]:
     if kind == "integer":
         schema = {"minimum": 0, "format": "int64", **schema}
     return {
@@ -354,64 +420,74 @@ def openapi(request: HttpRequest) -> JsonResponse:
         "servers": [{"url": base}],
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}, "schemas": schemas},
         "paths": {
-            "/accounts": _op("AWS accounts and their connection health", ["cursor"]),
-            "/resources": _op(
+            "/accounts": get_operation("AWS accounts and their connection health", ["cursor"]),
+            "/resources": get_operation(
                 "Discovered resources",
                 [
                     "cursor",
                     "account",
                     "region",
-                    _q("kind", enum=kinds.ids()),
-                    _q("q", maxLength=200),
-                    _q("gone", enum=["0", "1"]),
-                    _q("project", "integer"),
-                    _q("sort", enum=sorted({*SORTS, *(f"-{key}" for key in SORTS)})),
+                    query_param("kind", enum=kinds.ids()),
+                    query_param("q", maxLength=200),
+                    query_param("gone", enum=["0", "1"]),
+                    query_param("project", "integer"),
+                    query_param("sort", enum=sorted({*SORTS, *(f"-{key}" for key in SORTS)})),
                 ],
             ),
-            "/resources/{id}": {
-                "get": {
-                    **_op("One resource", [])["get"],
-                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                }
-            },
-            "/invocations": _op(
+            "/resources/{id}": {"get": {**get_operation("One resource", [])["get"], "parameters": [PATH_ID]}},
+            "/invocations": get_operation(
                 "A function's invocations, newest first",
                 [
-                    _q("resource", "integer", True),
+                    query_param("resource", "integer", True),
                     "cursor",
                     "period",
                     "start",
                     "end",
-                    _q("status", enum=list(InvocationStatus.values)),
-                    _q("cold", enum=["0", "1"]),
-                    _q("min_ms", "number", minimum=0, maximum=86_400_000),
-                    _q("max_ms", "number", minimum=0, maximum=86_400_000),
+                    query_param("status", enum=list(InvocationStatus.values)),
+                    query_param("cold", enum=["0", "1"]),
+                    query_param("min_ms", "number", minimum=0, maximum=86_400_000),
+                    query_param("max_ms", "number", minimum=0, maximum=86_400_000),
                 ],
             ),
-            "/error-groups": _op(
+            "/invocations/{id}/trace": {
+                "get": {
+                    **get_operation("An invocation's X-Ray trace: its spans (segments and calls), depth first", [])[
+                        "get"
+                    ],
+                    "parameters": [PATH_ID],
+                    "responses": {
+                        **get_operation("", [])["get"]["responses"],
+                        "404": {
+                            "description": "Not an invocation of your organisation, or it has no trace: `reason` says "
+                            "why (tracing off, not sampled, not fetched yet, outside the sampling budget)"
+                        },
+                    },
+                }
+            },
+            "/error-groups": get_operation(
                 "Error groups",
                 [
                     "cursor",
-                    _q("status", enum=[*ErrorGroupStatus.values, "all"]),
-                    _q("resource", "integer"),
-                    _q("kind", enum=list(ERROR_KINDS)),
+                    query_param("status", enum=[*ErrorGroupStatus.values, "all"]),
+                    query_param("resource", "integer"),
+                    query_param("kind", enum=list(ERROR_KINDS)),
                 ],
             ),
-            "/metrics": _op(
+            "/metrics": get_operation(
                 "A metric series of one resource, or (account and region instead of resource) one of the "
                 "account's own series in a region",
                 [
-                    _q("resource", "integer", False),
+                    query_param("resource", "integer", False),
                     "account",
                     "region",
-                    _q("metric", required=True, maxLength=200),
-                    _q("stat", required=True, maxLength=32),
+                    query_param("metric", required=True, maxLength=200),
+                    query_param("stat", required=True, maxLength=32),
                     "period",
                     "start",
                     "end",
                 ],
             ),
-            "/overview": _op(
+            "/overview": get_operation(
                 "Overview KPIs with the change against the previous period",
                 ["period", "start", "end", "account", "region"],
             ),

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.models import Organization
 from web import params as params_module
@@ -244,9 +245,17 @@ def function_figures(resource: Resource, period: Period) -> tuple[dict[str, list
     plan = period.plan(step)
     rows = windows.figures(source, plan, columns=["invocations", "errors", "cold_starts", "cost_usd"], group=step)
     per_bucket = windows.histograms(source, plan, group=step)
-    series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": []}
+    # A maximum cannot be taken away: its buckets are read without subtracting.
+    maxima = windows.figures(
+        source,
+        windows.plan(period.start, period.end, now=period.now or timezone.now(), coarsest=step),
+        columns=["memory_max_mb"],
+        group=step,
+    )
+    series: dict[str, list[Any]] = {"t": [], "invocations": [], "errors": [], "p95": [], "cost": [], "memory": []}
     for t in _buckets(period, step):
         row = rows.get(t) or {}
+        series["memory"].append((maxima.get(t) or {}).get("memory_max_mb"))
         series["t"].append(chart_time(t))
         series["invocations"].append(int(row.get("invocations") or 0))
         series["errors"].append(int(row.get("errors") or 0))
@@ -360,6 +369,74 @@ def overlay_shapes(spans: list[tuple[datetime, datetime, str]]) -> list[dict[str
     ]  # fmt: skip
 
 
+def _rgba(colour: str, alpha: float) -> str:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
+def _figure(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+BAND_NAME = "normal range"
+
+
+def band_traces(
+    hours: dict[datetime, tuple[float, float]],
+    window: Period,
+    step: timedelta,
+    *,
+    label: str,
+    colour: str,
+    additive: bool,
+    now: datetime,
+    legend: bool = True,
+    start_at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """A series' normal range as a light ribbon over the chart's complete buckets (an hour's
+    band across each of its buckets; a sum's scaled to the bucket's share of the hour): per
+    run of buckets with a band, a lower line and an upper one filled down to it, whose hover
+    gives both bounds. Buckets without a band (too little history) leave a gap. Every band of
+    a chart is one legend entry, "normal range" (`legend`: this one shows it), which hides or
+    shows them all; the hover names the series (`label`, empty on a chart of one). Buckets
+    that start before `start_at` (a window's partial first bucket) get no band either: the
+    chart holds only part of them."""
+    share = step / timedelta(hours=1) if additive else 1.0
+    runs: list[list[tuple[str, float, float]]] = []
+    inside = False
+    t = window.start
+    while t < window.end:
+        complete = t + step <= now and (start_at is None or t >= start_at)
+        band = hours.get(t.replace(minute=0, second=0, microsecond=0)) if complete else None
+        if band is None:
+            inside = False
+        else:
+            if not inside:
+                runs.append([])
+            runs[-1].append((chart_time(t), _figure(band[0] * share), _figure(band[1] * share)))
+            inside = True
+        t += step
+    period = {"xperiod": int(step.total_seconds() * 1000), "xperiodalignment": "middle"}
+    line = {"width": 0, "shape": "hvh"}
+    group = {"name": BAND_NAME, "legendgroup": BAND_NAME}
+    hover = f"{escape(label)}: " if label else ""
+    traces: list[dict[str, Any]] = []
+    for n, run in enumerate(runs):
+        x = [p[0] for p in run]
+        traces.append(
+            {"type": "scatter", "mode": "lines", "x": x, "y": [p[1] for p in run], "line": line,
+             "hoverinfo": "skip", "showlegend": False, **group, **period}
+        )  # fmt: skip
+        traces.append(
+            {"type": "scatter", "mode": "lines", "x": x, "y": [p[2] for p in run], "line": line, "fill": "tonexty",
+             "fillcolor": _rgba(colour, 0.18), "showlegend": legend and n == 0, **group,
+             "customdata": [[p[1], p[2]] for p in run],
+             "hovertemplate": hover + "normal range %{customdata[0]:,.4~g} – %{customdata[1]:,.4~g}<extra></extra>",
+             **period}
+        )  # fmt: skip
+    return traces
+
+
 def figure_invocations(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
     shapes = marker_shapes(markers)
     return {
@@ -405,7 +482,26 @@ def figure_duration(
     }
 
 
-def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
+def figure_memory(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
+    """The highest memory used by one invocation in each bucket (MB)."""
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "marker": {"size": 4},
+                "name": "Max memory used (MB)",
+                "x": series["t"],
+                "y": series["memory"],
+                "line": {"color": "#7c3aed"},
+                **_period(series),
+            }
+        ],
+        "layout": _layout(series, shapes=marker_shapes(markers)),
+    }
+
+
+def figure_cost(series: dict[str, list[Any]], markers: list[datetime] | None = None) -> dict[str, Any]:
     return {
         "data": [
             {
@@ -420,7 +516,7 @@ def figure_cost(series: dict[str, list[Any]]) -> dict[str, Any]:
                 **_period(series),
             }
         ],
-        "layout": _layout(series),
+        "layout": _layout(series, shapes=marker_shapes(markers)),
     }
 
 

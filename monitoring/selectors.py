@@ -4,6 +4,7 @@ functions at the end of this module, never with SQL of their own."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -780,29 +781,54 @@ def service_map(resources: QuerySet[Resource], *, start: datetime, end: datetime
 
 # How an hour of one-minute points becomes one value: counts add up, extremes stay extreme,
 # the rest (averages, percentiles) are averaged.
-_HOURLY_AGGREGATE = {"Sum": "sum", "SampleCount": "sum", "Maximum": "max", "Minimum": "min"}
+HOURLY_AGGREGATE = {"Sum": "sum", "SampleCount": "sum", "Maximum": "max", "Minimum": "min"}
+
+
+def _merged(windows: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The windows with overlapping and touching ones joined (a chart's baseline is one range)."""
+    out: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(windows):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
 
 
 def hourly_metric_series(
-    *, account_id: int, windows: list[tuple[datetime, datetime]]
+    *,
+    account_id: int,
+    windows: list[tuple[datetime, datetime]],
+    resource_id: int | None = None,
+    series: Collection[str] | None = None,
 ) -> dict[tuple[int, str], dict[datetime, float]]:
-    """Every stored series of the account's resources as hourly values within the windows
-    (each [start, end), whole hours): {(resource id, "<metric>:<stat>"): {hour: value}}, one
-    query that reads only those windows' daily partitions and rows."""
-    if not windows:
+    """Every stored series of the account's resources (or of one resource; or only `series`,
+    "<metric>:<stat>" keys) as hourly values within the windows (each [start, end), whole
+    hours): {(resource id, "<metric>:<stat>"): {hour: value}}, one query that reads only
+    those windows' daily partitions and rows."""
+    windows = _merged(windows)
+    if not windows or (series is not None and not series):
         return {}
     ranges = " OR ".join(["(ts >= %s AND ts < %s)"] * len(windows))
+    params: list[Any] = [account_id]
+    narrow = ""
+    if resource_id is not None:
+        narrow += " AND resource_id = %s"
+        params.append(resource_id)
+    if series is not None:
+        narrow += " AND metric || ':' || stat = ANY(%s)"
+        params.append(list(series))
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT resource_id, metric, stat, date_trunc('hour', ts) AS h, sum(value), max(value), min(value), "  # noqa: S608  (the ranges are placeholders)
-            "avg(value) FROM monitoring_metricpoint WHERE account_id = %s AND resource_id <> 0 "
+            f"avg(value) FROM monitoring_metricpoint WHERE account_id = %s AND resource_id <> 0{narrow} "
             f"AND ({ranges}) GROUP BY 1, 2, 3, 4",
-            [account_id, *(t for window in windows for t in window)],
+            [*params, *(t for window in windows for t in window)],
         )
         out: dict[tuple[int, str], dict[datetime, float]] = {}
         index = {"sum": 0, "max": 1, "min": 2, "avg": 3}
         for rid, metric, stat, hour, *values in cursor.fetchall():
-            value = values[index[_HOURLY_AGGREGATE.get(stat, "avg")]]
+            value = values[index[HOURLY_AGGREGATE.get(stat, "avg")]]
             if value is not None:
                 out.setdefault((rid, f"{metric}:{stat}"), {})[hour] = float(value)
     return out

@@ -4,6 +4,7 @@ which tells the user what the page will show and the next step to get data into 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -24,13 +25,14 @@ from accounts.context import current_organization
 from accounts.permissions import can, require
 from accounts.roles import Action
 from accounts.selectors import aws_accounts_of
-from kinds import lambda_function
+from kinds import Section, lambda_function
 from web import marks, panels, params
 
 from . import dashboard, resource_page, services, trace_figures
 from .forms import ProjectForm
 from .models import ErrorGroupStatus, InvocationStatus, Resource
 from .selectors import (
+    HOURLY_AGGREGATE,
     InvocationFilters,
     LogSearch,
     ResourceFilters,
@@ -204,11 +206,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         series, context["kpis"] = dashboard.function_figures(resource, period)
         for section in sections:
             if section.source == "rollups":
-                figures[f"fig-{section.id}"] = (
-                    dashboard.figure_duration(series, markers=markers)
-                    if "p95" in section.series
-                    else dashboard.figure_invocations(series, markers)
-                )
+                figures[f"fig-{section.id}"] = _rollup_figure(section, series, markers)
     if "invocations" in sources:
         filters = InvocationFilters.from_query(request.GET)
         invocations = invocations_for(resource, filters, period.start)
@@ -235,15 +233,38 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if "error_groups" in sources:
         context["error_groups"] = recent_error_groups(resource)
     _shade_anomalies(resource, sections, period, figures)
+    _draw_bands(resource, sections, period, figures)
     context["figures"] = figures
     return render(request, "monitoring/resource_detail.html", context)
 
 
-# The rollup charts and the figures each draws (the keys higher apps' overlays name).
-_ROLLUP_CHART_SERIES = {
-    "duration": {"duration_p50_ms", "duration_p95_ms"},
-    "invocations": {"invocations", "errors"},
+# A rollup chart by the first series its section names: what it draws, and the figures of
+# the hourly rollups (the keys higher apps' marks name) it shows: (key, label, colour).
+_ROLLUP_CHARTS: dict[str, list[tuple[str, str, str]]] = {
+    "invocations": [("invocations", "Invocations", "#93c5fd"), ("errors", "Errors", "#ef4444")],
+    "p95": [("duration_p95_ms", "p95 duration (ms)", "#2563eb")],
+    "memory": [("memory_max_mb", "Max memory used (MB)", "#7c3aed")],
+    "cost": [("cost_usd", "Cost (USD)", "#16a34a")],
 }
+# Shading also covers what a chart stands for without drawing it: p50 on the duration chart.
+_ROLLUP_SHADED = {"p95": {"duration_p50_ms"}}
+# Rollup figures that add up over an hour (the others are a percentile or a maximum).
+_ADDITIVE = {"invocations", "errors", "cost_usd"}
+
+
+def _rollup_figure(section: Section, series: dict[str, list[Any]], markers: list[datetime]) -> dict[str, Any]:
+    chart = section.series[0] if section.series else "invocations"
+    if chart == "p95":
+        return dashboard.figure_duration(series, markers=markers)
+    if chart == "memory":
+        return dashboard.figure_memory(series, markers)
+    if chart == "cost":
+        return dashboard.figure_cost(series, markers)
+    return dashboard.figure_invocations(series, markers)
+
+
+def _rollup_keys(section: Section) -> list[tuple[str, str, str]]:
+    return _ROLLUP_CHARTS.get(section.series[0] if section.series else "", _ROLLUP_CHARTS["invocations"])
 
 
 def _shade_anomalies(
@@ -258,13 +279,56 @@ def _shade_anomalies(
         if figure is None:
             continue
         if section.source == "rollups":
-            drawn = _ROLLUP_CHART_SERIES["duration" if "p95" in section.series else "invocations"]
+            drawn = {key for key, _, _ in _rollup_keys(section)} | _ROLLUP_SHADED.get(
+                section.series[0] if section.series else "", set()
+            )
         else:
             drawn = set(section.series)
         spans = [(m.start, m.end, m.text) for m in shaded if m.series in drawn]
         if spans:
             layout = figure.setdefault("layout", {})
             layout["shapes"] = [*layout.get("shapes", []), *dashboard.overlay_shapes(spans)]
+
+
+def _draw_bands(
+    resource: Resource, sections: Any, period: dashboard.Period, figures: dict[str, dict[str, Any]]
+) -> None:
+    """Draw the normal band higher apps give (the anomaly detector's) on the charts of the
+    series that have one. The band is hourly: charts by the hour or finer get it, daily ones
+    (periods beyond three days) do not."""
+    hour = timedelta(hours=1)
+    step_name = dashboard.trend_step(period)
+    rollup_step = dashboard.windows.STEPS[step_name]
+    rollup_window = dashboard.Period(
+        period.key, dashboard.windows.floor(period.start, step_name), period.end, period.now
+    )
+    metric_step = dashboard.metric_step(period)
+    charts: list[tuple[str, dashboard.Period, timedelta, list[tuple[str, str, str, bool]]]] = []
+    for section in sections:
+        figure_id = f"fig-{section.id}"
+        if figure_id not in figures:
+            continue
+        if section.source == "rollups" and rollup_step <= hour:
+            keys = [(key, label, colour, key in _ADDITIVE) for key, label, colour in _rollup_keys(section)]
+            charts.append((figure_id, rollup_window, rollup_step, keys))
+        elif section.source == "metrics" and metric_step <= hour:
+            keys = [
+                (key, kinds.series_label(key), dashboard.COLOURS[i % len(dashboard.COLOURS)],
+                 HOURLY_AGGREGATE.get(kinds.series_key(key)[1]) == "sum")
+                for i, key in enumerate(section.series)
+            ]  # fmt: skip
+            charts.append((figure_id, dashboard.metric_window(period), metric_step, keys))
+    if not charts:
+        return
+    found = marks.bands(resource, period.start, period.end, {k[0] for _, _, _, keys in charts for k in keys})
+    now = timezone.now()
+    for figure_id, window, step, keys in charts:
+        drawn = [k for k in keys if k[0] in found]
+        for n, (key, label, colour, additive) in enumerate(drawn):
+            figures[figure_id]["data"] += dashboard.band_traces(
+                found[key].hours, window, step, label=label if len(drawn) > 1 else "", colour=colour,
+                additive=additive, now=now, legend=n == 0, start_at=period.start,
+            )  # fmt: skip
 
 
 @login_required

@@ -34,8 +34,8 @@ class World:
 def _objects(org: Organization, owner: Any, prefix: str) -> tuple[dict[str, int], str, dict[str, str]]:
     from alerts.digests import unsubscribe_token
     from alerts.models import AlertRule, Channel, DigestSubscription, Incident
-    from insights.models import Finding
-    from monitoring.models import ErrorGroup, LogLine, Project, Resource
+    from insights.models import Anomaly, Finding
+    from monitoring.models import ErrorGroup, LogLine, Project, Resource, Trace
     from monitoring.store.partitions import ensure_partitions_for
 
     now = timezone.now()
@@ -62,6 +62,21 @@ def _objects(org: Organization, owner: Any, prefix: str) -> tuple[dict[str, int]
     LogLine.objects.create(
         resource_id=resource.pk, account_id=account.pk, invocation_id=invocation_id, request_id=f"{prefix}-r1",
         ts=started, log_stream="s", event_id=f"{prefix}-e1", message='{"level": "ERROR"}',
+    )  # fmt: skip
+    # The invocation's X-Ray trace (the function's segment and one call) and an anomalous hour.
+    ensure_partitions_for("monitoring_trace", [started])
+    start = started.timestamp()
+    Trace.objects.create(
+        organization_id=org.pk, account_id=account.pk, resource_id=resource.pk, invocation_id=invocation_id,
+        trace_id=f"1-00000000-{prefix * 24}", started_at=started, fetched_at=now, reason="failed",
+        spans=[{"name": f"{prefix}-f", "start": start, "end": start + 0.2, "parent": None, "fault": True},
+               {"name": "DynamoDB", "namespace": "aws", "operation": "GetItem", "resource": "t", "start": start + 0.01,
+                "end": start + 0.05, "parent": 0, "error": True, "status": 400}],
+    )  # fmt: skip
+    hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    Anomaly.objects.create(
+        organization=org, account=account, resource=resource, metric="invocations", hour=hour, observed=0,
+        expected=120, low=60, high=200, score=-9.1, detected_at=now,
     )  # fmt: skip
     finding = Finding.objects.create(
         organization=org, account=account, resource=resource, subject=f"r{resource.pk}", check_id="lambda-no-tracing",

@@ -6,7 +6,7 @@ import io
 import json
 import time
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import boto3
@@ -33,6 +33,9 @@ class SandboxState:
     platform_secret_access_key: str
     platform_principal: str
     functions: list[dict[str, Any]]
+    # How the traffic is generated (seed, rate, tick, rhythm, anomalies) and since when
+    # (`live_since`): what the history (`history.py`) needs to write the past that leads to it.
+    traffic: dict[str, Any] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
         """What the platform's processes need to reach the sandbox as their AWS."""

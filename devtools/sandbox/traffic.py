@@ -48,20 +48,37 @@ def _trace(rng: random.Random, started_ms: int) -> str:
 # Scheduled anomalies, so that the demo shows some: in about one hour in ANOMALY_EVERY (which
 # hours is fixed by the seed, and differs from day to day, so that they never become the
 # baseline), the first function's durations step up and the second one's traffic drops.
-ANOMALY_EVERY = 40
+ANOMALY_EVERY = 24
 LATENCY_STEP = 6.0
 TRAFFIC_DROP = 0.1
 
 
 def anomaly_hour(seed: int, function: str, effect: str, t: datetime) -> bool:
-    """Whether `effect` ("latency" or "drop") is scheduled on `function` in t's UTC hour."""
+    """Whether `effect` ("latency" or "drop") is scheduled on `function` (or any named
+    resource) in t's UTC hour."""
     digest = hashlib.sha256(f"{seed}:{function}:{effect}:{t.astimezone(UTC):%Y%m%d%H}".encode()).digest()
     return int.from_bytes(digest[:4], "big") % ANOMALY_EVERY == 0
 
 
+# The demo's daily and weekly rhythm (UTC): traffic peaks mid-afternoon at 1.3 times the
+# configured rate, falls to 0.4 of it before dawn, and weekends carry 0.6 of a weekday's.
+# Smooth in time, so the live generators and the history (`history.py`) agree minute by minute.
+RHYTHM_PEAK, RHYTHM_TROUGH, WEEKEND = 1.3, 0.4, 0.6
+
+
+def rhythm(t: datetime) -> float:
+    """The share of the configured traffic rate at `t`."""
+    t = t.astimezone(UTC)
+    hour = t.hour + t.minute / 60
+    daily = RHYTHM_TROUGH + (RHYTHM_PEAK - RHYTHM_TROUGH) * (0.5 - 0.5 * math.cos(2 * math.pi * (hour - 3) / 24))
+    return daily * (WEEKEND if t.weekday() >= 5 else 1.0)
+
+
 def plan_invocation(
-    spec: FunctionSpec, rng: random.Random, started_ms: int, cold: bool, slower: float = 1.0
+    spec: FunctionSpec, rng: random.Random, started_ms: int, cold: bool, slower: float = 1.0, *, ids: bool = True
 ) -> Invocation:
+    """One invocation of `spec`; without `ids`, no request id or trace id is drawn (the
+    history, which keeps only the invocation's figures)."""
     roll = rng.random()
     if roll < spec.oom_rate:
         status = "out_of_memory"
@@ -85,6 +102,8 @@ def plan_invocation(
     )
     if spec.memory_mb >= 3008:
         used = rng.randint(70, 110)  # the over-provisioned one
+    if not ids:
+        return Invocation("", status, started_ms, duration, billed, used, init, None)
     trace = _trace(rng, started_ms) if spec.tracing else None
     return Invocation(
         str(uuid.UUID(int=rng.getrandbits(128), version=4)), status, started_ms, duration, billed, used, init, trace
@@ -393,9 +412,12 @@ class TrafficGenerator:
         per_minute: float,
         xray: Any = None,
         anomalies: bool = False,
+        rhythm: bool = False,
     ) -> None:
         self.specs = specs
         self.seed = seed
+        # With the daily and weekly rhythm (`rhythm`), `per_minute` is the rate at 1.0 of it.
+        self.with_rhythm = rhythm
         # (function, effect) of the scheduled anomalies (see `anomaly_hour`), when asked for.
         self.anomalies = [(specs[0].name, "latency"), (specs[1].name, "drop")] if anomalies and len(specs) >= 2 else []
         self.logs = logs
@@ -428,16 +450,11 @@ class TrafficGenerator:
     def tick(self, seconds: float, now: datetime | None = None) -> int:
         """Generate `seconds` worth of traffic ending now; return invocations written."""
         now = now or datetime.now(tz=UTC)
-        total_weight = sum(s.weight for s in self.specs) or 1
         written = 0
         metric_data: list[dict[str, Any]] = []
         segments: list[str] = []
         for spec in self.specs:
-            expected = self.per_minute * seconds / 60 * spec.weight / total_weight
-            effects = {e for name, e in self.anomalies if name == spec.name and anomaly_hour(self.seed, name, e, now)}
-            if "drop" in effects:
-                expected *= TRAFFIC_DROP
-            slower = LATENCY_STEP if "latency" in effects else 1.0
+            expected, slower = self.expected(spec, seconds, now)
             count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
             if not count:
                 continue
@@ -478,49 +495,89 @@ class TrafficGenerator:
             self.cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=metric_data[i : i + 500])
         for i in range(0, len(segments), 50):
             self.xray.put_trace_segments(TraceSegmentDocuments=segments[i : i + 50])
-        for namespace, data in self._service_metrics(seconds, now).items():
+        for namespace, data in self.service_metrics(seconds, now).items():
             for i in range(0, len(data), 500):
                 self.cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[i : i + 500])
         return written
 
-    def _service_metrics(self, seconds: float, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    def rate(self, spec: FunctionSpec) -> float:
+        """`spec`'s invocations per minute, before the rhythm and the anomalies."""
+        total_weight = sum(s.weight for s in self.specs) or 1
+        return self.per_minute * spec.weight / total_weight
+
+    def effects(self, spec: FunctionSpec, t: datetime) -> set[str]:
+        """The anomalies scheduled on `spec` in t's hour: "latency", "drop"."""
+        return {e for name, e in self.anomalies if name == spec.name and anomaly_hour(self.seed, name, e, t)}
+
+    def expected(self, spec: FunctionSpec, seconds: float, now: datetime) -> tuple[float, float]:
+        """How many invocations of `spec` a tick of `seconds` ending `now` expects, and how
+        much slower than usual they run (the rhythm, the scheduled anomalies)."""
+        expected = self.rate(spec) * seconds / 60 * (rhythm(now) if self.with_rhythm else 1.0)
+        effects = self.effects(spec, now)
+        if "drop" in effects:
+            expected *= TRAFFIC_DROP
+        return expected, LATENCY_STEP if "latency" in effects else 1.0
+
+    def backfill(self, since: datetime, now: datetime | None = None) -> int:
+        """The traffic of [since, now) at once, a tick a minute (a first start writes the
+        current hour's so far: the hour is whole when collected). Returns invocations written."""
+        now = now or datetime.now(tz=UTC)
+        written = 0
+        t = since + timedelta(minutes=1)
+        while t <= now:
+            written += self.tick(60, now=t)
+            t += timedelta(minutes=1)
+        return written
+
+    def service_metrics(self, seconds: float, now: datetime) -> dict[str, list[dict[str, Any]]]:
         """One datum per metric per tick for the catalogue's ECS services and delivery
         streams, around each one's typical figures (a service with no running task reports
         no utilisation, as ECS does)."""
         jitter = self.rng.uniform
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # A stretch longer than a tick (the history's) is as many ticks as it holds: gauges get
+        # a sample per tick (up to 60), a count's jitter shrinks as it averages out.
+        ticks = max(1.0, seconds / 5)
+        samples = min(60, round(ticks))
 
         def datum(namespace: str, name: str, dims: list[dict[str, str]], value: float, unit: str) -> None:
             out[namespace].append(
                 {"MetricName": name, "Dimensions": dims, "Timestamp": now, "Value": value, "Unit": unit}
             )
 
+        def gauge(namespace: str, name: str, dims: list[dict[str, str]], values: list[float], unit: str) -> None:
+            if len(values) == 1:
+                datum(namespace, name, dims, values[0], unit)
+            else:
+                out[namespace].append(
+                    {"MetricName": name, "Dimensions": dims, "Timestamp": now, "Values": values,
+                     "Counts": [1.0] * len(values), "Unit": unit}
+                )  # fmt: skip
+
         for svc in ECS_SERVICES:
             dims = [{"Name": "ClusterName", "Value": svc.cluster}, {"Name": "ServiceName", "Value": svc.name}]
             if svc.running:
-                cpu = min(100.0, max(0.1, svc.cpu_percent * jitter(0.85, 1.15)))
-                memory = min(100.0, max(0.1, svc.memory_percent * jitter(0.95, 1.05)))
-                datum("AWS/ECS", "CPUUtilization", dims, round(cpu, 2), "Percent")
-                datum("AWS/ECS", "MemoryUtilization", dims, round(memory, 2), "Percent")
+                cpu = [round(min(100.0, max(0.1, svc.cpu_percent * jitter(0.85, 1.15))), 2) for _ in range(samples)]
+                memory = [
+                    round(min(100.0, max(0.1, svc.memory_percent * jitter(0.95, 1.05))), 2) for _ in range(samples)
+                ]
+                gauge("AWS/ECS", "CPUUtilization", dims, cpu, "Percent")
+                gauge("AWS/ECS", "MemoryUtilization", dims, memory, "Percent")
             if ECS_CLUSTERS.get(svc.cluster):
                 datum("ECS/ContainerInsights", "RunningTaskCount", dims, svc.running, "Count")
                 datum("ECS/ContainerInsights", "DesiredTaskCount", dims, svc.desired, "Count")
+        busy = rhythm(now) if self.with_rhythm else 1.0
         for stream in DELIVERY_STREAMS:
             dims = [{"Name": "DeliveryStreamName", "Value": stream.name}]
-            records = round(stream.records_per_minute * seconds / 60 * jitter(0.8, 1.2))
+            records = round(stream.records_per_minute * busy * seconds / 60 * (1 + jitter(-0.2, 0.2) / ticks**0.5))
             throttled = round(records * stream.throttled_share)
             datum("AWS/Firehose", "IncomingRecords", dims, records, "Count")
             datum("AWS/Firehose", "IncomingBytes", dims, records * stream.record_bytes, "Bytes")
             datum("AWS/Firehose", "ThrottledRecords", dims, throttled, "Count")
             datum("AWS/Firehose", "DeliveryToS3.Records", dims, round(records * stream.success), "Count")
             datum("AWS/Firehose", "DeliveryToS3.Success", dims, stream.success, "None")
-            datum(
-                "AWS/Firehose",
-                "DeliveryToS3.DataFreshness",
-                dims,
-                round(stream.freshness_s * jitter(0.9, 1.1)),
-                "Seconds",
-            )
+            freshness = [float(round(stream.freshness_s * jitter(0.9, 1.1))) for _ in range(samples)]
+            gauge("AWS/Firehose", "DeliveryToS3.DataFreshness", dims, freshness, "Seconds")
         return out
 
     @staticmethod

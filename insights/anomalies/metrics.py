@@ -9,7 +9,7 @@ from kinds import series_label
 
 from .detector import Sensitivity
 
-# Keys of monitoring's hourly rollup series (`monitoring.selectors.hourly_rollup_series`).
+# Keys of the hourly rollup figures (`insights.anomalies.services.rollup_series`).
 HOURLY_SENSITIVITY: dict[str, Sensitivity] = {
     # Traffic may fail in either direction: a drop is often an upstream outage.
     "invocations": Sensitivity(direction="both", counts=True, threshold=3.5, rel_floor=0.15),
@@ -38,14 +38,24 @@ _BAD_WHEN_UP = re.compile(
 )
 
 
-def catalogue_sensitivity(metric_name: str) -> Sensitivity:
-    """For a catalogued CloudWatch metric ("AWS/SQS:ApproximateAgeOfOldestMessage"): up is
-    bad for errors, throttles, latency and backlog; other figures (traffic, throughput) are
-    judged both ways."""
+# Times (latencies, durations, response and execution times) come in seconds or in
+# milliseconds: no absolute floor fits both, so theirs is tiny and the relative one rules.
+_TIME = re.compile(r"latency|duration|responsetime|executiontime", re.IGNORECASE)
+
+
+def catalogue_sensitivity(metric_name: str, stat: str = "") -> Sensitivity:
+    """For a catalogued CloudWatch metric ("AWS/SQS:ApproximateAgeOfOldestMessage") and the
+    statistic polled: up is bad for errors, throttles, latency and backlog; other figures
+    (traffic, throughput) are judged both ways. An hour's Sum or SampleCount is a count, judged
+    on the square-root scale like a function's invocations: on the plain scale the relative
+    floor would put a drop to a tenth of the usual traffic inside the band."""
     name = metric_name.rpartition(":")[2]
+    counts = stat in ("Sum", "SampleCount")
+    if _TIME.search(name):
+        return Sensitivity(direction="up", rel_floor=0.2, abs_floor=0.001, counts=counts)
     if _BAD_WHEN_UP.search(name):
-        return Sensitivity(direction="up", rel_floor=0.2, abs_floor=2.0)
-    return Sensitivity(direction="both", rel_floor=0.2, abs_floor=2.0)
+        return Sensitivity(direction="up", rel_floor=0.2, abs_floor=2.0, counts=counts)
+    return Sensitivity(direction="both", rel_floor=0.2, abs_floor=2.0, counts=counts)
 
 
 def metric_label(metric: str) -> str:

@@ -99,6 +99,18 @@ def test_catalogue_metrics_get_a_direction_from_their_name() -> None:
     assert catalogue_sensitivity("AWS/SQS:ApproximateAgeOfOldestMessage").direction == "up"
     assert catalogue_sensitivity("AWS/ApiGateway:5XXError").direction == "up"
     assert catalogue_sensitivity("AWS/SQS:NumberOfMessagesSent").direction == "both"
+    assert catalogue_sensitivity("AWS/ApplicationELB:TargetResponseTime").direction == "up"
+
+
+def test_a_catalogued_count_dropping_to_a_tenth_and_a_latency_in_seconds_stepping_up_are_flagged() -> None:
+    requests = {JUDGED - timedelta(days=k): 17_500.0 + 150 * (k % 3) for k in range(1, 15)}
+    [drop] = detect({**requests, JUDGED: 1_750.0}, [JUDGED], catalogue_sensitivity("AWS/AppSync:Requests", "Sum"))
+    assert drop.direction == "down"
+    seconds = {JUDGED - timedelta(days=k): 0.48 + 0.01 * (k % 3) for k in range(1, 15)}
+    sensitivity = catalogue_sensitivity("AWS/ApplicationELB:TargetResponseTime", "p95")
+    [slow] = detect({**seconds, JUDGED: 2.9}, [JUDGED], sensitivity)
+    assert slow.direction == "up"
+    assert not detect({**seconds, JUDGED: 0.55}, [JUDGED], sensitivity)  # a 15 % wobble is not one
 
 
 values = st.floats(min_value=0, max_value=1e6, allow_nan=False)

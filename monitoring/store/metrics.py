@@ -32,7 +32,10 @@ def metric_points_store(
     return stored
 
 
-def store_points(account_id: int, points: list[tuple[Query, datetime, float]]) -> int:
+@transaction.atomic  # the staging table empties at commit
+def store_points(account_id: int, points: list[tuple[Query, datetime, float]], *, period: int = PERIOD) -> int:
+    """Upsert points of `period` seconds each (the collector's are per minute; history
+    brought in bulk may be coarser); returns the points given."""
     if not points:
         return 0
     ensure_partitions("monitoring_metricpoint", {ts.date() for _, ts, _ in points})
@@ -47,7 +50,7 @@ def store_points(account_id: int, points: list[tuple[Query, datetime, float]]) -
             "COPY metricpoint_incoming (account_id, resource_id, region, metric, stat, period, ts, value) FROM STDIN"
         ) as copy:
             for (resource_id, region, metric, stat, ts), value in rows.items():
-                copy.write_row((account_id, resource_id, region, metric, stat, PERIOD, ts, value))
+                copy.write_row((account_id, resource_id, region, metric, stat, period, ts, value))
         cursor.execute(
             "INSERT INTO monitoring_metricpoint (account_id, resource_id, region, metric, stat, period, ts, value) "
             "SELECT account_id, resource_id, region, metric, stat, period, ts, value FROM metricpoint_incoming "

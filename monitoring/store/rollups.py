@@ -33,11 +33,11 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 
-from monitoring.models import Project, Resource
+from monitoring.models import InvocationStatus, Project, Resource
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,9 @@ _FUNCTION_KEYS = ["organization_id", "account_id", "resource_id", "period", "buc
 _FUNCTION_CONFLICT = ["resource_id", "period", "bucket"]
 
 
-def _from_raw_sql(where: str, *, days: bool = False) -> str:
-    """Function hourly rollups of the raw invocations `where` selects, upserted; with
+def _from_raw_sql(where: str, *, days: bool = False, table: str = "monitoring_invocation") -> str:
+    """Function hourly rollups of the invocations `where` selects in `table` (the raw
+    invocations, or `rollups_import`'s staging table), upserted; with
     `days`, their days too, merged from those hours in the same statement (for whole days
     written in bulk: the ingest path merges a day from all its stored hours instead).
 
@@ -150,7 +151,7 @@ def _from_raw_sql(where: str, *, days: bool = False) -> str:
     SELECT i.resource_id, i.organization_id, i.account_id, i.status, i.cold_start, i.duration_ms,
            i.billed_duration_ms, i.billed_restore_duration_ms, i.memory_size_mb, i.max_memory_used_mb,
            i.init_duration_ms, i.cost_usd, date_trunc('hour', i.started_at) AS bucket
-    FROM monitoring_invocation i WHERE {where}
+    FROM {table} i WHERE {where}
 ), agg AS MATERIALIZED (
     SELECT i.resource_id, i.bucket, min(i.organization_id) AS organization_id, min(i.account_id) AS account_id,
            {figures}
@@ -698,3 +699,113 @@ def scope_rollups_build(*, organization_id: int, start: datetime, end: datetime,
     if projects:
         projects_stale(organization_id=organization_id, schedule=False)
         projects_build_stale(organization_id=organization_id)
+
+
+# --- Imported history: rollups of invocations whose raw rows are not kept --------------------
+
+
+class ImportedInvocation(NamedTuple):
+    """An invocation known only for its rollups (`_IMPORT_FIGURES`, in order)."""
+
+    started_at: datetime
+    status: str
+    cold_start: bool
+    duration_ms: float | None
+    billed_duration_ms: int | None
+    billed_restore_duration_ms: int | None
+    memory_size_mb: int | None
+    max_memory_used_mb: int | None
+    cost_usd: float | None
+
+
+_IMPORT_FIGURES = ImportedInvocation._fields
+_STATUSES = frozenset(InvocationStatus.values)
+_NULL = "\\N"
+
+
+def _number(value: float | None) -> str:
+    return _NULL if value is None else repr(float(value))
+
+
+def _whole(value: int | None) -> str:
+    return _NULL if value is None else str(int(value))
+
+
+def _import_line(prefix: str, inv: ImportedInvocation) -> str:
+    """One COPY text line: ids, then numbers and a status from a closed set (nothing to escape)."""
+    if inv.status not in _STATUSES:
+        raise ValueError(f"not an invocation status: {inv.status!r}")
+    return (
+        f"{prefix}{inv.started_at.isoformat()}\t{inv.status}\t{'t' if inv.cold_start else 'f'}\t"
+        f"{_number(inv.duration_ms)}\t{_whole(inv.billed_duration_ms)}\t{_whole(inv.billed_restore_duration_ms)}\t"
+        f"{_whole(inv.memory_size_mb)}\t{_whole(inv.max_memory_used_mb)}\t{_number(inv.cost_usd)}\n"
+    )
+
+
+_IMPORT_TABLE = """CREATE TEMP TABLE IF NOT EXISTS rollup_import (
+    resource_id bigint, organization_id bigint, account_id bigint, started_at timestamptz, status varchar(16),
+    cold_start boolean, duration_ms double precision, billed_duration_ms double precision,
+    billed_restore_duration_ms double precision, memory_size_mb integer, max_memory_used_mb integer,
+    cost_usd double precision, init_duration_ms double precision
+) ON COMMIT DELETE ROWS"""
+# The hours of the range that have no stored invocation of the function: those keep theirs.
+_HOURLY_IMPORTED = (
+    _from_raw_sql(
+        "i.started_at >= %(start)s AND i.started_at < %(end)s AND date_trunc('hour', i.started_at) NOT IN ("
+        "SELECT date_trunc('hour', s.started_at) FROM monitoring_invocation s WHERE s.resource_id = %(resource)s "
+        "AND s.started_at >= %(start)s AND s.started_at < %(end)s)",
+        table="rollup_import",
+    )
+    + _RETURNING
+)
+
+
+def rollups_import(*, resource: Resource, invocations: Iterable[ImportedInvocation]) -> int:
+    """The hourly and daily rollups of one function's invocations whose raw rows are not kept
+    (history brought from elsewhere, the sandbox's), computed by the ingest path's own SQL
+    over a staging table, and carried to its account × region and projects like an ingest.
+    Returns the hours written. An hour with stored invocations is left alone (its rollup is
+    theirs), so an import never overwrites collected data; importing the same invocations
+    again changes nothing (the upserts write the same values, so no delta)."""
+    prefix = f"{int(resource.pk)}\t{int(resource.organization_id)}\t{int(resource.account_id)}\t"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_IMPORT_TABLE)
+        cursor.execute("TRUNCATE rollup_import")  # an enclosing transaction's earlier import
+        first: datetime | None = None
+        last: datetime | None = None
+        columns = ", ".join(["resource_id", "organization_id", "account_id", *_IMPORT_FIGURES])
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY rollup_import ({columns}) FROM STDIN") as copy:
+            chunk: list[str] = []  # text lines in large writes: far faster than a write_row per row
+            for inv in invocations:
+                chunk.append(_import_line(prefix, inv))
+                first = inv.started_at if first is None or inv.started_at < first else first
+                last = inv.started_at if last is None or inv.started_at > last else last
+                if len(chunk) >= 10_000:
+                    copy.write("".join(chunk))
+                    chunk = []
+            if chunk:
+                copy.write("".join(chunk))
+        if first is None or last is None:
+            return 0
+        start, end = _hour(first), _hour(last) + timedelta(hours=1)
+        hours = [start + timedelta(hours=k) for k in range((end - start) // timedelta(hours=1))]
+        days = sorted({_day(h) for h in hours})
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock_shared(%s, %s), pg_advisory_xact_lock(%s, %s)",
+            [LOCK_ORGANIZATION, _key(resource.organization_id), LOCK_FUNCTION, _key(resource.pk)],
+        )
+        before = _function_rows(cursor, resource.pk, hours, days)
+        cursor.execute(BULK_WORK_MEM)
+        cursor.execute(_HOURLY_IMPORTED, {"resource": resource.pk, "start": start, "end": end})
+        written = _returned(cursor)
+        # Hours not written (they have stored invocations) keep their rows: no change there.
+        after = {key: row for key, row in before.items() if key[0] == "hour"} | written
+        for day in days:
+            cursor.execute(_DAILY_ONE, {"resources": [resource.pk], "start": day, "end": day + timedelta(days=1)})
+            after.update(_returned(cursor))
+        deltas = _deltas(before, after)
+        if deltas:
+            _scope_apply(cursor, AccountScope(resource.organization_id, resource.account_id, resource.region), deltas)
+            for project in _current_projects(cursor, resource.pk):
+                _scope_apply(cursor, ProjectScope(resource.organization_id, project), deltas)
+    return len(written)

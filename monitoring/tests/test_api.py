@@ -81,9 +81,9 @@ def test_the_openapi_document_is_valid_and_lists_every_endpoint() -> None:
     doc = Client().get(reverse("api:openapi")).json()
     validate(doc)
     assert set(doc["paths"]) == {
-        "/accounts", "/resources", "/resources/{id}", "/invocations", "/error-groups", "/metrics", "/overview",
-        "/projects", "/projects/{id}", "/channels", "/channels/{id}", "/alert-rules", "/alert-rules/{id}",
-        "/suppressions", "/suppressions/{id}",
+        "/accounts", "/resources", "/resources/{id}", "/invocations", "/invocations/{id}/trace", "/error-groups",
+        "/metrics", "/overview", "/anomalies", "/projects", "/projects/{id}", "/channels", "/channels/{id}",
+        "/alert-rules", "/alert-rules/{id}", "/suppressions", "/suppressions/{id}",
     }  # fmt: skip
 
 

@@ -4,6 +4,7 @@ import logging
 import secrets
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from devtools.sandbox.seed import admin_client, seed
 from devtools.sandbox.server import SandboxServer
 from devtools.sandbox.service_traffic import ServiceTraffic
 from devtools.sandbox.traffic import TrafficGenerator
+
+BACKFILL_MARGIN = timedelta(minutes=2)
 
 
 class Command(BaseCommand):
@@ -40,8 +43,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-anomalies",
             action="store_true",
-            help="no scheduled anomalies (by default the first function's latency steps up and the second's "
-            "traffic drops in about one hour in 40)",
+            help="no scheduled anomalies (by default the first function's and shop-alb's latency steps up and the "
+            "second function's and shop-graphql's traffic drops in about one hour a day)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -66,6 +69,35 @@ class Command(BaseCommand):
                 seed_value=options["seed"],
                 external_id=external_id,
             )
+            anomalies = not options["no_anomalies"]
+            generator = TrafficGenerator(
+                [FunctionSpec(**f) for f in state.functions],
+                logs=admin_client("logs", server.url, options["region"]),
+                cloudwatch=admin_client("cloudwatch", server.url, options["region"]),
+                xray=admin_client("xray", server.url, options["region"]),
+                seed=options["seed"],
+                per_minute=options["rate"],
+                anomalies=anomalies,
+                rhythm=True,
+            )
+            services = ServiceTraffic(
+                server.url, options["region"], seed=options["seed"], rhythm=True, anomalies=anomalies
+            )
+            ledger = state_path.with_name("sandbox-ledger.json")
+            # The other kinds' metrics: a datum a minute.
+            resource_metrics = ResourceMetrics(server.url, options["region"], seed=options["seed"], rhythm=True)
+            last_minute = None
+            if not options["no_traffic"]:
+                live_since = self.backfill(generator, services, resource_metrics)
+                state.traffic = {
+                    "seed": options["seed"],
+                    "per_minute": options["rate"],
+                    "tick": options["tick"],
+                    "rhythm": True,
+                    "anomalies": anomalies,
+                    "live_since": live_since.isoformat(),
+                }
+            # Written once the sandbox is ready: whoever waits for the file may collect at once.
             state_path.parent.mkdir(parents=True, exist_ok=True)
             state_path.write_text(state.as_json())
             self.stdout.write(
@@ -74,22 +106,6 @@ class Command(BaseCommand):
                     f"  role {state.role_arn}\n  ExternalId {state.external_id}\n  state in {state_path}"
                 )
             )
-            generator = TrafficGenerator(
-                [FunctionSpec(**f) for f in state.functions],
-                logs=admin_client("logs", server.url, options["region"]),
-                cloudwatch=admin_client("cloudwatch", server.url, options["region"]),
-                xray=admin_client("xray", server.url, options["region"]),
-                seed=options["seed"],
-                per_minute=options["rate"],
-                anomalies=not options["no_anomalies"],
-            )
-            services = ServiceTraffic(server.url, options["region"], seed=options["seed"])
-            ledger = state_path.with_name("sandbox-ledger.json")
-            # The other kinds' metrics: a datum a minute, the last half hour at once to start with.
-            resource_metrics = ResourceMetrics(server.url, options["region"], seed=options["seed"])
-            last_minute = None
-            if not options["no_traffic"]:
-                resource_metrics.backfill(30)
             while not stopping:
                 started = time.monotonic()
                 if not options["no_traffic"]:
@@ -106,3 +122,20 @@ class Command(BaseCommand):
             server.stop()
             state_path.unlink(missing_ok=True)
             self.stdout.write("Sandbox AWS stopped.")
+
+    def backfill(self, generator: TrafficGenerator, services: ServiceTraffic, resources: ResourceMetrics) -> datetime:
+        """Write the current hour's traffic so far, so that the hour the collectors start in is
+        whole (the hours before it are `manage.py sandbox_history`'s); returns when it starts.
+        Two minutes past the hour: an invocation backdated into the previous hour would make
+        the logs collector recompute that hour's rollup from it alone."""
+        now = datetime.now(tz=UTC)
+        since = now.replace(minute=0, second=0, microsecond=0) + BACKFILL_MARGIN
+        if since < now:
+            started = time.monotonic()
+            written = generator.backfill(since, now)
+            services.backfill(since, now)
+            resources.backfill(int((now - since) / timedelta(minutes=1)), now)
+            self.stdout.write(
+                f"Backfilled the traffic since {since:%H:%M} UTC ({written} invocations) in {time.monotonic() - started:.0f} s"
+            )
+        return since
