@@ -256,6 +256,7 @@ def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSumm
             known=known,
             now=now,
             since_last=since_last,
+            refresh=timedelta(hours=settings.DISCOVERY_DETAILS_REFRESH_HOURS),
         )
     except (ClientError, BotoCoreError) as exc:  # the credentials went bad mid-run
         problem = explain(exc, service="sts", operation="AssumeRole", region=region).as_dict()
