@@ -259,6 +259,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=12),
         "options": {"expires": 3000},
     },
+    # Plan again which resources the CloudWatch API budgets poll less often (activity moves).
+    "poll-plans": {
+        "task": "monitoring.poll_plans",
+        "schedule": crontab(minute=41),
+        "options": {"expires": 3000},
+    },
     # Per account × region: queue discovery and metrics where due, and start the log poll
     # chain where none runs (each unit's log poll then schedules its next itself).
     "discovery-fan-out": {

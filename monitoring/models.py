@@ -31,6 +31,12 @@ class Resource(models.Model):
     # An unchanged listing reuses the stored details until the daily refresh comes round.
     detail_fingerprint = models.CharField(max_length=200, blank=True, default="")
     details_read_at = models.DateTimeField(null=True, blank=True)
+    # The CloudWatch API budget (docs/own-cost.md, "A budget"): how many times its kind's
+    # interval the resource's metrics are polled at (1, 2, 5, 15), its activity in the day the
+    # plan was made on, and when its metrics were last polled.
+    poll_multiplier = models.PositiveSmallIntegerField(default=1, db_default=1)
+    poll_activity = models.FloatField(null=True, blank=True)
+    metrics_polled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "name"]

@@ -16,6 +16,7 @@ from accounts.views_aws import AWS_ACCOUNT_FACTS, AWS_ACCOUNT_HEALTH, AWS_ACCOUN
 from aws import usage
 from web import panels
 
+from .budget import budget_view
 from .collection.orchestrator import unit_busy
 from .ingest import account_views as push
 from .own_cost import own_cost
@@ -60,11 +61,11 @@ def _ingestion(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
 
 
 def _own_cost(request: HttpRequest, account: AwsAccount) -> dict[str, Any] | None:
-    """Nothing before the first counted call."""
+    """Nothing before the first counted call, unless a budget is set or left resources slowed."""
     try:
         counted = usage.usage_of(account.pk, days=8)
     except RedisError:
-        return None
+        counted = {}
     today = timezone.now().date().isoformat()
     regions = []
     days = 0
@@ -73,7 +74,10 @@ def _own_cost(request: HttpRequest, account: AwsAccount) -> dict[str, Any] | Non
         whole = {d: c for d, c in by_day.items() if d != today} or by_day
         days = max(days, len(whole))
         regions.append({"region": region or "(push, region unknown)", "cost": own_cost(whole)})
-    return {"regions": regions, "days": days} if regions else None
+    plan = budget_view(account)
+    if not regions and plan["budget_usd"] is None and not plan["slowed"]:
+        return None
+    return {"account": account, "regions": regions, "days": days, "plan": plan}
 
 
 def register() -> None:

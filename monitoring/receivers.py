@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.models import AwsAccount
 
+from .budget import poll_plan_update
 from .store.invocations import account_data_purge
 from .tasks import collect_account_region
 
@@ -22,3 +23,9 @@ def collect_connected_account(*, account: AwsAccount, **_: Any) -> None:
 def purge_removed_account(*, account: AwsAccount, **_: Any) -> None:
     """The partitioned rows carry no foreign key to cascade from: delete them in bulk."""
     account_data_purge(account_id=account.pk)
+
+
+def replan_budget(*, account: AwsAccount, **_: Any) -> None:
+    """A budget set, changed or removed: plan the poll intervals again now, in the same
+    transaction, so that the page shows (and the next poll applies) what it changes."""
+    poll_plan_update(account=account)

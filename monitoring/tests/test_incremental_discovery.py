@@ -167,9 +167,9 @@ def test_log_groups_are_read_with_the_details_not_listed_every_run(
         assert "DescribeLogGroups" not in third.api_calls.get("logs", {})  # every group known, none due
 
         # Alpha's refresh reads its group again: the new retention is a change.
-        Resource.objects.filter(pk=fn(account, "inc-alpha").pk).update(
-            details_read_at=fn(account, "inc-alpha").details_read_at - timedelta(days=366)
-        )
+        read_at = fn(account, "inc-alpha").details_read_at
+        assert read_at is not None
+        Resource.objects.filter(pk=fn(account, "inc-alpha").pk).update(details_read_at=read_at - timedelta(days=366))
         collect_unit(account, REGION)
         alpha_row = fn(account, "inc-alpha")
         assert alpha_row.config["log_retention_days"] == 30
