@@ -464,7 +464,7 @@ def collect_metrics(client_for: ClientFactory, account: AwsAccount, region: str,
 
     starts = [since(k) for k in due if k == ACCOUNT_KIND or polled.get(k)]
     starts += [since(k, r) for k, rs in polled.items() for r in rs]
-    start = max(min(starts, default=end - FIRST_WINDOW), end - FIRST_WINDOW * 8)
+    start = min(starts, default=end - FIRST_WINDOW)
     queries: list[Query] = []
     for kind in due:
         targets: list[Any] = [None] if kind == ACCOUNT_KIND else polled[kind]

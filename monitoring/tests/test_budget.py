@@ -19,7 +19,7 @@ from monitoring.models import Resource
 from monitoring.own_cost import Polled, budget_plan, monthly_usd
 from monitoring.store.metrics import store_points
 
-REGION = "eu-south-2"  # no AWS call is made here: a recording CloudWatch stands in
+REGION = "ap-southeast-4"  # no AWS call is made here: a recording CloudWatch stands in
 
 
 def polled(rid: int, activity: float, queries: int = 13, base: int = 60) -> Polled:
