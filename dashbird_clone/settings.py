@@ -259,6 +259,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=12),
         "options": {"expires": 3000},
     },
+    # Move the AWS calls counted in Redis (the monitoring's own cost) to PostgreSQL.
+    "usage-flush": {
+        "task": "monitoring.flush_usage",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
     # Plan again which resources the CloudWatch API budgets poll less often (activity moves).
     "poll-plans": {
         "task": "monitoring.poll_plans",

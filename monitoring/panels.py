@@ -7,13 +7,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from redis import RedisError
 
 from accounts.models import AwsAccount
 from accounts.permissions import can
 from accounts.roles import Action
 from accounts.views_aws import AWS_ACCOUNT_FACTS, AWS_ACCOUNT_HEALTH, AWS_ACCOUNT_SECTIONS
-from aws import usage
 from web import panels
 
 from .budget import budget_view
@@ -21,6 +19,7 @@ from .collection.orchestrator import unit_busy
 from .ingest import account_views as push
 from .own_cost import own_cost
 from .selectors import account_regions
+from .store.usage import usage_days
 
 
 def _resource_count(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
@@ -62,10 +61,7 @@ def _ingestion(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
 
 def _own_cost(request: HttpRequest, account: AwsAccount) -> dict[str, Any] | None:
     """Nothing before the first counted call, unless a budget is set or left resources slowed."""
-    try:
-        counted = usage.usage_of(account.pk, days=8)
-    except RedisError:
-        counted = {}
+    counted = usage_days(account.pk, days=8)
     today = timezone.now().date().isoformat()
     regions = []
     days = 0

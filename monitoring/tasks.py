@@ -186,6 +186,14 @@ def poll_plans() -> int:
     return poll_plans_update_all()
 
 
+@shared_task(name="monitoring.flush_usage", soft_time_limit=120, time_limit=180)
+def flush_usage() -> dict[str, int]:
+    """Move the AWS usage counted in Redis to PostgreSQL (docs/own-cost.md)."""
+    from .store.usage import usage_flush
+
+    return usage_flush()
+
+
 @shared_task(name="monitoring.prune", soft_time_limit=600, time_limit=660)
 def prune_data() -> dict[str, Any]:
     from django.utils import timezone

@@ -5,7 +5,7 @@
 2. An organisation with a shorter retention has its own older rows deleted from the
    partitions that remain (bounded: at most the difference in days).
 3. Hourly and daily rollups older than each organisation's rollup retention are deleted
-   (a few rows per function per day).
+   (a few rows per function per day), and so are the days of our own AWS usage counts.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from accounts.models import AwsAccount, Organization
-from monitoring.models import Rollup
+from monitoring.models import Rollup, UsageDay
 
 from .partitions import PARTITIONED, drop_partitions_before
 
@@ -30,12 +30,14 @@ class PruneSummary:
     dropped: dict[str, list[str]] = field(default_factory=dict)
     rows_deleted: int = 0
     rollups_deleted: int = 0
+    usage_days_deleted: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "partitions_dropped": self.dropped,
             "raw_rows_deleted": self.rows_deleted,
             "rollups_deleted": self.rollups_deleted,
+            "usage_days_deleted": self.usage_days_deleted,
         }
 
 
@@ -63,4 +65,9 @@ def prune(*, now: datetime) -> PruneSummary:
                 organization_id=org.pk, bucket__lt=now - timedelta(days=org.rollup_retention_days)
             ).delete()
             summary.rollups_deleted += deleted
+            # Our own usage counts are kept like rollups.
+            deleted, _ = UsageDay.objects.filter(
+                account__organization_id=org.pk, day__lt=(now - timedelta(days=org.rollup_retention_days)).date()
+            ).delete()
+            summary.usage_days_deleted += deleted
     return summary
