@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from decimal import Decimal
 from typing import Any
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
@@ -144,6 +145,24 @@ class MetricIntervalsForm(forms.Form):
 
     def intervals(self) -> dict[str, int]:
         return {kind: int(v) for kind, v in self.cleaned_data.items() if v}
+
+
+class CloudWatchBudgetForm(forms.Form):
+    """An account's CloudWatch API budget in US dollars a month; empty: none."""
+
+    budget_usd = forms.DecimalField(
+        label="Keep the monitoring's CloudWatch API cost under (USD a month)",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("1000000"),
+        max_digits=10,
+        decimal_places=2,
+        help_text="Empty: no budget. Over it, the least active resources' metrics are polled less often "
+        "(2×, 5×, then 15× their interval) until the projection fits; the most active keep theirs.",
+    )
+
+    def initial_from(self, account: Any) -> None:
+        self.initial = {"budget_usd": account.cloudwatch_budget_usd}
 
 
 class OrganizationForm(forms.Form):

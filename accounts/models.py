@@ -118,6 +118,10 @@ class AwsAccount(models.Model):
     push_token = models.CharField(max_length=64, unique=True, default=_push_token, editable=False)
     push_access_key = EncryptedJSONField(null=True, blank=True)
     push_received_at = models.DateTimeField(null=True, blank=True)
+    # Keep the monitoring's CloudWatch API cost in this account under this many US dollars
+    # a month (null: no budget): the least active resources' metrics are then polled less
+    # often (docs/own-cost.md, "A budget").
+    cloudwatch_budget_usd = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import zoneinfo
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import User
@@ -18,7 +19,7 @@ from kinds.filters import parse_filters
 
 from .models import AwsAccount, DateFormat, LogIngestion, Membership, Organization, Profile, Role
 from .onboarding import ROLE_ARN_RE, ValidationReport, parse_regions, validate_role
-from .signals import aws_account_connected, aws_account_removing, organization_created
+from .signals import aws_account_budget_changed, aws_account_connected, aws_account_removing, organization_created
 
 
 def _unique_slug(name: str) -> str:
@@ -186,6 +187,19 @@ def aws_account_filters_update(*, account: AwsAccount, include: list[str], exclu
     account.include_filters, account.exclude_filters = include_filters, exclude_filters
     account.last_collected = {k: v for k, v in account.last_collected.items() if not k.startswith("discovery:")}
     account.save(update_fields=["include_filters", "exclude_filters", "last_collected"])
+    return account
+
+
+@transaction.atomic
+def aws_account_budget_set(*, account: AwsAccount, budget_usd: Decimal | None) -> AwsAccount:
+    """Set (or with None remove) the account's CloudWatch API budget, a positive amount of US
+    dollars a month; monitoring plans its poll intervals again in the same transaction."""
+    if budget_usd is not None and not (Decimal("0") < budget_usd <= Decimal("1000000")):
+        raise ValueError("A budget is a positive amount of US dollars a month, at most 1,000,000.")
+    account = AwsAccount.objects.select_for_update().get(pk=account.pk)
+    account.cloudwatch_budget_usd = budget_usd.quantize(Decimal("0.01")) if budget_usd is not None else None
+    account.save(update_fields=["cloudwatch_budget_usd"])
+    aws_account_budget_changed.send(sender=AwsAccount, account=account)
     return account
 
 

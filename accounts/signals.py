@@ -19,3 +19,7 @@ aws_account_connected = Signal()
 # An AWS account is about to be deleted: receivers remove what they keep for it cheaply
 # before the row's deletion cascades. kwargs: account.
 aws_account_removing = Signal()
+
+# An AWS account's CloudWatch API budget was set, changed or removed: monitoring plans again
+# which resources it polls less often. kwargs: account.
+aws_account_budget_changed = Signal()

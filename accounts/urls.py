@@ -29,6 +29,7 @@ urlpatterns = [
     path("settings/aws/<int:pk>/template.yaml", views_aws.aws_account_template, name="aws_account_template"),
     path("settings/aws/<int:pk>/intervals/", views_aws.aws_account_intervals, name="aws_account_intervals"),
     path("settings/aws/<int:pk>/filters/", views_aws.aws_account_filters, name="aws_account_filters"),
+    path("settings/aws/<int:pk>/budget/", views_aws.aws_account_budget, name="aws_account_budget"),
     path(
         "settings/aws/<int:pk>/<str:action>/",
         views_aws.aws_account_action,

@@ -18,13 +18,20 @@ from web import panels, params
 
 from .audit import audit_record
 from .context import current_organization
-from .forms import AwsAccountRoleForm, AwsAccountStartForm, MetricIntervalsForm, ResourceFiltersForm
+from .forms import (
+    AwsAccountRoleForm,
+    AwsAccountStartForm,
+    CloudWatchBudgetForm,
+    MetricIntervalsForm,
+    ResourceFiltersForm,
+)
 from .models import AwsAccount
 from .onboarding import cloudformation_template, platform_principal, quick_create_url
 from .permissions import can, require
 from .roles import Action
 from .selectors import aws_accounts_of, get_aws_account_for_user
 from .services import (
+    aws_account_budget_set,
     aws_account_configure,
     aws_account_filters_update,
     aws_account_pause,
@@ -199,12 +206,48 @@ def aws_account_filters(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:aws_account_detail", pk=account.pk)
 
 
+@login_required
+@require_POST
+def aws_account_budget(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the CloudWatch API budget (empty removes it); a bad value shows the page again
+    with its error."""
+    account = _account(request, pk)
+    require(request, Action.MANAGE)
+    form = CloudWatchBudgetForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, account, budget_form=form, status=400)
+    before = account.cloudwatch_budget_usd
+    account = aws_account_budget_set(account=account, budget_usd=form.cleaned_data["budget_usd"])
+    after = account.cloudwatch_budget_usd
+    if before != after:
+        audit_record(
+            organization=account.organization,
+            action="aws_account.budget_changed",
+            obj=account,
+            request=request,
+            changes={"cloudwatch_budget_usd": [str(before) if before else None, str(after) if after else None]},
+        )
+    if after is None:
+        messages.success(request, "Budget removed: every resource is polled at its kind's interval again.")
+    else:
+        messages.success(request, f"Budget saved: ${after} a month. The cost section shows what it changes.")
+    return redirect(reverse("accounts:aws_account_detail", args=[account.pk]) + "#own-cost")
+
+
 def _detail(
-    request: HttpRequest, account: AwsAccount, *, filters_form: ResourceFiltersForm | None = None, status: int = 200
+    request: HttpRequest,
+    account: AwsAccount,
+    *,
+    filters_form: ResourceFiltersForm | None = None,
+    budget_form: CloudWatchBudgetForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     if filters_form is None:
         filters_form = ResourceFiltersForm()
         filters_form.initial_from(account)
+    if budget_form is None:
+        budget_form = CloudWatchBudgetForm()
+        budget_form.initial_from(account)
     problems_by_region: dict[str, list[dict[str, str]]] = {}
     for problem in account.problems:
         problems_by_region.setdefault(problem.get("region") or "all regions", []).append(problem)
@@ -222,6 +265,7 @@ def _detail(
             "can_manage": can(request, Action.MANAGE),
             "intervals_form": _intervals_form(account),
             "filters_form": filters_form,
+            "budget_form": budget_form,
             # What higher apps show on this page (monitoring: the resource count, and the
             # regions being collected right now).
             "panels": panels.render_slots(

@@ -26,6 +26,7 @@ TASK_ROUTES = {
     "monitoring.collect_account_region": {"queue": "discovery"},
     "monitoring.discover_account_region": {"queue": "discovery"},
     "monitoring.poll_metrics": {"queue": "metrics"},
+    "monitoring.poll_plans": {"queue": "metrics"},
     "monitoring.poll_logs": {"queue": "logs"},
     "insights.*": {"queue": "insights"},
     "alerts.*": {"queue": "alerts"},

@@ -271,6 +271,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=12),
         "options": {"expires": 3000},
     },
+    # Move the AWS calls counted in Redis (the monitoring's own cost) to PostgreSQL.
+    "usage-flush": {
+        "task": "monitoring.flush_usage",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
+    # Plan again which resources the CloudWatch API budgets poll less often (activity moves).
+    "poll-plans": {
+        "task": "monitoring.poll_plans",
+        "schedule": crontab(minute=41),
+        "options": {"expires": 3000},
+    },
     # Per account × region: queue discovery and metrics where due, and start the log poll
     # chain where none runs (each unit's log poll then schedules its next itself).
     "discovery-fan-out": {
@@ -314,6 +326,10 @@ if not isinstance(INSIGHTS_THRESHOLDS, dict):
 DEFAULT_AWS_REGIONS = env.list("DEFAULT_AWS_REGIONS", default=["us-east-1"])
 # Minutes between discovery runs of one account × region.
 DISCOVERY_INTERVAL_MINUTES = env.int("DISCOVERY_INTERVAL_MINUTES", default=15)
+# Every resource's details (the reads its listing cannot replace: a function's concurrency,
+# URL, async configuration, policy, log group) are read again at least this often, spread
+# evenly over the discovery runs (docs/collection.md, "Discovery: incremental").
+DISCOVERY_DETAILS_REFRESH_HOURS = env.float("DISCOVERY_DETAILS_REFRESH_HOURS", default=24.0)
 # How long a collection run's lock on its account × region lives without being renewed:
 # the longest a killed worker can hold the unit up.
 # Push ingestion (docs/push.md): the largest Firehose delivery accepted (Firehose's HTTP
@@ -336,6 +352,8 @@ if COLLECT_LOCK_SECONDS < 10:
     raise ImproperlyConfigured("COLLECT_LOCK_SECONDS must be at least 10")
 if DISCOVERY_INTERVAL_MINUTES < 1:
     raise ImproperlyConfigured("DISCOVERY_INTERVAL_MINUTES must be at least 1")
+if DISCOVERY_DETAILS_REFRESH_HOURS * 60 < DISCOVERY_INTERVAL_MINUTES:
+    raise ImproperlyConfigured("DISCOVERY_DETAILS_REFRESH_HOURS must be at least one discovery interval")
 
 # --- Alerts ---------------------------------------------------------------------------------
 # Outbound webhooks refuse private, loopback and link-local targets (SSRF) unless this is on.

@@ -218,6 +218,15 @@ class Kind:
         return tuple(f"{spec.key}:{stat}" for spec in self.metrics for stat in spec.stats)
 
     @property
+    def activity_series(self) -> str | None:
+        """The "<metric key>:<statistic>" whose daily sum says how busy a resource is (its
+        first counted series: a function's invocations, an API's requests, a queue's
+        messages sent), else its first series: the CloudWatch budget polls the least busy
+        less often (docs/own-cost.md)."""
+        series = self.polled_series
+        return next((s for s in series if s.endswith(f":{SUM}")), series[0] if series else None)
+
+    @property
     def chart_series(self) -> tuple[str, ...]:
         """The series of the page's metric sections, each once, in page order."""
         return tuple(

@@ -55,7 +55,8 @@ class Known:
 
 # Every resource's details are read again at least this often, whatever its listing says:
 # some settings (a function's reserved concurrency, URL, async configuration) change
-# without changing what the listing shows.
+# without changing what the listing shows. The discovery run passes the operator's
+# setting (DISCOVERY_DETAILS_REFRESH_HOURS); this is its default.
 DETAILS_REFRESH = timedelta(hours=24)
 
 
@@ -67,26 +68,40 @@ def details_due(
     since_last: timedelta | None,
     refresh: timedelta = DETAILS_REFRESH,
 ) -> set[str]:
-    """Which of the listed (arn, fingerprint) need their details read this run: the new ones,
-    those whose fingerprint changed, those read longer than `refresh` ago, and a rolling slice
-    of the rest, the least recently read first, sized so that at one run every `since_last`
-    each resource is read again within `refresh` (floor(n × since_last / refresh); what the
-    rounding leaves is caught by the `refresh` bound)."""
+    """Which of the listed (arn, fingerprint) need their details read this run.
+
+    1. Always: the new ones, those never read, and those whose fingerprint changed.
+    2. The periodic refresh, spread evenly over the runs: at one run every `since_last`, a
+       refresh of n resources every `refresh` costs n × since_last / refresh reads a run. So
+       this run reads that many of the rest (rounded so that the runs' shares add up to the
+       whole), the least recently read first, and in any case every one whose details would
+       be older than `refresh` before the next run. After a first run that read everything at
+       once, the next runs re-read the same number each, never all at once a day later.
+    3. A first run (`since_last` None) reads everything."""
     due: set[str] = set()
     rest: list[tuple[datetime, str]] = []
     for arn, fingerprint in listed:
         prior = known.get(arn)
         read_at = prior.details_read_at if prior is not None else None
-        if prior is None or read_at is None or prior.fingerprint != fingerprint or now - read_at >= refresh:
+        if prior is None or read_at is None or prior.fingerprint != fingerprint:
             due.add(arn)
         else:
             rest.append((read_at, arn))
-    if rest and since_last is not None and since_last > timedelta(0):
-        share = min(1.0, since_last / refresh)
-        rest.sort()
-        due.update(arn for _, arn in rest[: math.floor(len(rest) * share)])
-    elif rest and since_last is None:
-        due.update(arn for _, arn in rest)
+    if not rest:
+        return due
+    if since_last is None or since_last <= timedelta(0):
+        return due | {arn for _, arn in rest}
+    rest.sort()
+    # n × since_last / refresh, rounded so that consecutive runs add up exactly (the shares
+    # of all runs since the epoch telescope): a run every 15 minutes reads 10 or 11 of 1,000,
+    # a run forced seconds after another usually none.
+    # Aimed two runs short of `refresh`, so that the "would pass `refresh`" rule below stays a
+    # backstop and never adds a burst.
+    cycle = refresh - 2 * since_last if refresh > 4 * since_last else refresh
+    rate = len(rest) / cycle.total_seconds()
+    share = math.floor(rate * now.timestamp()) - math.floor(rate * (now - since_last).timestamp())
+    expiring = sum(1 for read_at, _ in rest if now - read_at + since_last > refresh)
+    due.update(arn for _, arn in rest[: max(share, expiring)])
     return due
 
 
@@ -106,6 +121,7 @@ class Context:
         known: Mapping[str, Known] | None = None,
         now: datetime | None = None,
         since_last: timedelta | None = None,
+        refresh: timedelta = DETAILS_REFRESH,
         tag_types: Sequence[str] = (),
     ) -> None:
         self._client_for = client_for
@@ -120,6 +136,7 @@ class Context:
         self.known: Mapping[str, Known] = known or {}
         self.now = now
         self.since_last = since_last
+        self.refresh = refresh
         # The Tagging API resource types of every kind that reads its tags from the region's
         # listing: the first kind to ask lists them all, in one paged listing.
         self.tag_types = tuple(tag_types)
@@ -129,7 +146,7 @@ class Context:
         """Of the listed (arn, fingerprint), the ones whose details this run reads (`details_due`)."""
         if self.now is None:
             return {arn for arn, _ in listed}
-        return details_due(listed, self.known, now=self.now, since_last=self.since_last)
+        return details_due(listed, self.known, now=self.now, since_last=self.since_last, refresh=self.refresh)
 
     def listed_tags(self, resource_type: str, arn: str) -> dict[str, str] | None:
         """A resource's tags from the region's tag listing (`region_tags`); None when the

@@ -8,6 +8,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from aws.errors import error_code
 from kinds.base import AVG, MAX, REGISTRY, SUM, Kind, Link, MetricSpec, Section, by_name, register
 from kinds.describe import Context, ListingFailed, Snapshot
 
@@ -99,13 +102,6 @@ def describe(ctx: Context) -> list[Snapshot]:
             )
     except ListingFailed:
         pass
-    log_groups: dict[str, Any] = {}
-    try:
-        for g in ctx.paginate("logs", "DescribeLogGroups", "logGroups", logGroupNamePrefix="/aws/lambda/"):
-            log_groups[g["logGroupName"]] = g.get("retentionInDays")
-    except ListingFailed:
-        log_groups = {}
-
     # Tags for the whole region in one paged listing: tag filters decide before any detail
     # read, and a tag change is seen at every run.
     region_tags = ctx.region_tags(TAG_TYPE) if functions else {}
@@ -118,6 +114,17 @@ def describe(ctx: Context) -> list[Snapshot]:
             continue
         listed.append(fn)
     due = ctx.details_due([(fn["FunctionArn"], fingerprint(fn)) for fn in listed])
+    # The log groups (retention, existence) of the functions read this run, and of those
+    # whose group was missing or unreadable (a function's group appears at its first
+    # invocation): 50 a call, instead of the region's whole listing every run.
+    log_groups = read_log_groups(
+        ctx,
+        [
+            log_group_of(fn)
+            for fn in listed
+            if fn["FunctionArn"] in due or log_group_unknown(ctx.known.get(fn["FunctionArn"]), log_group_of(fn))
+        ],
+    )
 
     snapshots = []
     for fn in listed:
@@ -134,7 +141,11 @@ def describe(ctx: Context) -> list[Snapshot]:
                 continue
         else:
             tags = dict(known.tags) if known else {}
-        config = listed_config(fn, mappings.get(arn, []), log_groups)
+        config = listed_config(fn, mappings.get(arn, []))
+        if config["log_group"] in log_groups:
+            config.update(log_groups[config["log_group"]])
+        elif known is not None:
+            config.update({key: known.config[key] for key in LOG_GROUP_KEYS if key in known.config})
         if read:
             config.update(detail_config(ctx, name))
         elif known is not None:
@@ -145,6 +156,70 @@ def describe(ctx: Context) -> list[Snapshot]:
 
 # What the per-function detail reads give (reused while the listing shows no change).
 DETAIL_KEYS = ("reserved_concurrency", "provisioned_concurrency", "function_url", "async", "resource_policy")
+# What the function's log group says (reused between its reads, like the details).
+LOG_GROUP_KEYS = ("log_group_exists", "log_retention_days")
+# DescribeLogGroups takes at most 50 log group names a call (logGroupIdentifiers).
+LOG_GROUPS_PER_CALL = 50
+_IDENTIFIERS_REFUSED = {"InvalidParameterException", "ValidationException"}
+
+
+def log_group_of(fn: Mapping[str, Any]) -> str:
+    return str((fn.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{fn['FunctionName']}")
+
+
+def log_group_unknown(known: Any, log_group: str) -> bool:
+    """Whether the stored configuration does not say that this log group exists: a
+    function never read, one whose group was missing (it appears at the first invocation,
+    so it is looked for every run until found) or could not be read, or one whose group
+    changed."""
+    config = known.config if known is not None else {}
+    return config.get("log_group") != log_group or config.get("log_group_exists") is not True
+
+
+def read_log_groups(ctx: Context, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """log group → its LOG_GROUP_KEYS, for the given names only: DescribeLogGroups with up to 50
+    names a call (`logGroupIdentifiers`). A name AWS does not return does not exist. A name
+    whose call failed is left out (its stored values stay, or it is unknown). Where AWS
+    refuses the identifiers (an endpoint that predates them), the region's whole /aws/lambda/
+    listing answers instead, 50 groups a page."""
+    wanted = sorted(set(names))
+    out: dict[str, dict[str, Any]] = {}
+    client = ctx.client("logs")
+    for start in range(0, len(wanted), LOG_GROUPS_PER_CALL):
+        chunk = wanted[start : start + LOG_GROUPS_PER_CALL]
+        try:
+            answer = client.describe_log_groups(logGroupIdentifiers=chunk)
+        except ClientError as exc:
+            if error_code(exc) in _IDENTIFIERS_REFUSED:
+                return _log_groups_listed(ctx, wanted)
+            ctx.record(exc, "logs", "DescribeLogGroups")
+            continue
+        except BotoCoreError as exc:
+            ctx.record(exc, "logs", "DescribeLogGroups")
+            continue
+        found = {g.get("logGroupName"): g for g in answer.get("logGroups", [])}
+        for name in chunk:
+            group = found.get(name)
+            out[name] = {
+                "log_group_exists": group is not None,
+                "log_retention_days": group.get("retentionInDays") if group else None,
+            }
+    return out
+
+
+def _log_groups_listed(ctx: Context, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    try:
+        groups = {
+            g["logGroupName"]: g.get("retentionInDays")
+            for g in ctx.paginate("logs", "DescribeLogGroups", "logGroups", logGroupNamePrefix="/aws/lambda/")
+        }
+    except ListingFailed:
+        return {}
+    return {
+        name: {"log_group_exists": name in groups, "log_retention_days": groups.get(name)}
+        for name in names
+        if name.startswith("/aws/lambda/")
+    }
 
 
 def fingerprint(fn: Mapping[str, Any]) -> str:
@@ -153,13 +228,10 @@ def fingerprint(fn: Mapping[str, Any]) -> str:
     return f"{fn.get('LastModified', '')}|{fn.get('RevisionId', '')}"
 
 
-def listed_config(
-    fn: Mapping[str, Any], mappings: list[dict[str, Any]], log_groups: Mapping[str, Any]
-) -> dict[str, Any]:
+def listed_config(fn: Mapping[str, Any], mappings: list[dict[str, Any]]) -> dict[str, Any]:
     """The configuration ListFunctions (and the region's listings) give, read every run."""
-    name = fn["FunctionName"]
     logging_config = fn.get("LoggingConfig") or {}
-    log_group = logging_config.get("LogGroup") or f"/aws/lambda/{name}"
+    log_group = log_group_of(fn)
     vpc = fn.get("VpcConfig") or {}
     return {
         "runtime": fn.get("Runtime") or ("container" if fn.get("PackageType") == "Image" else None),
@@ -184,8 +256,6 @@ def listed_config(
         "snap_start": (fn.get("SnapStart") or {}).get("ApplyOn", "None"),
         "log_format": logging_config.get("LogFormat", "Text"),
         "log_group": log_group,
-        "log_group_exists": log_group in log_groups if log_groups else None,
-        "log_retention_days": log_groups.get(log_group),
         "event_source_mappings": mappings,
     }
 

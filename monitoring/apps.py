@@ -14,4 +14,5 @@ class MonitoringConfig(AppConfig):
 
         accounts_signals.aws_account_connected.connect(receivers.collect_connected_account, dispatch_uid=__name__)
         accounts_signals.aws_account_removing.connect(receivers.purge_removed_account, dispatch_uid=__name__)
+        accounts_signals.aws_account_budget_changed.connect(receivers.replan_budget, dispatch_uid=__name__)
         panels.register()

@@ -33,6 +33,12 @@ class Resource(models.Model):
     # An unchanged listing reuses the stored details until the daily refresh comes round.
     detail_fingerprint = models.CharField(max_length=200, blank=True, default="")
     details_read_at = models.DateTimeField(null=True, blank=True)
+    # The CloudWatch API budget (docs/own-cost.md, "A budget"): how many times its kind's
+    # interval the resource's metrics are polled at (1, 2, 5, 15), its activity in the day the
+    # plan was made on, and when its metrics were last polled.
+    poll_multiplier = models.PositiveSmallIntegerField(default=1, db_default=1)
+    poll_activity = models.FloatField(null=True, blank=True)
+    metrics_polled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -453,3 +459,41 @@ class Project(models.Model):
     @property
     def rollups_current(self) -> bool:
         return self.rollups_built == self.rollups_generation
+
+
+class UsageDay(models.Model):
+    """Our AWS calls in one account × region on one UTC day, by service and operation, and
+    what is billed with them (GetMetricData's metrics, Firehose's records and bytes): what
+    aws/usage.py counts in Redis, added here every few minutes (`monitoring.flush_usage`), so
+    that it outlives a Redis restart and Redis's 35 days. Kept as long as the organisation's
+    rollups."""
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="+")
+    region = models.CharField(max_length=32, blank=True)  # empty: pushed, region unknown
+    day = models.DateField()
+    service = models.CharField(max_length=64)
+    operation = models.CharField(max_length=128)
+    unit = models.CharField(max_length=16)  # calls, metrics, records, bytes, billed_bytes
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "region", "day", "service", "operation", "unit"], name="usageday_unique_counter"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "day"], name="usageday_account_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.region} {self.service}:{self.operation} {self.value} {self.unit}"
+
+
+class UsageFlush(models.Model):
+    """A batch of counts taken from Redis and added to UsageDay, by the id the flush gave it:
+    a flush retried after a crash adds nothing twice."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    flushed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.id

@@ -6,6 +6,7 @@ it leaves out are in docs/own-cost.md; regions priced differently cost somewhat 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 GB = 1024**3
@@ -99,3 +100,80 @@ def own_cost(days: dict[str, dict[str, int]]) -> OwnCost:
     out.quota_shares = sorted(((k.removeprefix("call:"), v) for k, v in shares.items()), key=lambda kv: -kv[1])
     out.calls.sort(key=lambda c: -c[2])
     return out
+
+
+# --- The CloudWatch API budget (docs/own-cost.md, "A budget") ---------------------------------
+
+# GetMetricData: $0.01 per 1,000 metrics requested (RATES above); a 30-day month.
+METRIC_USD = RATES["metrics:GetMetricData"].usd / RATES["metrics:GetMetricData"].per
+MONTH_SECONDS = 30 * 86_400
+# How much longer than its kind's interval a resource may be polled: the steps the budget
+# takes, one at a time.
+STEPS = (1, 2, 5, 15)
+
+
+def monthly_usd(queries: float, interval_seconds: float) -> float:
+    """What asking `queries` metrics every `interval_seconds` costs in a 30-day month."""
+    return queries * MONTH_SECONDS / interval_seconds * METRIC_USD
+
+
+@dataclass(frozen=True)
+class Polled:
+    """One resource as the budget sees it."""
+
+    resource_id: int
+    name: str
+    kind: str
+    queries: int  # GetMetricData queries one poll of it asks
+    base_seconds: int  # its kind's poll interval for the account
+    activity: float  # invocations / requests / messages in the last day (Kind.activity_series)
+
+    def monthly_usd(self, multiplier: int = 1) -> float:
+        return monthly_usd(self.queries, self.base_seconds * multiplier)
+
+
+@dataclass
+class BudgetPlan:
+    budget_usd: float | None
+    fixed_usd: float  # what no metrics interval changes: the logs step's Invocations queries, the account series
+    base_usd: float  # the projection with every resource at its base interval
+    planned_usd: float  # the projection with the multipliers
+    multipliers: dict[int, int] = field(default_factory=dict)  # resource id -> 1, 2, 5 or 15
+
+    @property
+    def over(self) -> bool:
+        return self.budget_usd is not None and self.planned_usd > self.budget_usd + 1e-9
+
+    @property
+    def slowed(self) -> int:
+        return sum(1 for m in self.multipliers.values() if m > 1)
+
+
+def budget_plan(resources: Sequence[Polled], *, fixed_usd: float, budget_usd: float | None) -> BudgetPlan:
+    """Which resources to poll less often so that the projected CloudWatch API cost fits the
+    budget.
+
+    1. The projection: the fixed part plus every resource's queries at its base interval.
+       No budget, or a projection within it: every resource at 1×.
+    2. Otherwise the least active resource (ties: the costlier first, then by name) moves up
+       one step (1× → 2× → 5× → 15× its base interval) at a time until it reaches 15×, then
+       the next least active, and so on; the projection is recomputed after each step, and
+       the plan stops as soon as it fits. The most active keep their base interval unless
+       the budget leaves no other way.
+    3. With every resource at 15× and still over the budget (the fixed part alone may be
+       over it), the plan says so (`over`)."""
+    multipliers = {r.resource_id: 1 for r in resources}
+    total = fixed_usd + sum(r.monthly_usd() for r in resources)
+    plan = BudgetPlan(budget_usd, fixed_usd, total, total, multipliers)
+    if budget_usd is None or total <= budget_usd:
+        return plan
+    order = sorted(resources, key=lambda r: (r.activity, -r.monthly_usd(), r.name, r.resource_id))
+    for r in order:
+        for step in STEPS[1:]:
+            total += r.monthly_usd(step) - r.monthly_usd(multipliers[r.resource_id])
+            multipliers[r.resource_id] = step
+            if total <= budget_usd:
+                plan.planned_usd = total
+                return plan
+    plan.planned_usd = total
+    return plan

@@ -7,19 +7,19 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from redis import RedisError
 
 from accounts.models import AwsAccount
 from accounts.permissions import can
 from accounts.roles import Action
 from accounts.views_aws import AWS_ACCOUNT_FACTS, AWS_ACCOUNT_HEALTH, AWS_ACCOUNT_SECTIONS
-from aws import usage
 from web import panels
 
+from .budget import budget_view
 from .collection.orchestrator import unit_busy
 from .ingest import account_views as push
 from .own_cost import own_cost
 from .selectors import account_regions
+from .store.usage import usage_days
 
 
 def _resource_count(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
@@ -60,11 +60,8 @@ def _ingestion(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
 
 
 def _own_cost(request: HttpRequest, account: AwsAccount) -> dict[str, Any] | None:
-    """Nothing before the first counted call."""
-    try:
-        counted = usage.usage_of(account.pk, days=8)
-    except RedisError:
-        return None
+    """Nothing before the first counted call, unless a budget is set or left resources slowed."""
+    counted = usage_days(account.pk, days=8)
     today = timezone.now().date().isoformat()
     regions = []
     days = 0
@@ -73,7 +70,10 @@ def _own_cost(request: HttpRequest, account: AwsAccount) -> dict[str, Any] | Non
         whole = {d: c for d, c in by_day.items() if d != today} or by_day
         days = max(days, len(whole))
         regions.append({"region": region or "(push, region unknown)", "cost": own_cost(whole)})
-    return {"regions": regions, "days": days} if regions else None
+    plan = budget_view(account)
+    if not regions and plan["budget_usd"] is None and not plan["slowed"]:
+        return None
+    return {"account": account, "regions": regions, "days": days, "plan": plan}
 
 
 def register() -> None:

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.models import AwsAccount
 
+from .budget import poll_plan_update
 from .store.invocations import account_data_purge
 from .store.rollups import projects_stale
 from .tasks import collect_account_region
@@ -25,3 +26,9 @@ def purge_removed_account(*, account: AwsAccount, **_: Any) -> None:
     functions leave the organisation's projects: their rollups are rebuilt after the removal."""
     account_data_purge(account_id=account.pk)
     projects_stale(organization_id=account.organization_id)
+
+
+def replan_budget(*, account: AwsAccount, **_: Any) -> None:
+    """A budget set, changed or removed: plan the poll intervals again now, in the same
+    transaction, so that the page shows (and the next poll applies) what it changes."""
+    poll_plan_update(account=account)

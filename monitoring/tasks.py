@@ -177,6 +177,23 @@ def poll_logs(account_id: int, region: str, token: str = "") -> dict[str, Any] |
     return result
 
 
+@shared_task(name="monitoring.poll_plans", soft_time_limit=300, time_limit=360)
+def poll_plans() -> int:
+    """Plan again the metrics poll intervals of every account with a CloudWatch budget: which
+    resources are the least active moves with their traffic."""
+    from .budget import poll_plans_update_all
+
+    return poll_plans_update_all()
+
+
+@shared_task(name="monitoring.flush_usage", soft_time_limit=120, time_limit=180)
+def flush_usage() -> dict[str, int]:
+    """Move the AWS usage counted in Redis to PostgreSQL (docs/own-cost.md)."""
+    from .store.usage import usage_flush
+
+    return usage_flush()
+
+
 @shared_task(name="monitoring.prune", soft_time_limit=600, time_limit=660)
 def prune_data() -> dict[str, Any]:
     from django.utils import timezone

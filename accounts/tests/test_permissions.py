@@ -192,6 +192,7 @@ MATRIX: list[tuple[str, str, list[Any], dict[str, str], dict[str, Any]]] = [
     ("accounts:aws_account_action", "post", ["account", "pause"], {}, MANAGE_OBJECT),
     ("accounts:aws_account_intervals", "post", ["account"], {"sqs.queue": "600"}, MANAGE_OBJECT),
     ("accounts:aws_account_filters", "post", ["account"], {"exclude": "*-dev"}, MANAGE_OBJECT),
+    ("accounts:aws_account_budget", "post", ["account"], {"budget_usd": "20"}, MANAGE_OBJECT),
     ("monitoring:aws_account_ingestion", "post", ["account"], {"action": "push"}, MANAGE_OBJECT),
     ("monitoring:aws_account_push_stack", "get", ["account"], {"region": "us-east-1"}, MANAGE_OBJECT),
     ("monitoring:aws_account_subscriptions", "post", ["account"], {"region": "us-east-1"}, MANAGE_OBJECT),

@@ -361,6 +361,27 @@ def _teach_moto_percentiles() -> None:
     Statistics.get_statistics_for_type = get_statistics_for_type  # type: ignore[method-assign]
 
 
+def _teach_moto_log_group_identifiers() -> None:
+    """moto ignores DescribeLogGroups' `logGroupIdentifiers` (up to 50 names or ARNs) and
+    answers its first page of every group; AWS answers exactly the named groups that exist."""
+    from moto.logs.responses import LogsResponse
+
+    original = LogsResponse.describe_log_groups
+    if getattr(original, "_sandbox", False):
+        return
+
+    def describe_log_groups(self: Any) -> str:
+        identifiers = self._get_param("logGroupIdentifiers")
+        if not identifiers:
+            return original(self)
+        names = {str(i).split(":log-group:", 1)[-1].removesuffix(":*") for i in identifiers}
+        groups = [g for name, g in sorted(self.logs_backend.groups.items()) if name in names]
+        return json.dumps({"logGroups": [g.to_describe_dict() for g in groups]})
+
+    describe_log_groups._sandbox = True  # type: ignore[attr-defined]
+    LogsResponse.describe_log_groups = describe_log_groups  # type: ignore[method-assign]
+
+
 class SandboxServer:
     """moto behind the enforcing layer, in a thread of this process."""
 
@@ -376,6 +397,7 @@ class SandboxServer:
     def start(self) -> None:
         _teach_moto_percentiles()
         _teach_moto_function_updates()
+        _teach_moto_log_group_identifiers()
         fast_reads.install()
         app = EnforcingApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)

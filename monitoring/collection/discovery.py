@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import kinds
 from aws.errors import Problem
-from kinds.describe import ClientFactory, Context, Known, ListingFailed, Snapshot, to_int
+from kinds.describe import DETAILS_REFRESH, ClientFactory, Context, Known, ListingFailed, Snapshot, to_int
 from kinds.filters import ResourceFilters
 
 
@@ -42,20 +42,23 @@ def discover(
     known: Mapping[str, Known] | None = None,
     now: datetime | None = None,
     since_last: timedelta | None = None,
+    refresh: timedelta = DETAILS_REFRESH,
 ) -> DiscoveryResult:
     """Describe every kind in one region, keeping what the account's filters keep, and read
     the region's Lambda account settings; the caller stores the result.
 
     Incremental: with `known` (the stored resources by ARN) and `now`, a kind that supports it
     reads the details only of resources that are new, changed by their listing, or due for
-    their periodic refresh (`kinds.describe.details_due`), and reuses the stored ones for the
-    rest. Without them, every detail is read.
+    their periodic refresh (`kinds.describe.details_due`: every `refresh`, spread evenly over
+    the runs), and reuses the stored ones for the rest. Without them, every detail is read.
 
     Name filters (and tag filters a listing can answer) apply inside each describer, before
     its detail reads (`Context.wanted`); the tag filters left apply here, to the described
     resources, before anything is stored, so no metric or log call is ever made for them."""
     tag_types = [kind.tag_type for kind in kinds.all_kinds() if kind.tag_type]
-    ctx = Context(client_for, region, filters, known=known, now=now, since_last=since_last, tag_types=tag_types)
+    ctx = Context(
+        client_for, region, filters, known=known, now=now, since_last=since_last, refresh=refresh, tag_types=tag_types
+    )
     result = DiscoveryResult(region=region)
     for kind in kinds.all_kinds():
         try:

@@ -56,6 +56,8 @@ class MetricsSummary:
     calls: int = 0
     points: int = 0
     window: tuple[str, str] | None = None
+    # Resources of the polled kinds left for a later poll: the CloudWatch budget polls them less often.
+    skipped: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class MetricsSummary:
             "get_metric_data_calls": self.calls,
             "minimum_calls": math.ceil(self.queries / MAX_QUERIES) if self.queries else 0,
             "metric_points": self.points,
+            "resources_polled_less_often": self.skipped,
             "window": self.window,
         }
 

@@ -256,6 +256,7 @@ def _discover(account: AwsAccount, region: str, now: datetime, summary: UnitSumm
             known=known,
             now=now,
             since_last=since_last,
+            refresh=timedelta(hours=settings.DISCOVERY_DETAILS_REFRESH_HOURS),
         )
     except (ClientError, BotoCoreError) as exc:  # the credentials went bad mid-run
         problem = explain(exc, service="sts", operation="AssumeRole", region=region).as_dict()
@@ -416,9 +417,21 @@ def poll_interval(account: AwsAccount, kind: str) -> int:
     return int(settings.METRICS_POLL_SECONDS.get(kind, settings.METRICS_POLL_SECONDS.get("default", 300)))
 
 
+def resource_metrics_due(resource: Resource, base_seconds: int, now: datetime) -> bool:
+    """Whether a resource is polled with its kind this time: always at 1×; at `poll_multiplier`
+    × (the CloudWatch budget, monitoring/budget.py) once that long has passed since its last
+    poll, less half an interval so that a poll a little early does not skip a whole one."""
+    multiplier = max(1, resource.poll_multiplier)
+    if multiplier == 1 or resource.metrics_polled_at is None:
+        return True
+    return (now - resource.metrics_polled_at).total_seconds() >= (multiplier - 0.5) * base_seconds
+
+
 def collect_metrics(client_for: ClientFactory, account: AwsAccount, region: str, now: datetime) -> MetricsSummary:
     """Poll the kinds whose interval passed (settings.METRICS_POLL_SECONDS, overridable per
-    account in AwsAccount.metric_intervals) in one shared window, and store the points."""
+    account in AwsAccount.metric_intervals) in one shared window, and store the points. Of a
+    kind's resources, those the CloudWatch budget polls less often join every n-th poll
+    (`resource_metrics_due`), their window reaching back to their own last poll."""
     summary = MetricsSummary()
     # Include the current, partial minute: the next poll re-reads the last LATE_DATA anyway,
     # and the upsert replaces a value CloudWatch has since revised.
@@ -434,15 +447,40 @@ def collect_metrics(client_for: ClientFactory, account: AwsAccount, region: str,
             due.append(kind)
     if not due:
         return summary
-    starts = [(checkpoints[k].collected_until - LATE_DATA) if k in checkpoints else end - FIRST_WINDOW for k in due]
-    start = min(starts)
+    polled: dict[str, list[Resource]] = {
+        kind: [r for r in resources.get(kind, []) if resource_metrics_due(r, poll_interval(account, kind), now)]
+        for kind in due
+        if kind != ACCOUNT_KIND
+    }
+
+    def since(kind: str, resource: Resource | None = None) -> datetime:
+        kind_until = checkpoints[kind].collected_until if kind in checkpoints else end - FIRST_WINDOW + LATE_DATA
+        if resource is not None and resource.metrics_polled_at is not None:
+            # A resource the budget skipped reads from the end of its own last window (a
+            # poll's `end` is its minute's end), also once it is back at 1×.
+            own_until = resource.metrics_polled_at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            return min(own_until, kind_until) - LATE_DATA
+        return kind_until - LATE_DATA
+
+    starts = [since(k) for k in due if k == ACCOUNT_KIND or polled.get(k)]
+    starts += [since(k, r) for k, rs in polled.items() for r in rs]
+    start = min(starts, default=end - FIRST_WINDOW)
     queries: list[Query] = []
     for kind in due:
-        targets: list[Any] = [None] if kind == ACCOUNT_KIND else list(resources.get(kind, []))
+        targets: list[Any] = [None] if kind == ACCOUNT_KIND else polled[kind]
         queries += build_queries(kind, targets, len(queries), region=region)
-    points, calls = fetch(client_for("cloudwatch"), queries, start, end)
-    summary.points = metric_points_store(account=account, region=region, kinds=due, points=points, until=end, now=now)
+    points, calls = fetch(client_for("cloudwatch"), queries, start, end) if queries else ([], 0)
+    summary.points = metric_points_store(
+        account=account,
+        region=region,
+        kinds=due,
+        points=points,
+        until=end,
+        now=now,
+        resource_ids=[r.pk for rs in polled.values() for r in rs],
+    )
     summary.kinds, summary.queries, summary.calls = due, len(queries), calls
+    summary.skipped = sum(len(resources.get(k, [])) - len(polled[k]) for k in polled)
     summary.window = (start.isoformat(), end.isoformat())
     return summary
 

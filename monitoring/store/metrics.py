@@ -22,9 +22,13 @@ def metric_points_store(
     points: list[tuple[Query, datetime, float]],
     until: datetime,
     now: datetime,
+    resource_ids: list[int] | None = None,
 ) -> int:
-    """Store the points of the polled kinds and move their checkpoints to `until`."""
+    """Store the points of the polled kinds and move their checkpoints to `until`, and note
+    when the polled resources (`resource_ids`) were polled."""
     stored = store_points(account.pk, points)
+    if resource_ids:
+        Resource.objects.filter(pk__in=resource_ids).update(metrics_polled_at=now)
     for kind in kinds:
         MetricCheckpoint.objects.update_or_create(
             account=account, region=region, kind=kind, defaults={"collected_until": until, "last_polled_at": now}

@@ -5,7 +5,8 @@
 2. An organisation with a shorter retention has its own older rows deleted from the
    partitions that remain (bounded: at most the difference in days).
 3. Hourly and daily rollups older than each organisation's rollup retention are deleted
-   (a few rows per function, account × region and project per day).
+   (a few rows per function, account × region and project per day), and so are the days of
+   our own AWS usage counts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from accounts.models import AwsAccount, Organization
-from monitoring.models import AccountRollup, ProjectRollup, Rollup
+from monitoring.models import AccountRollup, ProjectRollup, Rollup, UsageDay
 
 from .partitions import PARTITIONED, drop_partitions_before
 
@@ -30,12 +31,14 @@ class PruneSummary:
     dropped: dict[str, list[str]] = field(default_factory=dict)
     rows_deleted: int = 0
     rollups_deleted: int = 0
+    usage_days_deleted: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "partitions_dropped": self.dropped,
             "raw_rows_deleted": self.rows_deleted,
             "rollups_deleted": self.rollups_deleted,
+            "usage_days_deleted": self.usage_days_deleted,
         }
 
 
@@ -65,4 +68,7 @@ def prune(*, now: datetime) -> PruneSummary:
             for model in (Rollup, AccountRollup, ProjectRollup):
                 deleted, _ = model.objects.filter(organization_id=org.pk, bucket__lt=cutoff).delete()
                 summary.rollups_deleted += deleted
+            # Our own usage counts are kept like rollups.
+            deleted, _ = UsageDay.objects.filter(account__organization_id=org.pk, day__lt=cutoff.date()).delete()
+            summary.usage_days_deleted += deleted
     return summary

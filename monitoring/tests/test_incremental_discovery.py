@@ -3,6 +3,7 @@ every run, a function's details only when it is new, changed, or due for its dai
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -135,3 +136,45 @@ def test_a_tag_filter_excludes_a_function_without_reading_it(account: AwsAccount
     assert detail_calls(summary)["GetFunctionConcurrency"] == 2
     assert not Resource.objects.filter(account=account, name="inc-alpha").exists()
     assert summary.resources["lambda.function"] == 2
+
+
+def test_log_groups_are_read_with_the_details_not_listed_every_run(
+    account: AwsAccount, sandbox: Any, settings: Any
+) -> None:
+    # A refresh so slow that no run here reads a function of the rolling slice.
+    settings.DISCOVERY_DETAILS_REFRESH_HOURS = 24 * 365
+    logs = admin_client("logs", sandbox.endpoint, REGION)
+    logs.create_log_group(logGroupName="/aws/lambda/inc-alpha")
+    logs.put_retention_policy(logGroupName="/aws/lambda/inc-alpha", retentionInDays=14)
+    logs.create_log_group(logGroupName="/aws/lambda/inc-beta")
+    try:
+        first = collect_unit(account, REGION)
+        assert first.api_calls["logs"]["DescribeLogGroups"] == 1  # the three functions' groups, one call
+        alpha = fn(account, "inc-alpha").config
+        assert (alpha["log_group_exists"], alpha["log_retention_days"]) == (True, 14)
+        assert fn(account, "inc-gamma").config["log_group_exists"] is False
+
+        # Nothing due but gamma, whose group is missing: looked for again (it appears at the
+        # first invocation), and found; the others keep what was read.
+        logs.put_retention_policy(logGroupName="/aws/lambda/inc-alpha", retentionInDays=30)
+        logs.create_log_group(logGroupName="/aws/lambda/inc-gamma")
+        second = collect_unit(account, REGION)
+        assert second.api_calls["logs"]["DescribeLogGroups"] == 1
+        assert fn(account, "inc-gamma").config["log_group_exists"] is True
+        assert fn(account, "inc-alpha").config["log_retention_days"] == 14
+
+        third = collect_unit(account, REGION)
+        assert "DescribeLogGroups" not in third.api_calls.get("logs", {})  # every group known, none due
+
+        # Alpha's refresh reads its group again: the new retention is a change.
+        read_at = fn(account, "inc-alpha").details_read_at
+        assert read_at is not None
+        Resource.objects.filter(pk=fn(account, "inc-alpha").pk).update(details_read_at=read_at - timedelta(days=366))
+        collect_unit(account, REGION)
+        alpha_row = fn(account, "inc-alpha")
+        assert alpha_row.config["log_retention_days"] == 30
+        assert ResourceChange.objects.get(resource=alpha_row).diff["log_retention_days"] == [14, 30]
+    finally:
+        for name in NAMES:
+            with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
+                logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")

@@ -1,0 +1,166 @@
+"""The per-account CloudWatch API budget (docs/own-cost.md, "A budget"): what the plan starts
+from (each resource's queries, base interval and activity in the last day; the part no
+metrics interval changes), the plan (`own_cost.budget_plan`, pure) stored on the resources,
+and what the account page shows of it.
+
+The plan is made again when the budget is saved and every hour (activity moves), and the
+metrics step (`orchestrator.collect_metrics`) polls a resource at `poll_multiplier` × its
+kind's interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+import kinds
+from accounts.models import AwsAccount
+from kinds import lambda_function
+
+from .collection.metrics import ACCOUNT_KIND, build_queries
+from .collection.orchestrator import poll_interval
+from .models import Resource
+from .own_cost import BudgetPlan, Polled, budget_plan, monthly_usd
+
+ACTIVITY_WINDOW = timedelta(days=1)
+
+
+def _activity(account: AwsAccount, resources: list[Resource], now: datetime) -> dict[int, float]:
+    """Per resource, the sum over the last day of its kind's activity series, from the
+    stored metric points."""
+    wanted = {r.pk: kinds.get(r.kind).activity_series for r in resources}
+    metrics = sorted({s.rsplit(":", 1)[0] for s in wanted.values() if s})
+    if not metrics:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT resource_id, metric, stat, sum(value) FROM monitoring_metricpoint "
+            "WHERE account_id = %s AND resource_id = ANY(%s) AND metric = ANY(%s) AND ts >= %s "
+            "GROUP BY resource_id, metric, stat",
+            [account.pk, list(wanted), metrics, now - ACTIVITY_WINDOW],
+        )
+        sums = {(rid, f"{metric}:{stat}"): float(v or 0) for rid, metric, stat, v in cursor.fetchall()}
+    return {pk: sums.get((pk, series or ""), 0.0) for pk, series in wanted.items()}
+
+
+@dataclass
+class PlanInputs:
+    resources: list[Resource]
+    polled: list[Polled]
+    fixed_usd: float
+    fixed_parts: list[tuple[str, float]] = field(default_factory=list)  # (what, USD a month)
+
+
+def plan_inputs(account: AwsAccount, now: datetime | None = None, *, stored_activity: bool = False) -> PlanInputs:
+    """The resources collected in the account's regions, each with its queries, base interval
+    and activity (read from the last day's metric points, or the one the plan in effect was
+    made on), and what no metrics interval changes: the logs step's Invocations query (one
+    metric per function per log poll, in every region) and the account-level series."""
+    now = now or timezone.now()
+    resources = list(
+        Resource.objects.filter(account=account, gone_at=None, kind__in=kinds.ids(), region__in=account.regions)
+    )
+    if stored_activity:
+        activity = {r.pk: r.poll_activity or 0.0 for r in resources}
+    else:
+        activity = _activity(account, resources, now)
+    polled = [
+        Polled(
+            resource_id=r.pk,
+            name=r.name,
+            kind=r.kind,
+            queries=kinds.get(r.kind).queries_for(r),
+            base_seconds=poll_interval(account, r.kind),
+            activity=activity.get(r.pk, 0.0),
+        )
+        for r in resources
+    ]
+    functions = sum(1 for r in resources if r.kind == lambda_function.KIND)
+    account_queries = len(build_queries(ACCOUNT_KIND, [None])) * len(account.regions)
+    parts = [
+        (
+            f"the log polls' Invocations query: {functions} function(s) every {settings.LOGS_POLL_SECONDS} s",
+            monthly_usd(functions, settings.LOGS_POLL_SECONDS),
+        ),
+        (
+            f"the account-level series: {account_queries} metric(s) every {poll_interval(account, ACCOUNT_KIND)} s",
+            monthly_usd(account_queries, poll_interval(account, ACCOUNT_KIND)),
+        ),
+    ]
+    return PlanInputs(resources, polled, sum(usd for _, usd in parts), parts)
+
+
+@transaction.atomic
+def poll_plan_update(*, account: AwsAccount, now: datetime | None = None) -> BudgetPlan:
+    """Make the account's plan and store it on its resources (only the rows that change)."""
+    inputs = plan_inputs(account, now)
+    budget = float(account.cloudwatch_budget_usd) if account.cloudwatch_budget_usd is not None else None
+    plan = budget_plan(inputs.polled, fixed_usd=inputs.fixed_usd, budget_usd=budget)
+    by_id = {p.resource_id: p for p in inputs.polled}
+    changed = []
+    for r in inputs.resources:
+        multiplier = plan.multipliers.get(r.pk, 1)
+        activity = by_id[r.pk].activity
+        if r.poll_multiplier != multiplier or r.poll_activity != activity:
+            r.poll_multiplier, r.poll_activity = multiplier, activity
+            changed.append(r)
+    Resource.objects.bulk_update(changed, ["poll_multiplier", "poll_activity"], batch_size=500)
+    # Resources of regions no longer collected keep no multiplier.
+    Resource.objects.filter(account=account).exclude(pk__in=[r.pk for r in inputs.resources]).exclude(
+        poll_multiplier=1
+    ).update(poll_multiplier=1)
+    return plan
+
+
+def poll_plans_update_all(now: datetime | None = None) -> int:
+    """Every account with a budget, or with resources a removed budget left slowed."""
+    accounts = AwsAccount.objects.filter(cloudwatch_budget_usd__isnull=False) | AwsAccount.objects.filter(
+        pk__in=Resource.objects.filter(poll_multiplier__gt=1).values("account_id")
+    )
+    n = 0
+    for account in accounts.distinct():
+        poll_plan_update(account=account, now=now)
+        n += 1
+    return n
+
+
+def budget_view(account: AwsAccount) -> dict[str, Any]:
+    """What the account page's cost section shows: the budget, the projection at the base
+    intervals and with the plan in effect, what no interval changes, and the resources
+    polled less often with their activity and interval."""
+    inputs = plan_inputs(account, stored_activity=True)
+    stored = {r.pk: r for r in inputs.resources}
+    planned = inputs.fixed_usd + sum(p.monthly_usd(stored[p.resource_id].poll_multiplier) for p in inputs.polled)
+    base = inputs.fixed_usd + sum(p.monthly_usd() for p in inputs.polled)
+    slowed: list[dict[str, Any]] = []
+    for p in inputs.polled:
+        r = stored[p.resource_id]
+        if r.poll_multiplier > 1:
+            slowed.append(
+                {
+                    "resource": r,
+                    "activity": r.poll_activity,
+                    "base_seconds": p.base_seconds,
+                    "multiplier": r.poll_multiplier,
+                    "seconds": p.base_seconds * r.poll_multiplier,
+                    "saved_usd": p.monthly_usd() - p.monthly_usd(r.poll_multiplier),
+                }
+            )
+    slowed.sort(key=lambda row: (-row["multiplier"], row["activity"] or 0, row["resource"].name))
+    budget = float(account.cloudwatch_budget_usd) if account.cloudwatch_budget_usd is not None else None
+    return {
+        "budget_usd": budget,
+        "base_usd": base,
+        "planned_usd": planned,
+        "fixed_usd": inputs.fixed_usd,
+        "fixed_parts": inputs.fixed_parts,
+        "over": budget is not None and planned > budget + 1e-9,
+        "fixed_over": budget is not None and inputs.fixed_usd > budget,
+        "slowed": slowed,
+        "resources": len(inputs.polled),
+    }
