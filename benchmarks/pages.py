@@ -9,10 +9,10 @@ with N functions (a tenth of them in a project) and M invocations spread evenly 
 last D days:
 
 - the older days in bulk: each day's rows COPY-ed into a table of their own, attached as
-  that day's partition (its indexes built once, not row by row), and the functions'
-  hourly and daily rollups computed from those rows by the rollup code itself
-  (`monitoring.store.rollups.function_rollups_build`, the ingest path's SQL), then the
-  account × region and project rollups from those (`scope_rollups_build`);
+  that day's partition (its indexes built once, not row by row), and the functions',
+  accounts' and project's hourly and daily rollups computed from those rows by the rollup
+  code itself (`monitoring.store.rollups.function_rollups_build` and `scope_rollups_build`,
+  the ingest path's figures);
 - the last day and a bit (from the hour 24 hours ago) **through the ingestion path**
   (`monitoring.store.invocations.invocations_store`, REPORT lines as Lambda writes them), so
   that log lines, error groups and the rollups' deltas are what production writes.
@@ -138,10 +138,12 @@ def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any],
         cursor.execute("ANALYZE monitoring_invocation")
         cursor.execute("ANALYZE monitoring_rollup")
     t = time.perf_counter()
-    from monitoring.store.rollups import scope_rollups_build
+    from monitoring.store.rollups import projects_built, scope_rollups_build
 
-    scope_rollups_build(organization_id=org.pk, start=first_day, end=cut)
-    print(f"  account and project rollups of the bulk days: {time.perf_counter() - t:,.0f} s", flush=True)
+    # The day of `cut` (and what a run cut short had ingested): from the function rollups.
+    scope_rollups_build(organization_id=org.pk, start=cut, end=now)
+    projects_built(organization_id=org.pk)  # every bucket was just built
+    print(f"  account and project rollups of the last days: {time.perf_counter() - t:,.0f} s", flush=True)
     ingest_recent(functions, cut, now, per_second)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -169,7 +171,7 @@ def bulk_days(account: Any, functions: list[Any], first_day: datetime, cut: date
     from monitoring.pricing import price_for
     from monitoring.store.invocations import INVOCATION_COLUMNS
     from monitoring.store.partitions import ensure_partitions, partition_name, partition_unique_index, partitions
-    from monitoring.store.rollups import function_rollups_build
+    from monitoring.store.rollups import function_rollups_build, scope_rollups_build
 
     attached = {name for name, _ in partitions("monitoring_invocation")}
     with connection.cursor() as cursor:
@@ -224,6 +226,8 @@ def bulk_days(account: Any, functions: list[Any], first_day: datetime, cut: date
                     if cursor.fetchone() is None:
                         copy(cursor, "monitoring_invocation", rows)
                 function_rollups_build(start=day, end=end)
+                if end == day + timedelta(days=1):  # a whole day: its account and project rollups from its rows
+                    scope_rollups_build(organization_id=account.organization_id, start=day, end=end, from_raw=True)
             print(f"  {day:%Y-%m-%d}: {len(rows):,} invocations in bulk, {time.perf_counter() - t:,.1f} s", flush=True)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -302,8 +302,9 @@ def error_group_daily_counts(group: ErrorGroup, days: int = 14) -> list[tuple[An
     """Occurrences per UTC day over the raw-data window (oldest first, empty days included)."""
     end = timezone.now().date() + timedelta(days=1)
     start = end - timedelta(days=days)
+    since = datetime(start.year, start.month, start.day, tzinfo=UTC)  # a bound on the partition key prunes partitions
     rows = dict(
-        Invocation.objects.filter(resource_id=group.resource_id, error_group_id=group.pk, started_at__date__gte=start)
+        Invocation.objects.filter(resource_id=group.resource_id, error_group_id=group.pk, started_at__gte=since)
         .annotate(day=TruncDate("started_at"))
         .values_list("day")
         .annotate(n=Count("id"))

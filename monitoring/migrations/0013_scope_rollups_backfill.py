@@ -2,8 +2,8 @@
 
 1. the memory and init-duration figures of function rollups, one day of raw invocations per
    transaction (hours whose raw rows retention deleted get none);
-2. each organisation's account × region rollups from its function rollups, a month per
-   transaction, then its projects' rollups.
+2. each organisation's account × region and project rollups from its function rollups, a
+   month per transaction.
 
 Not atomic as a whole: each step is its own transaction and every step recomputes what it
 writes, so a run that stops part-way is simply run again. On an empty database it does
@@ -19,7 +19,7 @@ def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     from monitoring.store.partitions import partitions
-    from monitoring.store.rollups import memory_figures_backfill, projects_build_stale, scope_rollups_build
+    from monitoring.store.rollups import memory_figures_backfill, projects_built, scope_rollups_build
 
     for _name, day in partitions("monitoring_invocation"):
         with transaction.atomic():
@@ -31,9 +31,9 @@ def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
         start = first
         while start <= last:
             end = min(start + timedelta(days=31), last + timedelta(days=1))
-            scope_rollups_build(organization_id=organization_id, start=start, end=end, projects=False)
+            scope_rollups_build(organization_id=organization_id, start=start, end=end)
             start = end
-    projects_build_stale()
+        projects_built(organization_id=organization_id)  # every bucket it has was just built
 
 
 class Migration(migrations.Migration):

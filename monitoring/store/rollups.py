@@ -32,10 +32,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import F
 
 from monitoring.models import InvocationStatus, Project, Resource
 
@@ -114,21 +116,65 @@ _FUNCTION_KEYS = ["organization_id", "account_id", "resource_id", "period", "buc
 _FUNCTION_CONFLICT = ["resource_id", "period", "bucket"]
 
 
-def _from_raw_sql(where: str, *, days: bool = False, table: str = "monitoring_invocation") -> str:
-    """Function hourly rollups of the invocations `where` selects in `table` (the raw
-    invocations, or `rollups_import`'s staging table), upserted; with
-    `days`, their days too, merged from those hours in the same statement (for whole days
-    written in bulk: the ingest path merges a day from all its stored hours instead).
+@dataclass(frozen=True)
+class Level:
+    """Whose rollups a statement over raw rows builds: the table, what it groups by (column
+    -> expression over invocations i and their function res), what each group carries."""
 
-    The three histograms come from one grouping of (function, hour, histogram, bucket
-    index), pivoted into one JSON object each."""
+    table: str
+    keys: dict[str, str]
+    carried: dict[str, str]
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.carried, *self.keys]
+
+
+FUNCTION_LEVEL = Level(
+    "monitoring_rollup",
+    {"resource_id": "i.resource_id"},
+    {"organization_id": "min(i.organization_id)", "account_id": "min(i.account_id)"},
+)
+ACCOUNT_LEVEL = Level(
+    "monitoring_accountrollup",
+    {"account_id": "i.account_id", "region": "res.region"},
+    {"organization_id": "min(i.organization_id)"},
+)
+
+
+def project_level(project_id: int) -> Level:
+    return Level(
+        "monitoring_projectrollup", {"project_id": str(int(project_id))}, {"organization_id": "min(i.organization_id)"}
+    )
+
+
+# What the figures read of an invocation.
+_SOURCE_COLUMNS = [
+    "resource_id", "organization_id", "account_id", "status", "cold_start", "duration_ms", "billed_duration_ms",
+    "billed_restore_duration_ms", "memory_size_mb", "max_memory_used_mb", "init_duration_ms", "cost_usd",
+]  # fmt: skip
+
+
+def _from_raw_sql(
+    where: str, *, days: bool = False, level: Level = FUNCTION_LEVEL, table: str = "monitoring_invocation"
+) -> str:
+    """Hourly rollups of the invocations `where` selects in `table` (the raw ones, or
+    `rollups_import`'s staging table), at `level` (per function by default), upserted; with `days`, their days too, merged from those hours in the same
+    statement (for whole days written in bulk: the ingest path merges a function's day from
+    all its stored hours instead).
+
+    The three histograms come from one grouping of (group, hour, histogram, bucket index),
+    pivoted into one JSON object each."""
     kinds = list(HISTOGRAMS.items())
+    keys = list(level.keys)
+    key_list = ", ".join(keys)
     histogram_rows = " UNION ALL ".join(
-        f"SELECT resource_id, bucket, {n} AS kind, {bucket_index_sql(column)} AS idx FROM src "
-        f"WHERE {column} IS NOT NULL"
+        f"SELECT {key_list}, bucket, {n} AS kind, {bucket_index_sql(column)} AS idx FROM src WHERE {column} IS NOT NULL"
         for n, (_, column) in enumerate(kinds)
     )
     figures = ", ".join(f"{RAW[c]} AS {c}" for c in [*ADDED, *MAXES])
+    carried = ", ".join(f"{expression} AS {name}" for name, expression in level.carried.items())
+    n_keys = len(keys)
 
     def pivot() -> str:
         return ", ".join(
@@ -137,38 +183,40 @@ def _from_raw_sql(where: str, *, days: bool = False, table: str = "monitoring_in
 
     def rows(period: str, key: str, agg: str, hist: str) -> str:
         return (
-            f"SELECT a.organization_id, a.account_id, a.resource_id, '{period}', a.{key}, "
+            f"SELECT {', '.join(f'a.{c}' for c in level.columns)}, '{period}', a.{key}, "
             f"{', '.join(f'a.{c}' for c in [*ADDED, *MAXES])}, "
             f"{', '.join(f'COALESCE(p.{name}, {_EMPTY})' for name in HISTOGRAMS)} "
-            f"FROM {agg} a LEFT JOIN ({hist}) p USING (resource_id, {key}) ORDER BY a.resource_id, a.{key}"
+            f"FROM {agg} a LEFT JOIN ({hist}) p USING ({key_list}, {key}) ORDER BY {', '.join(f'a.{k}' for k in keys)}, a.{key}"
         )
 
-    upsert = _upsert("monitoring_rollup", _FUNCTION_KEYS, _FUNCTION_CONFLICT)
+    upsert = _upsert(level.table, [*level.columns, "period", "bucket"], [*keys, "period", "bucket"])
+    group_by = ", ".join(str(k + 1) for k in range(n_keys + 1))
     hourly = upsert.format(
-        select=rows("hour", "bucket", "agg", f"SELECT resource_id, bucket, {pivot()} FROM h GROUP BY 1, 2")
+        select=rows("hour", "bucket", "agg", f"SELECT {key_list}, bucket, {pivot()} FROM h GROUP BY {group_by}")
     )
+    join = " JOIN monitoring_resource res ON res.id = i.resource_id" if "res." in " ".join(level.keys.values()) else ""
+    base = [c for c in _SOURCE_COLUMNS if c not in level.keys]
     head = f"""WITH src AS MATERIALIZED (
-    SELECT i.resource_id, i.organization_id, i.account_id, i.status, i.cold_start, i.duration_ms,
-           i.billed_duration_ms, i.billed_restore_duration_ms, i.memory_size_mb, i.max_memory_used_mb,
-           i.init_duration_ms, i.cost_usd, date_trunc('hour', i.started_at) AS bucket
-    FROM {table} i WHERE {where}
+    SELECT {", ".join(f"{expression} AS {name}" for name, expression in level.keys.items())},
+           {", ".join(f"i.{c}" for c in base)}, date_trunc('hour', i.started_at) AS bucket
+    FROM {table} i{join} WHERE {where}
 ), agg AS MATERIALIZED (
-    SELECT i.resource_id, i.bucket, min(i.organization_id) AS organization_id, min(i.account_id) AS account_id,
-           {figures}
-    FROM src i GROUP BY i.resource_id, i.bucket
+    SELECT {", ".join(f"i.{k}" for k in keys)}, i.bucket, {carried}, {figures}
+    FROM src i GROUP BY {", ".join(f"i.{k}" for k in keys)}, i.bucket
 ), h AS MATERIALIZED (
-    SELECT resource_id, bucket, kind, idx, count(*) AS n FROM ({histogram_rows}) x GROUP BY 1, 2, 3, 4
+    SELECT {key_list}, bucket, kind, idx, count(*) AS n FROM ({histogram_rows}) x GROUP BY {group_by}, {n_keys + 2}, {n_keys + 3}
 )"""
     if not days:
         return f"{head}\n{hourly}"
     merged = ", ".join(f"{MERGE[c].format('agg')} AS {c}" for c in [*ADDED, *MAXES])
+    carried_again = ", ".join(f"min(agg.{name}) AS {name}" for name in level.carried)
     day_agg = (
-        f"(SELECT agg.resource_id, date_trunc('day', agg.bucket) AS day, min(agg.organization_id) AS organization_id, "
-        f"min(agg.account_id) AS account_id, {merged} FROM agg GROUP BY 1, 2)"
+        f"(SELECT {', '.join(f'agg.{k}' for k in keys)}, date_trunc('day', agg.bucket) AS day, {carried_again}, "
+        f"{merged} FROM agg GROUP BY {group_by})"
     )
     day_hist = (
-        f"SELECT resource_id, day, {pivot()} FROM (SELECT resource_id, date_trunc('day', bucket) AS day, kind, "
-        "idx, sum(n) AS n FROM h GROUP BY 1, 2, 3, 4) x GROUP BY 1, 2"
+        f"SELECT {key_list}, day, {pivot()} FROM (SELECT {key_list}, date_trunc('day', bucket) AS day, kind, "
+        f"idx, sum(n) AS n FROM h GROUP BY {group_by}, {n_keys + 2}, {n_keys + 3}) x GROUP BY {group_by}"
     )
     return f"{head}, hourly AS ({hourly})\n{upsert.format(select=rows('day', 'day', day_agg, day_hist))}"
 
@@ -489,8 +537,6 @@ def projects_stale(
         qs = Project.objects.filter(organization_id=organization_id or 0)
         ids = list(qs.values_list("pk", flat=True))
     if ids:
-        from django.db.models import F
-
         qs.update(rollups_generation=F("rollups_generation") + 1)
         if schedule:
             _schedule_builds(ids)
@@ -556,8 +602,6 @@ def project_rollups_build(*, project_id: int) -> bool:
 
 def projects_build_stale(*, organization_id: int | None = None) -> int:
     """Rebuild every stale project (the beat's safety net for a lost build task)."""
-    from django.db.models import F
-
     qs = Project.objects.exclude(rollups_built=F("rollups_generation"))
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
@@ -677,12 +721,16 @@ _ACCOUNT_BUILD = _merge_sql(
 )
 
 
-def scope_rollups_build(*, organization_id: int, start: datetime, end: datetime, projects: bool = True) -> None:
-    """Rebuild an organisation's account × region rollups of the buckets in [start, end)
-    (widened to whole days) from its function rollups, then (`projects`) its projects' from
-    scratch: for backfills and bulk-written data. Holds the organisation's lock exclusively,
-    like a project build, so that no ingest adds a delta meanwhile."""
+def scope_rollups_build(*, organization_id: int, start: datetime, end: datetime, from_raw: bool = False) -> None:
+    """Rebuild an organisation's account × region rollups, and those of each of its
+    projects, of the buckets in [start, end) (widened to whole days): from its function
+    rollups, or (`from_raw`) from the raw invocations themselves, for days written in bulk
+    whose raw rows are all there (the same figures, a few groups instead of a row per
+    function). For backfills and bulk-written data; it does not mark projects current (see
+    `projects_built`). Holds the organisation's lock exclusively, like a project build, so
+    that no ingest adds a delta meanwhile."""
     start, end = _day(start), _day(end - timedelta(microseconds=1)) + timedelta(days=1)
+    projects = list(Project.objects.filter(organization_id=organization_id))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_ORGANIZATION, _key(organization_id)])
         cursor.execute(BULK_WORK_MEM)
@@ -694,11 +742,46 @@ def scope_rollups_build(*, organization_id: int, start: datetime, end: datetime,
                 "AND bucket >= %(start)s AND bucket < %(end)s",
                 window,
             )
-            cursor.execute(_ACCOUNT_BUILD, window)
+            cursor.execute(_ACCOUNT_FROM_RAW if from_raw else _ACCOUNT_BUILD, window)
+            for project in projects:
+                cursor.execute(
+                    "DELETE FROM monitoring_projectrollup WHERE project_id = %s AND bucket >= %s AND bucket < %s",
+                    [project.pk, window["start"], window["end"]],
+                )
+                members = list(project.resources().values_list("pk", flat=True))
+                if from_raw:
+                    sql = _from_raw_sql(
+                        f"{_ORG_DAY_RAW} AND i.resource_id = ANY(%(members)s)",
+                        days=True,
+                        level=project_level(project.pk),
+                    )
+                else:
+                    sql = _merge_sql(
+                        source="monitoring_rollup s",
+                        where="s.organization_id = %(org)s AND s.bucket >= %(start)s AND s.bucket < %(end)s "
+                        "AND s.resource_id = ANY(%(members)s)",
+                        keys={
+                            "organization_id": "s.organization_id",
+                            "project_id": str(int(project.pk)),
+                            "period": "s.period",
+                            "bucket": "s.bucket",
+                        },
+                        target="monitoring_projectrollup",
+                        conflict=["project_id", "period", "bucket"],
+                    )
+                cursor.execute(sql, {**window, "members": members})
             day += timedelta(days=1)
-    if projects:
-        projects_stale(organization_id=organization_id, schedule=False)
-        projects_build_stale(organization_id=organization_id)
+
+
+def projects_built(*, organization_id: int) -> None:
+    """Mark the organisation's projects' rollups current. Only right after
+    `scope_rollups_build` rebuilt every bucket the organisation has rollups in (loading or
+    migrating a database), under no concurrent change of membership."""
+    Project.objects.filter(organization_id=organization_id).update(rollups_built=F("rollups_generation"))
+
+
+_ORG_DAY_RAW = "i.organization_id = %(org)s AND i.started_at >= %(start)s AND i.started_at < %(end)s"
+_ACCOUNT_FROM_RAW = _from_raw_sql(_ORG_DAY_RAW, days=True, level=ACCOUNT_LEVEL)
 
 
 # --- Imported history: rollups of invocations whose raw rows are not kept --------------------

@@ -357,3 +357,21 @@ def test_rollups_built_in_bulk_equal_those_the_ingest_path_keeps(owner: Any, fle
     function_rollups_build(start=first_day + timedelta(days=2), end=NOW)  # the rest of today
 
     _same({(r.resource_id, r.period, r.bucket): _figures(r) for r in Rollup.objects.all()}, kept)
+
+
+def test_scope_rollups_rebuilt_from_raw_rows_or_from_function_rollups_are_the_same(owner: Any, fleet: Any) -> None:
+    from monitoring.store.rollups import projects_built, scope_rollups_build
+
+    traffic(fleet["fns"], hours=40)
+    first, end = (NOW - timedelta(hours=40)).replace(hour=0, minute=0), NOW + timedelta(hours=1)
+    AccountRollup.objects.all().delete()
+    ProjectRollup.objects.all().delete()
+
+    scope_rollups_build(organization_id=owner.organization.pk, start=first, end=end, from_raw=True)
+    projects_built(organization_id=owner.organization.pk)
+    assert_scopes_sum_their_functions(owner.organization)
+    from_raw = {(a.account_id, a.region, a.period, a.bucket): _figures(a) for a in AccountRollup.objects.all()}
+
+    scope_rollups_build(organization_id=owner.organization.pk, start=first, end=end)
+    assert_scopes_sum_their_functions(owner.organization)
+    _same({(a.account_id, a.region, a.period, a.bucket): _figures(a) for a in AccountRollup.objects.all()}, from_raw)
