@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,11 +19,11 @@ from accounts.onboarding import ROLE_NAME
 from kinds import REQUIRED_ACTIONS
 
 from .catalog import DELIVERY_STREAMS, ECS_CLUSTERS, ECS_SERVICES, FunctionSpec, functions
-from .server import SANDBOX_ACCOUNT_ID
+from .server import ADMIN_ACCESS_KEY_ID, SANDBOX_ACCOUNT_ID, SEED_SESSION
 
 # Keys of the sandbox's own (seeding, traffic) identity. moto accepts any key that is
 # not an assumed-role key, and the enforcing layer lets such requests through.
-ADMIN_KEY = {"aws_access_key_id": "AKIASANDBOXADMIN0000", "aws_secret_access_key": "sandbox-admin-secret"}
+ADMIN_KEY = {"aws_access_key_id": ADMIN_ACCESS_KEY_ID, "aws_secret_access_key": "sandbox-admin-secret"}
 
 
 @dataclass
@@ -51,8 +55,57 @@ class SandboxState:
         return json.dumps(asdict(self), indent=2)
 
 
+# The account the sandbox's identity seeds: its own, or another one (`seeding_account`):
+# the scale benchmark's hundred customer accounts, each in its own moto account.
+_SEEDING: ContextVar[str | None] = ContextVar("sandbox_seeding_account", default=None)
+_SEED_KEYS: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def seeding_account_id() -> str:
+    return _SEEDING.get() or SANDBOX_ACCOUNT_ID
+
+
+@contextmanager
+def seeding_account(account_id: str) -> Iterator[None]:
+    """Within it, `admin_client` (and so every helper here) acts in that AWS account."""
+    token = _SEEDING.set(account_id)
+    try:
+        yield
+    finally:
+        _SEEDING.reset(token)
+
+
+_THREAD = threading.local()
+
+
+def _session() -> boto3.session.Session:
+    """A boto3 session per thread: creating clients from one session in several threads at
+    once is not safe (the scale benchmark seeds accounts in threads)."""
+    if not hasattr(_THREAD, "session"):
+        _THREAD.session = boto3.session.Session()
+    session: boto3.session.Session = _THREAD.session
+    return session
+
+
 def admin_client(service: str, endpoint: str, region: str) -> Any:
-    return boto3.client(service, endpoint_url=endpoint, region_name=region, **ADMIN_KEY)
+    account_id = _SEEDING.get()
+    if account_id is None or account_id == SANDBOX_ACCOUNT_ID:
+        return _session().client(service, endpoint_url=endpoint, region_name=region, **ADMIN_KEY)
+    keys = _SEED_KEYS.get((endpoint, account_id))
+    if keys is None:
+        # moto switches account on the assumed role's ARN (the role need not exist); the
+        # sandbox lets its own identity do that to seed (devtools/sandbox/server.py).
+        sts = _session().client("sts", endpoint_url=endpoint, region_name=region, **ADMIN_KEY)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{SEED_SESSION}", RoleSessionName=SEED_SESSION)[
+            "Credentials"
+        ]
+        keys = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+        _SEED_KEYS[(endpoint, account_id)] = keys
+    return _session().client(service, endpoint_url=endpoint, region_name=region, **keys)
 
 
 def _zip(code: str, filename: str) -> bytes:
@@ -248,7 +301,7 @@ def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> N
         apigw.put_method(restApiId=api["id"], resourceId=orders["id"], httpMethod="POST", authorizationType="NONE")
         apigw.put_integration(
             restApiId=api["id"], resourceId=orders["id"], httpMethod="POST", type="AWS_PROXY",
-            integrationHttpMethod="POST", uri=fn_uri.format(region, SANDBOX_ACCOUNT_ID, specs[0].name),
+            integrationHttpMethod="POST", uri=fn_uri.format(region, seeding_account_id(), specs[0].name),
         )  # fmt: skip
     deployment = apigw.create_deployment(restApiId=api["id"])
     apigw.create_stage(restApiId=api["id"], stageName="prod", deploymentId=deployment["id"], tracingEnabled=True)
@@ -259,7 +312,7 @@ def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> N
     if specs:
         http.create_integration(
             ApiId=http_api["ApiId"], IntegrationType="AWS_PROXY", PayloadFormatVersion="2.0",
-            IntegrationUri=f"arn:aws:lambda:{region}:{SANDBOX_ACCOUNT_ID}:function:{specs[-1].name}",
+            IntegrationUri=f"arn:aws:lambda:{region}:{seeding_account_id()}:function:{specs[-1].name}",
         )  # fmt: skip
 
     sfn = admin_client("stepfunctions", endpoint, region)
@@ -273,7 +326,7 @@ def create_resources(endpoint: str, region: str, specs: list[FunctionSpec]) -> N
     events.put_rule(Name="nightly-report", ScheduleExpression="cron(0 2 * * ? *)", State="ENABLED")
     report_fn = next((s.name for s in specs if s.name.startswith("report-nightly")), specs[0].name if specs else None)
     if report_fn:
-        fn_arn = f"arn:aws:lambda:{region}:{SANDBOX_ACCOUNT_ID}:function:{report_fn}"
+        fn_arn = f"arn:aws:lambda:{region}:{seeding_account_id()}:function:{report_fn}"
         events.put_targets(Rule="nightly-report", Targets=[{"Id": "report", "Arn": fn_arn}])
     events.put_rule(
         Name="order-events",
@@ -375,7 +428,7 @@ def create_delivery_streams(endpoint: str, region: str, role: str) -> None:
         if spec.source_stream:
             params["DeliveryStreamType"] = "KinesisStreamAsSource"
             params["KinesisStreamSourceConfiguration"] = {
-                "KinesisStreamARN": f"arn:aws:kinesis:{region}:{SANDBOX_ACCOUNT_ID}:stream/{spec.source_stream}",
+                "KinesisStreamARN": f"arn:aws:kinesis:{region}:{seeding_account_id()}:stream/{spec.source_stream}",
                 "RoleARN": role,
             }
         else:
@@ -435,7 +488,7 @@ def create_load_balancers(endpoint: str, region: str, lambda_target: str | None)
         functions = elb.create_target_group(
             Name="shop-api-fn", TargetType="lambda", HealthCheckEnabled=True, HealthCheckIntervalSeconds=35
         )["TargetGroups"][0]["TargetGroupArn"]
-        fn_arn = f"arn:aws:lambda:{region}:{SANDBOX_ACCOUNT_ID}:function:{lambda_target}"
+        fn_arn = f"arn:aws:lambda:{region}:{seeding_account_id()}:function:{lambda_target}"
         elb.register_targets(TargetGroupArn=functions, Targets=[{"Id": fn_arn}])
         elb.create_listener(
             LoadBalancerArn=shop,
@@ -500,7 +553,7 @@ def create_graphql_apis(endpoint: str, region: str) -> None:
         additionalAuthenticationProviders=[{"authenticationType": "AMAZON_COGNITO_USER_POOLS"}],
         logConfig={
             "fieldLogLevel": "ERROR",
-            "cloudWatchLogsRoleArn": f"arn:aws:iam::{SANDBOX_ACCOUNT_ID}:role/appsync-logs",
+            "cloudWatchLogsRoleArn": f"arn:aws:iam::{seeding_account_id()}:role/appsync-logs",
         },
         xrayEnabled=True,
     )["graphqlApi"]["apiId"]

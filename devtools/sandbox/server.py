@@ -45,19 +45,38 @@ StartResponse = Callable[..., Any]
 # --- moto's state ---------------------------------------------------------------------------
 
 
-def _iam() -> Any:
+# Besides its own account, the sandbox serves others (moto switches account on an assumed
+# role's ARN): the scale benchmark's hundred customer accounts. The sandbox's own identity
+# (ADMIN_ACCESS_KEY_ID) may assume any role of any account, existing or not, to seed it:
+# such sessions are named SEED_SESSION and pass unchecked like the identity itself.
+ADMIN_ACCESS_KEY_ID = "AKIASANDBOXADMIN0000"
+SEED_SESSION = "sandbox-seed"
+
+
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else SANDBOX_ACCOUNT_ID
+
+
+def _iam(account_id: str = SANDBOX_ACCOUNT_ID) -> Any:
     from moto.iam.models import iam_backends
 
-    return iam_backends[SANDBOX_ACCOUNT_ID]["global"]
+    return iam_backends[account_id]["global"]
+
+
+def _assumed_role(access_key_id: str) -> Any | None:
+    from moto.sts.models import sts_backends
+
+    for account_id in list(sts_backends.keys()):
+        for role in sts_backends[account_id]["aws"].assumed_roles:
+            if role.access_key_id == access_key_id:
+                return role
+    return None
 
 
 def _assumed_role_arn(access_key_id: str) -> str | None:
-    from moto.sts.models import sts_backends
-
-    for role in sts_backends[SANDBOX_ACCOUNT_ID]["aws"].assumed_roles:
-        if role.access_key_id == access_key_id:
-            return str(role.role_arn)
-    return None
+    role = _assumed_role(access_key_id)
+    return str(role.role_arn) if role is not None else None
 
 
 def _user_arn(access_key_id: str) -> str | None:
@@ -68,7 +87,7 @@ def _user_arn(access_key_id: str) -> str | None:
 
 
 def _role(role_arn: str) -> Any | None:
-    return next((r for r in _iam().roles.values() if r.arn == role_arn), None)
+    return next((r for r in _iam(_account_of(role_arn)).roles.values() if r.arn == role_arn), None)
 
 
 def _role_documents(role: Any) -> list[dict[str, Any]]:
@@ -186,11 +205,11 @@ LAMBDA_CONCURRENCY_LIMITS: dict[str, int] = {}
 DEFAULT_CONCURRENCY_LIMIT = 1000
 
 
-def lambda_account_settings(region: str) -> dict[str, Any]:
+def lambda_account_settings(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> dict[str, Any]:
     from moto.awslambda.models import lambda_backends
 
     limit = LAMBDA_CONCURRENCY_LIMITS.get(region, DEFAULT_CONCURRENCY_LIMIT)
-    backend = lambda_backends[SANDBOX_ACCOUNT_ID][region]
+    backend = lambda_backends[account_id][region]
     functions = list(backend.list_functions())
     reserved = sum(int(fn.reserved_concurrency or 0) for fn in functions)
     return {
@@ -281,7 +300,10 @@ class EnforcingApp:
         if found is None:
             return self.app(environ, start_response)
         operation, protocol, service = found
-        role_arn = _assumed_role_arn(access_key)
+        assumed = _assumed_role(access_key)
+        if assumed is not None and assumed.session_name == SEED_SESSION:
+            return self.app(environ, start_response)  # the sandbox's own identity, seeding an account
+        role_arn = str(assumed.role_arn) if assumed is not None else None
         action = iam_action(signing_name, operation, environ["REQUEST_METHOD"])
         role = _role(role_arn) if role_arn else None
         if role_arn is not None and (role is None or not policy_allows(_role_documents(role), action)):
@@ -299,13 +321,16 @@ class EnforcingApp:
             if fault.code:
                 return _error(protocol, fault.code, fault.message, fault.status, start_response)
         if (service, operation) == ("lambda", "GetAccountSettings"):
-            return _json_answer(lambda_account_settings(region), start_response)
+            account_id = _account_of(role_arn) if role_arn else SANDBOX_ACCOUNT_ID
+            return _json_answer(lambda_account_settings(region, account_id), start_response)
         if (service, operation) in EMPTY_ANSWERS:
             return _json_answer(EMPTY_ANSWERS[(service, operation)], start_response)
         return self.app(environ, start_response)
 
     @staticmethod
     def _check_assume_role(access_key: str, params: dict[str, list[str]]) -> str | None:
+        if access_key == ADMIN_ACCESS_KEY_ID and params.get("RoleSessionName") == [SEED_SESSION]:
+            return None
         role_arn = params.get("RoleArn", [""])[0]
         external_id = params.get("ExternalId", [None])[0]
         caller = (
