@@ -144,10 +144,16 @@ def finding_groups_for(
         shown_page: Page[Any] = Paginator(kept.order_by(*inside), shown).get_page(page)
         group.page, group.findings = shown_page, list(shown_page)
     elif shown and by_check:
-        first = kept.annotate(place=Window(RowNumber(), partition_by=[F("check_id")], order_by=inside)).filter(
-            place__lte=shown
+        # Rank on the few columns the order needs, then load only the findings shown.
+        places = dict(
+            kept.order_by()
+            .values("pk")
+            .annotate(place=Window(RowNumber(), partition_by=[F("check_id")], order_by=inside))
+            .filter(place__lte=shown)
+            .values_list("pk", "place")
         )
-        for finding in first.order_by("check_id", "place"):
+        shown_findings = findings_for(organization, filters).filter(pk__in=list(places))
+        for finding in sorted(shown_findings, key=lambda f: (f.check_id, places[f.pk])):
             by_check[finding.check_id].findings.append(finding)
     ordered = sorted(
         by_check.values(),
