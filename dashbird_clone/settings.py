@@ -339,6 +339,11 @@ FIREHOSE_MAX_BODY_BYTES = env.int("FIREHOSE_MAX_BODY_BYTES", default=8 * 1024 * 
 FIREHOSE_MAX_CONCURRENT = env.int("FIREHOSE_MAX_CONCURRENT", default=8)
 if FIREHOSE_MAX_BODY_BYTES < 64 * 1024 or FIREHOSE_MAX_CONCURRENT < 1:
     raise ImproperlyConfigured("FIREHOSE_MAX_BODY_BYTES must be at least 65536 and FIREHOSE_MAX_CONCURRENT at least 1")
+# Log search (docs/architecture.md §6): the time one search may take in the database, all its
+# statements together; beyond it the page says so and offers a narrower window.
+LOG_SEARCH_TIMEOUT_MS = env.int("LOG_SEARCH_TIMEOUT_MS", default=5000)
+if not 100 <= LOG_SEARCH_TIMEOUT_MS <= 600_000:
+    raise ImproperlyConfigured("LOG_SEARCH_TIMEOUT_MS must be between 100 and 600000")
 # X-Ray traces (docs/traces.md): at most this many traces per account per hour (each
 # BatchGetTraces call carries five), of which one run takes at most XRAY_TRACES_PER_RUN;
 # beyond the failed and the slowest, this fraction of the other traced invocations.

@@ -82,6 +82,28 @@ def parse_period(params: Any, *, organization: Organization, now: datetime | Non
     return Period("custom", start, min(custom_end, now), now)
 
 
+def narrower_windows(period: Period, query: Any) -> list[tuple[str, str]]:
+    """(label, query string) of the last 24 hours and the last hour of `period`, where
+    shorter: what a search that ran out of time can try instead. `query` is a QueryDict."""
+    out = []
+    for key, label in (("24h", "the last 24 hours"), ("1h", "the last hour")):
+        length = PERIODS[key]
+        if period.end - period.start <= length:
+            continue
+        narrower = query.copy()
+        if period.key in PERIODS:
+            narrower["period"] = key
+            for name in ("start", "end"):
+                narrower.pop(name, None)
+        else:
+            narrower["period"] = "custom"
+            narrower["start"] = (period.end - length).isoformat()
+            narrower["end"] = period.end.isoformat()
+            label += " of this window"
+        out.append((label, narrower.urlencode()))
+    return out
+
+
 @dataclass(frozen=True)
 class Scope:
     organization: Organization

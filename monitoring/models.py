@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 import kinds
@@ -134,6 +135,12 @@ class Invocation(models.Model):
 
 
 class LogLine(models.Model):
+    """One CloudWatch Logs event of a function. Its identity is (function, time, event id),
+    unique in the database (an overlap re-read stores nothing twice); `id` orders lines of
+    the same millisecond and pages the search, drawn from a sequence but not a constraint
+    (an index per line costs ingestion more than it gives: nothing looks a line up by id).
+    Searched through `LogBlock`."""
+
     id = models.BigAutoField(primary_key=True)
     resource_id = models.BigIntegerField()
     account_id = models.BigIntegerField()
@@ -146,6 +153,23 @@ class LogLine(models.Model):
 
     def __str__(self) -> str:
         return self.message[:80]
+
+
+class LogBlock(models.Model):
+    """Up to `BLOCK_LINES` log lines of one function, written together within one UTC day,
+    and the keys of their words: what log search reads first (monitoring/logsearch/keys.py).
+    Partitioned by day like the lines, so retention drops both together."""
+
+    id = models.BigAutoField(primary_key=True)
+    account_id = models.BigIntegerField()
+    resource_id = models.BigIntegerField()
+    ts_min = models.DateTimeField()
+    ts_max = models.DateTimeField()
+    lines = models.IntegerField()
+    keys = SearchVectorField()
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.ts_min:%Y-%m-%d %H:%M}–{self.ts_max:%H:%M} ({self.lines} lines)"
 
 
 class ErrorGroupStatus(models.TextChoices):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
@@ -25,6 +26,8 @@ from . import windows
 from .collection.traces import Span, calls
 from .fingerprint import error_key
 from .histogram import bucket_value
+from .logsearch.keys import SearchText
+from .logsearch.query import LineQuery, lines_matching
 from .models import (
     AccountRegion,
     ErrorGroup,
@@ -273,29 +276,34 @@ def _log_cursor(value: str) -> tuple[datetime, int] | None:
 
 
 def search_log_lines(
-    organization: Organization, search: LogSearch, start: datetime, end: datetime, limit: int = 100
+    organization: Organization,
+    search: LogSearch,
+    start: datetime,
+    end: datetime,
+    limit: int = 100,
+    *,
+    timeout_ms: int | None = None,
+    mark: str = "",
 ) -> list[LogLine]:
-    """Newest first within [start, end), keyset-paginated on (time, id)."""
-    accounts = list(organization.aws_accounts.values_list("pk", flat=True))
-    qs = LogLine.objects.filter(account_id__in=accounts, ts__gte=start, ts__lt=end)
-    if search.text:
-        qs = qs.filter(message__icontains=search.text)
+    """Newest first within [start, end), keyset-paginated on (time, id); what the text
+    matches: monitoring/logsearch/keys.py. Raises LogSearchTimeout after `timeout_ms`
+    (LOG_SEARCH_TIMEOUT_MS), LogSearchCancelled when `mark`'s search is cancelled."""
+    in_project = project_resource_ids(organization, search.project)
+    resources = None if in_project is None else [row["pk"] for row in in_project]
     if search.resource:
-        qs = qs.filter(resource_id=search.resource)
-    if (in_project := project_resource_ids(organization, search.project)) is not None:
-        qs = qs.filter(resource_id__in=in_project)
-    if search.status:
-        ids = Invocation.objects.filter(
-            organization_id=organization.pk,
-            status=search.status,
-            started_at__gte=start - timedelta(minutes=15),
-            started_at__lt=end,
-        ).values("id")
-        qs = qs.filter(invocation_id__in=ids)
-    if search.cursor:
-        ts, last_id = search.cursor
-        qs = qs.filter(Q(ts__lt=ts) | Q(ts=ts, id__lt=last_id))
-    return list(qs.order_by("-ts", "-id")[:limit])
+        resources = [search.resource] if resources is None or search.resource in resources else []
+    query = LineQuery(
+        organization_id=organization.pk,
+        accounts=list(organization.aws_accounts.values_list("pk", flat=True)),
+        resources=resources,
+        text=SearchText.of(search.text) if search.text else None,
+        status=search.status,
+        start=start,
+        end=end,
+        before=search.cursor,
+        limit=limit,
+    )
+    return lines_matching(query, timeout_ms=timeout_ms or settings.LOG_SEARCH_TIMEOUT_MS, mark=mark)
 
 
 def error_group_daily_counts(group: ErrorGroup, days: int = 14) -> list[tuple[Any, int]]:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -30,6 +31,8 @@ from web import marks, panels, params
 
 from . import dashboard, resource_page, services, trace_figures
 from .forms import ProjectForm
+from .logsearch.query import SEARCH_ID, LogSearchCancelled, LogSearchTimeout, search_cancel
+from .logsearch.query import marker as log_search_marker
 from .models import ErrorGroupStatus, InvocationStatus, Resource
 from .selectors import (
     HOURLY_AGGREGATE,
@@ -435,29 +438,81 @@ def error_group_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def logs(request: HttpRequest) -> HttpResponse:
+    """The Logs page. Its own searches (the form, older lines, narrower windows) run in the
+    page through `logs_results` (static/js/logs.js); this page also renders the results
+    itself, for a link followed and for a browser without JavaScript."""
     organization = current_organization(request)
     context: dict[str, Any] = {"nav": "logs", "periods": ["1h", "24h", "7d", "30d"]}
     if organization.aws_accounts.exists():
-        period = dashboard.parse_period(request.GET, organization=organization)
-        search = LogSearch.from_query(request.GET)
-        lines = search_log_lines(organization, search, period.start, period.end)
-        names = resource_names({line.resource_id for line in lines})
-        query = request.GET.copy()
-        query.pop("cursor", None)
+        context.update(_log_results(request, organization))
         context.update(
             {
-                "period": period,
-                "search": search,
-                "lines": [(line, names.get(line.resource_id, "?")) for line in lines],
                 "functions": functions_of(organization),
                 "projects": projects_of(organization),
                 "statuses": InvocationStatus.choices,
-                "next_cursor": f"{lines[-1].ts.isoformat()}:{lines[-1].pk}" if len(lines) == 100 else None,
-                "query": query.urlencode(),
-                "searched": True,
             }
         )
     return render(request, "monitoring/logs.html", context)
+
+
+@login_required
+def logs_results(request: HttpRequest) -> HttpResponse:
+    """The results of one search, as the Logs page's fragment. `search` names it so that
+    `logs_cancel` can stop it; a cancelled search answers 204 (nobody waits for it)."""
+    organization = current_organization(request)
+    search_id = params.text(request.GET, "search", max_length=64)
+    if not SEARCH_ID.match(search_id):
+        raise params.InvalidInput("search must be the id the page gave its search (8 to 64 letters, digits or -).")
+    if not organization.aws_accounts.exists():
+        return render(request, "monitoring/_log_results.html", {"searched": False})
+    try:
+        context = _log_results(request, organization, mark=log_search_marker(_user_id(request), search_id))
+    except LogSearchCancelled:
+        return HttpResponse(status=204)
+    return render(request, "monitoring/_log_results.html", context)
+
+
+@login_required
+@require_POST
+def logs_cancel(request: HttpRequest) -> HttpResponse:
+    """Stop a search of this user's that the page no longer waits for (a new search, or the
+    page left): sent with navigator.sendBeacon."""
+    search_cancel(user_id=_user_id(request), search_id=params.text(request.POST, "search", max_length=64))
+    return HttpResponse(status=204)
+
+
+def _user_id(request: HttpRequest) -> int:
+    user_id = request.user.pk
+    assert isinstance(user_id, int)  # login_required
+    return user_id
+
+
+def _log_results(request: HttpRequest, organization: Any, *, mark: str = "") -> dict[str, Any]:
+    period = dashboard.parse_period(request.GET, organization=organization)
+    search = LogSearch.from_query(request.GET)
+    query = request.GET.copy()
+    for name in ("cursor", "search"):
+        query.pop(name, None)
+    context: dict[str, Any] = {"period": period, "search": search, "query": query.urlencode(), "searched": True}
+    try:
+        lines = search_log_lines(organization, search, period.start, period.end, mark=mark)
+    except LogSearchTimeout:
+        lines = []
+        context.update(
+            {
+                "timed_out": True,
+                "timeout_seconds": settings.LOG_SEARCH_TIMEOUT_MS / 1000,
+                "narrower": dashboard.narrower_windows(period, query),
+            }
+        )
+    names = resource_names({line.resource_id for line in lines})
+    context.update(
+        {
+            "lines": [(line, names.get(line.resource_id, "?")) for line in lines],
+            "next_cursor": f"{lines[-1].ts.isoformat()}:{lines[-1].pk}" if len(lines) == 100 else None,
+        }
+    )
+    return context
 
 
 @login_required

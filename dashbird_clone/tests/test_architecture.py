@@ -167,13 +167,16 @@ def test_the_scan_catches_sql_on_another_apps_table(tmp_path: Path) -> None:
 
 
 # Collection is fetch (pure) → store: what reads AWS and parses imports neither Django nor
-# the modules that write (docs/architecture.md §2). `parsing` and `fingerprint` are pure too.
+# the modules that write (docs/architecture.md §2). `parsing`, `fingerprint`, the GC pause and
+# log search's keys are pure too.
 PURE = {
     "monitoring.collection.discovery",
     "monitoring.collection.metrics",
     "monitoring.collection.logs",
     "monitoring.collection.traces",
     "monitoring.fingerprint",
+    "monitoring.gcpause",
+    "monitoring.logsearch.keys",
 }
 IMPURE = ("django", "monitoring.models", "monitoring.store", "monitoring.services", "monitoring.selectors")
 

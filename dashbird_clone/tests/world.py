@@ -36,6 +36,7 @@ def _objects(org: Organization, owner: Any, prefix: str) -> tuple[dict[str, int]
     from alerts.models import AlertRule, Channel, DigestSubscription, Incident
     from insights.models import Anomaly, Finding
     from monitoring.models import ErrorGroup, LogLine, Project, Resource, Trace
+    from monitoring.store.loglines import blocks_store
     from monitoring.store.partitions import ensure_partitions_for
 
     now = timezone.now()
@@ -48,7 +49,7 @@ def _objects(org: Organization, owner: Any, prefix: str) -> tuple[dict[str, int]
         organization=org, account=account, resource=resource, fingerprint=prefix * 40, kind="error",
         error_type="TypeError", message="x", first_seen=now, last_seen=now, count=1,
     )  # fmt: skip
-    started = now - timedelta(minutes=5)  # may be yesterday's partition, just after midnight
+    started = (now - timedelta(minutes=5)).replace(microsecond=0)  # may be yesterday's partition, just after midnight
     ensure_partitions_for("monitoring_invocation", [started])
     ensure_partitions_for("monitoring_logline", [started])
     with connection.cursor() as cursor:
@@ -78,6 +79,10 @@ def _objects(org: Organization, owner: Any, prefix: str) -> tuple[dict[str, int]
         organization=org, account=account, resource=resource, metric="invocations", hour=hour, observed=0,
         expected=120, low=60, high=200, score=-9.1, detected_at=now,
     )  # fmt: skip
+    # Searched through its block, as ingestion writes one for every line.
+    blocks_store(
+        resource_id=resource.pk, account_id=account.pk, rows=[(int(started.timestamp() * 1000), b'{"level": "ERROR"}')]
+    )
     finding = Finding.objects.create(
         organization=org, account=account, resource=resource, subject=f"r{resource.pk}", check_id="lambda-no-tracing",
         service="lambda", pillar="operational_excellence", severity="info", first_seen=now, last_seen=now,

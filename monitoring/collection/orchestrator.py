@@ -14,7 +14,9 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +52,7 @@ from monitoring.collection.metrics import (
     fetch,
 )
 from monitoring.models import Invocation, LogCheckpoint, MetricCheckpoint, Resource, Trace, TraceCheckpoint
+from monitoring.parsing.lambda_logs import ParseResult
 from monitoring.services import account_access_failed, account_access_ok, account_health_record
 from monitoring.store.invocations import StoreSummary, log_batch_store, log_checkpoint_read_to
 from monitoring.store.metrics import invoked_from_stored_metrics, metric_points_store
@@ -80,7 +83,8 @@ class UnitLock:
         self.key = _lock_key(account_id, region)
         self.seconds = max(10, int(settings.COLLECT_LOCK_SECONDS))
         self.client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-        self.lock = self.client.lock(self.key, timeout=self.seconds, blocking=False)
+        # Not thread-local: the logs step's reading thread renews it too (its AWS calls are progress).
+        self.lock = self.client.lock(self.key, timeout=self.seconds, blocking=False, thread_local=False)
         self._touched = 0.0
 
     def acquire(self) -> None:
@@ -703,81 +707,111 @@ def collect_logs(
     # The most recently active first: when a throttle ends the run, they are the ones read.
     due.sort(key=lambda f: -(checkpoints[f.pk].last_event_ms if f.pk in checkpoints else 0))
 
-    for fn in due:
-        if progress is not None:
-            progress()
-        summary.functions_polled += 1
-        try:
-            _poll_one(client_for("logs"), fn, checkpoints.get(fn.pk), now, summary, late_sweep=late_sweep)
-        except (ClientError, BotoCoreError) as exc:
-            code = error_code(exc) if isinstance(exc, ClientError) else ""
-            if code in logs_fetch.NOT_FOUND:
-                log_checkpoint_read_to(
-                    resource=fn, end_ms=logs_fetch.ms(now)
-                )  # no log group yet: the function has never logged
-                continue
-            problem = explain(
-                exc, service="logs", operation="FilterLogEvents", region=region, action="logs:FilterLogEvents"
+    # One log group is read (FilterLogEvents, then the parser) while the one before it is
+    # stored: the read waits on AWS and the store on PostgreSQL, both without the GIL. The
+    # read side touches no database; its errors surface here, in the same order as before.
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logs-read")
+    reads: dict[int, Future[_Read]] = {}
+
+    def read(i: int) -> None:
+        if i < len(due) and i not in reads:
+            fn = due[i]
+            # In a copy of this context: its AWS calls count in the run's recorders (own cost).
+            context = copy_context()
+            reads[i] = reader.submit(
+                context.run, _read_one, client_for("logs"), fn, checkpoints.get(fn.pk), now, late_sweep
             )
-            if code in THROTTLED:
-                left = len(due) - summary.functions_polled
+
+    try:
+        for i, fn in enumerate(due):
+            if progress is not None:
+                progress()
+            summary.functions_polled += 1
+            try:
+                read(i)
+                window = reads.pop(i).result()
+                read(i + 1)
+                _store_one(fn, checkpoints.get(fn.pk), window, summary)
+            except (ClientError, BotoCoreError) as exc:
+                code = error_code(exc) if isinstance(exc, ClientError) else ""
+                if code in logs_fetch.NOT_FOUND:
+                    log_checkpoint_read_to(
+                        resource=fn, end_ms=logs_fetch.ms(now)
+                    )  # no log group yet: the function has never logged
+                    continue
+                problem = explain(
+                    exc, service="logs", operation="FilterLogEvents", region=region, action="logs:FilterLogEvents"
+                )
+                if code in THROTTLED:
+                    left = len(due) - summary.functions_polled
+                    summary.problems.append(
+                        Problem(
+                            problem.kind,
+                            f"AWS throttled FilterLogEvents in {region} while reading {fn.name}; the {left} log "
+                            "group(s) after it wait for the next run, which resumes from each one's checkpoint.",
+                            "logs",
+                            "FilterLogEvents",
+                            region,
+                            code,
+                            resource=fn.name,
+                        )
+                    )
+                    summary.late_sweep = False
+                    break
+                summary.late_sweep = False
+                if all(p.operation != problem.operation or p.code != problem.code for p in summary.problems):
+                    summary.problems.append(problem)
+            except Exception as exc:
+                # Not the data's fault (that is handled inside) and not AWS's: the database or a
+                # bug. Report it with the function, keep the checkpoint, go on with the others.
+                log.exception("logs of %s in %s could not be collected", fn.name, region)
+                summary.late_sweep = False
                 summary.problems.append(
                     Problem(
-                        problem.kind,
-                        f"AWS throttled FilterLogEvents in {region} while reading {fn.name}; the {left} log "
-                        "group(s) after it wait for the next run, which resumes from each one's checkpoint.",
+                        "error",
+                        f"Could not collect the logs of {fn.name}: {type(exc).__name__}: {exc}"[:500],
                         "logs",
                         "FilterLogEvents",
                         region,
-                        code,
                         resource=fn.name,
                     )
                 )
-                summary.late_sweep = False
-                break
-            summary.late_sweep = False
-            if all(p.operation != problem.operation or p.code != problem.code for p in summary.problems):
-                summary.problems.append(problem)
-        except Exception as exc:
-            # Not the data's fault (that is handled inside) and not AWS's: the database or a
-            # bug. Report it with the function, keep the checkpoint, go on with the others.
-            log.exception("logs of %s in %s could not be collected", fn.name, region)
-            summary.late_sweep = False
-            summary.problems.append(
-                Problem(
-                    "error",
-                    f"Could not collect the logs of {fn.name}: {type(exc).__name__}: {exc}"[:500],
-                    "logs",
-                    "FilterLogEvents",
-                    region,
-                    resource=fn.name,
-                )
-            )
+    finally:
+        reader.shutdown(wait=False, cancel_futures=True)
     return summary
 
 
-def _poll_one(
-    client: BaseClient,
-    fn: Resource,
-    cp: LogCheckpoint | None,
-    now: datetime,
-    summary: LogsSummary,
-    *,
-    late_sweep: bool,
-) -> None:
-    """One log group: read its window (fetch, pure), parse (pure), store with its checkpoint."""
+@dataclass
+class _Read:
+    """One log group's window, read and parsed."""
+
+    end_ms: int
+    events: int
+    times: list[int]
+    result: ParseResult | None
+    problem: Problem | None
+
+
+def _read_one(client: BaseClient, fn: Resource, cp: LogCheckpoint | None, now: datetime, late_sweep: bool) -> _Read:
+    """Read one log group's window (fetch, pure) and parse it (pure): no database here."""
     start_ms, end_ms = logs_fetch.window(cp, now, late_sweep=late_sweep)
     events = logs_fetch.fetch_events(client, logs_fetch.log_group_of(fn), start_ms, end_ms)
-    summary.events += len(events)
     times = logs_fetch.event_times(events)
-    if not times:
-        log_checkpoint_read_to(resource=fn, end_ms=end_ms)
+    result, problem = logs_fetch.parse_batch(fn, events) if times else (None, None)
+    return _Read(end_ms, len(events), times, result, problem)
+
+
+def _store_one(fn: Resource, cp: LogCheckpoint | None, read: _Read, summary: LogsSummary) -> None:
+    """Store one log group's read with its checkpoint."""
+    summary.events += read.events
+    if read.result is None:
+        log_checkpoint_read_to(resource=fn, end_ms=read.end_ms)
         return
-    result, problem = logs_fetch.parse_batch(fn, events)
-    if problem is not None:
-        summary.problems.append(problem)
+    result, end_ms = read.result, read.end_ms
+    if read.problem is not None:
+        summary.problems.append(read.problem)
     summary.skipped_lines += result.skipped
-    last_ms = max(times)
+    last_ms = max(read.times)
     stored, poisoned = log_batch_store(
         resource=fn,
         result=result,

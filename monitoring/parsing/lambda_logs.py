@@ -61,7 +61,6 @@ Rules, and the runtime behaviour each models (the error printers of every runtim
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -72,6 +71,7 @@ from typing import Any
 
 import orjson
 
+from ..gcpause import gc_paused
 from .lambda_errors import (
     KIND_OOM,
     KIND_TIMEOUT,
@@ -1056,15 +1056,8 @@ def _evidence(acc: _Acc, status: str) -> list[Evidence]:
 
 def parse_events(events: Iterable[Mapping[str, Any]]) -> ParseResult:
     """Parse CloudWatch Logs events of one or more Lambda log streams into invocations."""
-    # The parse allocates a few objects per event and none of them form cycles: the
-    # generational collections they would trigger cost a third of the time and free nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # a few objects per event, no cycles (monitoring/gcpause.py)
         return _parse(events)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _parse(events: Iterable[Mapping[str, Any]]) -> ParseResult:

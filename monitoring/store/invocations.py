@@ -9,8 +9,9 @@ endpoint and the benchmarks. For one function and one batch of parsed events it:
    stored request id is the next attempt (Lambda's async retry).
 2. Writes new invocations with COPY (ids drawn from the sequence first, so log lines can
    point at them) and changed ones with one UPDATE … FROM (VALUES …).
-3. Writes log lines with COPY into a temporary table, then INSERT … ON CONFLICT DO NOTHING
-   on (function, event id, time): an overlap re-read adds nothing.
+3. Writes log lines and their search blocks (`loglines.py`): new lines with binary COPY,
+   lines a window may already hold through INSERT … ON CONFLICT DO NOTHING on
+   (function, time, event id): an overlap re-read adds nothing.
 4. Counts each invocation into its error group once: when it is first stored with a
    failing status, or first turns to one (unknown → timeout). A resolved group that
    recurs reopens as a regression.
@@ -23,24 +24,26 @@ All in the caller's transaction: a crash mid-batch leaves nothing half-written.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from math import isfinite
+from operator import attrgetter
 from typing import Any
 
+import orjson
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from monitoring.fingerprint import fingerprint, normalise_message
+from monitoring.gcpause import gc_paused
 from monitoring.models import INVOCATION_MEASURES, ErrorGroup, Invocation, LogCheckpoint, Resource
-from monitoring.parsing.lambda_logs import LogLine, ParsedInvocation, ParseResult
+from monitoring.parsing.lambda_logs import ParsedInvocation, ParseResult
 from monitoring.pricing import invocation_cost
 
+from .loglines import account_lines_purge, lines_of, log_lines_store
 from .partitions import ensure_partitions
 from .rollups import rollups_recompute
 
@@ -51,6 +54,11 @@ SAMPLES_PER_GROUP = 10
 # The table's columns in the model's order, for COPY.
 INVOCATION_COLUMNS = [f.column for f in Invocation._meta.concrete_fields]
 UPDATABLE = INVOCATION_COLUMNS[INVOCATION_COLUMNS.index("status") :]  # status … error_group_id; never the identity
+assert [
+    "status", "started_at", "start_source", "ended_at", *INVOCATION_MEASURES, "log_stream", "complete", "cost_usd",
+    "error_group_id",
+] == UPDATABLE, "the COPY rows below list the columns in this order"  # fmt: skip
+_measures = attrgetter(*INVOCATION_MEASURES)
 
 
 @dataclass
@@ -140,6 +148,8 @@ TEXT_LIMITS = {"request_id": 64, "xray_trace_id": 64, "error_type": 256, "log_st
 
 def _clean_text(value: str) -> str:
     """Storable text: no NUL (PostgreSQL refuses it), no lone surrogate (UTF-8 cannot hold it)."""
+    if value.isascii() and "\x00" not in value:  # nearly always: nothing to do
+        return value
     if "\x00" in value:
         value = value.replace("\x00", "")
     try:
@@ -149,29 +159,33 @@ def _clean_text(value: str) -> str:
     return value
 
 
+_DURATIONS = (
+    "duration_ms",
+    "billed_duration_ms",
+    "init_duration_ms",
+    "restore_duration_ms",
+    "billed_restore_duration_ms",
+)
+_durations = attrgetter(*_DURATIONS)
+
+
 def _clean(inv: ParsedInvocation) -> ParsedInvocation:
     """Bound every value to what its column holds and Lambda can report (in place)."""
-    for name in (
-        "duration_ms",
-        "billed_duration_ms",
-        "init_duration_ms",
-        "restore_duration_ms",
-        "billed_restore_duration_ms",
-    ):
-        v = getattr(inv, name)
-        if v is not None and not (isinstance(v, int | float) and isfinite(v) and 0 <= v <= MAX_MS):
+    for name, v in zip(_DURATIONS, _durations(inv), strict=True):
+        if v is not None and not (type(v) in (int, float) and 0 <= v <= MAX_MS):  # NaN fails the range too
             setattr(inv, name, None)
-    for name in ("memory_size_mb", "max_memory_used_mb"):
-        v = getattr(inv, name)
-        if v is not None and not (isinstance(v, int) and 0 <= v <= MAX_MB):
-            setattr(inv, name, None)
+    if (v := inv.memory_size_mb) is not None and not (type(v) is int and 0 <= v <= MAX_MB):
+        inv.memory_size_mb = None
+    if (v := inv.max_memory_used_mb) is not None and not (type(v) is int and 0 <= v <= MAX_MB):
+        inv.max_memory_used_mb = None
     for name, limit in TEXT_LIMITS.items():
         v = getattr(inv, name)
         if v is not None:
-            setattr(inv, name, _clean_text(str(v))[:limit])
+            setattr(inv, name, _clean_text(v if type(v) is str else str(v))[:limit])
     if inv.error_message is not None:
         inv.error_message = _clean_text(inv.error_message)
-    inv.error_frames = [_clean_text(str(f)) for f in inv.error_frames]
+    if inv.error_frames:
+        inv.error_frames = [_clean_text(str(f)) for f in inv.error_frames]
     if not 1 <= inv.attempt <= 100:
         inv.attempt = min(max(inv.attempt, 1), 100)
     return inv
@@ -183,8 +197,10 @@ def _existing(resource_id: int, request_ids: Sequence[str]) -> dict[str, list[di
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, request_id, attempt, {', '.join(UPDATABLE)} "  # noqa: S608 (constant column names)
-            "FROM monitoring_invocation WHERE resource_id = %s AND request_id = ANY(%s)",
-            [resource_id, list(request_ids)],
+            "FROM monitoring_invocation WHERE resource_id = %s "
+            # One JSON text: quoting a thousand ids as an array literal costs more than the lookups.
+            "AND request_id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
+            [resource_id, orjson.dumps(list(request_ids)).decode()],
         )
         names = [c[0] for c in cursor.description]
         rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -199,67 +215,44 @@ def _next_ids(count: int) -> list[int]:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('monitoring_invocation', 'id')) FROM generate_series(1, %s)",
+            "SELECT array_agg(nextval(pg_get_serial_sequence('monitoring_invocation', 'id'))) "
+            "FROM generate_series(1, %s)",
             [count],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return list(cursor.fetchone()[0])
 
 
-_ESCAPE = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": ""})
-NULL = "\\N"
-_SPECIAL = re.compile(r"[\\\n\r\t\x00]")
+# PostgreSQL types of the columns, for binary COPY (psycopg's C dumpers write each value).
+COLUMN_TYPES = {
+    "BigAutoField": "int8",
+    "BigIntegerField": "int8",
+    "ForeignKey": "int8",
+    "SmallIntegerField": "int2",
+    "IntegerField": "int4",
+    "CharField": "text",
+    "TextField": "text",
+    "DateTimeField": "timestamptz",
+    "FloatField": "float8",
+    "BooleanField": "bool",
+}
+INVOCATION_TYPES = [COLUMN_TYPES[f.get_internal_type()] for f in Invocation._meta.concrete_fields]
 
 
-def _text(value: str) -> str:
-    # Most ids and many messages need no escaping: a C-speed scan beats translating them.
-    return value.translate(_ESCAPE) if _SPECIAL.search(value) else value
-
-
-def _field(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any] | str]) -> int:
-    """COPY rows into `table` in PostgreSQL's text format, written in large chunks: an
-    order of magnitude faster than INSERTs, and than psycopg's per-row write_row. A row
-    may come preformatted (a str) from a caller that knows its types."""
+def _copy_invocations(rows: Iterable[Sequence[Any]]) -> int:
+    """COPY new invocations in binary: psycopg's C dumpers write each value, no text
+    formatting on our side. The raw psycopg cursor bypasses Django's error translation:
+    restore it, so that a unique violation or a bad value is the IntegrityError or
+    DataError callers handle."""
     n = 0
-    # The raw psycopg cursor bypasses Django's error translation: restore it, so that a
-    # unique violation or a bad value is the IntegrityError or DataError callers handle.
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            chunk: list[str] = []
-            for row in rows:
-                chunk.append(row if isinstance(row, str) else "\t".join([_field(v) for v in row]))
-                n += 1
-                if len(chunk) >= 5000:
-                    copy.write(_encoded("\n".join(chunk) + "\n"))
-                    chunk = []
-            if chunk:
-                copy.write(_encoded("\n".join(chunk) + "\n"))
+    sql = f"COPY monitoring_invocation ({', '.join(INVOCATION_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+        copy.set_types(INVOCATION_TYPES)
+        for row in rows:
+            copy.write_row(row)
+            n += 1
     return n
 
 
-def _encoded(text: str) -> bytes:
-    """UTF-8 for COPY. A log line may hold a lone surrogate (a JSON "\\ud800" decoded):
-    PostgreSQL cannot store it, and one such line must not fail the batch, so each one
-    becomes "?" — the text keeps its length. Encoding is what psycopg does anyway."""
-    try:
-        return text.encode()
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace")
-
-
-@transaction.atomic
 def invocations_store(
     *,
     resource: Resource,
@@ -273,6 +266,24 @@ def invocations_store(
     caller's checkpoint says so, in this same transaction), so they skip the duplicate check.
     `recheck_lines`: check every line against what is stored all the same, for when the
     checkpoint proved wrong (another writer, or a re-read from a checkpoint moved back)."""
+    with transaction.atomic(), gc_paused():  # monitoring/gcpause.py: a few objects per line, no cycles
+        return _store(
+            resource=resource,
+            result=result,
+            event_ids=event_ids,
+            new_after_ms=new_after_ms,
+            recheck_lines=recheck_lines,
+        )
+
+
+def _store(
+    *,
+    resource: Resource,
+    result: ParseResult,
+    event_ids: dict[int, str] | None,
+    new_after_ms: int | None,
+    recheck_lines: bool,
+) -> StoreSummary:
     summary = StoreSummary()
     parsed = [_clean(inv) for inv in result.invocations]
     if not parsed and not result.orphans:
@@ -341,19 +352,23 @@ def invocations_store(
             architecture=config.get("architecture", "x86_64"),
         )
 
-    def values(inv: ParsedInvocation, start: datetime) -> dict[str, Any]:
+    def updatable(inv: ParsedInvocation, start: datetime) -> tuple[Any, ...]:
+        """The UPDATABLE columns of a parsed invocation, in their order."""
         fp = group_keys.get(id(inv))
-        return {
-            "status": inv.status,
-            "started_at": start,
-            "start_source": getattr(inv, "start_source", "start"),
-            "ended_at": inv.ended_at,
-            **{name: getattr(inv, name) for name in INVOCATION_MEASURES},
-            "log_stream": inv.log_stream[:512],
-            "complete": inv.complete,
-            "cost_usd": cost(inv),
-            "error_group_id": groups[fp].pk if fp else None,
-        }
+        return (
+            inv.status,
+            start,
+            inv.start_source,
+            inv.ended_at,
+            *_measures(inv),
+            inv.log_stream[:512],
+            inv.complete,
+            cost(inv),
+            groups[fp].pk if fp else None,
+        )
+
+    def values(inv: ParsedInvocation, start: datetime) -> dict[str, Any]:
+        return dict(zip(UPDATABLE, updatable(inv, start), strict=True))
 
     ensure_partitions(
         "monitoring_invocation", {start.date() for _, _, start in new_rows} | {s.date() for *_, s in updates}
@@ -362,19 +377,16 @@ def invocations_store(
     invocation_id: dict[int, int] = {}
     group_hits: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     copy_rows = []
+    identity = (resource.organization_id, resource.account_id, resource.pk)
     for (inv, attempt, start), new_id in zip(new_rows, ids, strict=True):
-        v = values(inv, start)
-        copy_rows.append(
-            [new_id, resource.organization_id, resource.account_id, resource.pk, inv.request_id, attempt]
-            + [v[c] for c in UPDATABLE]
-        )
+        copy_rows.append((new_id, *identity, inv.request_id, attempt, *updatable(inv, start)))
         invocation_id[id(inv)] = new_id
-        summary.by_status_new[inv.status] += inv.status in FAILING
         if inv.status in FAILING:
+            summary.by_status_new[inv.status] += 1
             summary.errors_new += 1
             group_hits[group_keys[id(inv)]].append((start, new_id))
         summary.cold_starts_new += inv.cold_start
-    summary.invocations_new = _copy("monitoring_invocation", INVOCATION_COLUMNS, copy_rows)
+    summary.invocations_new = _copy_invocations(copy_rows)
 
     changed = []
     for inv, row, start in updates:
@@ -392,8 +404,12 @@ def invocations_store(
     for fp, hits in group_hits.items():
         _group_count(groups[fp], hits, now)
 
-    summary.log_lines, summary.late_lines = _store_lines(
-        resource, result, invocation_id, event_ids or {}, new_after_ms, recheck=recheck_lines
+    summary.log_lines, summary.late_lines = log_lines_store(
+        resource_id=resource.pk,
+        account_id=resource.account_id,
+        lines=lines_of(result, invocation_id, event_ids or {}, resource_id=resource.pk, account_id=resource.account_id),
+        new_after_ms=new_after_ms,
+        recheck=recheck_lines,
     )
     # A row whose start a better view corrected leaves its old hour as well.
     touched = [start for _, _, start in new_rows] + [t for _, row, start in updates for t in (start, row["started_at"])]
@@ -537,7 +553,8 @@ def _by_request(parsed: Sequence[ParsedInvocation]) -> dict[str, list[ParsedInvo
     for inv in parsed:
         out[inv.request_id].append(inv)
     for invs in out.values():
-        invs.sort(key=lambda i: (i.attempt, _start_of(i)))
+        if len(invs) > 1:
+            invs.sort(key=lambda i: (i.attempt, _start_of(i)))
     return out
 
 
@@ -607,89 +624,10 @@ def _json(value: Any) -> str:
     return json.dumps(value)
 
 
-def _store_lines(
-    resource: Resource,
-    result: ParseResult,
-    invocation_id: dict[int, int],
-    event_ids: dict[int, str],
-    new_after_ms: int | None,
-    *,
-    recheck: bool = False,
-) -> tuple[int, int]:
-    """Store the lines; return (lines stored, of which late: at or before `new_after_ms`,
-    the time an earlier window had already read up to). `recheck`: lines after
-    `new_after_ms` may be stored already, so they are checked too."""
-    rows: list[tuple[LogLine, int | None, str | None, str]] = []
-    for inv in result.invocations:
-        inv_id = invocation_id.get(id(inv))
-        for line in inv.lines:
-            eid = event_ids.get(id(line)) or line.event_id
-            if eid:
-                rows.append((line, inv_id, inv.request_id, eid))
-    for line in result.orphans:
-        eid = event_ids.get(id(line)) or line.event_id
-        if eid:
-            rows.append((line, None, None, eid))
-    if not rows:
-        return 0, 0
-    times = [datetime.fromtimestamp(line.timestamp_ms / 1000, tz=UTC) for line, *_ in rows]
-    ensure_partitions("monitoring_logline", {t.date() for t in times})
-    columns = ["resource_id", "account_id", "invocation_id", "request_id", "ts", "log_stream", "event_id", "message"]
-
-    resource_id, account_id = resource.pk, resource.account_id
-
-    def as_row(item: tuple[LogLine, int | None, str | None, str], ts: datetime) -> str:
-        # Preformatted: the types are known, so skip the generic per-field conversion.
-        line, inv_id, rid, eid = item
-        return (
-            f"{resource_id}\t{account_id}\t{NULL if inv_id is None else inv_id}\t{_text(rid[:64]) if rid else NULL}\t"
-            f"{ts.isoformat()}\t{_text(line.log_stream[:512])}\t{_text(eid[:64])}\t{_text(line.message)}"
-        )
-
-    fresh = [
-        (r, t)
-        for r, t in zip(rows, times, strict=True)
-        if new_after_ms is not None and r[0].timestamp_ms > new_after_ms
-    ]
-    maybe_seen = [
-        (r, t)
-        for r, t in zip(rows, times, strict=True)
-        if not (new_after_ms is not None and r[0].timestamp_ms > new_after_ms)
-    ]
-
-    def insert_unseen(items: list[tuple[tuple[LogLine, int | None, str | None, str], datetime]]) -> int:
-        """Through a temporary table and INSERT … ON CONFLICT DO NOTHING, which skips the
-        lines already stored; return how many were new."""
-        if not items:
-            return 0
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS logline_incoming "
-                "(LIKE monitoring_logline INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
-        _copy("logline_incoming", columns, (as_row(r, t) for r, t in items))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO monitoring_logline ({', '.join(columns)}) "  # noqa: S608 (constant columns)
-                f"SELECT {', '.join(columns)} FROM logline_incoming ON CONFLICT (resource_id, event_id, ts) DO NOTHING"
-            )
-            count = int(cursor.rowcount)
-            cursor.execute("TRUNCATE logline_incoming")
-        return count
-
-    # New lines go straight in with COPY; lines of a re-read window are checked first.
-    inserted = (
-        insert_unseen(fresh) if recheck else _copy("monitoring_logline", columns, (as_row(r, t) for r, t in fresh))
-    )
-    late = insert_unseen(maybe_seen)
-    inserted += late
-    return int(inserted), int(late) if new_after_ms else 0
-
-
 def account_data_purge(*, account_id: int) -> None:
     """Delete the partitioned rows of an account (they carry no FK to cascade from)."""
+    account_lines_purge(account_id=account_id)
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM monitoring_logline WHERE account_id = %s", [account_id])
         cursor.execute("DELETE FROM monitoring_invocation WHERE account_id = %s", [account_id])
         cursor.execute("DELETE FROM monitoring_metricpoint WHERE account_id = %s", [account_id])
         cursor.execute("DELETE FROM monitoring_trace WHERE account_id = %s", [account_id])

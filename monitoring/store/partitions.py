@@ -15,6 +15,8 @@ from django.db import connection
 PARTITIONED = {
     "monitoring_invocation": "started_at",
     "monitoring_logline": "ts",
+    # A block of log lines lies within one day (monitoring/store/loglines.py): dropped with its lines.
+    "monitoring_logblock": "ts_min",
     "monitoring_metricpoint": "ts",
     # On the invocation's start: a trace lives exactly as long as its invocation.
     "monitoring_trace": "started_at",

@@ -56,6 +56,8 @@ def prune(*, now: datetime) -> PruneSummary:
                 continue
             cutoff = now - timedelta(days=org.raw_retention_days)
             for table, column in PARTITIONED.items():
+                # A block goes once none of its lines remain: its later lines stay searchable.
+                column = "ts_max" if table == "monitoring_logblock" else column
                 cursor.execute(
                     f"DELETE FROM {table} WHERE account_id = ANY(%s) AND {column} < %s",  # noqa: S608 (fixed names)
                     [accounts, cutoff],

@@ -15,8 +15,9 @@ from django.utils import timezone
 from accounts.models import AwsAccount
 from accounts.services import aws_account_start
 from kinds import lambda_function
-from monitoring.models import ErrorGroup, Invocation, LogLine, Project, Resource
+from monitoring.models import ErrorGroup, Invocation, Project, Resource
 from monitoring.store.partitions import ensure_partitions_for
+from monitoring.tests.lines import store_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -91,10 +92,8 @@ def test_errors_and_logs_take_the_project_filter(owner: Any, outsider: Any, acco
     growth = function(account, "growth", {"team": "growth"})
     group(checkout), group(growth)
     now = timezone.now()
-    ensure_partitions_for("monitoring_logline", [now])
     for fn in (checkout, growth):
-        LogLine.objects.create(resource_id=fn.pk, account_id=account.pk, ts=now, log_stream="s", event_id=f"e{fn.pk}",
-                               message=f"hello from {fn.name}")  # fmt: skip
+        store_lines(fn, [(now, f"hello from {fn.name}")])
     project = Project.objects.create(
         organization=owner.organization, name="Checkout", tag_key="team", tag_value="checkout"
     )

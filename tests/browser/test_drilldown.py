@@ -44,7 +44,8 @@ def test_overview_function_invocation_and_error_triage(live_server: Any, page: A
     page.goto(f"{base}/logs/")
     page.fill("#f-q", "REPORT RequestId")
     page.click("form[role=search] button[type=submit]")
-    page.wait_for_selector(".loglines li")
+    page.wait_for_url(re.compile(r"q=REPORT\+RequestId"))  # the page's script fetches the results
+    page.wait_for_selector("#log-results:not([aria-busy]) .loglines li")
     assert all("REPORT RequestId" in t for t in page.locator(".loglines pre").all_inner_texts())
     screenshot(page, "logs")
     page.click(".loglines .inv-link >> nth=0")
