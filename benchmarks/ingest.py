@@ -1,6 +1,7 @@
 """Ingestion throughput: parse + store of Lambda log events, against a raw COPY of the same rows.
 
     .venv/bin/python -m devtools.devservices run -- .venv/bin/python benchmarks/ingest.py [--events 1000000]
+        [--processes 1] [--serial] [--profile]
 
 It uses its own database (`<name>_bench`, created and migrated here, its tables emptied first), so
 it never touches the dashboard's data. Events are rendered by the sandbox's generator (the
@@ -8,16 +9,26 @@ same text and JSON formats Lambda writes), split across functions, and ingested 
 `monitoring.store.invocations.invocations_store` in batches as the logs collector would. Then the same
 stored rows are exported and COPY-ed raw into emptied tables: the ratio of the two rates is
 the figure (goal: at least 0.5).
+
+Where the time goes: it prints the CPU time of the Python side and of the database sessions
+(from /proc, when the database runs on this machine). As in the logs collector, the next
+batch is parsed in a thread while one is stored (`--serial`: not); `--processes N` stores
+with N worker processes at once, as `celery worker --concurrency N` would, and the raw COPY
+then runs in N sessions as well.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import multiprocessing
 import os
 import pstats
 import random
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +40,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--functions", type=int, default=50)
     parser.add_argument("--batch", type=int, default=10_000, help="events per store call, as one poll page")
+    parser.add_argument("--processes", type=int, default=1, help="worker processes, as Celery's --concurrency")
+    parser.add_argument("--serial", action="store_true", help="parse each batch, then store it: no overlap")
     parser.add_argument("--profile", action="store_true", help="print where parse + store spends its time")
     args = parser.parse_args()
 
@@ -45,6 +58,7 @@ def main() -> None:
     from devtools.sandbox.catalog import functions
     from devtools.sandbox.traffic import plan_invocation, render_invocation
     from kinds import lambda_function
+    from monitoring.gcpause import gc_paused
     from monitoring.models import Resource
     from monitoring.parsing.lambda_logs import parse_events
     from monitoring.store.invocations import invocations_store
@@ -99,12 +113,7 @@ def main() -> None:
         i += 1
 
     # 2. Parse + store, timed, in poll-sized batches cut at invocation boundaries.
-    profiler = cProfile.Profile() if args.profile else None
-    if profiler:
-        profiler.enable()
-    started = time.perf_counter()
-    parse_seconds = 0.0
-    stored_invocations = 0
+    batches: list[tuple[Resource, list[dict[str, Any]], int]] = []
     for resource in resources:
         events = per_fn[resource.pk]
         cut = 0
@@ -112,45 +121,146 @@ def main() -> None:
             end = min(cut + args.batch, len(events))
             while end < len(events) and not events[end]["message"].startswith(("START", '{"time"')):
                 end += 1
-            t0 = time.perf_counter()
-            result = parse_events(events[cut:end])
-            parse_seconds += time.perf_counter() - t0
             # As the collector: nothing after the checkpoint can be stored yet.
             checkpoint = max(int(e["timestamp"]) for e in events[:cut]) if cut else 0
-            stored = invocations_store(resource=resource, result=result, new_after_ms=checkpoint)
-            stored_invocations += stored.invocations_new
+            batches.append((resource, events[cut:end], checkpoint))
             cut = end
+
+    def ingest(share: list[tuple[Resource, list[dict[str, Any]], int]]) -> Figures:
+        """Parse and store `share` in this process, its own database session. As the logs
+        collector does (monitoring/collection/orchestrator.py), the next batch is parsed in
+        a thread while this one is stored, unless `--serial`."""
+        figures = Figures()
+
+        def parse(batch: list[dict[str, Any]]) -> Any:
+            t0 = time.perf_counter()
+            with gc_paused():
+                result = parse_events(batch)
+            figures.parse_seconds += time.perf_counter() - t0
+            return result
+
+        backend = _backend_pid(connection)
+        db_cpu, py_cpu = _cpu_seconds(backend), time.process_time()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as parser_thread:
+            upcoming: Future[Any] | None = None
+            for i, (resource, batch, checkpoint) in enumerate(share):
+                if args.serial:
+                    result = parse(batch)
+                else:
+                    result = (upcoming or parser_thread.submit(parse, batch)).result()
+                    upcoming = parser_thread.submit(parse, share[i + 1][1]) if i + 1 < len(share) else None
+                stored = invocations_store(resource=resource, result=result, new_after_ms=checkpoint)
+                figures.invocations += stored.invocations_new
+        figures.db_cpu, figures.py_cpu = _cpu_seconds(backend) - db_cpu, time.process_time() - py_cpu
+        return figures
+
+    profiler = cProfile.Profile() if args.profile and args.processes == 1 else None
+    if profiler:
+        profiler.enable()
+    started = time.perf_counter()
+    if args.processes == 1:
+        figures = ingest(batches)
+    else:
+        # As `--processes` Celery worker processes would: each stores whole functions.
+        figures = Figures.total(
+            in_processes(args.processes, [batches[k :: args.processes] for k in range(args.processes)], ingest)
+        )
     ingest_seconds = time.perf_counter() - started
     if profiler:
         profiler.disable()
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(25)
     ingest_rate = produced / ingest_seconds
 
-    # 3. Raw COPY of the same rows into the same (emptied) tables.
+    # 3. Raw COPY of the same rows into the same (emptied) tables, by as many sessions.
+    copied: dict[str, bytes] = {}
     with connection.cursor() as cursor:
-        raw = cursor.cursor
-        copied: dict[str, bytes] = {}
         for table in ("monitoring_invocation", "monitoring_logline"):
             buffer = bytearray()
-            with raw.copy(f"COPY (SELECT * FROM {table}) TO STDOUT") as copy:  # noqa: S608 (two fixed names)
+            with cursor.cursor.copy(f"COPY (SELECT * FROM {table}) TO STDOUT") as copy:  # noqa: S608 (two fixed names)
                 for chunk in copy:
                     buffer += chunk
             copied[table] = bytes(buffer)
         cursor.execute("TRUNCATE monitoring_invocation, monitoring_logline")
-        started = time.perf_counter()
-        for table, data in copied.items():
-            with raw.copy(f"COPY {table} FROM STDIN") as copy:
-                copy.write(data)
-        copy_seconds = time.perf_counter() - started
+
+    def raw_copy(part: int) -> Figures:
+        with connection.cursor() as cursor:
+            for table, data in copied.items():
+                rows = data.splitlines(keepends=True)[part :: args.processes]
+                with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                    copy.write(b"".join(rows))
+        return Figures()
+
+    started = time.perf_counter()
+    if args.processes == 1:
+        raw_copy(0)
+    else:
+        in_processes(args.processes, list(range(args.processes)), raw_copy)
+    copy_seconds = time.perf_counter() - started
     copy_rate = produced / copy_seconds
 
     print(f"events:                 {produced:,}")
-    print(f"invocations stored:     {stored_invocations:,}")
-    print(f"  of which parsing:     {parse_seconds:8.1f} s  {produced / parse_seconds:12,.0f} events/s")
+    print(f"invocations stored:     {figures.invocations:,}")
+    print(f"processes:              {args.processes}{' (parse, then store)' if args.serial else ''}")
+    print(f"  of which parsing:     {figures.parse_seconds:8.1f} s (in its thread)")
     print(f"parse + store:          {ingest_seconds:8.1f} s  {ingest_rate:12,.0f} events/s")
-    print(f"raw COPY, same rows:    {copy_seconds:8.1f} s  {copy_rate:12,.0f} events/s")
+    print(f"  CPU: Python           {figures.py_cpu:8.1f} s, database sessions {figures.db_cpu:.1f} s")
+    print(f"raw COPY, same rows:    {copy_seconds:8.1f} s  {copy_rate:12,.0f} events/s  ({args.processes} session(s))")
     print(f"ratio (goal >= 0.5):    {ingest_rate / copy_rate:8.2f}")
     connection.close()
+
+
+@dataclass
+class Figures:
+    invocations: int = 0
+    parse_seconds: float = 0.0
+    py_cpu: float = 0.0
+    db_cpu: float = 0.0
+
+    @classmethod
+    def total(cls, parts: list[Figures]) -> Figures:
+        return cls(*(sum(getattr(p, f) for p in parts) for f in ("invocations", "parse_seconds", "py_cpu", "db_cpu")))
+
+
+def in_processes(count: int, shares: list[Any], work: Callable[[Any], Figures]) -> list[Figures]:
+    """Run `work(share)` in `count` forked processes at once, each with its own database
+    session; return their figures."""
+    from django.db import connections
+
+    connections.close_all()  # a child must not share the parent's socket
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+
+    def child(share: Any) -> None:
+        try:
+            results.put(asdict(work(share)))
+        finally:
+            connections.close_all()
+
+    processes = [context.Process(target=child, args=(share,)) for share in shares]
+    for process in processes:
+        process.start()
+    figures = [Figures(**results.get()) for _ in processes]
+    for process in processes:
+        process.join()
+        if process.exitcode:
+            raise SystemExit(f"a worker process failed (exit code {process.exitcode})")
+    return figures
+
+
+def _backend_pid(connection: Any) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a local process, from /proc; 0 where it cannot be read
+    (a database on another machine)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
