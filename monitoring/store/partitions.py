@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 
 # table -> partition column
 PARTITIONED = {
@@ -47,19 +47,37 @@ def ensure_partitions(table: str, days: Iterable[date]) -> None:
         for name, day in sorted(wanted.items()):
             if name in existing:
                 continue
-            # IF NOT EXISTS: two workers may race to create the same day.
-            cursor.execute(
+            _created_or_raced(
+                cursor,
                 f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF "{table}" '
-                f"FOR VALUES FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
+                f"FOR VALUES FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')",
             )
             partition_unique_index(cursor, table, name)
+
+
+# What PostgreSQL answers the second of two transactions creating the same relation at once:
+# IF NOT EXISTS checks before the first one commits, so the second fails on the catalogue's
+# unique index (or sees the relation, if the first committed before it looked).
+RACED = {"42P07", "23505"}  # duplicate_table, unique_violation
+
+
+def _created_or_raced(cursor: Any, sql: str) -> None:
+    """Run one CREATE … IF NOT EXISTS in a savepoint; when another transaction created the
+    same relation meanwhile (two workers ingesting the first events of a new day), it
+    exists once that one has committed, which is when this one's statement fails."""
+    try:
+        with transaction.atomic():
+            cursor.execute(sql)
+    except (IntegrityError, ProgrammingError) as exc:
+        if getattr(exc.__cause__, "sqlstate", None) not in RACED:
+            raise
 
 
 def partition_unique_index(cursor: Any, table: str, name: str) -> None:
     """Create the partition's own unique index, if its table has one (idempotent)."""
     if table in UNIQUE_PER_PARTITION:
         suffix, columns = UNIQUE_PER_PARTITION[table]
-        cursor.execute(f'CREATE UNIQUE INDEX IF NOT EXISTS "{name}_{suffix}" ON "{name}" ({columns})')
+        _created_or_raced(cursor, f'CREATE UNIQUE INDEX IF NOT EXISTS "{name}_{suffix}" ON "{name}" ({columns})')
 
 
 def ensure_partitions_for(table: str, times: Iterable[datetime]) -> None:

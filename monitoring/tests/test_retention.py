@@ -96,3 +96,61 @@ def test_rollups_past_their_retention_are_deleted(owner: Any) -> None:
     )  # fmt: skip
 
     assert prune(now=now).rollups_deleted == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_creating_the_same_new_day_both_go_on() -> None:
+    """The first events of a new day, ingested by two workers at once: the second one's
+    CREATE waits for the first transaction and must then find the day's partitions there,
+    not fail its batch."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from monitoring.store.partitions import ensure_partitions
+
+    day = datetime(2031, 5, 17, tzinfo=UTC).date()
+    tables = ("monitoring_invocation", "monitoring_logblock")
+    first_created = threading.Event()
+    release_first = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                for table in tables:
+                    ensure_partitions(table, [day])
+                first_created.set()
+                release_first.wait(10)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            first_created.set()
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            with transaction.atomic():
+                for table in tables:
+                    ensure_partitions(table, [day])  # blocks until the first commits
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert first_created.wait(10)
+    b = threading.Thread(target=second)
+    b.start()
+    b.join(1.0)  # the second is waiting on the first's uncommitted tables
+    release_first.set()
+    a.join(10)
+    b.join(10)
+    try:
+        assert errors == []
+        assert {partition_name(t, day) for t in tables} <= {n for t in tables for n, _ in partitions(t)}
+    finally:
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f'DROP TABLE IF EXISTS "{partition_name(table, day)}"')
