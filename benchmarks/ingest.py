@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import pstats
 import random
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,6 +42,12 @@ def main() -> None:
     parser.add_argument("--functions", type=int, default=50)
     parser.add_argument("--batch", type=int, default=10_000, help="events per store call, as one poll page")
     parser.add_argument("--processes", type=int, default=1, help="worker processes, as Celery's --concurrency")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="seconds a thread holds the GIL before another may take it (sys.setswitchinterval; Python's default 0.005)",
+    )
     parser.add_argument("--serial", action="store_true", help="parse each batch, then store it: no overlap")
     parser.add_argument("--profile", action="store_true", help="print where parse + store spends its time")
     args = parser.parse_args()
@@ -70,13 +77,18 @@ def main() -> None:
         name="Bench",
         owner=user_create_verified(email=f"bench{random.randint(0, 10**9)}@example.com", password="x" * 12),
     )
-    account = AwsAccount.objects.create(organization=org, name="bench", role_arn="", regions=["us-east-1"])
+    # One AWS account per worker process, as the collector gives each worker one account ×
+    # region at a time (their account rollups are their own).
+    accounts = [
+        AwsAccount.objects.create(organization=org, name=f"bench-{k}", role_arn="", regions=["us-east-1"])
+        for k in range(args.processes)
+    ]
     specs = functions(args.functions, seed=1)
     now = datetime.now(tz=UTC)
     resources = [
         Resource.objects.create(
             organization=org,
-            account=account,
+            account=accounts[i % args.processes],
             region="us-east-1",
             kind=lambda_function.KIND,
             arn=f"arn:aws:lambda:us-east-1:123456789012:function:{s.name}",
@@ -85,7 +97,7 @@ def main() -> None:
             first_seen=now,
             last_seen=now,
         )
-        for s in specs
+        for i, s in enumerate(specs)
     ]
 
     # 1. Render the events (not timed): one stream per function, invocations 50 ms apart.
@@ -111,6 +123,9 @@ def main() -> None:
             )
         produced = event_id
         i += 1
+
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
 
     # 2. Parse + store, timed, in poll-sized batches cut at invocation boundaries.
     batches: list[tuple[Resource, list[dict[str, Any]], int]] = []
@@ -161,9 +176,13 @@ def main() -> None:
     if args.processes == 1:
         figures = ingest(batches)
     else:
-        # As `--processes` Celery worker processes would: each stores whole functions.
+        # As `--processes` Celery worker processes would: each stores its own account's functions.
         figures = Figures.total(
-            in_processes(args.processes, [batches[k :: args.processes] for k in range(args.processes)], ingest)
+            in_processes(
+                args.processes,
+                [[b for b in batches if b[0].account_id == account.pk] for account in accounts],
+                ingest,
+            )
         )
     ingest_seconds = time.perf_counter() - started
     if profiler:
