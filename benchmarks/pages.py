@@ -32,7 +32,7 @@ import random
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -52,6 +52,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--seed-only", action="store_true", help="seed (or finish seeding), measure nothing")
+    parser.add_argument(
+        "--ingested",
+        type=int,
+        default=1000,
+        help="functions whose last day goes through the ingestion path (the others' is written in bulk)",
+    )
     args = parser.parse_args()
 
     from common import bench_database  # same folder: the scratch database helper
@@ -110,6 +116,8 @@ def setup(args: argparse.Namespace) -> tuple[Any, Any, list[Any], datetime]:
         batch_size=2000,
     )  # fmt: skip
     project_create(organization=org, name="Team 0", tag_key="team", tag_value="t0", name_pattern="")
+    with connection.cursor() as cursor:  # the planner's statistics of the new functions, as autovacuum would gather
+        cursor.execute("ANALYZE monitoring_resource")
     functions = list(Resource.objects.filter(account=account).order_by("pk")[: args.functions])
     return org, account, functions, now
 
@@ -129,11 +137,13 @@ def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any],
             return
     print(
         f"seeding {args.invocations:,} invocations of {len(functions):,} functions over {args.days} days "
-        f"(bulk before {cut:%Y-%m-%d %H:%M}, ingestion path after)",
+        f"(bulk before {cut:%Y-%m-%d %H:%M}; after it, {min(args.ingested, len(functions)):,} functions "
+        "through the ingestion path, the others in bulk)",
         flush=True,
     )
     started = time.perf_counter()
-    bulk_days(account, functions, first_day, cut, per_second)
+    ingested = ingested_functions(functions, args.ingested)
+    bulk_days(account, functions, ingested, first_day, cut, now, per_second)
     with connection.cursor() as cursor:  # statistics of the new partitions, as autovacuum would gather
         cursor.execute("ANALYZE monitoring_invocation")
         cursor.execute("ANALYZE monitoring_rollup")
@@ -144,7 +154,7 @@ def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any],
     scope_rollups_build(organization_id=org.pk, start=cut, end=now)
     projects_built(organization_id=org.pk)  # every bucket was just built
     print(f"  account and project rollups of the last days: {time.perf_counter() - t:,.0f} s", flush=True)
-    ingest_recent(functions, cut, now, per_second)
+    ingest_recent(ingested, len(functions), cut, now, per_second)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("INSERT INTO bench_seed VALUES ('done', 'yes') ON CONFLICT DO NOTHING")
@@ -158,13 +168,36 @@ def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any],
     print(f"insights run (findings for the insights page): {time.perf_counter() - t:,.1f} s", flush=True)
 
 
-def bulk_days(account: Any, functions: list[Any], first_day: datetime, cut: datetime, per_second: float) -> None:
+def ingested_functions(functions: list[Any], n: int) -> list[Any]:
+    """The `n` functions whose last day goes through the ingestion path: ten consecutive
+    functions (one of each team) out of every `len / n` tens, so the project, the teams and
+    the benchmark's function page (the middle function) all hold some."""
+    if n >= len(functions):
+        return functions
+    stride = max(1, len(functions) // max(n, 1))
+    return [fn for i, fn in enumerate(functions) if (i // TEAMS) % stride == 0][:n]
+
+
+def bulk_days(
+    account: Any,
+    functions: list[Any],
+    ingested: list[Any],
+    first_day: datetime,
+    cut: datetime,
+    now: datetime,
+    per_second: float,
+) -> None:
     """Each day before `cut`: its rows COPY-ed into a table of their own, attached as the
     day's partition, and the day's function rollups computed from them; one transaction
     per day, skipped when the partition is there (the hours of `cut`'s day before it go
-    into its partition with a plain COPY). Another process formats the next day's rows
-    meanwhile."""
-    from concurrent.futures import Future, ProcessPoolExecutor
+    into its partition with a plain COPY). From `cut` to `now`, the rows of the functions
+    not in `ingested` are COPY-ed the same way (at the same rate per function). Another
+    process formats the next part's rows meanwhile.
+
+    The deferred foreign-key checks of the rollup rows are skipped (session_replication_role
+    = replica, as pg_restore's --disable-triggers does): every resource id comes from the
+    resource table, and checking a quarter of a million rows a day at commit costs seconds."""
+    from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 
     from django.db import connection, transaction
 
@@ -178,34 +211,41 @@ def bulk_days(account: Any, functions: list[Any], first_day: datetime, cut: date
         cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'bench_load_%%' AND relkind = 'r'")
         for (name,) in cursor.fetchall():  # a day a crash left half-loaded
             cursor.execute(f'DROP TABLE "{name}"')
-    todo: list[tuple[datetime, datetime]] = []
-    day = first_day
-    while day < cut:
-        end = min(day + timedelta(days=1), cut)
-        if not (end == day + timedelta(days=1) and partition_name("monitoring_invocation", day.date()) in attached):
-            todo.append((day, end))
-        day = end
-
+        cursor.execute("SELECT key FROM bench_seed WHERE key LIKE 'bulk %%'")
+        done = {key for (key,) in cursor.fetchall()}
     price = price_for(REGION, "arm64")
     spec = Day(
         INVOCATION_COLUMNS, price.gb_second, price.per_request, account.organization_id, account.pk,
         [fn.pk for fn in functions],
     )  # fmt: skip
+    in_path = {fn.pk for fn in ingested}
+    rest = replace(spec, ids=[pk for pk in spec.ids if pk not in in_path])
+    todo: list[tuple[datetime, datetime, Day]] = []
+    day = first_day
+    while day < now:
+        if day >= cut and not rest.ids:
+            break
+        midnight = day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        end = min(midnight, cut if day < cut else now)
+        if f"bulk {day.isoformat()}" not in done:
+            todo.append((day, end, spec if day < cut else rest))
+        day = end
 
-    def rows_of(start: datetime, end: datetime) -> Future[list[str]]:
-        n = round(per_second * (end - start).total_seconds())
-        return pool.submit(day_rows, spec, start, end, n, int(start.timestamp()), _reserve_ids(n).start)
+    def rows_of(start: datetime, end: datetime, part: Day) -> Future[list[str]]:
+        n = round(per_second * (end - start).total_seconds() * len(part.ids) / len(spec.ids))
+        return pool.submit(day_rows, part, start, end, n, int(start.timestamp()), _reserve_ids(n).start)
 
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        upcoming = rows_of(*todo[0]) if todo else None
-        for i, (day, end) in enumerate(todo):
-            t = time.perf_counter()
-            assert upcoming is not None
-            rows = upcoming.result()
-            upcoming = rows_of(*todo[i + 1]) if i + 1 < len(todo) else None
-            name = partition_name("monitoring_invocation", day.date())
-            with transaction.atomic(), connection.cursor() as cursor:
-                if end == day + timedelta(days=1):
+    def load(day: datetime, end: datetime, part: Day, rows: list[str], waited: float) -> None:
+        """One part: its rows stored, then its rollups built and the part marked done. A
+        whole day's rows go into a table of their own attached as its partition, in a short
+        transaction of its own (ATTACH locks the parent against other ATTACHes until the
+        commit), so two days build their rollups at once on two connections."""
+        t = time.perf_counter()
+        whole = end == day + timedelta(days=1)
+        name = partition_name("monitoring_invocation", day.date())
+        try:
+            if whole and name not in attached:
+                with transaction.atomic(), connection.cursor() as cursor:
                     load = f"bench_load_{day:%Y%m%d}"
                     cursor.execute(f'CREATE TABLE "{load}" (LIKE monitoring_invocation INCLUDING DEFAULTS)')
                     copy(cursor, load, rows)
@@ -216,19 +256,53 @@ def bulk_days(account: Any, functions: list[Any], first_day: datetime, cut: date
                     )
                     cursor.execute(f'ALTER TABLE "{load}" RENAME TO "{name}"')
                     partition_unique_index(cursor, "monitoring_invocation", name)
-                else:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+                if not whole:  # a part of a day: a plain COPY into its partition, with its rollups
                     ensure_partitions("monitoring_invocation", [day.date()])
-                    cursor.execute(
-                        "SELECT 1 FROM monitoring_invocation WHERE account_id = %s AND started_at >= %s "
+                    cursor.execute(  # unless a seed from before parts were marked done stored it
+                        "SELECT 1 FROM monitoring_invocation WHERE resource_id = %s AND started_at >= %s "
                         "AND started_at < %s LIMIT 1",
-                        [account.pk, day, end],
+                        [part.ids[0], day, end],
                     )
                     if cursor.fetchone() is None:
                         copy(cursor, "monitoring_invocation", rows)
+                loaded = time.perf_counter()
                 function_rollups_build(start=day, end=end)
-                if end == day + timedelta(days=1):  # a whole day: its account and project rollups from its rows
+                built = time.perf_counter()
+                if whole:  # a whole day: its account and project rollups from its rows
                     scope_rollups_build(organization_id=account.organization_id, start=day, end=end, from_raw=True)
-            print(f"  {day:%Y-%m-%d}: {len(rows):,} invocations in bulk, {time.perf_counter() - t:,.1f} s", flush=True)
+                scoped = time.perf_counter()
+                cursor.execute("INSERT INTO bench_seed VALUES (%s, 'yes')", [f"bulk {day.isoformat()}"])
+            print(
+                f"  {day:%Y-%m-%d %H:%M}–{end:%H:%M}: {len(rows):,} invocations in bulk, "
+                f"{time.perf_counter() - t:,.1f} s (after waiting {waited:,.1f} s for its rows: stored "
+                f"{loaded - t:,.1f} s, function rollups {built - loaded:,.1f} s, scope rollups "
+                f"{scoped - built:,.1f} s, commit {time.perf_counter() - scoped:,.1f} s)",
+                flush=True,
+            )
+        finally:
+            connection.close()  # this thread's own
+
+    # Whole days two at a time, then the parts of days (they share partitions) one by one.
+    with ProcessPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=2) as threads:
+        upcoming = rows_of(*todo[0]) if todo else None
+        running: set[Future[None]] = set()
+        for i, (day, end, part) in enumerate(todo):
+            whole = end == day + timedelta(days=1)
+            if not whole or len(running) >= 2:
+                finished, running = wait(running, return_when=FIRST_COMPLETED if whole else ALL_COMPLETED)
+                for f in finished:
+                    f.result()
+            t = time.perf_counter()
+            assert upcoming is not None
+            rows = upcoming.result()
+            waited = time.perf_counter() - t
+            upcoming = rows_of(*todo[i + 1]) if i + 1 < len(todo) else None
+            running.add(threads.submit(load, day, end, part, rows, waited))
+            del rows
+        for f in running:
+            f.result()
 
 
 @dataclass(frozen=True)
@@ -321,9 +395,9 @@ def copy(cursor: Any, table: str, rows: list[str]) -> None:
             pipe.write(("\n".join(rows[i : i + 20_000]) + "\n").encode())
 
 
-def ingest_recent(functions: list[Any], cut: datetime, now: datetime, per_second: float) -> None:
-    """[cut, now) through the ingestion path, one store call per function (a function
-    already holding rows after `cut` is skipped)."""
+def ingest_recent(functions: list[Any], of: int, cut: datetime, now: datetime, per_second: float) -> None:
+    """[cut, now) of these functions (of `of` in all) through the ingestion path, one store
+    call per function (a function already holding rows after `cut` is skipped)."""
     from monitoring.models import Invocation
     from monitoring.parsing.lambda_logs import parse_events
     from monitoring.store.invocations import invocations_store
@@ -334,7 +408,7 @@ def ingest_recent(functions: list[Any], cut: datetime, now: datetime, per_second
     todo = [fn for fn in functions if fn.pk not in done]
     if not todo:
         return
-    per_fn = max(1, round(per_second * (now - cut).total_seconds() / len(functions)))
+    per_fn = max(1, round(per_second * (now - cut).total_seconds() / of))
     print(f"  ingesting {per_fn * len(todo):,} invocations of the last day through the ingestion path…", flush=True)
     started, stored = time.perf_counter(), 0
     span_ms = int((now - cut).total_seconds() * 1000) - 60_000
@@ -397,20 +471,37 @@ def measure(args: argparse.Namespace, org: Any, account: Any, functions: list[An
         "overview 7d": "/?period=7d",
         "overview 30d": "/?period=30d",
         "overview 24h project": f"/?period=24h&project={project.pk}",
+        "overview 30d project": f"/?period=30d&project={project.pk}",
         "resources p1": "/resources/",
         "resources p7": "/resources/?page=7",
+        "resources project": f"/resources/?project={project.pk}",
+        "resources search": f"/resources/?q={fn.name[:-1]}",
+        "function 1h": f"/resources/{fn.pk}/?period=1h",
         "function 24h": f"/resources/{fn.pk}/?period=24h",
         "function 7d": f"/resources/{fn.pk}/?period=7d",
+        "function 30d": f"/resources/{fn.pk}/?period=30d",
         "executions (timeouts)": f"/resources/{fn.pk}/?period=7d&status=timeout",
         "execution": f"/invocations/{inv.pk}/" if inv else "/",
         "errors": "/errors/",
         "error group": f"/errors/{group.pk}/" if group else "/errors/",
         "logs 1h": "/logs/?period=1h",
         "logs 24h search": "/logs/?period=24h&q=timeout",
+        "logs 24h function": f"/logs/?period=24h&function={fn.pk}",
+        "logs results 24h": "/logs/results/?period=24h&q=timeout&search=bench-search-0001",
+        "service map": "/service-map/",
         "insights": "/insights/",
+        "insights checks": "/insights/checks/",
         "alerts": "/alerts/",
+        "alert rule new": "/alerts/rules/new/",
+        "settings aws account": f"/settings/aws/{account.pk}/",
         "api overview 24h": "/api/v1/overview?period=24h",
+        "api overview 30d proj": f"/api/v1/overview?period=30d&project={project.pk}",
+        "api resources": "/api/v1/resources",
+        "api resource": f"/api/v1/resources/{fn.pk}",
         "api invocations": f"/api/v1/invocations?resource={fn.pk}&period=24h",
+        "api error groups": "/api/v1/error-groups",
+        "api anomalies": "/api/v1/anomalies",
+        "api accounts": "/api/v1/accounts",
     }
     total = Invocation.objects.filter(account_id=account.pk).count()
     lines = LogLine.objects.filter(account_id=account.pk).count()
