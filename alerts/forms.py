@@ -8,6 +8,7 @@ import kinds
 from accounts.models import AwsAccount
 from monitoring.models import Project, Resource
 from monitoring.selectors import live_resources
+from web.widgets import LongSelectMultiple
 
 from . import metrics as alert_metrics
 from .bounds import (
@@ -29,7 +30,7 @@ class RuleForm(forms.ModelForm):
             "target_project", "target_resources", "error_kinds", "finding_severity", "max_notifications_per_hour",
             "min_interval_minutes", "channels",
         ]  # fmt: skip
-        widgets = {"channels": forms.CheckboxSelectMultiple}
+        widgets = {"channels": forms.CheckboxSelectMultiple, "target_resources": LongSelectMultiple}
         help_texts = {
             "window_minutes": f"Minutes per window; window × evaluation periods at most {MAX_SPAN_MINUTES // 1440} days.",
             "evaluation_periods": f"N: how many recent windows to look at (1 to {MAX_EVALUATION_PERIODS}).",
@@ -52,7 +53,10 @@ class RuleForm(forms.ModelForm):
         scoped = {
             "target_account": AwsAccount.objects.filter(organization=organization),
             "target_project": Project.objects.filter(organization=organization),
-            "target_resources": live_resources(organization=organization).order_by("kind", "name"),
+            # Only what an option shows (its label is the kind and the name).
+            "target_resources": live_resources(organization=organization)
+            .order_by("kind", "name")
+            .only("pk", "kind", "name"),
         }
         for name, queryset in scoped.items():
             field = self.fields[name]

@@ -142,6 +142,7 @@ def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any],
         flush=True,
     )
     started = time.perf_counter()
+    stopped = Stopped()
     ingested = ingested_functions(functions, args.ingested)
     bulk_days(account, functions, ingested, first_day, cut, now, per_second)
     with connection.cursor() as cursor:  # statistics of the new partitions, as autovacuum would gather
@@ -159,13 +160,43 @@ def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any],
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("INSERT INTO bench_seed VALUES ('done', 'yes') ON CONFLICT DO NOTHING")
     total = Invocation.objects.filter(account_id=account.pk).count()
-    print(f"seeded {total:,} invocations in {time.perf_counter() - started:,.0f} s", flush=True)
+    elapsed = time.perf_counter() - started
+    print(
+        f"seeded {total:,} invocations in {elapsed:,.0f} s"
+        + (
+            f" ({stopped.seconds:,.0f} s of it stopped from outside: {elapsed - stopped.seconds:,.0f} s)"
+            if stopped.seconds
+            else ""
+        ),
+        flush=True,
+    )
 
     from insights.engine import insights_run
 
     t = time.perf_counter()
     insights_run(account)
     print(f"insights run (findings for the insights page): {time.perf_counter() - t:,.1f} s", flush=True)
+
+
+class Stopped:
+    """How long this process was stopped from outside (a SIGSTOP on a shared machine): a
+    thread that ticks every 0.2 s sees its ticks come late. Its threads only wait on the
+    database, so nothing else delays a tick by a second."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.seconds = 0.0
+        threading.Thread(target=self._tick, daemon=True).start()
+
+    def _tick(self) -> None:
+        last = time.monotonic()
+        while True:
+            time.sleep(0.2)
+            now = time.monotonic()
+            if now - last > 1.2:
+                self.seconds += now - last - 0.2
+            last = now
 
 
 def ingested_functions(functions: list[Any], n: int) -> list[Any]:
