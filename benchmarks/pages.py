@@ -148,13 +148,9 @@ def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any],
     with connection.cursor() as cursor:  # statistics of the new partitions, as autovacuum would gather
         cursor.execute("ANALYZE monitoring_invocation")
         cursor.execute("ANALYZE monitoring_rollup")
-    t = time.perf_counter()
-    from monitoring.store.rollups import projects_built, scope_rollups_build
+    from monitoring.store.rollups import projects_built
 
-    # The day of `cut` (and what a run cut short had ingested): from the function rollups.
-    scope_rollups_build(organization_id=org.pk, start=cut, end=now)
     projects_built(organization_id=org.pk)  # every bucket was just built
-    print(f"  account and project rollups of the last days: {time.perf_counter() - t:,.0f} s", flush=True)
     ingest_recent(ingested, len(functions), cut, now, per_second)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -218,23 +214,27 @@ def bulk_days(
     now: datetime,
     per_second: float,
 ) -> None:
-    """Each day before `cut`: its rows COPY-ed into a table of their own, attached as the
-    day's partition, and the day's function rollups computed from them; one transaction
-    per day, skipped when the partition is there (the hours of `cut`'s day before it go
-    into its partition with a plain COPY). From `cut` to `now`, the rows of the functions
-    not in `ingested` are COPY-ed the same way (at the same rate per function). Another
-    process formats the next part's rows meanwhile.
+    """Every UTC day up to `now`, one at a time: its rows before `cut` (of every function)
+    and after it (of the functions not in `ingested`) COPY-ed into a table of their own,
+    attached as the day's partition (its indexes built once, not row by row), then the
+    day's function rollups and its account and project rollups computed from those rows by
+    the rollup code; the day is then marked done, and a resumed seed skips it. What the
+    ingestion path writes afterwards updates these rollups as it does in production (the
+    functions' hours and days recomputed, the change added to their account and projects).
 
-    The deferred foreign-key checks of the rollup rows are skipped (session_replication_role
-    = replica, as pg_restore's --disable-triggers does): every resource id comes from the
-    resource table, and checking a quarter of a million rows a day at commit costs seconds."""
-    from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+    Two days at a time, on two connections (the ATTACH in a short transaction of its own:
+    it locks the parent table against other ATTACHes until its commit); another process
+    formats the next day's rows meanwhile. The deferred foreign-key checks of the rollup
+    rows are skipped (session_replication_role = replica, as pg_restore's --disable-triggers
+    does): every resource id comes from the resource table, and checking a quarter of a
+    million rows a day at commit costs seconds."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 
     from django.db import connection, transaction
 
     from monitoring.pricing import price_for
     from monitoring.store.invocations import INVOCATION_COLUMNS
-    from monitoring.store.partitions import ensure_partitions, partition_name, partition_unique_index, partitions
+    from monitoring.store.partitions import partition_name, partition_unique_index, partitions
     from monitoring.store.rollups import function_rollups_build, scope_rollups_build
 
     attached = {name for name, _ in partitions("monitoring_invocation")}
@@ -251,31 +251,31 @@ def bulk_days(
     )  # fmt: skip
     in_path = {fn.pk for fn in ingested}
     rest = replace(spec, ids=[pk for pk in spec.ids if pk not in in_path])
-    todo: list[tuple[datetime, datetime, Day]] = []
+    # Each day: its pieces (whose rows, from, to).
+    todo: list[tuple[datetime, list[tuple[Day, datetime, datetime]]]] = []
     day = first_day
     while day < now:
-        if day >= cut and not rest.ids:
-            break
-        midnight = day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-        end = min(midnight, cut if day < cut else now)
-        if f"bulk {day.isoformat()}" not in done:
-            todo.append((day, end, spec if day < cut else rest))
-        day = end
+        after = day + timedelta(days=1)
+        pieces = [(spec, day, min(after, cut))] if day < cut else []
+        if rest.ids and after > cut:
+            pieces.append((rest, max(day, cut), min(after, now)))
+        if pieces and f"bulk {day.isoformat()}" not in done:
+            todo.append((day, pieces))
+        day = after
 
-    def rows_of(start: datetime, end: datetime, part: Day) -> Future[list[str]]:
-        n = round(per_second * (end - start).total_seconds() * len(part.ids) / len(spec.ids))
-        return pool.submit(day_rows, part, start, end, n, int(start.timestamp()), _reserve_ids(n).start)
+    def rows_of(pieces: list[tuple[Day, datetime, datetime]]) -> Future[list[str]]:
+        jobs = []
+        for part, start, end in pieces:
+            n = round(per_second * (end - start).total_seconds() * len(part.ids) / len(spec.ids))
+            jobs.append((part, start, end, n, int(start.timestamp()), _reserve_ids(n).start))
+        return pool.submit(pieces_rows, jobs)
 
-    def load(day: datetime, end: datetime, part: Day, rows: list[str], waited: float) -> None:
-        """One part: its rows stored, then its rollups built and the part marked done. A
-        whole day's rows go into a table of their own attached as its partition, in a short
-        transaction of its own (ATTACH locks the parent against other ATTACHes until the
-        commit), so two days build their rollups at once on two connections."""
+    def load(day: datetime, rows: list[str], waited: float) -> None:
         t = time.perf_counter()
-        whole = end == day + timedelta(days=1)
+        after = day + timedelta(days=1)
         name = partition_name("monitoring_invocation", day.date())
         try:
-            if whole and name not in attached:
+            if name not in attached:
                 with transaction.atomic(), connection.cursor() as cursor:
                     load = f"bench_load_{day:%Y%m%d}"
                     cursor.execute(f'CREATE TABLE "{load}" (LIKE monitoring_invocation INCLUDING DEFAULTS)')
@@ -283,54 +283,43 @@ def bulk_days(
                     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the indexes ATTACH builds
                     cursor.execute(
                         f'ALTER TABLE monitoring_invocation ATTACH PARTITION "{load}" '
-                        f"FOR VALUES FROM ('{day.date().isoformat()}') TO ('{end.date().isoformat()}')"
+                        f"FOR VALUES FROM ('{day.date().isoformat()}') TO ('{after.date().isoformat()}')"
                     )
                     cursor.execute(f'ALTER TABLE "{load}" RENAME TO "{name}"')
                     partition_unique_index(cursor, "monitoring_invocation", name)
+            loaded = time.perf_counter()
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SET LOCAL session_replication_role = replica")
-                if not whole:  # a part of a day: a plain COPY into its partition, with its rollups
-                    ensure_partitions("monitoring_invocation", [day.date()])
-                    cursor.execute(  # unless a seed from before parts were marked done stored it
-                        "SELECT 1 FROM monitoring_invocation WHERE resource_id = %s AND started_at >= %s "
-                        "AND started_at < %s LIMIT 1",
-                        [part.ids[0], day, end],
-                    )
-                    if cursor.fetchone() is None:
-                        copy(cursor, "monitoring_invocation", rows)
-                loaded = time.perf_counter()
-                function_rollups_build(start=day, end=end)
+                # The whole day: nothing else is stored in it yet (nor after `now`).
+                function_rollups_build(start=day, end=after)
                 built = time.perf_counter()
-                if whole:  # a whole day: its account and project rollups from its rows
-                    scope_rollups_build(organization_id=account.organization_id, start=day, end=end, from_raw=True)
+                scope_rollups_build(organization_id=account.organization_id, start=day, end=after, from_raw=True)
                 scoped = time.perf_counter()
                 cursor.execute("INSERT INTO bench_seed VALUES (%s, 'yes')", [f"bulk {day.isoformat()}"])
             print(
-                f"  {day:%Y-%m-%d %H:%M}–{end:%H:%M}: {len(rows):,} invocations in bulk, "
-                f"{time.perf_counter() - t:,.1f} s (after waiting {waited:,.1f} s for its rows: stored "
-                f"{loaded - t:,.1f} s, function rollups {built - loaded:,.1f} s, scope rollups "
-                f"{scoped - built:,.1f} s, commit {time.perf_counter() - scoped:,.1f} s)",
+                f"  {day:%Y-%m-%d}: {len(rows):,} invocations in bulk, {time.perf_counter() - t:,.1f} s "
+                f"(after waiting {waited:,.1f} s for its rows: stored {loaded - t:,.1f} s, function rollups "
+                f"{built - loaded:,.1f} s, account and project rollups {scoped - built:,.1f} s, "
+                f"commit {time.perf_counter() - scoped:,.1f} s)",
                 flush=True,
             )
         finally:
             connection.close()  # this thread's own
 
-    # Whole days two at a time, then the parts of days (they share partitions) one by one.
     with ProcessPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=2) as threads:
-        upcoming = rows_of(*todo[0]) if todo else None
+        upcoming = rows_of(todo[0][1]) if todo else None
         running: set[Future[None]] = set()
-        for i, (day, end, part) in enumerate(todo):
-            whole = end == day + timedelta(days=1)
-            if not whole or len(running) >= 2:
-                finished, running = wait(running, return_when=FIRST_COMPLETED if whole else ALL_COMPLETED)
+        for i, (day, _) in enumerate(todo):
+            if len(running) >= 2:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for f in finished:
                     f.result()
             t = time.perf_counter()
             assert upcoming is not None
             rows = upcoming.result()
             waited = time.perf_counter() - t
-            upcoming = rows_of(*todo[i + 1]) if i + 1 < len(todo) else None
-            running.add(threads.submit(load, day, end, part, rows, waited))
+            upcoming = rows_of(todo[i + 1][1]) if i + 1 < len(todo) else None
+            running.add(threads.submit(load, day, rows, waited))
             del rows
         for f in running:
             f.result()
@@ -346,6 +335,11 @@ class Day:
     organization_id: int
     account_id: int
     ids: list[int]  # the functions
+
+
+def pieces_rows(jobs: list[tuple[Day, datetime, datetime, int, int, int]]) -> list[str]:
+    """The rows of one day's pieces (`day_rows`' arguments each)."""
+    return [row for job in jobs for row in day_rows(*job)]
 
 
 def day_rows(day_spec: Day, start: datetime, end: datetime, n: int, seed: int, first_id: int) -> list[str]:
