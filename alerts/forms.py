@@ -8,7 +8,7 @@ import kinds
 from accounts.models import AwsAccount
 from monitoring.models import Project, Resource
 from monitoring.selectors import live_resources
-from web.widgets import LongSelectMultiple
+from web.widgets import LazyChoices, LongSelectMultiple
 
 from . import metrics as alert_metrics
 from .bounds import (
@@ -53,15 +53,21 @@ class RuleForm(forms.ModelForm):
         scoped = {
             "target_account": AwsAccount.objects.filter(organization=organization),
             "target_project": Project.objects.filter(organization=organization),
-            # Only what an option shows (its label is the kind and the name).
-            "target_resources": live_resources(organization=organization)
-            .order_by("kind", "name")
-            .only("pk", "kind", "name"),
+            "target_resources": live_resources(organization=organization).order_by("kind", "name"),
         }
         for name, queryset in scoped.items():
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = queryset
+        # The options of every resource, read as (id, kind, name) rows: the label is the
+        # resource's str (its kind's label and its name).
+        resources = scoped["target_resources"]
+        self.fields["target_resources"].widget.choices = LazyChoices(
+            lambda: [
+                (pk, f"{kinds.labels().get(kind, kind)} {name}")
+                for pk, kind, name in resources.values_list("pk", "kind", "name")
+            ]
+        )
         self.fields["error_kinds"] = forms.MultipleChoiceField(
             choices=[("error", "Errors"), ("timeout", "Timeouts"), ("out_of_memory", "Out of memory")],
             required=False,

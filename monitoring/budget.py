@@ -56,6 +56,11 @@ class PlanInputs:
     fixed_parts: list[tuple[str, float]] = field(default_factory=list)  # (what, USD a month)
 
 
+PLAN_FIELDS = (
+    "id", "organization_id", "account_id", "region", "kind", "arn", "name", "config", "poll_multiplier", "poll_activity",
+)  # fmt: skip
+
+
 def plan_inputs(account: AwsAccount, now: datetime | None = None, *, stored_activity: bool = False) -> PlanInputs:
     """The resources collected in the account's regions, each with its queries, base interval
     and activity (read from the last day's metric points, or the one the plan in effect was
@@ -64,6 +69,8 @@ def plan_inputs(account: AwsAccount, now: datetime | None = None, *, stored_acti
     now = now or timezone.now()
     resources = list(
         Resource.objects.filter(account=account, gone_at=None, kind__in=kinds.ids(), region__in=account.regions)
+        # What the plan and the kinds' query counts read (dimensions: the name, ARN and configuration).
+        .only(*PLAN_FIELDS)
     )
     if stored_activity:
         activity = {r.pk: r.poll_activity or 0.0 for r in resources}

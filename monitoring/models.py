@@ -50,7 +50,9 @@ class Resource(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.name}"
+        # get_kind_display() without normalising the choices again on every call (a tenth of
+        # a millisecond each: a second for a list of ten thousand resources).
+        return f"{kinds.labels().get(self.kind, self.kind)} {self.name}"
 
     @property
     def details(self) -> str:
