@@ -149,7 +149,9 @@ def resources_by_arn(*, organization_id: int, arns: set[str]) -> dict[str, Resou
 
 
 def regions_of(organization: Organization) -> list[str]:
-    return sorted(set(Resource.objects.filter(organization=organization).values_list("region", flat=True).distinct()))
+    # order_by: the model's default ordering (kind, name) would make DISTINCT return a row per resource.
+    regions = Resource.objects.filter(organization=organization).order_by("region").values_list("region", flat=True)
+    return list(regions.distinct())
 
 
 def get_resource_for_user(user: Any, organization: Organization | None, pk: int) -> Resource:
