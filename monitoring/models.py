@@ -260,9 +260,24 @@ class Rollup(RollupFigures):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="rollups")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["resource", "period", "bucket"], name="rollup_unique_bucket")]
-        # Covering what the top lists sum over every function of a period: read from the
-        # index alone, not from rows three histograms wide.
+        # Covering what the top lists sum, both ways: of some functions (a project's), from
+        # this one; of every function of an organisation, from the next. Read from the index
+        # alone, not from rows three histograms wide.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "period", "bucket"],
+                name="rollup_unique_bucket",
+                include=[
+                    "organization_id",
+                    "account_id",
+                    "errors",
+                    "duration_sum_ms",
+                    "duration_count",
+                    "cost_usd",
+                    "cold_starts",
+                ],
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["organization_id", "period", "bucket"],
