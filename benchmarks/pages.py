@@ -15,7 +15,8 @@ bulk, day by day:
 
 - each day's rows (before the cut, of every function; after it, of the functions not
   ingested) COPY-ed into a table of their own, attached as that day's partition (its
-  indexes built once, not row by row);
+  indexes built once, not row by row; so are the function rollups' indexes that no bulk
+  statement reads, dropped meanwhile and built again at the end);
 - the day's hourly and daily rollups of each function, of the account × region and of the
   project computed from those rows by the rollup code itself, in one statement
   (`monitoring.store.rollups.bulk_days_build`: the ingest path's SQL for the functions, and
@@ -322,6 +323,8 @@ def bulk_days(
         finally:
             connection.close()  # this thread's own
 
+    if todo:
+        rollup_indexes_dropped()
     with ProcessPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=2) as threads:
         upcoming = rows_of(todo[0][1]) if todo else None
         running: set[Future[None]] = set()
@@ -339,6 +342,43 @@ def bulk_days(
             del rows
         for f in running:
             f.result()
+    t = time.perf_counter()
+    if rollup_indexes_built():
+        print(f"  the function rollups' other indexes built again: {time.perf_counter() - t:,.1f} s", flush=True)
+
+
+def rollup_indexes_dropped() -> None:
+    """Drop the function rollups' indexes that no bulk statement needs (all but the primary
+    key and the unique index the upserts conflict on), their definitions kept in bench_seed:
+    built once at the end rather than entry by entry for a quarter of a million rows a day."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_index x ON x.indexrelid = "
+            "(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass "
+            "WHERE i.tablename = 'monitoring_rollup' AND NOT x.indisunique AND NOT x.indisprimary"
+        )
+        for name, definition in cursor.fetchall():
+            cursor.execute(
+                "INSERT INTO bench_seed VALUES (%s, %s) ON CONFLICT DO NOTHING", [f"index {name}", definition]
+            )
+            cursor.execute(f'DROP INDEX "{name}"')
+
+
+def rollup_indexes_built() -> bool:
+    """Build again the indexes `rollup_indexes_dropped` dropped (also after a crash)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key, value FROM bench_seed WHERE key LIKE 'index %%'")
+        dropped = cursor.fetchall()
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        for key, definition in dropped:
+            cursor.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+            cursor.execute("DELETE FROM bench_seed WHERE key = %s", [key])
+        cursor.execute("RESET maintenance_work_mem")
+    return bool(dropped)
 
 
 @dataclass(frozen=True)
