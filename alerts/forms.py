@@ -8,6 +8,7 @@ import kinds
 from accounts.models import AwsAccount
 from monitoring.models import Project, Resource
 from monitoring.selectors import live_resources
+from web.widgets import LazyChoices, LongSelectMultiple
 
 from . import metrics as alert_metrics
 from .bounds import (
@@ -29,7 +30,7 @@ class RuleForm(forms.ModelForm):
             "target_project", "target_resources", "error_kinds", "finding_severity", "max_notifications_per_hour",
             "min_interval_minutes", "channels",
         ]  # fmt: skip
-        widgets = {"channels": forms.CheckboxSelectMultiple}
+        widgets = {"channels": forms.CheckboxSelectMultiple, "target_resources": LongSelectMultiple}
         help_texts = {
             "window_minutes": f"Minutes per window; window × evaluation periods at most {MAX_SPAN_MINUTES // 1440} days.",
             "evaluation_periods": f"N: how many recent windows to look at (1 to {MAX_EVALUATION_PERIODS}).",
@@ -58,6 +59,15 @@ class RuleForm(forms.ModelForm):
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = queryset
+        # The options of every resource, read as (id, kind, name) rows: the label is the
+        # resource's str (its kind's label and its name).
+        resources = scoped["target_resources"]
+        self.fields["target_resources"].widget.choices = LazyChoices(
+            lambda: [
+                (pk, f"{kinds.labels().get(kind, kind)} {name}")
+                for pk, kind, name in resources.values_list("pk", "kind", "name")
+            ]
+        )
         self.fields["error_kinds"] = forms.MultipleChoiceField(
             choices=[("error", "Errors"), ("timeout", "Timeouts"), ("out_of_memory", "Out of memory")],
             required=False,

@@ -2,26 +2,44 @@
 
     .venv/bin/python -m devtools.devservices run -- \
         .venv/bin/python benchmarks/pages.py [--functions 1000|10000] [--invocations 10000000] [--days 30] \
-        [--requests 20] [--seed-only]
+        [--ingested 1000] [--requests 20] [--seed-only]
 
 Seeds, in a database of its own per profile (`<name>_pages_<functions>`), one organisation
 with N functions (a tenth of them in a project) and M invocations spread evenly over the
-last D days:
+last D days. The last 24 hours (from the hour 24 hours ago, "the cut") of `--ingested`
+functions (1,000 by default: all of them at 1,000 functions, one in ten at 10,000) go
+**through the ingestion path** (`monitoring.store.invocations.invocations_store`, one call
+per function with its REPORT lines as Lambda writes them), so that their log lines, error
+groups and the rollups' deltas are what production writes. Everything else is written in
+bulk, day by day:
 
-- the older days in bulk: each day's rows COPY-ed into a table of their own, attached as
-  that day's partition (its indexes built once, not row by row), and the functions',
-  accounts' and project's hourly and daily rollups computed from those rows by the rollup
-  code itself (`monitoring.store.rollups.function_rollups_build` and `scope_rollups_build`,
-  the ingest path's figures);
-- the last day and a bit (from the hour 24 hours ago) **through the ingestion path**
-  (`monitoring.store.invocations.invocations_store`, REPORT lines as Lambda writes them), so
-  that log lines, error groups and the rollups' deltas are what production writes.
+- each day's rows (before the cut, of every function; after it, of the functions not
+  ingested) COPY-ed into a table of their own, attached as that day's partition (its
+  indexes built once, not row by row; so are the function rollups' indexes that no bulk
+  statement reads, dropped meanwhile and built again at the end);
+- the day's hourly and daily rollups of each function, of the account × region and of the
+  project computed from those rows by the rollup code itself, in one statement
+  (`monitoring.store.rollups.bulk_days_build`: the ingest path's SQL for the functions, and
+  the scopes' figures from the same groups of rows, so the same figures); the ingestion path
+  then updates them as in production.
 
-Seeding is resumable: a day already attached, a function already ingested, is skipped, and
-nothing is seeded when the database holds the requested volume. Then it runs the insights
-checks once (their page lists findings) and requests every page with a signed-in client,
-printing the median and p95 server time and the number of SQL queries of each. Goal: p95
-under 300 ms for every page, at 1,000 and at 10,000 functions.
+So at 10,000 functions, 33,000 of the last day's invocations and their 33,000 log lines
+come through the ingestion path, not 330,000: a store call of 33 invocations took 35 ms
+(measured on this data), most of it per call rather than per row, so ten thousand calls
+would take about six minutes on their own. The logs pages search those lines.
+
+Two days are built at a time on two connections while another process formats the next
+day's rows. Seeding is resumable: a day marked done, a function already ingested, is
+skipped, and nothing is seeded when the database holds the requested volume. It prints each
+day's time (storing the rows, function rollups, account and project rollups), the total,
+and how much of it the process spent stopped from outside (a shared machine). Then it runs
+the insights checks once (their page lists findings) and requests every page a user opens
+with a signed-in client (the overview at each period and for the project, the resources
+list, a function at each period with its executions, an execution, errors, the logs and
+their search, the service map, insights, alerts and the rule form, the account's settings,
+the API's lists), printing the median and p95 server time and the number of SQL queries of
+each, with the load average before and after. Goals: p95 under 300 ms for every page, and
+seeding 10 M invocations in under 10 minutes, at 1,000 and at 10,000 functions.
 """
 
 from __future__ import annotations
@@ -32,7 +50,7 @@ import random
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -52,6 +70,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--seed-only", action="store_true", help="seed (or finish seeding), measure nothing")
+    parser.add_argument(
+        "--ingested",
+        type=int,
+        default=1000,
+        help="functions whose last day goes through the ingestion path (the others' is written in bulk)",
+    )
     args = parser.parse_args()
 
     from common import bench_database  # same folder: the scratch database helper
@@ -110,6 +134,8 @@ def setup(args: argparse.Namespace) -> tuple[Any, Any, list[Any], datetime]:
         batch_size=2000,
     )  # fmt: skip
     project_create(organization=org, name="Team 0", tag_key="team", tag_value="t0", name_pattern="")
+    with connection.cursor() as cursor:  # the planner's statistics of the new functions, as autovacuum would gather
+        cursor.execute("ANALYZE monitoring_resource")
     functions = list(Resource.objects.filter(account=account).order_by("pk")[: args.functions])
     return org, account, functions, now
 
@@ -129,27 +155,37 @@ def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any],
             return
     print(
         f"seeding {args.invocations:,} invocations of {len(functions):,} functions over {args.days} days "
-        f"(bulk before {cut:%Y-%m-%d %H:%M}, ingestion path after)",
+        f"(bulk before {cut:%Y-%m-%d %H:%M}; after it, {min(args.ingested, len(functions)):,} functions "
+        "through the ingestion path, the others in bulk)",
         flush=True,
     )
     started = time.perf_counter()
-    bulk_days(account, functions, first_day, cut, per_second)
+    stopped = Stopped()
+    ingested = ingested_functions(functions, args.ingested)
+    bulk_days(account, functions, ingested, first_day, cut, now, per_second)
     with connection.cursor() as cursor:  # statistics of the new partitions, as autovacuum would gather
         cursor.execute("ANALYZE monitoring_invocation")
         cursor.execute("ANALYZE monitoring_rollup")
-    t = time.perf_counter()
-    from monitoring.store.rollups import projects_built, scope_rollups_build
+    from monitoring.store.rollups import projects_built
 
-    # The day of `cut` (and what a run cut short had ingested): from the function rollups.
-    scope_rollups_build(organization_id=org.pk, start=cut, end=now)
     projects_built(organization_id=org.pk)  # every bucket was just built
-    print(f"  account and project rollups of the last days: {time.perf_counter() - t:,.0f} s", flush=True)
-    ingest_recent(functions, cut, now, per_second)
-    with connection.cursor() as cursor:
+    ingest_recent(ingested, len(functions), cut, now, per_second)
+    t = time.perf_counter()
+    with connection.cursor() as cursor:  # what autovacuum would have done by now (visibility map, statistics)
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("INSERT INTO bench_seed VALUES ('done', 'yes') ON CONFLICT DO NOTHING")
+    print(f"  vacuum and analyze: {time.perf_counter() - t:,.0f} s", flush=True)
     total = Invocation.objects.filter(account_id=account.pk).count()
-    print(f"seeded {total:,} invocations in {time.perf_counter() - started:,.0f} s", flush=True)
+    elapsed = time.perf_counter() - started
+    print(
+        f"seeded {total:,} invocations in {elapsed:,.0f} s"
+        + (
+            f" ({stopped.seconds:,.0f} s of it stopped from outside: {elapsed - stopped.seconds:,.0f} s)"
+            if stopped.seconds
+            else ""
+        ),
+        flush=True,
+    )
 
     from insights.engine import insights_run
 
@@ -158,77 +194,191 @@ def seed(args: argparse.Namespace, org: Any, account: Any, functions: list[Any],
     print(f"insights run (findings for the insights page): {time.perf_counter() - t:,.1f} s", flush=True)
 
 
-def bulk_days(account: Any, functions: list[Any], first_day: datetime, cut: datetime, per_second: float) -> None:
-    """Each day before `cut`: its rows COPY-ed into a table of their own, attached as the
-    day's partition, and the day's function rollups computed from them; one transaction
-    per day, skipped when the partition is there (the hours of `cut`'s day before it go
-    into its partition with a plain COPY). Another process formats the next day's rows
-    meanwhile."""
-    from concurrent.futures import Future, ProcessPoolExecutor
+class Stopped:
+    """How long this process was stopped from outside (a SIGSTOP on a shared machine): a
+    thread that ticks every 0.2 s sees its ticks come late. Its threads only wait on the
+    database, so nothing else delays a tick by a second."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.seconds = 0.0
+        threading.Thread(target=self._tick, daemon=True).start()
+
+    def _tick(self) -> None:
+        last = time.monotonic()
+        while True:
+            time.sleep(0.2)
+            now = time.monotonic()
+            if now - last > 1.2:
+                self.seconds += now - last - 0.2
+            last = now
+
+
+def ingested_functions(functions: list[Any], n: int) -> list[Any]:
+    """The `n` functions whose last day goes through the ingestion path: ten consecutive
+    functions (one of each team) out of every `len / n` tens, so the project, the teams and
+    the benchmark's function page (the middle function) all hold some."""
+    if n >= len(functions):
+        return functions
+    stride = max(1, len(functions) // max(n, 1))
+    return [fn for i, fn in enumerate(functions) if (i // TEAMS) % stride == 0][:n]
+
+
+def bulk_days(
+    account: Any,
+    functions: list[Any],
+    ingested: list[Any],
+    first_day: datetime,
+    cut: datetime,
+    now: datetime,
+    per_second: float,
+) -> None:
+    """Every UTC day up to `now`, one at a time: its rows before `cut` (of every function)
+    and after it (of the functions not in `ingested`) COPY-ed into a table of their own,
+    attached as the day's partition (its indexes built once, not row by row), then the
+    day's function rollups and its account and project rollups computed from those rows by
+    the rollup code; the day is then marked done, and a resumed seed skips it. What the
+    ingestion path writes afterwards updates these rollups as it does in production (the
+    functions' hours and days recomputed, the change added to their account and projects).
+
+    Two days at a time, on two connections (the ATTACH in a short transaction of its own:
+    it locks the parent table against other ATTACHes until its commit); another process
+    formats the next day's rows meanwhile. The deferred foreign-key checks of the rollup
+    rows are skipped (session_replication_role = replica, as pg_restore's --disable-triggers
+    does): every resource id comes from the resource table, and checking a quarter of a
+    million rows a day at commit costs seconds."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 
     from django.db import connection, transaction
 
     from monitoring.pricing import price_for
     from monitoring.store.invocations import INVOCATION_COLUMNS
-    from monitoring.store.partitions import ensure_partitions, partition_name, partition_unique_index, partitions
-    from monitoring.store.rollups import function_rollups_build, scope_rollups_build
+    from monitoring.store.partitions import partition_name, partition_unique_index, partitions
+    from monitoring.store.rollups import bulk_days_build
 
     attached = {name for name, _ in partitions("monitoring_invocation")}
     with connection.cursor() as cursor:
         cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'bench_load_%%' AND relkind = 'r'")
         for (name,) in cursor.fetchall():  # a day a crash left half-loaded
             cursor.execute(f'DROP TABLE "{name}"')
-    todo: list[tuple[datetime, datetime]] = []
-    day = first_day
-    while day < cut:
-        end = min(day + timedelta(days=1), cut)
-        if not (end == day + timedelta(days=1) and partition_name("monitoring_invocation", day.date()) in attached):
-            todo.append((day, end))
-        day = end
-
+        cursor.execute("SELECT key FROM bench_seed WHERE key LIKE 'bulk %%'")
+        done = {key for (key,) in cursor.fetchall()}
     price = price_for(REGION, "arm64")
     spec = Day(
         INVOCATION_COLUMNS, price.gb_second, price.per_request, account.organization_id, account.pk,
         [fn.pk for fn in functions],
     )  # fmt: skip
+    in_path = {fn.pk for fn in ingested}
+    rest = replace(spec, ids=[pk for pk in spec.ids if pk not in in_path])
+    # Each day: its pieces (whose rows, from, to).
+    todo: list[tuple[datetime, list[tuple[Day, datetime, datetime]]]] = []
+    day = first_day
+    while day < now:
+        after = day + timedelta(days=1)
+        pieces = [(spec, day, min(after, cut))] if day < cut else []
+        if rest.ids and after > cut:
+            pieces.append((rest, max(day, cut), min(after, now)))
+        if pieces and f"bulk {day.isoformat()}" not in done:
+            todo.append((day, pieces))
+        day = after
 
-    def rows_of(start: datetime, end: datetime) -> Future[list[str]]:
-        n = round(per_second * (end - start).total_seconds())
-        return pool.submit(day_rows, spec, start, end, n, int(start.timestamp()), _reserve_ids(n).start)
+    def rows_of(pieces: list[tuple[Day, datetime, datetime]]) -> Future[list[str]]:
+        jobs = []
+        for part, start, end in pieces:
+            n = round(per_second * (end - start).total_seconds() * len(part.ids) / len(spec.ids))
+            jobs.append((part, start, end, n, int(start.timestamp()), _reserve_ids(n).start))
+        return pool.submit(pieces_rows, jobs)
 
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        upcoming = rows_of(*todo[0]) if todo else None
-        for i, (day, end) in enumerate(todo):
-            t = time.perf_counter()
-            assert upcoming is not None
-            rows = upcoming.result()
-            upcoming = rows_of(*todo[i + 1]) if i + 1 < len(todo) else None
-            name = partition_name("monitoring_invocation", day.date())
-            with transaction.atomic(), connection.cursor() as cursor:
-                if end == day + timedelta(days=1):
+    def load(day: datetime, rows: list[str], waited: float) -> None:
+        t = time.perf_counter()
+        after = day + timedelta(days=1)
+        name = partition_name("monitoring_invocation", day.date())
+        try:
+            if name not in attached:
+                with transaction.atomic(), connection.cursor() as cursor:
                     load = f"bench_load_{day:%Y%m%d}"
                     cursor.execute(f'CREATE TABLE "{load}" (LIKE monitoring_invocation INCLUDING DEFAULTS)')
                     copy(cursor, load, rows)
                     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the indexes ATTACH builds
                     cursor.execute(
                         f'ALTER TABLE monitoring_invocation ATTACH PARTITION "{load}" '
-                        f"FOR VALUES FROM ('{day.date().isoformat()}') TO ('{end.date().isoformat()}')"
+                        f"FOR VALUES FROM ('{day.date().isoformat()}') TO ('{after.date().isoformat()}')"
                     )
                     cursor.execute(f'ALTER TABLE "{load}" RENAME TO "{name}"')
                     partition_unique_index(cursor, "monitoring_invocation", name)
-                else:
-                    ensure_partitions("monitoring_invocation", [day.date()])
-                    cursor.execute(
-                        "SELECT 1 FROM monitoring_invocation WHERE account_id = %s AND started_at >= %s "
-                        "AND started_at < %s LIMIT 1",
-                        [account.pk, day, end],
-                    )
-                    if cursor.fetchone() is None:
-                        copy(cursor, "monitoring_invocation", rows)
-                function_rollups_build(start=day, end=end)
-                if end == day + timedelta(days=1):  # a whole day: its account and project rollups from its rows
-                    scope_rollups_build(organization_id=account.organization_id, start=day, end=end, from_raw=True)
-            print(f"  {day:%Y-%m-%d}: {len(rows):,} invocations in bulk, {time.perf_counter() - t:,.1f} s", flush=True)
+            loaded = time.perf_counter()
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+                # The whole day: nothing else is stored in it yet (nor after `now`).
+                bulk_days_build(organization_id=account.organization_id, start=day, end=after)
+                built = time.perf_counter()
+                cursor.execute("INSERT INTO bench_seed VALUES (%s, 'yes')", [f"bulk {day.isoformat()}"])
+            print(
+                f"  {day:%Y-%m-%d}: {len(rows):,} invocations in bulk, {time.perf_counter() - t:,.1f} s "
+                f"(after waiting {waited:,.1f} s for its rows: stored {loaded - t:,.1f} s, rollups "
+                f"{built - loaded:,.1f} s, commit {time.perf_counter() - built:,.1f} s)",
+                flush=True,
+            )
+        finally:
+            connection.close()  # this thread's own
+
+    if todo:
+        rollup_indexes_dropped()
+    with ProcessPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=2) as threads:
+        upcoming = rows_of(todo[0][1]) if todo else None
+        running: set[Future[None]] = set()
+        for i, (day, _) in enumerate(todo):
+            if len(running) >= 2:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    f.result()
+            t = time.perf_counter()
+            assert upcoming is not None
+            rows = upcoming.result()
+            waited = time.perf_counter() - t
+            upcoming = rows_of(todo[i + 1][1]) if i + 1 < len(todo) else None
+            running.add(threads.submit(load, day, rows, waited))
+            del rows
+        for f in running:
+            f.result()
+    t = time.perf_counter()
+    if rollup_indexes_built():
+        print(f"  the function rollups' other indexes built again: {time.perf_counter() - t:,.1f} s", flush=True)
+
+
+def rollup_indexes_dropped() -> None:
+    """Drop the function rollups' indexes that no bulk statement needs (all but the primary
+    key and the unique index the upserts conflict on), their definitions kept in bench_seed:
+    built once at the end rather than entry by entry for a quarter of a million rows a day."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_index x ON x.indexrelid = "
+            "(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass "
+            "WHERE i.tablename = 'monitoring_rollup' AND NOT x.indisunique AND NOT x.indisprimary"
+        )
+        for name, definition in cursor.fetchall():
+            cursor.execute(
+                "INSERT INTO bench_seed VALUES (%s, %s) ON CONFLICT DO NOTHING", [f"index {name}", definition]
+            )
+            cursor.execute(f'DROP INDEX "{name}"')
+
+
+def rollup_indexes_built() -> bool:
+    """Build again the indexes `rollup_indexes_dropped` dropped (also after a crash)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key, value FROM bench_seed WHERE key LIKE 'index %%'")
+        dropped = cursor.fetchall()
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        for key, definition in dropped:
+            cursor.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+            cursor.execute("DELETE FROM bench_seed WHERE key = %s", [key])
+        cursor.execute("RESET maintenance_work_mem")
+    return bool(dropped)
 
 
 @dataclass(frozen=True)
@@ -241,6 +391,11 @@ class Day:
     organization_id: int
     account_id: int
     ids: list[int]  # the functions
+
+
+def pieces_rows(jobs: list[tuple[Day, datetime, datetime, int, int, int]]) -> list[str]:
+    """The rows of one day's pieces (`day_rows`' arguments each)."""
+    return [row for job in jobs for row in day_rows(*job)]
 
 
 def day_rows(day_spec: Day, start: datetime, end: datetime, n: int, seed: int, first_id: int) -> list[str]:
@@ -321,9 +476,9 @@ def copy(cursor: Any, table: str, rows: list[str]) -> None:
             pipe.write(("\n".join(rows[i : i + 20_000]) + "\n").encode())
 
 
-def ingest_recent(functions: list[Any], cut: datetime, now: datetime, per_second: float) -> None:
-    """[cut, now) through the ingestion path, one store call per function (a function
-    already holding rows after `cut` is skipped)."""
+def ingest_recent(functions: list[Any], of: int, cut: datetime, now: datetime, per_second: float) -> None:
+    """[cut, now) of these functions (of `of` in all) through the ingestion path, one store
+    call per function (a function already holding rows after `cut` is skipped)."""
     from monitoring.models import Invocation
     from monitoring.parsing.lambda_logs import parse_events
     from monitoring.store.invocations import invocations_store
@@ -334,7 +489,7 @@ def ingest_recent(functions: list[Any], cut: datetime, now: datetime, per_second
     todo = [fn for fn in functions if fn.pk not in done]
     if not todo:
         return
-    per_fn = max(1, round(per_second * (now - cut).total_seconds() / len(functions)))
+    per_fn = max(1, round(per_second * (now - cut).total_seconds() / of))
     print(f"  ingesting {per_fn * len(todo):,} invocations of the last day through the ingestion path…", flush=True)
     started, stored = time.perf_counter(), 0
     span_ms = int((now - cut).total_seconds() * 1000) - 60_000
@@ -397,20 +552,37 @@ def measure(args: argparse.Namespace, org: Any, account: Any, functions: list[An
         "overview 7d": "/?period=7d",
         "overview 30d": "/?period=30d",
         "overview 24h project": f"/?period=24h&project={project.pk}",
+        "overview 30d project": f"/?period=30d&project={project.pk}",
         "resources p1": "/resources/",
         "resources p7": "/resources/?page=7",
+        "resources project": f"/resources/?project={project.pk}",
+        "resources search": f"/resources/?q={fn.name[:-1]}",
+        "function 1h": f"/resources/{fn.pk}/?period=1h",
         "function 24h": f"/resources/{fn.pk}/?period=24h",
         "function 7d": f"/resources/{fn.pk}/?period=7d",
+        "function 30d": f"/resources/{fn.pk}/?period=30d",
         "executions (timeouts)": f"/resources/{fn.pk}/?period=7d&status=timeout",
         "execution": f"/invocations/{inv.pk}/" if inv else "/",
         "errors": "/errors/",
         "error group": f"/errors/{group.pk}/" if group else "/errors/",
         "logs 1h": "/logs/?period=1h",
         "logs 24h search": "/logs/?period=24h&q=timeout",
+        "logs 24h function": f"/logs/?period=24h&function={fn.pk}",
+        "logs results 24h": "/logs/results/?period=24h&q=timeout&search=bench-search-0001",
+        "service map": "/service-map/",
         "insights": "/insights/",
+        "insights checks": "/insights/checks/",
         "alerts": "/alerts/",
+        "alert rule new": "/alerts/rules/new/",
+        "settings aws account": f"/settings/aws/{account.pk}/",
         "api overview 24h": "/api/v1/overview?period=24h",
+        "api overview 30d proj": f"/api/v1/overview?period=30d&project={project.pk}",
+        "api resources": "/api/v1/resources",
+        "api resource": f"/api/v1/resources/{fn.pk}",
         "api invocations": f"/api/v1/invocations?resource={fn.pk}&period=24h",
+        "api error groups": "/api/v1/error-groups",
+        "api anomalies": "/api/v1/anomalies",
+        "api accounts": "/api/v1/accounts",
     }
     total = Invocation.objects.filter(account_id=account.pk).count()
     lines = LogLine.objects.filter(account_id=account.pk).count()

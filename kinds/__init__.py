@@ -50,6 +50,17 @@ def choices() -> list[tuple[str, str]]:
     return [(k.id, k.label) for k in REGISTRY.values()]
 
 
+_LABELS: dict[str, str] = {}
+
+
+def labels() -> dict[str, str]:
+    """{id: label} of every kind, kept until a kind is registered."""
+    if len(_LABELS) != len(REGISTRY):
+        _LABELS.clear()
+        _LABELS.update(choices())
+    return _LABELS
+
+
 def required_actions() -> dict[str, str]:
     """Every IAM action the read-only role grants, with why: the kinds' describers', then
     the kind-independent ones (logs, metrics). The CloudFormation template and the README

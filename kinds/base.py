@@ -210,7 +210,11 @@ class Kind:
         return sum(len(spec.stats) for spec in self.metrics)
 
     def queries_for(self, resource: Any) -> int:
-        return sum(len(spec.stats) * len(self.dimension_sets(resource, spec)) for spec in self.metrics)
+        # A metric without a part dimension takes one set of dimensions: none to build.
+        return sum(
+            len(spec.stats) * (1 if spec.per is None else len(self.dimension_sets(resource, spec)))
+            for spec in self.metrics
+        )
 
     @property
     def polled_series(self) -> tuple[str, ...]:

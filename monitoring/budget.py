@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -50,32 +50,64 @@ def _activity(account: AwsAccount, resources: list[Resource], now: datetime) -> 
 
 @dataclass
 class PlanInputs:
-    resources: list[Resource]
+    resources: list[Any]  # Resource instances, or PlanRow for kinds whose queries need no configuration
     polled: list[Polled]
     fixed_usd: float
     fixed_parts: list[tuple[str, float]] = field(default_factory=list)  # (what, USD a month)
 
 
-def plan_inputs(account: AwsAccount, now: datetime | None = None, *, stored_activity: bool = False) -> PlanInputs:
+PLAN_FIELDS = (
+    "id", "organization_id", "account_id", "region", "kind", "arn", "name", "config", "poll_multiplier", "poll_activity",
+)  # fmt: skip
+
+
+class PlanRow(NamedTuple):
+    """What the plan reads of a resource, without a model instance (`plan_inputs`' rows)."""
+
+    pk: int
+    kind: str
+    name: str
+    region: str
+    poll_multiplier: int
+    poll_activity: float | None
+
+
+def plan_inputs(
+    account: AwsAccount, now: datetime | None = None, *, stored_activity: bool = False, rows: bool = False
+) -> PlanInputs:
     """The resources collected in the account's regions, each with its queries, base interval
     and activity (read from the last day's metric points, or the one the plan in effect was
     made on), and what no metrics interval changes: the logs step's Invocations query (one
     metric per function per log poll, in every region) and the account-level series."""
     now = now or timezone.now()
-    resources = list(
-        Resource.objects.filter(account=account, gone_at=None, kind__in=kinds.ids(), region__in=account.regions)
-    )
+    # Only what the plan reads. A kind whose metrics have no part dimension takes the same
+    # queries for every resource: its configuration (a JSON document to decode per resource,
+    # ten thousand of them for as many functions) is not read.
+    parted = [k for k in kinds.ids() if any(spec.per is not None for spec in kinds.get(k).metrics)]
+    collected = Resource.objects.filter(account=account, gone_at=None, kind__in=kinds.ids(), region__in=account.regions)
+    same_queries = collected.exclude(kind__in=parted)
+    resources: list[Any] = [
+        *collected.filter(kind__in=parted).only(*PLAN_FIELDS),
+        # `rows`: for a reader of these figures only (no model instance to save).
+        *(
+            (PlanRow(*row) for row in same_queries.values_list(*PlanRow._fields))
+            if rows
+            else same_queries.only(*(f for f in PLAN_FIELDS if f != "config"))
+        ),
+    ]
+    resources.sort(key=lambda r: (r.kind, r.name))  # the model's order, as one query gave it
     if stored_activity:
         activity = {r.pk: r.poll_activity or 0.0 for r in resources}
     else:
         activity = _activity(account, resources, now)
+    per_kind = {k: (kinds.get(k).queries_per_resource, poll_interval(account, k)) for k in {r.kind for r in resources}}
     polled = [
         Polled(
             resource_id=r.pk,
             name=r.name,
             kind=r.kind,
-            queries=kinds.get(r.kind).queries_for(r),
-            base_seconds=poll_interval(account, r.kind),
+            queries=kinds.get(r.kind).queries_for(r) if r.kind in parted else per_kind[r.kind][0],
+            base_seconds=per_kind[r.kind][1],
             activity=activity.get(r.pk, 0.0),
         )
         for r in resources
@@ -133,7 +165,7 @@ def budget_view(account: AwsAccount) -> dict[str, Any]:
     """What the account page's cost section shows: the budget, the projection at the base
     intervals and with the plan in effect, what no interval changes, and the resources
     polled less often with their activity and interval."""
-    inputs = plan_inputs(account, stored_activity=True)
+    inputs = plan_inputs(account, stored_activity=True, rows=True)
     stored = {r.pk: r for r in inputs.resources}
     planned = inputs.fixed_usd + sum(p.monthly_usd(stored[p.resource_id].poll_multiplier) for p in inputs.polled)
     base = inputs.fixed_usd + sum(p.monthly_usd() for p in inputs.polled)
@@ -152,6 +184,9 @@ def budget_view(account: AwsAccount) -> dict[str, Any]:
                 }
             )
     slowed.sort(key=lambda row: (-row["multiplier"], row["activity"] or 0, row["resource"].name))
+    shown = Resource.objects.in_bulk([row["resource"].pk for row in slowed])  # the page links them
+    for row in slowed:
+        row["resource"] = shown.get(row["resource"].pk, row["resource"])
     budget = float(account.cloudwatch_budget_usd) if account.cloudwatch_budget_usd is not None else None
     return {
         "budget_usd": budget,

@@ -50,7 +50,9 @@ class Resource(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.name}"
+        # get_kind_display() without normalising the choices again on every call (a tenth of
+        # a millisecond each: a second for a list of ten thousand resources).
+        return f"{kinds.labels().get(self.kind, self.kind)} {self.name}"
 
     @property
     def details(self) -> str:
@@ -258,9 +260,24 @@ class Rollup(RollupFigures):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="rollups")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["resource", "period", "bucket"], name="rollup_unique_bucket")]
-        # Covering what the top lists sum over every function of a period: read from the
-        # index alone, not from rows three histograms wide.
+        # Covering what the top lists sum, both ways: of some functions (a project's), from
+        # this one; of every function of an organisation, from the next. Read from the index
+        # alone, not from rows three histograms wide.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "period", "bucket"],
+                name="rollup_unique_bucket",
+                include=[
+                    "organization_id",
+                    "account_id",
+                    "errors",
+                    "duration_sum_ms",
+                    "duration_count",
+                    "cost_usd",
+                    "cold_starts",
+                ],
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["organization_id", "period", "bucket"],

@@ -28,6 +28,7 @@ from accounts.roles import Action
 from accounts.selectors import aws_accounts_of
 from kinds import Section, lambda_function
 from web import marks, panels, params
+from web.widgets import options_html
 
 from . import dashboard, resource_page, services, trace_figures
 from .forms import ProjectForm
@@ -445,9 +446,14 @@ def logs(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"nav": "logs", "periods": ["1h", "24h", "7d", "30d"]}
     if organization.aws_accounts.exists():
         context.update(_log_results(request, organization))
+        search = context["search"]
         context.update(
             {
-                "functions": functions_of(organization),
+                # Written directly: a template loop over ten thousand functions takes a tenth of a second.
+                "function_options": options_html(
+                    functions_of(organization).values_list("pk", "name"),
+                    {str(search.resource)} if search.resource else set(),
+                ),
                 "projects": projects_of(organization),
                 "statuses": InvocationStatus.choices,
             }

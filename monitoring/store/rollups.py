@@ -156,7 +156,12 @@ _SOURCE_COLUMNS = [
 
 
 def _from_raw_sql(
-    where: str, *, days: bool = False, level: Level = FUNCTION_LEVEL, table: str = "monitoring_invocation"
+    where: str,
+    *,
+    days: bool = False,
+    level: Level = FUNCTION_LEVEL,
+    table: str = "monitoring_invocation",
+    then: str = "",
 ) -> str:
     """Hourly rollups of the invocations `where` selects in `table` (the raw ones, or
     `rollups_import`'s staging table), at `level` (per function by default), upserted; with `days`, their days too, merged from those hours in the same
@@ -218,7 +223,7 @@ def _from_raw_sql(
         f"SELECT {key_list}, day, {pivot()} FROM (SELECT {key_list}, date_trunc('day', bucket) AS day, kind, "
         f"idx, sum(n) AS n FROM h GROUP BY {group_by}, {n_keys + 2}, {n_keys + 3}) x GROUP BY {group_by}"
     )
-    return f"{head}, hourly AS ({hourly})\n{upsert.format(select=rows('day', 'day', day_agg, day_hist))}"
+    return f"{head}, hourly AS ({hourly}){then}\n{upsert.format(select=rows('day', 'day', day_agg, day_hist))}"
 
 
 _EMPTY = "'{}'::jsonb"
@@ -782,6 +787,96 @@ def projects_built(*, organization_id: int) -> None:
 
 _ORG_DAY_RAW = "i.organization_id = %(org)s AND i.started_at >= %(start)s AND i.started_at < %(end)s"
 _ACCOUNT_FROM_RAW = _from_raw_sql(_ORG_DAY_RAW, days=True, level=ACCOUNT_LEVEL)
+
+
+def _scope_from_groups_sql(name: str, table: str, keys: dict[str, str], join: str = "") -> str:
+    """Data-modifying CTEs that upsert a scope's hourly and daily rollups from the function
+    groups of `_from_raw_sql` (agg: figures per function and hour; h: histogram entries per
+    function, hour, histogram and bucket index), in the same statement: counts and sums
+    added, maxima of maxima, histogram entries added, so the figures of the raw rows. `keys`:
+    the scope's key columns, as expressions over a function group x, its function res and
+    what `join` adds; only the organisation %(org)s's functions count."""
+    names = list(keys)
+    selected = ", ".join(f"{expression} AS {key}" for key, expression in keys.items())
+    n = len(names)
+    by = ", ".join(str(k + 1) for k in range(n + 1))
+    figures = [*ADDED, *MAXES]
+    kinds = list(HISTOGRAMS)
+    source = f"JOIN monitoring_resource res ON res.id = x.resource_id {join} WHERE res.organization_id = %(org)s"
+
+    def pivot(groups: str, bucket: str) -> str:
+        return (
+            f"SELECT {', '.join(names)}, {bucket} AS bucket, "
+            + ", ".join(f"jsonb_object_agg(idx::text, n) FILTER (WHERE kind = {k}) AS {h}" for k, h in enumerate(kinds))
+            + f" FROM {groups} GROUP BY {by}"
+        )
+
+    def upsert(period: str, agg: str, hist: str) -> str:
+        select = (
+            f"SELECT a.organization_id, {', '.join(f'a.{k}' for k in names)}, '{period}', a.bucket, "
+            f"{', '.join(f'a.{c}' for c in figures)}, {', '.join(f'COALESCE(p.{h}, {_EMPTY})' for h in kinds)} "
+            f"FROM {agg} a LEFT JOIN ({hist}) p USING ({', '.join(names)}, bucket) "
+            f"ORDER BY {', '.join(f'a.{k}' for k in names)}, a.bucket"
+        )
+        return _upsert(table, ["organization_id", *names, "period", "bucket"], [*names, "period", "bucket"]).format(
+            select=select
+        )
+
+    merged = ", ".join(f"{MERGE[c].format('x')} AS {c}" for c in figures)
+    day_merged = ", ".join(f"{MERGE[c].format('y')} AS {c}" for c in figures)
+    days = (
+        f"(SELECT {', '.join(f'y.{k}' for k in names)}, date_trunc('day', y.bucket) AS bucket, "
+        f"min(y.organization_id) AS organization_id, {day_merged} FROM {name}_agg y GROUP BY {by})"
+    )
+    day_entries = (
+        f"(SELECT {', '.join(names)}, date_trunc('day', bucket) AS day, kind, idx, sum(n) AS n "
+        f"FROM {name}_h GROUP BY {by}, {n + 2}, {n + 3}) d"
+    )
+    return f""", {name}_agg AS MATERIALIZED (
+    SELECT {selected}, x.bucket, min(x.organization_id) AS organization_id, {merged}
+    FROM agg x {source} GROUP BY {by}
+), {name}_h AS MATERIALIZED (
+    SELECT {selected}, x.bucket, x.kind, x.idx, sum(x.n) AS n FROM h x {source} GROUP BY {by}, {n + 2}, {n + 3}
+), {name}_hourly AS ({upsert("hour", f"{name}_agg", pivot(f"{name}_h", "bucket"))}
+), {name}_daily AS ({upsert("day", days, pivot(day_entries, "day"))})"""
+
+
+_SCOPES_FROM_GROUPS = _scope_from_groups_sql(
+    "acc", "monitoring_accountrollup", {"account_id": "res.account_id", "region": "res.region"}
+) + _scope_from_groups_sql(
+    "proj",
+    "monitoring_projectrollup",
+    {"project_id": "m.project_id"},
+    "JOIN unnest(%(projects)s::bigint[], %(members)s::bigint[]) AS m(project_id, resource_id) "
+    "ON m.resource_id = x.resource_id",
+)
+_BULK_DAYS_WITH_SCOPES = _from_raw_sql(_BULK_WHERE, days=True, then=_SCOPES_FROM_GROUPS)
+
+
+def bulk_days_build(*, organization_id: int, start: datetime, end: datetime) -> None:
+    """For whole days written in bulk whose raw rows are all there (a benchmark's, a
+    migration's), in one statement per call: every function's hourly and daily rollups of
+    [start, end) (`function_rollups_build`'s SQL), and the organisation's account × region
+    and project rollups of those days from the same groups of raw rows (the figures
+    `scope_rollups_build` computes from them, without reading the rows again). Replaces
+    the scope rows of those days; holds the organisation's lock exclusively like a project
+    build; marks no project current (see `projects_built`)."""
+    start, end = _day(start), _day(end - timedelta(microseconds=1)) + timedelta(days=1)
+    projects, members = [], []
+    for project in Project.objects.filter(organization_id=organization_id):
+        for pk in project.resources().values_list("pk", flat=True):
+            projects.append(project.pk)
+            members.append(pk)
+    window: dict[str, Any] = {"org": organization_id, "start": start, "end": end}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_ORGANIZATION, _key(organization_id)])
+        cursor.execute(BULK_WORK_MEM)
+        for scope_table in ("monitoring_accountrollup", "monitoring_projectrollup"):
+            cursor.execute(
+                f"DELETE FROM {scope_table} WHERE organization_id = %(org)s AND bucket >= %(start)s AND bucket < %(end)s",
+                window,
+            )
+        cursor.execute(_BULK_DAYS_WITH_SCOPES, {**window, "projects": projects, "members": members})
 
 
 # --- Imported history: rollups of invocations whose raw rows are not kept --------------------

@@ -375,3 +375,35 @@ def test_scope_rollups_rebuilt_from_raw_rows_or_from_function_rollups_are_the_sa
     scope_rollups_build(organization_id=owner.organization.pk, start=first, end=end)
     assert_scopes_sum_their_functions(owner.organization)
     _same({(a.account_id, a.region, a.period, a.bucket): _figures(a) for a in AccountRollup.objects.all()}, from_raw)
+
+
+def test_whole_days_built_in_one_pass_equal_function_then_scope_rollups_from_raw_rows(owner: Any, fleet: Any) -> None:
+    """`bulk_days_build` (a benchmark's bulk days) gives every function, account × region and
+    project the rollups that ingestion kept for them, and that the two separate builds give;
+    another organisation's scopes are left alone."""
+    from monitoring.store.rollups import bulk_days_build, projects_built
+
+    other = Organization.objects.create(name="Other")
+    elsewhere = function(aws_account_start(organization=other, name="Else"), "else")
+    traffic({**fleet["fns"], "else": elsewhere}, hours=40)
+    kept = {(r.resource_id, r.period, r.bucket): _figures(r) for r in Rollup.objects.all()}
+    others = {(a.account_id, a.region, a.period, a.bucket): _figures(a) for a in AccountRollup.objects.all()}
+    others = {k: v for k, v in others.items() if k[0] == elsewhere.account_id}
+    Rollup.objects.filter(organization_id=owner.organization.pk).delete()
+    AccountRollup.objects.filter(organization_id=owner.organization.pk).delete()
+    ProjectRollup.objects.all().delete()
+
+    first = (NOW - timedelta(hours=40)).replace(hour=0, minute=0)
+    bulk_days_build(organization_id=owner.organization.pk, start=first, end=NOW + timedelta(hours=1))
+    projects_built(organization_id=owner.organization.pk)
+
+    _same({(r.resource_id, r.period, r.bucket): _figures(r) for r in Rollup.objects.all()}, kept)
+    assert_scopes_sum_their_functions(owner.organization)
+    assert ProjectRollup.objects.filter(project=fleet["project"]).exists()
+    _same(
+        {
+            (a.account_id, a.region, a.period, a.bucket): _figures(a)
+            for a in AccountRollup.objects.filter(account_id=elsewhere.account_id)
+        },
+        others,
+    )
