@@ -252,7 +252,12 @@ def main() -> int:
             # Connected afresh: every run collects the same accounts from nothing.
             for old in AwsAccount.objects.filter(organization=org):
                 aws_account_remove(account=old)
-            for pattern in (*(f"{q}*" for q in QUEUES), "unacked*", "dashbird:lock:collect:*", "dashbird:usage*"):
+            # Cached assumed-role credentials too: they are keyed by account id and role, which
+            # a rerun's fresh database hands out again, and the sandbox of an earlier run (a
+            # moto server since stopped) issued them: moto answers unknown keys as its default
+            # account, whose listings are empty, where AWS would refuse them.
+            patterns = (*(f"{q}*" for q in QUEUES), "unacked*", "dashbird:lock:collect:*", "dashbird:usage*")
+            for pattern in (*patterns, "dashbird:aws:creds:*"):
                 for key in client.scan_iter(pattern):
                     client.delete(key)
             now = datetime.now(UTC)
