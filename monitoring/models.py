@@ -253,6 +253,10 @@ class RollupFigures(models.Model):
         abstract = True
 
 
+# What the top lists sum: the rollup indexes carry them (Rollup.Meta).
+TOP_LIST_FIGURES = ["errors", "duration_sum_ms", "duration_count", "cost_usd", "cold_starts"]
+
+
 class Rollup(RollupFigures):
     """Per function per hour (and per day): what long windows read instead of raw invocations."""
 
@@ -267,29 +271,13 @@ class Rollup(RollupFigures):
             models.UniqueConstraint(
                 fields=["resource", "period", "bucket"],
                 name="rollup_unique_bucket",
-                include=[
-                    "organization_id",
-                    "account_id",
-                    "errors",
-                    "duration_sum_ms",
-                    "duration_count",
-                    "cost_usd",
-                    "cold_starts",
-                ],
+                include=["organization_id", "account_id", *TOP_LIST_FIGURES],
             )
         ]
         indexes = [
             models.Index(
                 fields=["organization_id", "period", "bucket"],
-                include=[
-                    "resource",
-                    "account_id",
-                    "errors",
-                    "duration_sum_ms",
-                    "duration_count",
-                    "cost_usd",
-                    "cold_starts",
-                ],
+                include=["resource", "account_id", *TOP_LIST_FIGURES],
                 name="rollup_org_time_covering",
             )
         ]
