@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The compiled parts of ingestion (setup.py), built in place beside their Python references.
+COMPILED := $(VENV)/.compiled
+EXTENSIONS := monitoring/logsearch/_ckeys.c monitoring/store/_clines.c
 
 .PHONY: demo test lint typecheck pytest venv clean
 
@@ -12,14 +15,18 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $(STAMP)
 
-venv: $(STAMP)
+$(COMPILED): $(STAMP) setup.py $(EXTENSIONS)
+	$(PY) setup.py --quiet build_ext --inplace --build-temp var/build
+	@touch $(COMPILED)
+
+venv: $(COMPILED)
 
 ## Run the product locally: embedded or local PostgreSQL and Redis, web, worker and beat.
-demo: $(STAMP)
+demo: $(COMPILED)
 	$(PY) -m devtools.devservices demo
 
 ## Lint, type-check and run every test on real PostgreSQL and Redis.
-test: $(STAMP)
+test: $(COMPILED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m devtools.devservices run --redis-db 15 -- \

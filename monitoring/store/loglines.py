@@ -22,9 +22,16 @@ from operator import itemgetter
 from django.db import connection
 
 from monitoring.logsearch.keys import BLOCK_BYTES, BLOCK_LINES, block_keys, tsvector_binary
-from monitoring.parsing.lambda_logs import ParseResult
+from monitoring.parsing.lambda_logs import LogLine, ParseResult
 
 from .partitions import ensure_partitions
+
+try:
+    from ._clines import encode_lines as _encode_lines
+except ImportError:  # not built (`make venv` builds it): `lines_of_reference`, the same lines
+    _encode_lines = None
+
+COMPILED = _encode_lines is not None
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
 TRAILER = b"\xff\xff"
@@ -80,7 +87,36 @@ def _storable(value: str) -> bytes:
 def lines_of(
     result: ParseResult, invocation_id: dict[int, int], event_ids: dict[int, str], *, resource_id: int, account_id: int
 ) -> Lines:
-    """The lines of a parse that have an event id (their identity needs one), encoded."""
+    """The lines of a parse that have an event id (their identity needs one), encoded:
+    compiled where built (`_clines.encode_lines`), else `lines_of_reference`, the same."""
+    if _encode_lines is None:
+        return lines_of_reference(result, invocation_id, event_ids, resource_id=resource_id, account_id=account_id)
+    head = struct.pack(">hiqiq", len(LINE_COLUMNS), 8, resource_id, 8, account_id)
+    ms, messages, ids, tuples = _encode_lines(
+        _groups(result, invocation_id),
+        event_ids or None,
+        lambda part, stream: head + part + _text_field(stream[:512]),
+        _storable,
+    )
+    return Lines(ms, messages, ids, tuples)
+
+
+def _groups(result: ParseResult, invocation_id: dict[int, int]) -> list[tuple[bytes, list[LogLine]]]:
+    """The lines by invocation, each with what its lines share: the invocation's id (NULL
+    for one not stored) and request id, encoded."""
+    groups = [
+        ((NULL if (inv_id := invocation_id.get(id(inv))) is None else _int8_field(8, inv_id))
+         + _text_field(inv.request_id[:64]), inv.lines)
+        for inv in result.invocations
+    ]  # fmt: skip
+    groups.append((NULL + NULL, result.orphans))
+    return groups
+
+
+def lines_of_reference(
+    result: ParseResult, invocation_id: dict[int, int], event_ids: dict[int, str], *, resource_id: int, account_id: int
+) -> Lines:
+    """`lines_of` in Python: what the compiled version computes (the tests compare them)."""
     out = Lines()
     ms_add, messages_add, ids_add, tuples_add = (
         out.ms.append,
@@ -90,13 +126,7 @@ def lines_of(
     )
     head = struct.pack(">hiqiq", len(LINE_COLUMNS), 8, resource_id, 8, account_id)
     prefixes: dict[tuple[bytes, str], bytes] = {}
-    groups = [
-        ((NULL if (inv_id := invocation_id.get(id(inv))) is None else _int8_field(8, inv_id))
-         + _text_field(inv.request_id[:64]), inv.lines)
-        for inv in result.invocations
-    ]  # fmt: skip
-    groups.append((NULL + NULL, result.orphans))
-    for invocation_part, lines in groups:
+    for invocation_part, lines in _groups(result, invocation_id):
         for line in lines:
             eid = (event_ids.get(id(line)) or line.event_id) if event_ids else line.event_id
             if not eid:

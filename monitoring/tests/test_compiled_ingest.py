@@ -1,0 +1,100 @@
+"""The compiled parts of ingestion compute exactly what their Python references compute, on
+any input: the keys a block of log lines is found by (`_ckeys.block_keys`) and the binary
+COPY tuples of log lines (`_clines.encode_lines`). A difference would make a line
+unfindable by log search, or store it differently from the Python path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitoring.logsearch import keys
+from monitoring.parsing.lambda_logs import LogLine, ParsedInvocation, ParseResult
+from monitoring.store import loglines
+
+
+def test_make_venv_built_both_extensions() -> None:
+    # Without them ingestion still works, about a third slower (docs/architecture.md §6).
+    assert keys.COMPILED
+    assert loglines.COMPILED
+
+
+# Words that exercise every rule: camelCase tails, digits, numbers, non-ASCII letters,
+# characters cut at a key's length, NUL, a lone surrogate (a JSON "\ud800" decoded).
+PIECES = [
+    "Error", "KeyError", "aB", "xYzW", "123", "4567", "x1", "ab12cd", "REPORT", "RequestId:",
+    " ", "-", "_", ":", ".", "'", '"', "\t", "\n", "$LATEST", "Ä", "éé", "Ж", "中文", "😀", "a" * 120,
+    "中" * 40, "\x00", "\ud800", "0", "ßtraße",
+]  # fmt: skip
+texts = st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=30).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.binary(max_size=300), max_size=8))
+def test_block_keys_of_any_bytes_are_the_references(messages: list[bytes]) -> None:
+    assert keys.block_keys(messages) == keys.block_keys_reference(messages)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(texts, max_size=10))
+def test_block_keys_of_any_text_are_the_references(lines: list[str]) -> None:
+    messages = [loglines._storable(line) for line in lines]
+    assert keys.block_keys(messages) == keys.block_keys_reference(messages)
+
+
+def test_block_keys_refuses_what_is_not_bytes() -> None:
+    with pytest.raises(TypeError):
+        keys.block_keys(["text"])  # type: ignore[list-item]
+
+
+event_ids = st.none() | st.sampled_from(["", "e1", "e2"]) | st.text(max_size=80)
+log_lines = st.builds(
+    LogLine,
+    timestamp_ms=st.integers(min_value=0, max_value=253_402_300_799_999),
+    message=texts,
+    log_stream=st.sampled_from(["2026/11/26/[$LATEST]abc", "s" * 600, "strøm\x00"]),
+    event_id=event_ids,
+)
+
+
+def parse_result(invocations: list[list[LogLine]], orphans: list[LogLine]) -> ParseResult:
+    parsed = []
+    for n, lines in enumerate(invocations):
+        inv = ParsedInvocation(request_id=f"req-{n}" + "x" * (n * 10))
+        inv.lines = lines
+        parsed.append(inv)
+    return ParseResult(parsed, 0, orphans)
+
+
+def both(result: ParseResult, invocation_id: dict[int, int], ids: dict[int, str]) -> tuple[Any, Any]:
+    def outcome(function: Any) -> Any:
+        try:
+            lines = function(result, invocation_id, ids, resource_id=7, account_id=3)
+        except (UnicodeError, ValueError, OverflowError) as exc:
+            return type(exc).__mro__[1:3]  # the same kind of error
+        return (lines.ms, lines.messages, lines.event_ids, lines.tuples)
+
+    return outcome(loglines.lines_of), outcome(loglines.lines_of_reference)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.lists(log_lines, max_size=6), max_size=4), st.lists(log_lines, max_size=4), st.data())
+def test_encoded_lines_are_the_references(invocations: list[list[LogLine]], orphans: list[LogLine], data: Any) -> None:
+    result = parse_result(invocations, orphans)
+    stored = {id(inv): 1000 + n for n, inv in enumerate(result.invocations) if data.draw(st.booleans())}
+    every_line = [line for inv in result.invocations for line in inv.lines] + orphans
+    ids = {id(line): data.draw(st.sampled_from(["", "pushed-1", "p" * 70])) for line in every_line[:3]}
+    compiled, reference = both(result, stored, ids)
+    assert compiled == reference
+
+
+def test_a_line_stored_through_the_compiled_path_reads_back_as_written() -> None:
+    line = LogLine(1_764_000_000_123, "KeyError: 'user_id' \u00e9", "stream", "ev-1")
+    lines = loglines.lines_of(parse_result([[line]], []), {}, {}, resource_id=7, account_id=3)
+    (encoded,) = lines.tuples
+    assert lines.messages == ["KeyError: 'user_id' \u00e9".encode()]
+    assert encoded.endswith(len(lines.messages[0]).to_bytes(4, "big") + lines.messages[0])
+    assert ((1_764_000_000_123 - loglines.PG_EPOCH_MS) * 1000).to_bytes(8, "big") + b"\x00\x00\x00\x04ev-1" in encoded
