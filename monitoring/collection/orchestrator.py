@@ -51,6 +51,7 @@ from monitoring.collection.metrics import (
     build_queries,
     fetch,
 )
+from monitoring.gcpause import gc_paused
 from monitoring.models import Invocation, LogCheckpoint, MetricCheckpoint, Resource, Trace, TraceCheckpoint
 from monitoring.parsing.lambda_logs import ParseResult
 from monitoring.services import account_access_failed, account_access_ok, account_health_record
@@ -722,62 +723,65 @@ def collect_logs(
                 context.run, _read_one, client_for("logs"), fn, checkpoints.get(fn.pk), now, late_sweep
             )
 
-    try:
-        for i, fn in enumerate(due):
-            if progress is not None:
-                progress()
-            summary.functions_polled += 1
-            try:
-                read(i)
-                window = reads.pop(i).result()
-                read(i + 1)
-                _store_one(fn, checkpoints.get(fn.pk), window, summary)
-            except (ClientError, BotoCoreError) as exc:
-                code = error_code(exc) if isinstance(exc, ClientError) else ""
-                if code in logs_fetch.NOT_FOUND:
-                    log_checkpoint_read_to(
-                        resource=fn, end_ms=logs_fetch.ms(now)
-                    )  # no log group yet: the function has never logged
-                    continue
-                problem = explain(
-                    exc, service="logs", operation="FilterLogEvents", region=region, action="logs:FilterLogEvents"
-                )
-                if code in THROTTLED:
-                    left = len(due) - summary.functions_polled
+    # No collection between two log groups either: it would traverse the next group's
+    # parse, alive meanwhile (monitoring/gcpause.py); the run's cycles wait for its end.
+    with gc_paused():
+        try:
+            for i, fn in enumerate(due):
+                if progress is not None:
+                    progress()
+                summary.functions_polled += 1
+                try:
+                    read(i)
+                    window = reads.pop(i).result()
+                    read(i + 1)
+                    _store_one(fn, checkpoints.get(fn.pk), window, summary)
+                except (ClientError, BotoCoreError) as exc:
+                    code = error_code(exc) if isinstance(exc, ClientError) else ""
+                    if code in logs_fetch.NOT_FOUND:
+                        log_checkpoint_read_to(
+                            resource=fn, end_ms=logs_fetch.ms(now)
+                        )  # no log group yet: the function has never logged
+                        continue
+                    problem = explain(
+                        exc, service="logs", operation="FilterLogEvents", region=region, action="logs:FilterLogEvents"
+                    )
+                    if code in THROTTLED:
+                        left = len(due) - summary.functions_polled
+                        summary.problems.append(
+                            Problem(
+                                problem.kind,
+                                f"AWS throttled FilterLogEvents in {region} while reading {fn.name}; the {left} log "
+                                "group(s) after it wait for the next run, which resumes from each one's checkpoint.",
+                                "logs",
+                                "FilterLogEvents",
+                                region,
+                                code,
+                                resource=fn.name,
+                            )
+                        )
+                        summary.late_sweep = False
+                        break
+                    summary.late_sweep = False
+                    if all(p.operation != problem.operation or p.code != problem.code for p in summary.problems):
+                        summary.problems.append(problem)
+                except Exception as exc:
+                    # Not the data's fault (that is handled inside) and not AWS's: the database or a
+                    # bug. Report it with the function, keep the checkpoint, go on with the others.
+                    log.exception("logs of %s in %s could not be collected", fn.name, region)
+                    summary.late_sweep = False
                     summary.problems.append(
                         Problem(
-                            problem.kind,
-                            f"AWS throttled FilterLogEvents in {region} while reading {fn.name}; the {left} log "
-                            "group(s) after it wait for the next run, which resumes from each one's checkpoint.",
+                            "error",
+                            f"Could not collect the logs of {fn.name}: {type(exc).__name__}: {exc}"[:500],
                             "logs",
                             "FilterLogEvents",
                             region,
-                            code,
                             resource=fn.name,
                         )
                     )
-                    summary.late_sweep = False
-                    break
-                summary.late_sweep = False
-                if all(p.operation != problem.operation or p.code != problem.code for p in summary.problems):
-                    summary.problems.append(problem)
-            except Exception as exc:
-                # Not the data's fault (that is handled inside) and not AWS's: the database or a
-                # bug. Report it with the function, keep the checkpoint, go on with the others.
-                log.exception("logs of %s in %s could not be collected", fn.name, region)
-                summary.late_sweep = False
-                summary.problems.append(
-                    Problem(
-                        "error",
-                        f"Could not collect the logs of {fn.name}: {type(exc).__name__}: {exc}"[:500],
-                        "logs",
-                        "FilterLogEvents",
-                        region,
-                        resource=fn.name,
-                    )
-                )
-    finally:
-        reader.shutdown(wait=False, cancel_futures=True)
+        finally:
+            reader.shutdown(wait=False, cancel_futures=True)
     return summary
 
 
