@@ -16,7 +16,8 @@ $(STAMP): requirements.txt
 	@touch $(STAMP)
 
 $(COMPILED): $(STAMP) setup.py $(EXTENSIONS)
-	$(PY) setup.py --quiet build_ext --inplace --build-temp var/build
+	@$(PY) setup.py --quiet build_ext --inplace --build-temp var/build \
+		|| echo "!! no C compiler: ingestion runs its Python versions (the same results, slower)"
 	@touch $(COMPILED)
 
 venv: $(COMPILED)
