@@ -3,8 +3,7 @@ FROM python:3.11-slim-bookworm AS compiled
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY setup.py .
-COPY monitoring/logsearch/_ckeys.c monitoring/logsearch/
-COPY monitoring/store/_clines.c monitoring/store/
+COPY monitoring/_cingest.c monitoring/
 RUN pip install --no-cache-dir setuptools==80.9.0 && python setup.py --quiet build_ext --inplace
 
 # One image for web, worker and beat (docker-compose.yml picks the command).
@@ -22,8 +21,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY --chown=dashbird:dashbird . .
-COPY --from=compiled /src/monitoring/logsearch/*.so monitoring/logsearch/
-COPY --from=compiled /src/monitoring/store/*.so monitoring/store/
+COPY --from=compiled /src/monitoring/*.so monitoring/
 # collectstatic needs settings to load, not real services or secrets.
 RUN SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build \
     python manage.py collectstatic --noinput -v 0 \

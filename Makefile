@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The compiled parts of ingestion (setup.py), built in place beside their Python references.
 COMPILED := $(VENV)/.compiled
-EXTENSIONS := monitoring/logsearch/_ckeys.c monitoring/store/_clines.c
+EXTENSIONS := monitoring/_cingest.c
 
 .PHONY: demo test lint typecheck pytest venv clean
 

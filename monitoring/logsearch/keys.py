@@ -73,7 +73,7 @@ def key_of(word: bytes) -> bytes | None:
 
 def block_keys_reference(messages: Iterable[bytes]) -> list[bytes]:
     """The sorted keys of a block's lines (UTF-8): `key_of` each distinct word and each
-    camelCase tail, inlined. Ingestion runs the compiled `_ckeys.block_keys`, the same
+    camelCase tail, inlined. Ingestion runs the compiled `monitoring/_cingest.c`, the same
     function (the tests compare the two on arbitrary bytes), where it is built."""
     # One C-level pass splits and de-duplicates; Python only sees each distinct word once.
     words = set(b"\n".join(messages).translate(SEPARATORS).split())
@@ -93,7 +93,7 @@ def block_keys_reference(messages: Iterable[bytes]) -> list[bytes]:
 
 
 try:
-    from ._ckeys import block_keys as _compiled_block_keys
+    from monitoring._cingest import block_keys as _compiled_block_keys
 except ImportError:  # not built (`make venv` builds it): the same keys, about four times slower
     _compiled_block_keys = None
 

@@ -27,9 +27,10 @@ from monitoring.parsing.lambda_logs import LogLine, ParseResult
 from .partitions import ensure_partitions
 
 try:
-    from ._clines import encode_lines as _encode_lines
-except ImportError:  # not built (`make venv` builds it): `lines_of_reference`, the same lines
-    _encode_lines = None
+    from monitoring._cingest import encode_blocks as _encode_blocks
+    from monitoring._cingest import encode_lines as _encode_lines
+except ImportError:  # not built (`make venv` builds it): the Python references, the same rows
+    _encode_blocks = _encode_lines = None
 
 COMPILED = _encode_lines is not None
 
@@ -88,7 +89,7 @@ def lines_of(
     result: ParseResult, invocation_id: dict[int, int], event_ids: dict[int, str], *, resource_id: int, account_id: int
 ) -> Lines:
     """The lines of a parse that have an event id (their identity needs one), encoded:
-    compiled where built (`_clines.encode_lines`), else `lines_of_reference`, the same."""
+    compiled where built (`monitoring/_cingest.c`), else `lines_of_reference`, the same."""
     if _encode_lines is None:
         return lines_of_reference(result, invocation_id, event_ids, resource_id=resource_id, account_id=account_id)
     head = struct.pack(">hiqiq", len(LINE_COLUMNS), 8, resource_id, 8, account_id)
@@ -168,22 +169,24 @@ def copy_binary(table: str, columns: Sequence[str], chunks: Iterable[bytes]) -> 
         copy.write(TRAILER)
 
 
-def blocks_of(rows: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, int, int, list[bytes]]]:
+def blocks_of(
+    rows: Iterable[tuple[int, bytes]], *, block_lines: int = BLOCK_LINES, block_bytes: int = BLOCK_BYTES
+) -> Iterator[tuple[int, int, int, list[bytes]]]:
     """(first ms, last ms, lines, keys) of each block of (ms, message) rows: per UTC day,
-    in time order, at most BLOCK_LINES lines or BLOCK_BYTES of text each."""
+    in time order, at most `block_lines` lines or `block_bytes` of text each."""
     by_day: dict[int, list[tuple[int, bytes]]] = {}
     for row in rows:
         by_day.setdefault(row[0] // DAY_MS, []).append(row)
     for day in sorted(by_day):
         items = sorted(by_day[day], key=_ms)
-        for start in range(0, len(items), BLOCK_LINES):
-            chunk = items[start : start + BLOCK_LINES]
-            if sum(len(m) for _, m in chunk) <= BLOCK_BYTES:
+        for start in range(0, len(items), block_lines):
+            chunk = items[start : start + block_lines]
+            if sum(len(m) for _, m in chunk) <= block_bytes:
                 yield _block(chunk)
                 continue
             begin, size = 0, 0  # long lines: cut by size too
             for i, (_, message) in enumerate(chunk):
-                if i > begin and size + len(message) > BLOCK_BYTES:
+                if i > begin and size + len(message) > block_bytes:
                     yield _block(chunk[begin:i])
                     begin, size = i, 0
                 size += len(message)
@@ -197,13 +200,11 @@ def _block(items: list[tuple[int, bytes]]) -> tuple[int, int, int, list[bytes]]:
     return items[0][0], items[-1][0], len(items), block_keys([m for _, m in items])
 
 
-def blocks_store(*, resource_id: int, account_id: int, rows: Iterable[tuple[int, bytes]]) -> int:
-    """Index lines just stored: write their blocks. Returns how many blocks."""
-    return blocks_write(resource_id=resource_id, account_id=account_id, blocks=blocks_of(rows))
-
-
-def blocks_write(*, resource_id: int, account_id: int, blocks: Iterable[tuple[int, int, int, list[bytes]]]) -> int:
-    """Write (first ms, last ms, lines, keys) blocks with one binary COPY."""
+def block_tuples(
+    blocks: Iterable[tuple[int, int, int, list[bytes]]], *, resource_id: int, account_id: int
+) -> tuple[bytes, int, set[date]]:
+    """(first ms, last ms, lines, keys) blocks as binary COPY tuples: (the tuples, how many,
+    the days they start on)."""
     tuples = []
     days = set()
     for first, last, count, keys in blocks:
@@ -226,10 +227,46 @@ def blocks_write(*, resource_id: int, account_id: int, blocks: Iterable[tuple[in
             + _int4(len(tsv))
             + tsv
         )
-    if tuples:
+    return b"".join(tuples), len(tuples), days
+
+
+def blocks_encode(
+    ms: Sequence[int],
+    messages: Sequence[bytes],
+    *,
+    resource_id: int,
+    account_id: int,
+    block_lines: int = BLOCK_LINES,
+    block_bytes: int = BLOCK_BYTES,
+) -> tuple[bytes, int, set[date]]:
+    """The blocks of lines (`ms[i]`, `messages[i]`) as `block_tuples` encodes them, compiled
+    where built (`monitoring/_cingest.c`)."""
+    if _encode_blocks is None:
+        blocks = blocks_of(zip(ms, messages, strict=True), block_lines=block_lines, block_bytes=block_bytes)
+        return block_tuples(blocks, resource_id=resource_id, account_id=account_id)
+    payload, count, days = _encode_blocks(ms, messages, account_id, resource_id, block_lines, block_bytes)
+    return payload, count, {day_of(d * DAY_MS) for d in days}
+
+
+def blocks_store(*, resource_id: int, account_id: int, rows: Iterable[tuple[int, bytes]]) -> int:
+    """Index lines just stored, given as (ms, message) rows: write their blocks. Returns
+    how many blocks."""
+    rows = list(rows)
+    return _blocks_copy(
+        *blocks_encode([r[0] for r in rows], [r[1] for r in rows], resource_id=resource_id, account_id=account_id)
+    )
+
+
+def blocks_write(*, resource_id: int, account_id: int, blocks: Iterable[tuple[int, int, int, list[bytes]]]) -> int:
+    """Write (first ms, last ms, lines, keys) blocks with one binary COPY."""
+    return _blocks_copy(*block_tuples(blocks, resource_id=resource_id, account_id=account_id))
+
+
+def _blocks_copy(payload: bytes, count: int, days: set[date]) -> int:
+    if count:
         ensure_partitions("monitoring_logblock", days)
-        copy_binary("monitoring_logblock", BLOCK_COLUMNS, [b"".join(tuples)])
-    return len(tuples)
+        copy_binary("monitoring_logblock", BLOCK_COLUMNS, [payload])
+    return count
 
 
 def log_lines_store(
@@ -246,7 +283,7 @@ def log_lines_store(
     in; the others, or all with `recheck`, are checked against what is stored."""
     if not lines:
         return 0, 0
-    ensure_partitions("monitoring_logline", {day_of(ms) for ms in set(lines.ms)})
+    ensure_partitions("monitoring_logline", {day_of(d * DAY_MS) for d in {ms // DAY_MS for ms in lines.ms}})
     if new_after_ms is None or recheck:
         fresh: list[int] = []
         maybe_seen = list(range(len(lines)))
@@ -257,9 +294,11 @@ def log_lines_store(
         everything = len(fresh) == len(lines)
         copy_binary("monitoring_logline", LINE_COLUMNS, _chunks(lines.tuples, None if everything else fresh))
     stored = fresh + _insert_unseen(lines, maybe_seen)
-    blocks_store(
-        resource_id=resource_id, account_id=account_id, rows=[(lines.ms[i], lines.messages[i]) for i in stored]
-    )
+    if len(stored) == len(lines):  # every line (in another order, maybe: blocks sort them)
+        ms, messages = lines.ms, lines.messages
+    else:
+        ms, messages = [lines.ms[i] for i in stored], [lines.messages[i] for i in stored]
+    _blocks_copy(*blocks_encode(ms, messages, resource_id=resource_id, account_id=account_id))
     late = sum(1 for i in stored if lines.ms[i] <= new_after_ms) if new_after_ms else 0
     return len(stored), late
 

@@ -1,6 +1,6 @@
-"""The compiled parts of ingestion compute exactly what their Python references compute, on
-any input: the keys a block of log lines is found by (`_ckeys.block_keys`) and the binary
-COPY tuples of log lines (`_clines.encode_lines`). A difference would make a line
+"""The compiled parts of ingestion (monitoring/_cingest.c) compute exactly what their Python
+references compute, on any input: the keys a block of log lines is found by, the binary
+COPY tuples of log lines and those of their search blocks. A difference would make a line
 unfindable by log search, or store it differently from the Python path."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def test_make_venv_built_both_extensions() -> None:
     # Without them ingestion still works, with about a third more CPU (docs/architecture.md §6).
     assert keys.COMPILED
     assert loglines.COMPILED
+    assert loglines._encode_blocks is not None
 
 
 # Words that exercise every rule: camelCase tails, digits, numbers, non-ASCII letters,
@@ -105,3 +106,33 @@ def test_a_line_stored_through_the_compiled_path_reads_back_as_written() -> None
     assert lines.messages == ["KeyError: 'user_id' \u00e9".encode()]
     assert encoded.endswith(len(lines.messages[0]).to_bytes(4, "big") + lines.messages[0])
     assert ((1_764_000_000_123 - loglines.PG_EPOCH_MS) * 1000).to_bytes(8, "big") + b"\x00\x00\x00\x04ev-1" in encoded
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=-3 * 86_400_000, max_value=3 * 86_400_000) | st.sampled_from([0, 86_399_999, 5]),
+            st.binary(max_size=40) | texts.map(loglines._storable),
+        ),
+        max_size=40,
+    ),
+    st.integers(min_value=1, max_value=6),
+    st.integers(min_value=1, max_value=80),
+)
+def test_encoded_blocks_are_the_references(rows: list[tuple[int, bytes]], block_lines: int, block_bytes: int) -> None:
+    ms, messages = [r[0] for r in rows], [r[1] for r in rows]
+    compiled = loglines.blocks_encode(
+        ms, messages, resource_id=7, account_id=3, block_lines=block_lines, block_bytes=block_bytes
+    )
+    reference = loglines.block_tuples(
+        loglines.blocks_of(rows, block_lines=block_lines, block_bytes=block_bytes), resource_id=7, account_id=3
+    )
+    assert compiled == reference
+
+
+def test_blocks_refuse_columns_of_different_lengths_and_wrong_types() -> None:
+    with pytest.raises(ValueError):
+        loglines.blocks_encode([1, 2], [b"a"], resource_id=7, account_id=3)
+    with pytest.raises(TypeError):
+        loglines.blocks_encode([1], ["text"], resource_id=7, account_id=3)  # type: ignore[list-item]
