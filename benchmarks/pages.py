@@ -473,7 +473,7 @@ def day_rows(day_spec: Day, start: datetime, end: datetime, n: int, seed: int, f
         return f"{head}{int(seconds % 1 * 1e6):06d}+00"
 
     n_ids, gb_second, per_request = len(ids), day_spec.gb_second, day_spec.per_request
-    out = []
+    out: list[str] = []
     append = out.append
     for k, t in enumerate(starts):
         duration = round(lognorm(4, 0.8), 2)
