@@ -30,8 +30,7 @@ would take about six minutes on their own. The logs pages search those lines.
 
 Two days are built at a time on two connections, their rollup statements side by side
 (`bulk_days_build(exclusive=False)`: nothing else writes into the organisation meanwhile),
-while another process formats the next day's rows; the ingestion path's calls then run on
-two connections too. Seeding is resumable: a day marked done, a function already ingested, is
+while another process formats the next day's rows. Seeding is resumable: a day marked done, a function already ingested, is
 skipped, and nothing is seeded when the database holds the requested volume. It prints each
 day's time (storing the rows, function rollups, account and project rollups), each phase's
 (the bulk days, ANALYZE, the ingestion path, VACUUM ANALYZE), the total, and how much of it the process spent stopped from outside (a shared machine). Then it runs
@@ -362,9 +361,9 @@ def bulk_days(
 
 
 def wal_lightened() -> None:
-    """This thread's session writes a day's rows and rollups without waiting at commit for
-    their WAL to reach the disk (a crash loses at most the last days, which a resumed seed
-    writes again), and compresses the full-page images in it (lz4, when the server has it
+    """This thread's session writes (a day's rows and rollups, the ingestion path's calls)
+    without waiting at commit for their WAL to reach the disk (a crash loses at most the
+    last writes, which a resumed seed makes again), and compresses the full-page images in it (lz4, when the server has it
     and we may set it): two days at a time write about a gigabyte of WAL a minute, and the
     checkpoints it forces made a commit wait 16 s."""
     from contextlib import suppress
@@ -521,14 +520,9 @@ def copy(cursor: Any, table: str, rows: list[str]) -> None:
 
 def ingest_recent(functions: list[Any], of: int, cut: datetime, now: datetime, per_second: float) -> None:
     """[cut, now) of these functions (of `of` in all) through the ingestion path, one store
-    call per function (a function already holding rows after `cut` is skipped), on two
-    connections as the collector's workers would (a store call waits on the database for
-    part of its time, and functions store independently)."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
+    call per function (a function already holding rows after `cut` is skipped), on one
+    connection: on two, they went no faster (every function's delta goes to the one account's
+    rollup rows) and two calls creating the same new partition deadlocked."""
     from monitoring.models import Invocation
     from monitoring.parsing.lambda_logs import parse_events
     from monitoring.store.invocations import invocations_store
@@ -544,7 +538,6 @@ def ingest_recent(functions: list[Any], of: int, cut: datetime, now: datetime, p
     started = time.perf_counter()
     span_ms = int((now - cut).total_seconds() * 1000) - 60_000
     base_ms = int(cut.timestamp() * 1000)
-    progress = threading.Lock()
     stored = [0, 0]  # functions, invocations
 
     def store(fn: Any) -> None:
@@ -567,24 +560,20 @@ def ingest_recent(functions: list[Any], of: int, cut: datetime, now: datetime, p
                 }
             )
         invocations_store(resource=fn, result=parse_events(events), new_after_ms=0)
-        with progress:
-            stored[0] += 1
-            stored[1] += per_fn
-            if stored[0] % max(1, len(todo) // 10) == 0:
-                rate = stored[1] / (time.perf_counter() - started)
-                print(f"    {stored[0]:,} functions, {stored[1]:,} invocations, {rate:,.0f} invocations/s", flush=True)
+        stored[0] += 1
+        stored[1] += per_fn
+        if stored[0] % max(1, len(todo) // 10) == 0:
+            rate = stored[1] / (time.perf_counter() - started)
+            print(f"    {stored[0]:,} functions, {stored[1]:,} invocations, {rate:,.0f} invocations/s", flush=True)
 
-    def worker(part: list[Any]) -> None:
-        try:
-            wal_lightened()
-            for fn in part:
-                store(fn)
-        finally:
-            connection.close()  # this thread's own
+    wal_lightened()
+    for fn in todo:
+        store(fn)
+    from django.db import connection
 
-    with ThreadPoolExecutor(max_workers=2) as threads:
-        for f in [threads.submit(worker, todo[i::2]) for i in range(2)]:
-            f.result()
+    with connection.cursor() as cursor:  # the rest of the seed as the product's sessions write
+        cursor.execute("RESET synchronous_commit")
+        cursor.execute("RESET wal_compression")
 
 
 def _count(queries: list[str], execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
