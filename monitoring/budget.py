@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 import kinds
@@ -50,7 +51,7 @@ def _activity(account: AwsAccount, resources: list[Resource], now: datetime) -> 
 
 @dataclass
 class PlanInputs:
-    resources: list[Any]  # Resource instances, or PlanRow for kinds whose queries need no configuration
+    resources: list[Resource]
     polled: list[Polled]
     fixed_usd: float
     fixed_parts: list[tuple[str, float]] = field(default_factory=list)  # (what, USD a month)
@@ -61,45 +62,30 @@ PLAN_FIELDS = (
 )  # fmt: skip
 
 
-class PlanRow(NamedTuple):
-    """What the plan reads of a resource, without a model instance (`plan_inputs`' rows)."""
-
-    pk: int
-    kind: str
-    name: str
-    region: str
-    poll_multiplier: int
-    poll_activity: float | None
+def _parted_kinds() -> list[str]:
+    """The kinds whose metrics have a part dimension: their queries depend on each resource's
+    configuration."""
+    return [k for k in kinds.ids() if any(spec.per is not None for spec in kinds.get(k).metrics)]
 
 
-def plan_inputs(
-    account: AwsAccount, now: datetime | None = None, *, stored_activity: bool = False, rows: bool = False
-) -> PlanInputs:
+def plan_inputs(account: AwsAccount, now: datetime | None = None) -> PlanInputs:
     """The resources collected in the account's regions, each with its queries, base interval
-    and activity (read from the last day's metric points, or the one the plan in effect was
-    made on), and what no metrics interval changes: the logs step's Invocations query (one
-    metric per function per log poll, in every region) and the account-level series."""
+    and activity (read from the last day's metric points), and what no metrics interval
+    changes: the logs step's Invocations query (one metric per function per log poll, in
+    every region) and the account-level series."""
     now = now or timezone.now()
     # Only what the plan reads. A kind whose metrics have no part dimension takes the same
     # queries for every resource: its configuration (a JSON document to decode per resource,
     # ten thousand of them for as many functions) is not read.
-    parted = [k for k in kinds.ids() if any(spec.per is not None for spec in kinds.get(k).metrics)]
+    parted = _parted_kinds()
     collected = Resource.objects.filter(account=account, gone_at=None, kind__in=kinds.ids(), region__in=account.regions)
     same_queries = collected.exclude(kind__in=parted)
-    resources: list[Any] = [
+    resources = [
         *collected.filter(kind__in=parted).only(*PLAN_FIELDS),
-        # `rows`: for a reader of these figures only (no model instance to save).
-        *(
-            (PlanRow(*row) for row in same_queries.values_list(*PlanRow._fields))
-            if rows
-            else same_queries.only(*(f for f in PLAN_FIELDS if f != "config"))
-        ),
+        *same_queries.only(*(f for f in PLAN_FIELDS if f != "config")),
     ]
     resources.sort(key=lambda r: (r.kind, r.name))  # the model's order, as one query gave it
-    if stored_activity:
-        activity = {r.pk: r.poll_activity or 0.0 for r in resources}
-    else:
-        activity = _activity(account, resources, now)
+    activity = _activity(account, resources, now)
     per_kind = {k: (kinds.get(k).queries_per_resource, poll_interval(account, k)) for k in {r.kind for r in resources}}
     polled = [
         Polled(
@@ -112,9 +98,15 @@ def plan_inputs(
         )
         for r in resources
     ]
-    functions = sum(1 for r in resources if r.kind == lambda_function.KIND)
+    parts = _fixed_parts(account, functions=sum(1 for r in resources if r.kind == lambda_function.KIND))
+    return PlanInputs(resources, polled, sum(usd for _, usd in parts), parts)
+
+
+def _fixed_parts(account: AwsAccount, *, functions: int) -> list[tuple[str, float]]:
+    """What no metrics interval changes: the logs step's Invocations query (one metric per
+    function per log poll, in every region) and the account-level series."""
     account_queries = len(build_queries(ACCOUNT_KIND, [None])) * len(account.regions)
-    parts = [
+    return [
         (
             f"the log polls' Invocations query: {functions} function(s) every {settings.LOGS_POLL_SECONDS} s",
             monthly_usd(functions, settings.LOGS_POLL_SECONDS),
@@ -124,7 +116,6 @@ def plan_inputs(
             monthly_usd(account_queries, poll_interval(account, ACCOUNT_KIND)),
         ),
     ]
-    return PlanInputs(resources, polled, sum(usd for _, usd in parts), parts)
 
 
 @transaction.atomic
@@ -164,38 +155,56 @@ def poll_plans_update_all(now: datetime | None = None) -> int:
 def budget_view(account: AwsAccount) -> dict[str, Any]:
     """What the account page's cost section shows: the budget, the projection at the base
     intervals and with the plan in effect, what no interval changes, and the resources
-    polled less often with their activity and interval."""
-    inputs = plan_inputs(account, stored_activity=True, rows=True)
-    stored = {r.pk: r for r in inputs.resources}
-    planned = inputs.fixed_usd + sum(p.monthly_usd(stored[p.resource_id].poll_multiplier) for p in inputs.polled)
-    base = inputs.fixed_usd + sum(p.monthly_usd() for p in inputs.polled)
+    polled less often with their activity and interval.
+
+    The figures of `plan_inputs`' resources, read as counts: a kind whose queries are the
+    same for every resource costs the same at the same multiplier, so its resources are
+    counted per (kind, multiplier) in SQL (ten thousand functions are a row or two); only
+    the resources of kinds with part dimensions (their queries depend on each one's
+    configuration) and the slowed ones (the page lists them) are read as rows."""
+    parted = _parted_kinds()
+    collected = Resource.objects.filter(account=account, gone_at=None, kind__in=kinds.ids(), region__in=account.regions)
+    # (kind, queries of one resource, multiplier, how many)
+    groups: list[tuple[str, int, int, int]] = [
+        (kind, kinds.get(kind).queries_per_resource, multiplier, n)
+        for kind, multiplier, n in collected.exclude(kind__in=parted)
+        .order_by()
+        .values_list("kind", "poll_multiplier")
+        .annotate(n=Count("pk"))
+    ]
+    queries: dict[int, int] = {}
+    for r in collected.filter(kind__in=parted).only(*PLAN_FIELDS):
+        queries[r.pk] = kinds.get(r.kind).queries_for(r)
+        groups.append((r.kind, queries[r.pk], r.poll_multiplier, 1))
+    base_seconds = {kind: poll_interval(account, kind) for kind in {kind for kind, *_ in groups}}
+    parts = _fixed_parts(account, functions=sum(n for kind, _, _, n in groups if kind == lambda_function.KIND))
+    fixed = sum(usd for _, usd in parts)
+    base = fixed + sum(n * monthly_usd(q, base_seconds[kind]) for kind, q, _, n in groups)
+    planned = fixed + sum(n * monthly_usd(q, base_seconds[kind] * m) for kind, q, m, n in groups)
     slowed: list[dict[str, Any]] = []
-    for p in inputs.polled:
-        r = stored[p.resource_id]
-        if r.poll_multiplier > 1:
-            slowed.append(
-                {
-                    "resource": r,
-                    "activity": r.poll_activity,
-                    "base_seconds": p.base_seconds,
-                    "multiplier": r.poll_multiplier,
-                    "seconds": p.base_seconds * r.poll_multiplier,
-                    "saved_usd": p.monthly_usd() - p.monthly_usd(r.poll_multiplier),
-                }
-            )
+    for r in collected.filter(poll_multiplier__gt=1):  # the page links them
+        q = queries.get(r.pk, kinds.get(r.kind).queries_per_resource)
+        seconds = base_seconds[r.kind]
+        slowed.append(
+            {
+                "resource": r,
+                "activity": r.poll_activity,
+                "base_seconds": seconds,
+                "multiplier": r.poll_multiplier,
+                "seconds": seconds * r.poll_multiplier,
+                "saved_usd": monthly_usd(q, seconds) - monthly_usd(q, seconds * r.poll_multiplier),
+            }
+        )
     slowed.sort(key=lambda row: (-row["multiplier"], row["activity"] or 0, row["resource"].name))
-    shown = Resource.objects.in_bulk([row["resource"].pk for row in slowed])  # the page links them
-    for row in slowed:
-        row["resource"] = shown.get(row["resource"].pk, row["resource"])
     budget = float(account.cloudwatch_budget_usd) if account.cloudwatch_budget_usd is not None else None
     return {
         "budget_usd": budget,
         "base_usd": base,
         "planned_usd": planned,
-        "fixed_usd": inputs.fixed_usd,
-        "fixed_parts": inputs.fixed_parts,
+        "fixed_usd": fixed,
+        "fixed_parts": parts,
         "over": budget is not None and planned > budget + 1e-9,
-        "fixed_over": budget is not None and inputs.fixed_usd > budget,
+        "fixed_over": budget is not None and fixed > budget,
         "slowed": slowed,
-        "resources": len(inputs.polled),
+        "resources": sum(n for *_, n in groups),
     }

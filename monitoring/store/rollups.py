@@ -853,14 +853,19 @@ _SCOPES_FROM_GROUPS = _scope_from_groups_sql(
 _BULK_DAYS_WITH_SCOPES = _from_raw_sql(_BULK_WHERE, days=True, then=_SCOPES_FROM_GROUPS)
 
 
-def bulk_days_build(*, organization_id: int, start: datetime, end: datetime) -> None:
+def bulk_days_build(*, organization_id: int, start: datetime, end: datetime, exclusive: bool = True) -> None:
     """For whole days written in bulk whose raw rows are all there (a benchmark's, a
     migration's), in one statement per call: every function's hourly and daily rollups of
     [start, end) (`function_rollups_build`'s SQL), and the organisation's account × region
     and project rollups of those days from the same groups of raw rows (the figures
     `scope_rollups_build` computes from them, without reading the rows again). Replaces
     the scope rows of those days; holds the organisation's lock exclusively like a project
-    build; marks no project current (see `projects_built`)."""
+    build; marks no project current (see `projects_built`).
+
+    `exclusive=False`, for a caller that lets nothing else write into the organisation
+    meanwhile (a seed, a migration): the lock is held shared, still keeping project builds
+    out, so that calls over different days run side by side on as many connections (they
+    touch no row in common); never two over the same day."""
     start, end = _day(start), _day(end - timedelta(microseconds=1)) + timedelta(days=1)
     projects, members = [], []
     for project in Project.objects.filter(organization_id=organization_id):
@@ -868,8 +873,9 @@ def bulk_days_build(*, organization_id: int, start: datetime, end: datetime) -> 
             projects.append(project.pk)
             members.append(pk)
     window: dict[str, Any] = {"org": organization_id, "start": start, "end": end}
+    lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_ORGANIZATION, _key(organization_id)])
+        cursor.execute(f"SELECT {lock}(%s, %s)", [LOCK_ORGANIZATION, _key(organization_id)])
         cursor.execute(BULK_WORK_MEM)
         for scope_table in ("monitoring_accountrollup", "monitoring_projectrollup"):
             cursor.execute(

@@ -230,3 +230,74 @@ def test_the_hourly_plan_follows_activity(account: AwsAccount, functions: list[R
     poll_plan_update(account=account)
 
     assert multipliers(functions) == [1, 2, 1, 1, 1, 1]  # busy-1 is now the least active
+
+
+# --- what the account page shows -----------------------------------------------------------------
+
+
+def test_the_page_shows_the_figures_of_every_resource_at_its_multiplier(
+    owner: Any, account: AwsAccount, functions: list[Resource], settings: Any
+) -> None:
+    """The account page counts resources per kind and multiplier instead of reading each one:
+    the same figures as adding up `plan_inputs`' resources one by one, a load balancer's
+    queries from its own target groups, the slowed ones listed."""
+    settings.LOGS_POLL_SECONDS = 60
+    settings.METRICS_POLL_SECONDS = {"default": 300, "lambda.function": 60}
+    now = datetime.now(UTC)
+
+    def resource(kind: str, name: str, **fields: Any) -> Resource:
+        fields.setdefault("region", REGION)
+        return Resource.objects.create(
+            organization=account.organization, account=account, kind=kind, name=name, first_seen=now, last_seen=now,
+            arn=f"arn:aws:{kind}:{fields['region']}:123456789012:{name}", **fields,
+        )  # fmt: skip
+
+    groups = [{"dimension": f"targetgroup/tg-{i}/0123456789abcdef"} for i in range(3)]
+    resource("elb.application", "front", config={"target_groups": groups}, poll_multiplier=2, poll_activity=7.0)
+    resource("elb.application", "back", config={"target_groups": groups[:1]})
+    resource("sqs.queue", "jobs", poll_multiplier=5, poll_activity=3.0)
+    resource("lambda.function", "elsewhere", region="eu-west-1", poll_multiplier=15)  # a region not collected
+    resource("lambda.function", "deleted", gone_at=now, poll_multiplier=15)
+    multiplier = {0: 15, 1: 15, 2: 5}
+    for i, fn in enumerate(functions):
+        Resource.objects.filter(pk=fn.pk).update(poll_multiplier=multiplier.get(i, 1), poll_activity=float(10 * i))
+    Resource.objects.filter(pk=functions[3].pk).update(gone_at=now)
+    account.cloudwatch_budget_usd = Decimal("100")
+    account.save()
+
+    inputs = plan_inputs(account)
+    by_id = {r.pk: r for r in inputs.resources}
+    view = budget_view(account)
+
+    assert view["resources"] == len(inputs.polled) == 8  # 5 functions, 2 load balancers, a queue
+    assert view["fixed_usd"] == pytest.approx(inputs.fixed_usd, rel=1e-12)
+    assert view["fixed_parts"] == inputs.fixed_parts
+    assert view["base_usd"] == pytest.approx(inputs.fixed_usd + sum(p.monthly_usd() for p in inputs.polled), rel=1e-12)
+    planned = inputs.fixed_usd + sum(p.monthly_usd(by_id[p.resource_id].poll_multiplier) for p in inputs.polled)
+    assert view["planned_usd"] == pytest.approx(planned, rel=1e-12)
+    # The figures themselves: 5 functions × 13 queries a minute (their log polls' 5 more), a
+    # load balancer 3 target groups × 2 + 6, the other 1 × 2 + 6, a queue 7, every 300 s.
+    fixed = monthly_usd(5, 60) + inputs.fixed_parts[1][1]
+    assert view["base_usd"] == pytest.approx(fixed + monthly_usd(5 * 13, 60) + monthly_usd(12 + 8 + 7, 300))
+    assert view["planned_usd"] == pytest.approx(
+        fixed
+        + monthly_usd(13, 900) * 2
+        + monthly_usd(13, 300)
+        + monthly_usd(13, 60) * 2
+        + monthly_usd(12, 600)
+        + monthly_usd(8, 300)
+        + monthly_usd(7, 1500)
+    )
+    assert [(row["resource"].name, row["seconds"], row["multiplier"]) for row in view["slowed"]] == [
+        ("busy-0", 900, 15),
+        ("busy-1", 900, 15),
+        ("jobs", 1500, 5),
+        ("busy-2", 300, 5),
+        ("front", 600, 2),
+    ]
+    assert view["slowed"][-1]["saved_usd"] == pytest.approx(monthly_usd(12, 300) - monthly_usd(12, 600))
+
+    html = owner.client().get(reverse("accounts:aws_account_detail", args=[account.pk])).content.decode()
+    assert f"${view['base_usd']:.2f} a month for 8 resource(s)" in html
+    assert f"${view['planned_usd']:.2f} a month" in html
+    assert "5 function(s) every 60 s" in html

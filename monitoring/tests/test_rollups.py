@@ -377,6 +377,44 @@ def test_scope_rollups_rebuilt_from_raw_rows_or_from_function_rollups_are_the_sa
     _same({(a.account_id, a.region, a.period, a.bucket): _figures(a) for a in AccountRollup.objects.all()}, from_raw)
 
 
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_days_built_one_by_one_give_the_same_rollups_and_hold_the_organisations_lock_as_asked(
+    owner: Any, fleet: Any, exclusive: bool
+) -> None:
+    """A seed builds its days one call each, two at a time on two connections: not
+    exclusive, each call holds the organisation's lock shared (still keeping project builds
+    out), so that the calls of different days do not wait for each other; the rollups are
+    those ingestion kept either way."""
+    from monitoring.store.rollups import LOCK_ORGANIZATION, _key, bulk_days_build
+
+    traffic(fleet["fns"], hours=40)
+    kept = {(r.resource_id, r.period, r.bucket): _figures(r) for r in Rollup.objects.all()}
+    Rollup.objects.all().delete()
+    AccountRollup.objects.all().delete()
+    ProjectRollup.objects.all().delete()
+
+    day = (NOW - timedelta(hours=40)).replace(hour=0, minute=0)
+    while day <= NOW:
+        bulk_days_build(
+            organization_id=owner.organization.pk, start=day, end=day + timedelta(days=1), exclusive=exclusive
+        )
+        day += timedelta(days=1)
+
+    _same({(r.resource_id, r.period, r.bucket): _figures(r) for r in Rollup.objects.all()}, kept)
+    assert_scopes_sum_their_functions(owner.organization)
+    # The lock taken, on an organisation whose lock nothing else took in this test (a
+    # transaction's advisory locks last until the test's transaction ends).
+    other = Organization.objects.create(name="Other")
+    bulk_days_build(organization_id=other.pk, start=NOW, end=NOW + timedelta(hours=1), exclusive=exclusive)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+            "AND classid = %s AND objid = %s AND objsubid = 2",
+            [LOCK_ORGANIZATION, _key(other.pk)],
+        )
+        assert [mode for (mode,) in cursor.fetchall()] == ["ExclusiveLock" if exclusive else "ShareLock"]
+
+
 def test_whole_days_built_in_one_pass_equal_function_then_scope_rollups_from_raw_rows(owner: Any, fleet: Any) -> None:
     """`bulk_days_build` (a benchmark's bulk days) gives every function, account × region and
     project the rollups that ingestion kept for them, and that the two separate builds give;
