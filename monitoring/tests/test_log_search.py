@@ -72,7 +72,14 @@ def lines(account: AwsAccount) -> Resource:
         "discount 50% applied to a_b",
     )
     invocations_store(resource=fn, result=parse_events(events), new_after_ms=0)
-    store_lines(fn, [(now + timedelta(minutes=1), "a timeout that is lower case"), (now, "axb is not a_b")])
+    store_lines(
+        fn,
+        [
+            (now + timedelta(minutes=1), "a timeout that is lower case"),
+            (now, "axb is not a_b"),
+            (now - timedelta(minutes=1), "Zahlung für Kunde Émile abgelehnt"),
+        ],
+    )
     return fn
 
 
@@ -92,6 +99,11 @@ def lines(account: AwsAccount) -> Resource:
         ("a_b", ["discount 50% applied to a_b", "axb is not a_b"]),
         ("imed out", []),
         ("eyError", []),
+        # Outside ASCII a character is compared exactly; the ASCII letters around it in any case.
+        ("Émile", ["Kunde Émile"]),
+        ("ÉMILE", ["Kunde Émile"]),
+        ("émile", []),
+        ("für KUNDE", ["Zahlung für Kunde"]),
     ],
 )
 def test_search_finds_text_from_the_start_of_a_word_in_any_case(
@@ -236,7 +248,7 @@ def test_the_time_limit_counts_every_statement_of_a_search(owner: Any, lines: Re
     end = timezone.now() + timedelta(minutes=1)
     with pytest.raises(LogSearchTimeout):
         search_log_lines(owner.organization, LogSearch(), end - timedelta(days=1), end, timeout_ms=250)
-    assert len(search_log_lines(owner.organization, LogSearch(), end - timedelta(days=1), end, timeout_ms=5000)) == 9
+    assert len(search_log_lines(owner.organization, LogSearch(), end - timedelta(days=1), end, timeout_ms=5000)) == 10
 
 
 @pytest.mark.django_db(transaction=True)
