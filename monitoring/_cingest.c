@@ -63,13 +63,14 @@ typedef struct {
     int failed; /* out of memory */
 } KeySet;
 
+/* Python's own hash of bytes: keyed by the process's random secret (SipHash), so log lines
+ * cannot be crafted to collide in the set (a pure computation: safe without the GIL). */
 static uint32_t hash_bytes(const unsigned char *s, size_t n) {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 16777619u;
-    }
-    return h;
+#if PY_VERSION_HEX >= 0x030E0000
+    return (uint32_t)Py_HashBuffer(s, (Py_ssize_t)n);
+#else
+    return (uint32_t)_Py_HashBytes(s, (Py_ssize_t)n);
+#endif
 }
 
 static int keyset_init(KeySet *set, size_t capacity) {
@@ -178,13 +179,9 @@ static size_t utf8_ignore(const unsigned char *s, size_t n, unsigned char *out) 
     return o;
 }
 
-/* Add the key of the lowered word w[0:n] (n >= 2). */
-static void add_key(KeySet *set, const unsigned char *w, size_t n) {
-    int digit = 0, ascii = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (w[i] >= '0' && w[i] <= '9') digit = 1;
-        else if (w[i] >= 0x80) ascii = 0;
-    }
+/* Add the key of the lowered word w[0:n] (n >= 2), which holds an ASCII digit when `digit`
+ * and only ASCII when `ascii`. Reads at most WORD_MAX bytes of it. */
+static void add_key(KeySet *set, const unsigned char *w, size_t n, int digit, int ascii) {
     size_t size = WORD_MAX;
     if (digit) {
         size_t head = n < NUMBER_KEY ? n : NUMBER_KEY;
@@ -226,9 +223,19 @@ static void message_keys(KeySet *set, const unsigned char *s, size_t n, unsigned
         if (len < 2) continue;
         const unsigned char *w = s + start;
         unsigned char *lw = lower + start;
-        add_key(set, lw, len);
+        /* Where the word's last digit and last non-ASCII byte are: what each tail holds is
+           known without reading it again (a word of many tails costs its length, not its
+           square). */
+        size_t last_digit = SIZE_MAX, last_high = SIZE_MAX;
+        for (size_t k = 0; k < len; k++) {
+            if (lw[k] >= '0' && lw[k] <= '9') last_digit = k;
+            else if (lw[k] >= 0x80) last_high = k;
+        }
+        add_key(set, lw, len, last_digit != SIZE_MAX, last_high == SIZE_MAX);
         for (size_t k = 1; k + 1 < len; k++) /* a tail of one byte has no key */
-            if (w[k - 1] >= 'a' && w[k - 1] <= 'z' && w[k] >= 'A' && w[k] <= 'Z') add_key(set, lw + k, len - k);
+            if (w[k - 1] >= 'a' && w[k - 1] <= 'z' && w[k] >= 'A' && w[k] <= 'Z')
+                add_key(set, lw + k, len - k, last_digit != SIZE_MAX && last_digit >= k,
+                        last_high == SIZE_MAX || last_high < k);
     }
 }
 
@@ -463,20 +470,22 @@ static PyObject *encode_lines(PyObject *self, PyObject *args) {
     else if (!PyDict_Check(event_ids)) return PyErr_Format(PyExc_TypeError, "event_ids must be a dict or None");
     PyObject *lists[4] = {PyList_New(0), PyList_New(0), PyList_New(0), PyList_New(0)};
     PyObject *prefixes = PyDict_New();
+    /* Tuples of our own: the Python code a line runs (its attributes, prefix_of, storable)
+       cannot free a group, a part or a line under us by changing the caller's lists. */
+    PyObject *all = PySequence_Tuple(groups);
     PyObject *out = NULL;
-    if (!lists[0] || !lists[1] || !lists[2] || !lists[3] || !prefixes) goto done;
-    for (Py_ssize_t g = 0; g < PyList_GET_SIZE(groups); g++) {
-        PyObject *group = PyList_GET_ITEM(groups, g);
+    if (!lists[0] || !lists[1] || !lists[2] || !lists[3] || !prefixes || !all) goto done;
+    for (Py_ssize_t g = 0; g < PyTuple_GET_SIZE(all); g++) {
+        PyObject *group = PyTuple_GET_ITEM(all, g);
         if (!PyTuple_Check(group) || PyTuple_GET_SIZE(group) != 2) {
             PyErr_SetString(PyExc_TypeError, "each group must be a (bytes, lines) tuple");
             goto done;
         }
         PyObject *part = PyTuple_GET_ITEM(group, 0);
-        PyObject *lines = PySequence_Fast(PyTuple_GET_ITEM(group, 1), "a group's lines must be a sequence");
+        PyObject *lines = PySequence_Tuple(PyTuple_GET_ITEM(group, 1));
         if (lines == NULL) goto done;
-        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(lines); i++) {
-            if (encode_line(PySequence_Fast_GET_ITEM(lines, i), part, event_ids, prefixes, prefix_of, storable,
-                            lists) < 0) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(lines); i++) {
+            if (encode_line(PyTuple_GET_ITEM(lines, i), part, event_ids, prefixes, prefix_of, storable, lists) < 0) {
                 Py_DECREF(lines);
                 goto done;
             }
@@ -487,6 +496,7 @@ static PyObject *encode_lines(PyObject *self, PyObject *args) {
 done:
     for (int i = 0; i < 4; i++) Py_XDECREF(lists[i]);
     Py_XDECREF(prefixes);
+    Py_XDECREF(all);
     return out;
 }
 
@@ -603,7 +613,7 @@ static PyObject *encode_blocks(PyObject *self, PyObject *args) {
         return NULL;
     if (block_lines < 1 || block_bytes < 1) return PyErr_Format(PyExc_ValueError, "block limits must be positive");
     PyObject *messages = PySequence_Tuple(messages_arg); /* immutable while the GIL is released */
-    PyObject *ms = messages ? PySequence_Fast(ms_arg, "ms must be a sequence") : NULL;
+    PyObject *ms = messages ? PySequence_Tuple(ms_arg) : NULL; /* an int's __index__ cannot shrink it */
     Row *rows = NULL;
     unsigned char *lower = NULL;
     PyObject *result = NULL, *days = NULL;
@@ -612,7 +622,7 @@ static PyObject *encode_blocks(PyObject *self, PyObject *args) {
     Buffer out = {NULL, 0, 0, 0};
     if (ms == NULL) goto done;
     Py_ssize_t n = PyTuple_GET_SIZE(messages);
-    if (PySequence_Fast_GET_SIZE(ms) != n) {
+    if (PyTuple_GET_SIZE(ms) != n) {
         PyErr_SetString(PyExc_ValueError, "ms and messages differ in length");
         goto done;
     }
@@ -629,7 +639,7 @@ static PyObject *encode_blocks(PyObject *self, PyObject *args) {
             goto done;
         }
         if ((size_t)PyBytes_GET_SIZE(m) > longest) longest = (size_t)PyBytes_GET_SIZE(m);
-        rows[i].ms = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(ms, i));
+        rows[i].ms = PyLong_AsLongLong(PyTuple_GET_ITEM(ms, i));
         if (rows[i].ms == -1 && PyErr_Occurred()) goto done;
         rows[i].index = i;
     }

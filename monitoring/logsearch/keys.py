@@ -51,8 +51,9 @@ def _separator_table() -> bytes:
 # Every ASCII byte that is not a letter or digit becomes a space; bytes of other characters
 # (always >= 0x80 in UTF-8) stay, so a multi-byte character is never split.
 SEPARATORS = _separator_table()
-_CAMEL_TAILS = re.compile(rb"(?<=[a-z])(?=([A-Z].*))")
+_CAMEL_STARTS = re.compile(rb"(?<=[a-z])[A-Z]")  # where a camelCase tail starts
 _DIGIT = re.compile(rb"[0-9]")
+_DIGITS = [bytes([d]) for d in b"0123456789"]
 
 
 def _cut(word: bytes, size: int) -> bytes:
@@ -71,6 +72,19 @@ def key_of(word: bytes) -> bytes | None:
     return word[:NUMBER_KEY] if word[:NUMBER_KEY].isdigit() else _cut(word, DIGIT_KEY)
 
 
+def _tail_key(word: bytes, start: int, digit: bool) -> bytes | None:
+    """`key_of(word[start:])`, given whether that tail holds a digit: it reads at most
+    WORD_MAX bytes of the tail, so a word of many tails costs its length, not its square."""
+    size = len(word) - start
+    if size < 2:
+        return None
+    head = word[start : start + WORD_MAX]
+    if digit and head[:NUMBER_KEY].isdigit():
+        return head[:NUMBER_KEY]
+    limit = DIGIT_KEY if digit else WORD_MAX
+    return head[:limit] if size <= limit else head[:limit].decode("utf-8", "ignore").encode()
+
+
 def block_keys_reference(messages: Iterable[bytes]) -> list[bytes]:
     """The sorted keys of a block's lines (UTF-8): `key_of` each distinct word and each
     camelCase tail, inlined. Ingestion runs the compiled `monitoring/_cingest.c`, the same
@@ -78,9 +92,12 @@ def block_keys_reference(messages: Iterable[bytes]) -> list[bytes]:
     # One C-level pass splits and de-duplicates; Python only sees each distinct word once.
     words = set(b"\n".join(messages).translate(SEPARATORS).split())
     lowered = {w.lower() for w in words}
+    tails = set()
     for word in words:
         if not word.islower() and not word.isupper() and word.lower() != word:  # mixed case
-            lowered.update(tail.lower() for tail in _CAMEL_TAILS.findall(word))
+            low = word.lower()
+            last_digit = max(low.rfind(d) for d in _DIGITS)
+            tails.update(_tail_key(low, m.start(), last_digit >= m.start()) for m in _CAMEL_STARTS.finditer(word))
     digit = _DIGIT.search
     keys = {
         ((w[:NUMBER_KEY] if w[:NUMBER_KEY].isdigit() else w[:DIGIT_KEY]) if digit(w) else w[:WORD_MAX])
@@ -88,7 +105,7 @@ def block_keys_reference(messages: Iterable[bytes]) -> list[bytes]:
         else key_of(w)
         for w in lowered
         if len(w) > 1
-    }
+    } | tails
     return sorted(k for k in keys if k is not None)
 
 

@@ -136,3 +136,15 @@ def test_blocks_refuse_columns_of_different_lengths_and_wrong_types() -> None:
         loglines.blocks_encode([1, 2], [b"a"], resource_id=7, account_id=3)
     with pytest.raises(TypeError):
         loglines.blocks_encode([1], ["text"], resource_id=7, account_id=3)  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"xY" + "\u00e9".encode() * 60,  # a camelCase tail cut at 100 bytes inside a character
+        b"aB1" + "\u4e2d".encode() * 2 + b"Cd",  # a tail with a digit and a character outside ASCII
+        b"aB" * 20_000,  # 20,000 tails: as long as the line, not its square (both versions)
+    ],
+)
+def test_camel_case_tails_have_the_references_keys(line: bytes) -> None:
+    assert keys.block_keys([line]) == keys.block_keys_reference([line])
