@@ -92,7 +92,7 @@ def block_keys_reference(messages: Iterable[bytes]) -> list[bytes]:
     # One C-level pass splits and de-duplicates; Python only sees each distinct word once.
     words = set(b"\n".join(messages).translate(SEPARATORS).split())
     lowered = {w.lower() for w in words}
-    tails = set()
+    tails: set[bytes | None] = set()
     for word in words:
         if not word.islower() and not word.isupper() and word.lower() != word:  # mixed case
             low = word.lower()
