@@ -2,7 +2,7 @@
 
     .venv/bin/python -m devtools.devservices run -- \
         .venv/bin/python benchmarks/pages.py [--functions 1000|10000] [--invocations 10000000] [--days 30] \
-        [--ingested 1000] [--requests 20] [--seed-only]
+        [--ingested 1000] [--requests 20] [--seed-only] [--pages TEXT]
 
 Seeds, in a database of its own per profile (`<name>_pages_<functions>`), one organisation
 with N functions (a tenth of them in a project) and M invocations spread evenly over the
@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--seed-only", action="store_true", help="seed (or finish seeding), measure nothing")
+    parser.add_argument("--pages", default="", help="measure only the pages whose name contains this text")
     parser.add_argument(
         "--ingested",
         type=int,
@@ -650,6 +651,8 @@ def measure(args: argparse.Namespace, org: Any, account: Any, functions: list[An
     print(f"\n{'page':<22} {'median ms':>10} {'p95 ms':>10} {'queries':>8}")
     bearer = {"Authorization": f"Bearer {token}"}
     for name, url in pages.items():
+        if args.pages not in name:
+            continue
         headers = bearer if url.startswith("/api/") else {}
         queries: list[str] = []
         with connection.execute_wrapper(partial(_count, queries)):

@@ -8,10 +8,12 @@ time limit and cancellable (docs/architecture.md §6; what matches: `keys.py`).
    for the older ones (a rare word: a few blocks, each fetched). Without keys to test (no
    text, or no word of two characters), every block is a candidate.
 2. Read the lines of those blocks' time ranges (merged per function) that match the text
-   exactly, newest first, at most `limit` per range, a page of blocks at a time (16 blocks,
-   then 32, … 512), newest block end first.
+   exactly, newest first, at most `limit` per range: with text, a slice of time at a time
+   across the blocks found (the newest sixteenth of their span, then twice as far back…),
+   since a block can span hours and hold one match; without, a page of blocks at a time
+   (16 blocks, then 32, … 512), newest block end first.
 3. Stop once `limit` lines are found that are all newer than the end of every block not
-   read yet: no unread block can hold a newer line.
+   read yet (and than the slice read last): no unread line can be newer.
 
 Every statement runs with the time left of the search's budget as its `statement_timeout`
 and carries a marker comment, so that `search_cancel` can find and cancel it.
@@ -163,22 +165,48 @@ def _search(cursor: Any, q: LineQuery, budget: _Budget) -> list[tuple[Any, ...]]
 
 
 def _read_pages(cursor: Any, q: LineQuery, blocks: list[tuple[Any, ...]], found: _Found, budget: _Budget) -> bool:
-    """Read the lines of `blocks` (newest end first) a page at a time; True once no later
-    block can change the result."""
-    start, page = 0, FIRST_PAGE
-    while start < len(blocks):
-        chunk = blocks[start : start + page]
-        _read_lines(cursor, q, chunk, found, budget)
-        if found.newer_than(chunk[-1][3]):
-            return True
-        start += page
-        page = min(page * 2, LARGEST_PAGE)
-    return False
+    """Read the lines of `blocks` (the ones holding the text's keys) newest first, a slice
+    of time at a time across all of them: the newest `SLICES`-th of their span, then twice
+    as far back… until `limit` lines are found no older than the slice read last. Blocks
+    can each span hours (a function that logs little fills one slowly) while their matches
+    are few: reading block by block would scan every line of every block ending in the last
+    minutes; by slices, only the lines back to the `limit`-th newest match. True once no
+    later block can change the result."""
+    if not blocks:
+        return False
+    oldest = min(b[2] for b in blocks)
+    newest = max(b[3] for b in blocks)
+    if q.before is not None:
+        newest = min(newest, q.before[0])
+    width = max((newest - oldest) / SLICES, SMALLEST_SLICE)
+    upper: datetime | None = None  # lines from here on are read (None: all of the blocks' newest)
+    floor = newest - width
+    while True:
+        lower = floor if floor > oldest else None
+        overlapping = [b for b in blocks if (lower is None or b[3] >= lower) and (upper is None or b[2] < upper)]
+        if overlapping:
+            _read_lines(cursor, q, overlapping, found, budget, lower=lower, upper=upper)
+        if lower is None or (len(found.top) >= found.limit and found.top[-1][5] >= lower):
+            break  # every line of the blocks is read, or none older than `lower` can be kept
+        upper, width = lower, width * 2
+        floor = lower - width
+    return found.newer_than(min(b[3] for b in blocks))
 
 
-def _read_lines(cursor: Any, q: LineQuery, blocks: list[tuple[Any, ...]], found: _Found, budget: _Budget) -> None:
+def _read_lines(
+    cursor: Any,
+    q: LineQuery,
+    blocks: list[tuple[Any, ...]],
+    found: _Found,
+    budget: _Budget,
+    *,
+    lower: datetime | None = None,
+    upper: datetime | None = None,
+) -> None:
+    """Add the matching lines of `blocks` (of their lines at `lower` or later and before `upper`)."""
     budget.next_statement(cursor)
-    cursor.execute(_prefix(budget.mark) + _lines_sql(q), _lines_params(q, _merged(blocks)))
+    sql = _lines_sql(q, lower=lower is not None, upper=upper is not None)
+    cursor.execute(_prefix(budget.mark) + sql, _lines_params(q, _merged(blocks), lower, upper))
     found.add(cursor.fetchall())
 
 
@@ -225,6 +253,8 @@ BRANCHES = 8  # up to this many functions (else accounts) are each read in time 
 WALK = 2000  # the newest blocks whose keys are tested in order, then twice as many… up to:
 LARGEST_WALK = 16_000
 RARE = 0.01  # a share of blocks holding the keys below which the GIN index lists the rest
+SLICES = 16  # the first slice of time whose lines are read: this share of the blocks' span
+SMALLEST_SLICE = timedelta(seconds=1)
 
 
 def _window(q: LineQuery) -> list[str]:
@@ -334,7 +364,7 @@ def _merged(blocks: list[tuple[Any, ...]]) -> list[tuple[int, datetime, datetime
     return ranges
 
 
-def _lines_sql(q: LineQuery) -> str:
+def _lines_sql(q: LineQuery, *, lower: bool = False, upper: bool = False) -> str:
     where = [
         "l.resource_id = r.resource_id",
         "l.ts >= r.lo",
@@ -343,6 +373,10 @@ def _lines_sql(q: LineQuery) -> str:
         "l.ts < %(end)s",
         "l.account_id = ANY(%(accounts)s)",
     ]
+    if lower:
+        where.append("l.ts >= %(lower)s")
+    if upper:
+        where.append("l.ts < %(upper)s")
     if q.before is not None:
         where.append("(l.ts < %(before_ts)s OR (l.ts = %(before_ts)s AND l.id < %(before_id)s))")
     if q.text is not None:
@@ -362,8 +396,15 @@ def _lines_sql(q: LineQuery) -> str:
     return f"SELECT m.* FROM {ranges} CROSS JOIN LATERAL ({inner} {newest}) m ORDER BY m.ts DESC, m.id DESC LIMIT %(limit)s"  # noqa: S608
 
 
-def _lines_params(q: LineQuery, ranges: list[tuple[int, datetime, datetime]]) -> dict[str, Any]:
+def _lines_params(
+    q: LineQuery,
+    ranges: list[tuple[int, datetime, datetime]],
+    lower: datetime | None = None,
+    upper: datetime | None = None,
+) -> dict[str, Any]:
     return {
+        "lower": lower,
+        "upper": upper,
         "rids": [r[0] for r in ranges],
         "los": [r[1] for r in ranges],
         "his": [r[2] for r in ranges],

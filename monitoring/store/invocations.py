@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from operator import attrgetter
 from typing import Any
 
@@ -210,15 +211,21 @@ def _existing(resource_id: int, request_ids: Sequence[str]) -> dict[str, list[di
     return rows
 
 
+@cache
+def _sequence() -> str:
+    """The invocations' id sequence (the same for the life of the schema)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('monitoring_invocation', 'id')")
+        return str(cursor.fetchone()[0])
+
+
 def _next_ids(count: int) -> list[int]:
     if not count:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT array_agg(nextval(pg_get_serial_sequence('monitoring_invocation', 'id'))) "
-            "FROM generate_series(1, %s)",
-            [count],
-        )
+        # The sequence by its name, a constant: looking it up for every row
+        # (pg_get_serial_sequence inside nextval) costs ten times as much.
+        cursor.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)", [_sequence(), count])
         return list(cursor.fetchone()[0])
 
 

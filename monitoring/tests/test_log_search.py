@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from accounts.models import AwsAccount
 from accounts.services import aws_account_start
 from kinds import lambda_function
 from monitoring.logsearch import query as search_query
+from monitoring.logsearch.keys import SearchText
 from monitoring.logsearch.query import LogSearchCancelled, LogSearchTimeout, marker, search_cancel
 from monitoring.models import LogBlock, LogLine, Resource
 from monitoring.parsing.lambda_logs import parse_events
@@ -152,6 +154,41 @@ def test_lines_come_newest_first_page_after_page_across_blocks(owner: Any, accou
         owner.organization, LogSearch(text="order 2-", resource=other.pk), end - timedelta(hours=24), end
     )
     assert len(only) == 100 and {line.resource_id for line in only} == {other.pk}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("limit", [1, 3, 7, 100])
+def test_blocks_spanning_hours_with_few_matches_give_the_newest_matches_in_order(
+    owner: Any, account: AwsAccount, limit: int
+) -> None:
+    """Functions that log little fill a block over hours: the search reads them a slice of
+    time at a time, and must still return exactly the newest matches, page after page."""
+    base = timezone.now().replace(microsecond=0) - timedelta(hours=20)
+    expected: list[tuple[datetime, str]] = []
+    for n in range(4):
+        fn = function(account, f"quiet-{n}")
+        rows = []
+        for i in range(120):  # one line every ~10 minutes, interleaved across functions
+            ts = base + timedelta(minutes=10 * i + n, seconds=n)
+            text = f"order {n}-{i} declined" if (i * 7 + n) % 11 == 0 else f"order {n}-{i} shipped"
+            rows.append((ts, text))
+            if "declined" in text:
+                expected.append((ts, text))
+        store_lines(fn, rows)
+    expected.sort(reverse=True)
+    end = timezone.now() + timedelta(minutes=1)
+    query = search_query.LineQuery(
+        organization_id=owner.organization.pk, accounts=[account.pk], resources=None,
+        text=SearchText.of("declined"), status="", start=end - timedelta(hours=24), end=end, limit=limit,
+    )  # fmt: skip
+    seen: list[tuple[datetime, str]] = []
+    while True:
+        page = search_query.lines_matching(query, timeout_ms=10_000)
+        seen += [(line.ts, line.message) for line in page]
+        if len(page) < limit:
+            break
+        query = replace(query, before=(page[-1].ts, page[-1].pk))
+    assert seen == expected
 
 
 @pytest.mark.django_db
