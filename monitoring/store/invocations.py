@@ -170,19 +170,25 @@ _DURATIONS = (
 _durations = attrgetter(*_DURATIONS)
 
 
+_TEXTS = tuple(TEXT_LIMITS)
+_texts = attrgetter(*_TEXTS)
+_LIMITS = tuple(TEXT_LIMITS.values())
+
+
 def _clean(inv: ParsedInvocation) -> ParsedInvocation:
-    """Bound every value to what its column holds and Lambda can report (in place)."""
-    for name, v in zip(_DURATIONS, _durations(inv), strict=True):
-        if v is not None and not (type(v) in (int, float) and 0 <= v <= MAX_MS):  # NaN fails the range too
-            setattr(inv, name, None)
+    """Bound every value to what its column holds and Lambda can report (in place). Runs
+    once per invocation stored: values already storable (nearly all) are tested and left
+    alone, never rewritten."""
+    for k, v in enumerate(_durations(inv)):
+        if v is not None and not ((type(v) is float or type(v) is int) and 0 <= v <= MAX_MS):  # NaN fails the range
+            setattr(inv, _DURATIONS[k], None)
     if (v := inv.memory_size_mb) is not None and not (type(v) is int and 0 <= v <= MAX_MB):
         inv.memory_size_mb = None
     if (v := inv.max_memory_used_mb) is not None and not (type(v) is int and 0 <= v <= MAX_MB):
         inv.max_memory_used_mb = None
-    for name, limit in TEXT_LIMITS.items():
-        v = getattr(inv, name)
-        if v is not None:
-            setattr(inv, name, _clean_text(v if type(v) is str else str(v))[:limit])
+    for k, v in enumerate(_texts(inv)):
+        if v is not None and not (type(v) is str and len(v) <= _LIMITS[k] and v.isascii() and "\x00" not in v):
+            setattr(inv, _TEXTS[k], _clean_text(v if type(v) is str else str(v))[: _LIMITS[k]])
     if inv.error_message is not None:
         inv.error_message = _clean_text(inv.error_message)
     if inv.error_frames:
