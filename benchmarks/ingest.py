@@ -33,8 +33,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from functools import partial
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from common import bench_database  # same folder: the scratch database
@@ -215,7 +215,7 @@ def main() -> None:
         with connection.cursor() as cursor:
             for table in tables:
                 rows = copied[table].splitlines(keepends=True)[part :: args.processes]
-                with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:  # noqa: S608 (fixed names)
+                with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
                     copy.write(b"".join(rows))
         return Figures()
 

@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from monitoring.parsing.lambda_logs import ParsedInvocation
 from monitoring.store.invocations import MAX_MB, MAX_MS, TEXT_LIMITS, _clean
 
-DURATIONS = ("duration_ms", "billed_duration_ms", "init_duration_ms", "restore_duration_ms", "billed_restore_duration_ms")
+DURATIONS = (
+    "duration_ms",
+    "billed_duration_ms",
+    "init_duration_ms",
+    "restore_duration_ms",
+    "billed_restore_duration_ms",
+)
 MEMORY = ("memory_size_mb", "max_memory_used_mb")
 
 numbers = st.none() | st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**20), 10**20) | st.booleans()
@@ -30,10 +36,19 @@ texts = st.none() | st.text(max_size=600) | st.sampled_from(["a" * 64, "a" * 65,
     attempt=st.integers(-5, 500),
 )
 def test_every_value_is_storable_and_a_storable_one_is_kept(
-    durations: tuple[Any, ...], memory: tuple[Any, ...], text: tuple[Any, ...], message: Any, frames: list[str], attempt: int
+    durations: tuple[Any, ...],
+    memory: tuple[Any, ...],
+    text: tuple[Any, ...],
+    message: Any,
+    frames: list[str],
+    attempt: int,
 ) -> None:
     inv = ParsedInvocation("r", attempt=attempt, error_message=message, error_frames=list(frames))
-    for name, value in [*zip(DURATIONS, durations), *zip(MEMORY, memory), *zip(TEXT_LIMITS, text)]:
+    for name, value in [
+        *zip(DURATIONS, durations, strict=True),
+        *zip(MEMORY, memory, strict=True),
+        *zip(TEXT_LIMITS, text, strict=True),
+    ]:
         setattr(inv, name, value)
     before = {name: getattr(inv, name) for name in (*DURATIONS, *MEMORY, *TEXT_LIMITS)}
     _clean(inv)
