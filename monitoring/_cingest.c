@@ -503,6 +503,8 @@ done:
 /* ---- blocks: encode_blocks ----------------------------------------------------------- */
 
 #define DAY_MS 86400000LL
+#define KEYS_MAX 1000000        /* keys.py KEYS_MAX */
+static const char UNINDEXED[] = "_unindexed_"; /* keys.py UNINDEXED */
 
 typedef struct {
     long long ms;
@@ -563,8 +565,12 @@ static int block_tuple(Buffer *out, KeySet *set, unsigned char *lower, const Row
     size_t count;
     Key *keys = keys_sorted(set, &count);
     if (keys == NULL) return -1;
-    size_t tsv_len = 4;
-    for (size_t i = 0; i < count; i++) tsv_len += keys[i].len + 3;
+    /* Keys beyond what a tsvector holds (keys.py KEYS_MAX): the block is marked instead, and
+     * every keyed search reads it. */
+    size_t key_bytes = 0;
+    for (size_t i = 0; i < count; i++) key_bytes += keys[i].len;
+    int unindexed = key_bytes > KEYS_MAX;
+    size_t tsv_len = unindexed ? 4 + (sizeof(UNINDEXED) - 1) + 3 : 4 + key_bytes + 3 * count;
     long long first, last;
     if (!micros_of(rows[begin].ms, &first) || !micros_of(rows[end - 1].ms, &last) || tsv_len > INT32_MAX) {
         free(keys);
@@ -587,9 +593,14 @@ static int block_tuple(Buffer *out, KeySet *set, unsigned char *lower, const Row
     put_be32(p, 4);
     put_be32(p + 4, (uint32_t)(end - begin));
     put_be32(p + 8, (uint32_t)tsv_len);
-    put_be32(p + 12, (uint32_t)count); /* tsvector: the number of lexemes, then each NUL-ended, no positions */
+    put_be32(p + 12, unindexed ? 1 : (uint32_t)count); /* tsvector: the number of lexemes, then each NUL-ended, no positions */
     p += 16;
-    for (size_t i = 0; i < count; i++) {
+    if (unindexed) {
+        memcpy(p, UNINDEXED, sizeof(UNINDEXED) - 1);
+        p += sizeof(UNINDEXED) - 1;
+        p[0] = p[1] = p[2] = 0;
+    }
+    for (size_t i = 0; !unindexed && i < count; i++) {
         memcpy(p, keys[i].data, keys[i].len);
         p += keys[i].len;
         p[0] = p[1] = p[2] = 0;

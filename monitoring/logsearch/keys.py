@@ -35,6 +35,14 @@ BLOCK_LINES = 256
 # each, so a block also ends at this much text.
 BLOCK_BYTES = 256 * 1024
 
+# A tsvector holds at most 1 MB of lexemes (PostgreSQL's MAXSTRPOS). A block's words fit
+# (each key is at most its word), but the camelCase tails of one long mixed-case word do not
+# always (30 KB of random letters make 0.75 MB of keys): a block whose keys exceed this is
+# stored with the one lexeme `UNINDEXED` instead, a key no word can have ("_" separates
+# words), and every search with keys reads it. Its lines are stored and found, never refused.
+KEYS_MAX = 1_000_000
+UNINDEXED = b"_unindexed_"
+
 WORD_MAX = 100  # bytes of a word without digits kept as its key
 DIGIT_KEY = 3  # bytes of a word with a digit (and a letter) kept as its key: ids, hex
 NUMBER_KEY = 4  # bytes of a word of digits only kept as its key: order ids, counts, years
@@ -126,7 +134,10 @@ def block_keys(messages: Sequence[bytes]) -> list[bytes]:
 
 def tsvector_binary(keys: list[bytes]) -> bytes:
     """`keys` (sorted, distinct) in PostgreSQL's binary tsvector format, for COPY: a count,
-    then each lexeme NUL-terminated with no positions."""
+    then each lexeme NUL-terminated with no positions. Keys of more than `KEYS_MAX` bytes in
+    all become the one lexeme `UNINDEXED`."""
+    if sum(map(len, keys)) > KEYS_MAX:
+        keys = [UNINDEXED]
     return len(keys).to_bytes(4, "big") + b"".join(k + b"\x00\x00\x00" for k in keys)
 
 
@@ -176,6 +187,11 @@ def _tsquery(text: str) -> str | None:
         else:
             terms.append(_lexeme(word) + ":*")
     return " & ".join(terms) or None
+
+
+def blocks_tsquery(tsquery: str) -> str:
+    """The blocks to read for `tsquery`: those holding its keys, and those marked UNINDEXED."""
+    return f"({tsquery}) | {_lexeme(UNINDEXED)}"
 
 
 def _lexeme(key: bytes | None) -> str:

@@ -35,7 +35,7 @@ from django.db import OperationalError, connection, transaction
 
 from monitoring.models import LogLine
 
-from .keys import SearchText
+from .keys import SearchText, blocks_tsquery
 
 FIRST_PAGE = 16
 LARGEST_PAGE = 512
@@ -337,7 +337,8 @@ def _blocks_params(q: LineQuery, after: tuple[datetime, int] | None, page: int) 
         "end": q.end,
         "before_ts": q.before[0] if q.before else None,
         "resources": list(q.resources) if q.resources is not None else None,
-        "tsquery": q.text.tsquery if q.text is not None else None,
+        # A block whose keys did not fit a tsvector holds only UNINDEXED: read for every text.
+        "tsquery": blocks_tsquery(q.text.tsquery) if q.text is not None and q.text.tsquery else None,
         "after_ts": after[0] if after else None,
         "after_id": after[1] if after else None,
         "page": page,

@@ -5,7 +5,9 @@ unfindable by log search, or store it differently from the Python path."""
 
 from __future__ import annotations
 
+import random
 import shutil
+import string
 import sysconfig
 from pathlib import Path
 from typing import Any
@@ -148,3 +150,23 @@ def test_blocks_refuse_columns_of_different_lengths_and_wrong_types() -> None:
 )
 def test_camel_case_tails_have_the_references_keys(line: bytes) -> None:
     assert keys.block_keys([line]) == keys.block_keys_reference([line])
+
+
+def random_case_word(size: int, seed: int = 1) -> bytes:
+    """Letters of random case: a camelCase tail at nearly every other letter, each key a
+    different 100 bytes."""
+    rng = random.Random(seed)
+    return "".join(rng.choice(string.ascii_letters) for _ in range(size)).encode()
+
+
+def test_a_block_whose_keys_exceed_a_tsvector_is_marked_unindexed_by_both_versions() -> None:
+    word = random_case_word(45_000)
+    assert sum(map(len, keys.block_keys([word]))) > keys.KEYS_MAX  # 1 MB is PostgreSQL's limit
+    rows = [(1_764_000_000_000, b"hello world"), (1_764_000_000_001, word), (1_764_000_000_002, b"KeyError again")]
+    compiled = loglines.blocks_encode([r[0] for r in rows], [r[1] for r in rows], resource_id=7, account_id=3)
+    reference = loglines.block_tuples(loglines.blocks_of(rows), resource_id=7, account_id=3)
+    assert compiled == reference
+    assert compiled[0].endswith(b"\x00\x00\x00\x01" + keys.UNINDEXED + b"\x00\x00\x00")  # one lexeme: the mark
+    # A block under the limit keeps its keys.
+    small = loglines.blocks_encode([1], [random_case_word(2_000)], resource_id=7, account_id=3)
+    assert keys.UNINDEXED not in small[0]

@@ -25,8 +25,9 @@ from monitoring.logsearch.query import LogSearchCancelled, LogSearchTimeout, mar
 from monitoring.models import LogBlock, LogLine, Resource
 from monitoring.parsing.lambda_logs import parse_events
 from monitoring.selectors import LogSearch, search_log_lines
-from monitoring.store.invocations import invocations_store
+from monitoring.store.invocations import invocations_store, invocations_store_isolated
 from monitoring.tests.lines import store_lines
+from monitoring.tests.test_compiled_ingest import random_case_word
 
 RID = "36f675cc-81e7-4ef5-a8e2-5d940ed90475"
 
@@ -189,6 +190,24 @@ def test_blocks_spanning_hours_with_few_matches_give_the_newest_matches_in_order
             break
         query = replace(query, before=(page[-1].ts, page[-1].pk))
     assert seen == expected
+
+
+@pytest.mark.django_db
+def test_a_line_with_more_keys_than_a_tsvector_holds_is_stored_and_found(owner: Any, account: AwsAccount) -> None:
+    """Some 45 KB of letters in random case (a hostile or encoded payload) make more than
+    PostgreSQL's 1 MB of keys: its block is marked for every search rather than the
+    invocation refused."""
+    fn = function(account, "payloads")
+    rid = "5e3a9d1c-0000-4000-8000-00000000beef"
+    start_ms = int((timezone.now() - timedelta(minutes=5)).timestamp() * 1000)
+    payload = random_case_word(45_000).decode()
+    events = invocation_events(rid, start_ms, f"payload={payload} needle", "plain line")
+    summary, poisoned = invocations_store_isolated(resource=fn, result=parse_events(events), new_after_ms=0)
+    assert poisoned == [] and summary.invocations_new == 1
+    assert LogBlock.objects.filter(resource_id=fn.pk).count() == 1
+    assert [m[-6:] for m in search(owner, "needle")] == ["needle"]
+    assert search(owner, "plain line") == ["plain line"]
+    assert search(owner, "absent words") == []
 
 
 @pytest.mark.django_db
