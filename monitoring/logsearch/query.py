@@ -174,10 +174,11 @@ def _read_pages(cursor: Any, q: LineQuery, blocks: list[tuple[Any, ...]], found:
     later block can change the result."""
     if not blocks:
         return False
-    oldest = min(b[2] for b in blocks)
-    newest = max(b[3] for b in blocks)
+    # In UTC: arithmetic on a local time would step across a daylight-saving change unevenly.
+    oldest = min(b[2] for b in blocks).astimezone(UTC)
+    newest = max(b[3] for b in blocks).astimezone(UTC)
     if q.before is not None:
-        newest = min(newest, q.before[0])
+        newest = min(newest, q.before[0].astimezone(UTC))
     width = max((newest - oldest) / SLICES, SMALLEST_SLICE)
     upper: datetime | None = None  # lines from here on are read (None: all of the blocks' newest)
     floor = newest - width
