@@ -25,11 +25,12 @@
  * with no object per word, and the GIL is released meanwhile, so another thread (the parse
  * of the next batch) runs on the other core.
  *
- * Log lines. encode_lines(groups, event_ids, prefix_of, storable) -> (ms, messages, ids,
- * tuples). `groups`: a list of (invocation part, lines): the encoded invocation id and
+ * Log lines. encode_lines(groups, event_ids, head, stream_field, storable) -> (ms, messages,
+ * ids, tuples). `groups`: a list of (invocation part, lines): the encoded invocation id and
  * request id the lines share, and their LogLine objects. For each line with an event id
  * (from `event_ids`, a dict id(line) -> event id, when it has one, else its own):
- *   - its tuple: prefix_of(invocation part, log stream) (cached per pair), the time as
+ *   - its tuple: head (what every line of the call shares), the invocation part,
+ *     stream_field(log stream) (cached per stream), the time as
  *     PostgreSQL's microseconds since 2000, the event id (its first 64 characters) and the
  *     message as stored;
  *   - the message as stored: the text's UTF-8 when it is ASCII without NUL, else
@@ -366,11 +367,11 @@ static PyObject *stored_message(PyObject *message, PyObject *storable) {
     return out;
 }
 
-/* Encode one line, appending to the four lists. 0 on success, -1 on error. */
-static int encode_line(PyObject *line, PyObject *part, PyObject *event_ids, PyObject *prefixes, PyObject *prefix_of,
-                       PyObject *storable, PyObject *lists[4]) {
-    PyObject *eid = NULL, *stream = NULL, *key = NULL, *prefix = NULL, *message = NULL, *data = NULL, *ms = NULL,
-             *tuple = NULL;
+/* Encode one line, appending to the four lists. 0 on success, -1 on error. `fields` caches
+ * stream_field(log stream) per stream (lines of one stream share it). */
+static int encode_line(PyObject *line, PyObject *head, PyObject *part, PyObject *event_ids, PyObject *fields,
+                       PyObject *stream_field, PyObject *storable, PyObject *lists[4]) {
+    PyObject *eid = NULL, *stream = NULL, *field = NULL, *message = NULL, *data = NULL, *ms = NULL, *tuple = NULL;
     int rc = -1;
     if (event_ids != NULL) {
         PyObject *id = PyLong_FromVoidPtr(line);
@@ -403,17 +404,16 @@ static int encode_line(PyObject *line, PyObject *part, PyObject *event_ids, PyOb
     if (eid_data == NULL) goto done;
 
     if ((stream = PyObject_GetAttr(line, str_log_stream)) == NULL) goto done;
-    if ((key = PyTuple_Pack(2, part, stream)) == NULL) goto done;
-    prefix = PyDict_GetItemWithError(prefixes, key);
-    if (prefix != NULL) Py_INCREF(prefix);
+    field = PyDict_GetItemWithError(fields, stream);
+    if (field != NULL) Py_INCREF(field);
     else if (PyErr_Occurred()) goto done;
     else {
-        if ((prefix = PyObject_CallFunctionObjArgs(prefix_of, part, stream, NULL)) == NULL) goto done;
-        if (!PyBytes_Check(prefix)) {
-            PyErr_SetString(PyExc_TypeError, "prefix_of() must return bytes");
+        if ((field = PyObject_CallOneArg(stream_field, stream)) == NULL) goto done;
+        if (!PyBytes_Check(field)) {
+            PyErr_SetString(PyExc_TypeError, "stream_field() must return bytes");
             goto done;
         }
-        if (PyDict_SetItem(prefixes, key, prefix) < 0) goto done;
+        if (PyDict_SetItem(fields, stream, field) < 0) goto done;
     }
 
     if ((message = PyObject_GetAttr(line, str_message)) == NULL) goto done;
@@ -426,16 +426,21 @@ static int encode_line(PyObject *line, PyObject *part, PyObject *event_ids, PyOb
         PyErr_SetString(PyExc_OverflowError, "a log line's time is out of range");
         goto done;
     }
-    Py_ssize_t prefix_len = PyBytes_GET_SIZE(prefix), data_len = PyBytes_GET_SIZE(data);
+    Py_ssize_t head_len = PyBytes_GET_SIZE(head), part_len = PyBytes_GET_SIZE(part),
+               field_len = PyBytes_GET_SIZE(field), data_len = PyBytes_GET_SIZE(data);
     if (data_len > INT32_MAX || eid_len > INT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "a log line is too long");
         goto done;
     }
-    tuple = PyBytes_FromStringAndSize(NULL, prefix_len + 4 + 8 + 4 + eid_len + 4 + data_len);
+    tuple = PyBytes_FromStringAndSize(NULL, head_len + part_len + field_len + 4 + 8 + 4 + eid_len + 4 + data_len);
     if (tuple == NULL) goto done;
     char *p = PyBytes_AS_STRING(tuple);
-    memcpy(p, PyBytes_AS_STRING(prefix), (size_t)prefix_len);
-    p += prefix_len;
+    memcpy(p, PyBytes_AS_STRING(head), (size_t)head_len);
+    p += head_len;
+    memcpy(p, PyBytes_AS_STRING(part), (size_t)part_len);
+    p += part_len;
+    memcpy(p, PyBytes_AS_STRING(field), (size_t)field_len);
+    p += field_len;
     put_be32(p, 8);
     put_be64(p + 4, (uint64_t)micros);
     put_be32(p + 12, (uint32_t)eid_len);
@@ -452,8 +457,7 @@ static int encode_line(PyObject *line, PyObject *part, PyObject *event_ids, PyOb
 done:
     Py_XDECREF(eid);
     Py_XDECREF(stream);
-    Py_XDECREF(key);
-    Py_XDECREF(prefix);
+    Py_XDECREF(field);
     Py_XDECREF(message);
     Py_XDECREF(data);
     Py_XDECREF(ms);
@@ -463,21 +467,23 @@ done:
 
 static PyObject *encode_lines(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *groups, *event_ids, *prefix_of, *storable;
-    if (!PyArg_ParseTuple(args, "O!OOO:encode_lines", &PyList_Type, &groups, &event_ids, &prefix_of, &storable))
+    PyObject *groups, *event_ids, *head, *stream_field, *storable;
+    if (!PyArg_ParseTuple(args, "O!OO!OO:encode_lines", &PyList_Type, &groups, &event_ids, &PyBytes_Type, &head,
+                          &stream_field, &storable))
         return NULL;
     if (event_ids == Py_None || (PyDict_Check(event_ids) && PyDict_GET_SIZE(event_ids) == 0)) event_ids = NULL;
     else if (!PyDict_Check(event_ids)) return PyErr_Format(PyExc_TypeError, "event_ids must be a dict or None");
     PyObject *lists[4] = {PyList_New(0), PyList_New(0), PyList_New(0), PyList_New(0)};
-    PyObject *prefixes = PyDict_New();
-    /* Tuples of our own: the Python code a line runs (its attributes, prefix_of, storable)
+    PyObject *fields = PyDict_New();
+    /* Tuples of our own: the Python code a line runs (its attributes, stream_field, storable)
        cannot free a group, a part or a line under us by changing the caller's lists. */
     PyObject *all = PySequence_Tuple(groups);
     PyObject *out = NULL;
-    if (!lists[0] || !lists[1] || !lists[2] || !lists[3] || !prefixes || !all) goto done;
+    Py_INCREF(head);
+    if (!lists[0] || !lists[1] || !lists[2] || !lists[3] || !fields || !all) goto done;
     for (Py_ssize_t g = 0; g < PyTuple_GET_SIZE(all); g++) {
         PyObject *group = PyTuple_GET_ITEM(all, g);
-        if (!PyTuple_Check(group) || PyTuple_GET_SIZE(group) != 2) {
+        if (!PyTuple_Check(group) || PyTuple_GET_SIZE(group) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(group, 0))) {
             PyErr_SetString(PyExc_TypeError, "each group must be a (bytes, lines) tuple");
             goto done;
         }
@@ -485,7 +491,8 @@ static PyObject *encode_lines(PyObject *self, PyObject *args) {
         PyObject *lines = PySequence_Tuple(PyTuple_GET_ITEM(group, 1));
         if (lines == NULL) goto done;
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(lines); i++) {
-            if (encode_line(PyTuple_GET_ITEM(lines, i), part, event_ids, prefixes, prefix_of, storable, lists) < 0) {
+            if (encode_line(PyTuple_GET_ITEM(lines, i), head, part, event_ids, fields, stream_field, storable, lists) <
+                0) {
                 Py_DECREF(lines);
                 goto done;
             }
@@ -495,8 +502,9 @@ static PyObject *encode_lines(PyObject *self, PyObject *args) {
     out = PyTuple_Pack(4, lists[0], lists[1], lists[2], lists[3]);
 done:
     for (int i = 0; i < 4; i++) Py_XDECREF(lists[i]);
-    Py_XDECREF(prefixes);
+    Py_XDECREF(fields);
     Py_XDECREF(all);
+    Py_DECREF(head);
     return out;
 }
 

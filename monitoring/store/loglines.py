@@ -94,12 +94,13 @@ def lines_of(
         return lines_of_reference(result, invocation_id, event_ids, resource_id=resource_id, account_id=account_id)
     head = struct.pack(">hiqiq", len(LINE_COLUMNS), 8, resource_id, 8, account_id)
     ms, messages, ids, tuples = _encode_lines(
-        _groups(result, invocation_id),
-        event_ids or None,
-        lambda part, stream: head + part + _text_field(stream[:512]),
-        _storable,
+        _groups(result, invocation_id), event_ids or None, head, _stream_field, _storable
     )
     return Lines(ms, messages, ids, tuples)
+
+
+def _stream_field(stream: str) -> bytes:
+    return _text_field(stream[:512])
 
 
 def _groups(result: ParseResult, invocation_id: dict[int, int]) -> list[tuple[bytes, list[LogLine]]]:
@@ -126,23 +127,22 @@ def lines_of_reference(
         out.tuples.append,
     )
     head = struct.pack(">hiqiq", len(LINE_COLUMNS), 8, resource_id, 8, account_id)
-    prefixes: dict[tuple[bytes, str], bytes] = {}
+    fields: dict[str, bytes] = {}
     for invocation_part, lines in _groups(result, invocation_id):
         for line in lines:
             eid = (event_ids.get(id(line)) or line.event_id) if event_ids else line.event_id
             if not eid:
                 continue
-            prefix = prefixes.get((invocation_part, line.log_stream))
-            if prefix is None:
-                prefix = head + invocation_part + _text_field(line.log_stream[:512])
-                prefixes[(invocation_part, line.log_stream)] = prefix
+            field = fields.get(line.log_stream)
+            if field is None:
+                field = fields[line.log_stream] = _stream_field(line.log_stream)
             message = line.message
             data = message.encode() if message.isascii() and "\x00" not in message else _storable(message)
             eid = eid[:64]
             eid_data = eid.encode()
             ms = line.timestamp_ms
             ts_field = _ts_and_length(8, (ms - PG_EPOCH_MS) * 1000, len(eid_data))
-            tuples_add(b"".join((prefix, ts_field, eid_data, _int4(len(data)), data)))
+            tuples_add(b"".join((head, invocation_part, field, ts_field, eid_data, _int4(len(data)), data)))
             ms_add(ms)
             messages_add(data)
             ids_add(eid)
