@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import pstats
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -54,6 +55,12 @@ def main() -> None:
     )
     parser.add_argument("--serial", action="store_true", help="parse each batch, then store it: no overlap")
     parser.add_argument("--profile", action="store_true", help="print where parse + store spends its time")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure the pair (parse + store, raw COPY) this many times, one after the other; print each and the medians",
+    )
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = bench_database()
@@ -75,11 +82,15 @@ def main() -> None:
     from monitoring.store.invocations import invocations_store
 
     call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE monitoring_invocation, monitoring_logline, monitoring_logblock, monitoring_rollup, "
-            "monitoring_accountrollup, monitoring_projectrollup, monitoring_errorgroup"
-        )
+
+    def empty_tables() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE monitoring_invocation, monitoring_logline, monitoring_logblock, monitoring_rollup, "
+                "monitoring_accountrollup, monitoring_projectrollup, monitoring_errorgroup"
+            )
+
+    empty_tables()
     org = organization_create(
         name="Bench",
         owner=user_create_verified(email=f"bench{random.randint(0, 10**9)}@example.com", password="x" * 12),
@@ -177,73 +188,90 @@ def main() -> None:
         figures.db_cpu, figures.py_cpu = _cpu_seconds(backend) - db_cpu, time.process_time() - py_cpu
         return figures
 
-    profiler = cProfile.Profile() if args.profile and args.processes == 1 else None
-    if profiler:
-        profiler.enable()
-    started = time.perf_counter()
-    if args.processes == 1:
-        figures = ingest(batches)
-    else:
-        # As `--processes` Celery worker processes would: each stores its own account's functions.
-        figures = Figures.total(
-            in_processes(
-                args.processes,
-                [[b for b in batches if b[0].account_id == account.pk] for account in accounts],
-                ingest,
-            )
-        )
-    ingest_seconds = time.perf_counter() - started
-    if profiler:
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(25)
-    ingest_rate = produced / ingest_seconds
-
-    # 3. Raw COPY of the same rows into the same (emptied) tables, by as many sessions: the
-    # invocations, the lines and the lines' search blocks (the search index of the lines,
-    # which the trigram index on the lines was when this ratio was first measured), then the
-    # invocations and lines alone.
-    copied: dict[str, bytes] = {}
-    with connection.cursor() as cursor:
-        for table in TABLES:
-            buffer = bytearray()
-            with cursor.cursor.copy(f"COPY (SELECT * FROM {table}) TO STDOUT") as copy:  # noqa: S608 (fixed names)
-                for chunk in copy:
-                    buffer += chunk
-            copied[table] = bytes(buffer)
-
-    def raw_copy(part: int, tables: tuple[str, ...]) -> Figures:
+    def raw_copy(part: int, tables: tuple[str, ...], copied: dict[str, bytes]) -> Figures:
         with connection.cursor() as cursor:
+            backend = _backend_pid(connection)
+            db_cpu = _cpu_seconds(backend)
             for table in tables:
                 rows = copied[table].splitlines(keepends=True)[part :: args.processes]
                 with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
                     copy.write(b"".join(rows))
-        return Figures()
+        return Figures(db_cpu=_cpu_seconds(backend) - db_cpu)
 
-    def raw_seconds(tables: tuple[str, ...]) -> float:
+    def raw_seconds(tables: tuple[str, ...], copied: dict[str, bytes]) -> tuple[float, Figures]:
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {', '.join(TABLES)}")
         started = time.perf_counter()
         if args.processes == 1:
-            raw_copy(0, tables)
+            figures = raw_copy(0, tables, copied)
         else:
-            in_processes(args.processes, list(range(args.processes)), partial(raw_copy, tables=tables))
-        return time.perf_counter() - started
+            figures = Figures.total(
+                in_processes(
+                    args.processes, list(range(args.processes)), partial(raw_copy, tables=tables, copied=copied)
+                )
+            )
+        return time.perf_counter() - started, figures
 
-    copy_seconds = raw_seconds(TABLES)
-    copy_rate = produced / copy_seconds
-    rows_seconds = raw_seconds(TABLES[:2])
-    rows_rate = produced / rows_seconds
+    def pair() -> Pair:
+        """One measurement: parse + store every batch into emptied tables, then a raw COPY of
+        the rows it stored (with the blocks, then without) into emptied tables."""
+        empty_tables()
+        profiler = cProfile.Profile() if args.profile and args.processes == 1 else None
+        if profiler:
+            profiler.enable()
+        started = time.perf_counter()
+        if args.processes == 1:
+            figures = ingest(batches)
+        else:
+            # As `--processes` Celery worker processes would: each stores its own account's functions.
+            figures = Figures.total(
+                in_processes(
+                    args.processes,
+                    [[b for b in batches if b[0].account_id == account.pk] for account in accounts],
+                    ingest,
+                )
+            )
+        ingest_seconds = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(25)
 
-    print(f"events:                 {produced:,}")
-    print(f"invocations stored:     {figures.invocations:,}")
-    print(f"processes:              {args.processes}{' (parse, then store)' if args.serial else ''}")
-    print(f"  of which parsing:     {figures.parse_seconds:8.1f} s (in its thread)")
-    print(f"parse + store:          {ingest_seconds:8.1f} s  {ingest_rate:12,.0f} events/s")
-    print(f"  CPU: Python           {figures.py_cpu:8.1f} s, database sessions {figures.db_cpu:.1f} s")
-    print(f"raw COPY, same rows:    {copy_seconds:8.1f} s  {copy_rate:12,.0f} events/s  ({args.processes} session(s))")
-    print(f"ratio (goal >= 0.5):    {ingest_rate / copy_rate:8.2f}")
-    print(f"raw COPY without blocks:{rows_seconds:8.1f} s  {rows_rate:12,.0f} events/s  (invocations and lines only)")
-    print(f"ratio to that:          {ingest_rate / rows_rate:8.2f}")
+        # The raw COPY of the same rows into the same (emptied) tables, by as many sessions:
+        # the invocations, the lines and the lines' search blocks (the search index of the
+        # lines, which the trigram index on the lines was when this ratio was first
+        # measured), then the invocations and lines alone.
+        copied: dict[str, bytes] = {}
+        with connection.cursor() as cursor:
+            for table in TABLES:
+                buffer = bytearray()
+                with cursor.cursor.copy(f"COPY (SELECT * FROM {table}) TO STDOUT") as copy:  # noqa: S608 (fixed names)
+                    for chunk in copy:
+                        buffer += chunk
+                copied[table] = bytes(buffer)
+        copy_seconds, copy_figures = raw_seconds(TABLES, copied)
+        rows_seconds, _ = raw_seconds(TABLES[:2], copied)
+        return Pair(produced, figures, ingest_seconds, copy_seconds, copy_figures.db_cpu, rows_seconds)
+
+    pairs = []
+    for n in range(args.repeat):
+        if args.repeat > 1:
+            print(f"\n-- measurement {n + 1} of {args.repeat}")
+        pairs.append(pair())
+        pairs[-1].print(args)
+    if args.repeat > 1:
+        print(f"\n-- medians of {args.repeat} measurements")
+        rates = sorted(p.ingest_rate for p in pairs)
+        ratios = sorted(p.ratio for p in pairs)
+        print(
+            f"parse + store:          {statistics.median(rates):12,.0f} events/s  (each: {', '.join(f'{r:,.0f}' for r in rates)})"
+        )
+        print(
+            f"ratio (goal >= 0.5):    {statistics.median(ratios):8.2f}  (each: {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
+        print(
+            f"ratio to that:          {statistics.median(p.rows_ratio for p in pairs):8.2f}  "
+            "(to the raw COPY without blocks)"
+        )
     connection.close()
 
 
@@ -260,6 +288,49 @@ class Figures:
     @classmethod
     def total(cls, parts: list[Figures]) -> Figures:
         return cls(*(sum(getattr(p, f) for p in parts) for f in ("invocations", "parse_seconds", "py_cpu", "db_cpu")))
+
+
+@dataclass
+class Pair:
+    """One measurement: parse + store, and the raw COPY of the rows it stored."""
+
+    events: int
+    figures: Figures
+    ingest_seconds: float
+    copy_seconds: float
+    copy_db_cpu: float
+    rows_seconds: float
+
+    @property
+    def ingest_rate(self) -> float:
+        return self.events / self.ingest_seconds
+
+    @property
+    def ratio(self) -> float:
+        return self.copy_seconds / self.ingest_seconds
+
+    @property
+    def rows_ratio(self) -> float:
+        return self.rows_seconds / self.ingest_seconds
+
+    def print(self, args: argparse.Namespace) -> None:
+        f, n = self.figures, self.events
+        print(f"events:                 {n:,}")
+        print(f"invocations stored:     {f.invocations:,}")
+        print(f"processes:              {args.processes}{' (parse, then store)' if args.serial else ''}")
+        print(f"  of which parsing:     {f.parse_seconds:8.1f} s (in its thread)")
+        print(f"parse + store:          {self.ingest_seconds:8.1f} s  {self.ingest_rate:12,.0f} events/s")
+        print(f"  CPU: Python           {f.py_cpu:8.1f} s, database sessions {f.db_cpu:.1f} s")
+        print(
+            f"raw COPY, same rows:    {self.copy_seconds:8.1f} s  {n / self.copy_seconds:12,.0f} events/s  "
+            f"({args.processes} session(s), database CPU {self.copy_db_cpu:.1f} s)"
+        )
+        print(f"ratio (goal >= 0.5):    {self.ratio:8.2f}")
+        print(
+            f"raw COPY without blocks:{self.rows_seconds:8.1f} s  {n / self.rows_seconds:12,.0f} events/s  "
+            "(invocations and lines only)"
+        )
+        print(f"ratio to that:          {self.rows_ratio:8.2f}", flush=True)
 
 
 def in_processes(count: int, shares: list[Any], work: Callable[[Any], Figures]) -> list[Figures]:
