@@ -1,7 +1,7 @@
 """Ingestion throughput: parse + store of Lambda log events, against a raw COPY of the same rows.
 
     .venv/bin/python -m devtools.devservices run -- .venv/bin/python benchmarks/ingest.py [--events 1000000]
-        [--processes 1] [--serial] [--profile]
+        [--processes N] [--serial] [--repeat N] [--profile]
 
 It uses its own database (`<name>_bench`, created and migrated here, its tables emptied first), so
 it never touches the dashboard's data. Events are rendered by the sandbox's generator (the
@@ -17,7 +17,11 @@ Where the time goes: it prints the CPU time of the Python side and of the databa
 (from /proc, when the database runs on this machine). As in the logs collector, the next
 batch is parsed in a thread while one is stored (`--serial`: not); `--processes N` stores
 with N worker processes at once, as `celery worker --concurrency N` would, and the raw COPY
-then runs in N sessions as well.
+then runs in N sessions as well. By default N is the number of CPUs, Celery's own default
+(docker-compose.yml runs the logs worker with 4): the collector never runs as one process.
+The machine's speed drifts by a fifth within minutes, and the raw COPY's more than the
+ingestion's: the pair is measured `--repeat` times (3 by default), one after the other,
+each printed, then the medians.
 """
 
 from __future__ import annotations
@@ -46,7 +50,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--functions", type=int, default=50)
     parser.add_argument("--batch", type=int, default=10_000, help="events per store call, as one poll page")
-    parser.add_argument("--processes", type=int, default=1, help="worker processes, as Celery's --concurrency")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes, as Celery's --concurrency (default: the number of CPUs, as Celery's)",
+    )
     parser.add_argument(
         "--switch-interval",
         type=float,
@@ -58,7 +67,7 @@ def main() -> None:
     parser.add_argument(
         "--repeat",
         type=int,
-        default=1,
+        default=3,
         help="measure the pair (parse + store, raw COPY) this many times, one after the other; print each and the medians",
     )
     args = parser.parse_args()
