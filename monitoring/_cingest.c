@@ -11,6 +11,8 @@
  *                             binary COPY tuples.
  *   encode_blocks(...)        monitoring/store/loglines.py `blocks_of` + `blocks_write`: the
  *                             lines' search blocks as binary COPY tuples.
+ *   event_lines(...)          monitoring/parsing/lambda_logs.py `event_lines_reference`: the
+ *                             log lines of CloudWatch Logs events, the parser's first pass.
  *
  * Block keys. A word is a run of bytes that are ASCII letters or digits, or any byte
  * >= 0x80 (UTF-8 never splits a character so). Its key, lowered (ASCII letters only):
@@ -40,6 +42,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -736,10 +739,168 @@ done:
     return result;
 }
 
+/* ---- events: event_lines --------------------------------------------------------------
+ * event_lines(events, line_type, seen, slow) -> (lines, skipped). For each event: an exact
+ * dict whose "timestamp" is an int, "message" a str, "eventId" (or, when that is missing,
+ * None or "", "id") a str or missing or None, is handled here as `event_line` does: the
+ * time in range, the message without its trailing newlines, the stream ("" unless a str),
+ * the event id (None unless a str; an id in `seen` is a repeat: left out, not counted).
+ * Any other event goes to slow(event) (`event_line`, with the same `seen`): a line, None
+ * (skipped: counted) or False (a repeat). A line is built without running its class's
+ * __init__ when the class is a dataclass with exactly these four slots, else by calling it.
+ */
+#define TS_MIN (-62135596800000LL) /* lambda_logs.py _TS_MIN: 0001-01-01 */
+#define TS_MAX 253402300799999LL   /* _TS_MAX: 9999-12-31 */
+
+static PyObject *str_timestamp, *str_message_key, *str_stream_key, *str_event_id_key, *str_id_key;
+static PyObject *line_type_known; /* the class last seen (a reference kept), its offsets below */
+static Py_ssize_t line_offsets[4];     /* timestamp_ms, message, log_stream, event_id */
+static int line_fast;
+
+/* Whether `type` can be built by setting its four slots: each attribute an object slot
+ * (a member descriptor, T_OBJECT_EX) and nothing else stored (no __dict__). */
+static void line_type_learn(PyTypeObject *type) {
+    PyObject *names[4] = {str_timestamp_ms, str_message, str_log_stream, str_event_id};
+    Py_XSETREF(line_type_known, Py_NewRef((PyObject *)type));
+    line_fast = 0;
+    if (type->tp_dictoffset != 0 || !(type->tp_flags & Py_TPFLAGS_HAVE_GC)) return;
+    PyObject *slots = PyObject_GetAttrString((PyObject *)type, "__slots__");
+    if (slots == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    Py_ssize_t count = PySequence_Size(slots);
+    Py_DECREF(slots);
+    if (count != 4) {
+        PyErr_Clear();
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        PyObject *descr = PyObject_GetAttr((PyObject *)type, names[i]);
+        if (descr == NULL) {
+            PyErr_Clear();
+            return;
+        }
+        int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type) && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX &&
+                 !(((PyMemberDescrObject *)descr)->d_member->flags & READONLY);
+        if (ok) line_offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        Py_DECREF(descr);
+        if (!ok) return;
+    }
+    line_fast = 1;
+}
+
+static PyObject *line_new(PyTypeObject *type, PyObject *values[4]) {
+    if ((PyObject *)type != line_type_known) line_type_learn(type);
+    if (!line_fast) return PyObject_Vectorcall((PyObject *)type, values, 4, NULL);
+    PyObject *line = type->tp_alloc(type, 0);
+    if (line == NULL) return NULL;
+    for (int i = 0; i < 4; i++) *(PyObject **)((char *)line + line_offsets[i]) = Py_NewRef(values[i]);
+    return line;
+}
+
+/* The event's line, fast: 1 (`*line` set, or NULL for a repeat), 0 to skip it (counted), 2 for
+ * the slow path, -1 on error. */
+static int event_line_fast(PyObject *event, PyTypeObject *type, PyObject *seen, PyObject **line) {
+    *line = NULL;
+    if (!PyDict_CheckExact(event)) return 2;
+    PyObject *ts = PyDict_GetItemWithError(event, str_timestamp);
+    if (ts == NULL && PyErr_Occurred()) return -1;
+    if (ts == NULL || !PyLong_CheckExact(ts)) return 2;
+    int overflow;
+    long long ms = PyLong_AsLongLongAndOverflow(ts, &overflow);
+    if (ms == -1 && PyErr_Occurred()) return -1;
+    if (overflow || ms < TS_MIN || ms > TS_MAX) return 0;
+    PyObject *msg = PyDict_GetItemWithError(event, str_message_key);
+    if (msg == NULL && PyErr_Occurred()) return -1;
+    if (msg == NULL || !PyUnicode_Check(msg)) return 0;
+    if (!PyUnicode_CheckExact(msg)) return 2;
+    PyObject *eid = PyDict_GetItemWithError(event, str_event_id_key);
+    if (eid == NULL && PyErr_Occurred()) return -1;
+    if (eid == NULL || eid == Py_None || (PyUnicode_CheckExact(eid) && PyUnicode_GET_LENGTH(eid) == 0)) {
+        eid = PyDict_GetItemWithError(event, str_id_key); /* `event.get("eventId") or event.get("id")` */
+        if (eid == NULL && PyErr_Occurred()) return -1;
+        if (eid != NULL && !PyUnicode_CheckExact(eid)) {
+            if (PyUnicode_Check(eid)) return 2; /* a str subclass: as Python would */
+            eid = NULL;
+        }
+    } else if (!PyUnicode_CheckExact(eid)) {
+        return 2; /* its truth decides whether "id" is read: Python's */
+    }
+    if (eid != NULL) {
+        int known = PySet_Contains(seen, eid);
+        if (known < 0) return -1;
+        if (known) return 1; /* a repeat */
+        if (PySet_Add(seen, eid) < 0) return -1;
+    }
+    PyObject *stream = PyDict_GetItemWithError(event, str_stream_key);
+    if (stream == NULL && PyErr_Occurred()) return -1;
+    PyObject *empty = NULL;
+    if (stream == NULL || !PyUnicode_CheckExact(stream)) {
+        if ((empty = PyUnicode_New(0, 0)) == NULL) return -1;
+        stream = empty;
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(msg);
+    int kind = PyUnicode_KIND(msg);
+    const void *data = PyUnicode_DATA(msg);
+    Py_ssize_t end = len;
+    while (end > 0 && PyUnicode_READ(kind, data, end - 1) == '\n') end--;
+    PyObject *text = end == len ? Py_NewRef(msg) : PyUnicode_Substring(msg, 0, end);
+    if (text == NULL) {
+        Py_XDECREF(empty);
+        return -1;
+    }
+    PyObject *values[4] = {ts, text, stream, eid != NULL ? eid : Py_None};
+    *line = line_new(type, values);
+    Py_DECREF(text);
+    Py_XDECREF(empty);
+    return *line == NULL ? -1 : 1;
+}
+
+static PyObject *event_lines(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *events, *seen, *slow;
+    PyTypeObject *type;
+    if (!PyArg_ParseTuple(args, "OO!O!O:event_lines", &events, &PyType_Type, &type, &PySet_Type, &seen, &slow))
+        return NULL;
+    PyObject *iterator = PyObject_GetIter(events);
+    if (iterator == NULL) return NULL;
+    PyObject *lines = PyList_New(0);
+    Py_ssize_t skipped = 0;
+    PyObject *event;
+    while (lines != NULL && (event = PyIter_Next(iterator)) != NULL) {
+        PyObject *line;
+        int rc = event_line_fast(event, type, seen, &line);
+        if (rc == 2) {
+            line = PyObject_CallOneArg(slow, event);
+            if (line == NULL) rc = -1;
+            else if (line == Py_None || line == Py_False) {
+                rc = line == Py_None ? 0 : 1;
+                Py_CLEAR(line);
+            } else rc = 1;
+        }
+        Py_DECREF(event);
+        if (rc < 0 || (line != NULL && PyList_Append(lines, line) < 0)) {
+            Py_XDECREF(line);
+            Py_CLEAR(lines);
+            break;
+        }
+        Py_XDECREF(line);
+        if (rc == 0) skipped++;
+    }
+    Py_DECREF(iterator);
+    if (lines == NULL || PyErr_Occurred()) {
+        Py_XDECREF(lines);
+        return NULL;
+    }
+    return Py_BuildValue("(Nn)", lines, skipped);
+}
+
 static PyMethodDef methods[] = {
     {"block_keys", block_keys, METH_O, "The sorted, distinct keys of a block's lines (UTF-8 bytes each)."},
     {"encode_lines", encode_lines, METH_VARARGS, "Log lines as binary COPY tuples: (ms, messages, ids, tuples)."},
     {"encode_blocks", encode_blocks, METH_VARARGS, "Search blocks as binary COPY tuples: (payload, blocks, days)."},
+    {"event_lines", event_lines, METH_VARARGS, "The log lines of CloudWatch Logs events: (lines, skipped)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -752,6 +913,13 @@ PyMODINIT_FUNC PyInit__cingest(void) {
     str_message = PyUnicode_InternFromString("message");
     str_log_stream = PyUnicode_InternFromString("log_stream");
     str_event_id = PyUnicode_InternFromString("event_id");
-    if (!str_timestamp_ms || !str_message || !str_log_stream || !str_event_id) return NULL;
+    str_timestamp = PyUnicode_InternFromString("timestamp");
+    str_message_key = PyUnicode_InternFromString("message");
+    str_stream_key = PyUnicode_InternFromString("logStreamName");
+    str_event_id_key = PyUnicode_InternFromString("eventId");
+    str_id_key = PyUnicode_InternFromString("id");
+    if (!str_timestamp_ms || !str_message || !str_log_stream || !str_event_id || !str_timestamp || !str_message_key ||
+        !str_stream_key || !str_event_id_key || !str_id_key)
+        return NULL;
     return PyModule_Create(&module);
 }

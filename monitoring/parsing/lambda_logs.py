@@ -65,9 +65,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from math import isfinite
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -1061,40 +1062,11 @@ def parse_events(events: Iterable[Mapping[str, Any]]) -> ParseResult:
 
 
 def _parse(events: Iterable[Mapping[str, Any]]) -> ParseResult:
-    lines: list[LogLine] = []
-    append = lines.append
-    seen_ids: set[str] = set()
-    seen = seen_ids.add
-    skipped = 0
-    for event in events:
-        if type(event) is not dict and not isinstance(event, Mapping):
-            skipped += 1
-            continue
-        ts = event.get("timestamp")
-        msg = event.get("message")
-        if type(ts) is not int:
-            if isinstance(ts, bool) or not isinstance(ts, int | float) or not isfinite(ts):
-                skipped += 1
-                continue
-            ts = int(ts)
-        if not _TS_MIN <= ts <= _TS_MAX:
-            skipped += 1  # no datetime can hold it
-            continue
-        if type(msg) is not str and not isinstance(msg, str):
-            skipped += 1
-            continue
-        stream = event.get("logStreamName")
-        # Subscription payloads ("awslogs" DATA_MESSAGE) call it "id".
-        event_id = event.get("eventId") or event.get("id")
-        if type(event_id) is str:
-            # Overlapping FilterLogEvents windows return an event twice; a repeated START
-            # would otherwise pass for an async retry.
-            if event_id in seen_ids:
-                continue
-            seen(event_id)
-        else:
-            event_id = None
-        append(LogLine(ts, msg.rstrip("\n"), stream if type(stream) is str else "", event_id))
+    seen: set[str] = set()
+    if _event_lines is None:
+        lines, skipped = event_lines_reference(events, seen)
+    else:
+        lines, skipped = _event_lines(events, LogLine, seen, partial(event_line, seen=seen))
     lines.sort(key=_line_ts)
     parser = _Parser()
     parser.skipped = skipped
@@ -1103,6 +1075,54 @@ def _parse(events: Iterable[Mapping[str, Any]]) -> ParseResult:
         feed(line)
     return parser.result()
 
+
+def event_line(event: Any, seen: set[str]) -> LogLine | Literal[False] | None:
+    """One CloudWatch Logs event's line; None when it cannot be one (counted as skipped),
+    False when its event id is in `seen` (a repeat: not counted), which it is added to."""
+    if type(event) is not dict and not isinstance(event, Mapping):
+        return None
+    ts = event.get("timestamp")
+    msg = event.get("message")
+    if type(ts) is not int:
+        if isinstance(ts, bool) or not isinstance(ts, int | float) or not isfinite(ts):
+            return None
+        ts = int(ts)
+    if not _TS_MIN <= ts <= _TS_MAX:
+        return None  # no datetime can hold it
+    if type(msg) is not str and not isinstance(msg, str):
+        return None
+    stream = event.get("logStreamName")
+    # Subscription payloads ("awslogs" DATA_MESSAGE) call it "id".
+    event_id = event.get("eventId") or event.get("id")
+    if type(event_id) is str:
+        # Overlapping FilterLogEvents windows return an event twice; a repeated START
+        # would otherwise pass for an async retry.
+        if event_id in seen:
+            return False
+        seen.add(event_id)
+    else:
+        event_id = None
+    return LogLine(ts, msg.rstrip("\n"), stream if type(stream) is str else "", event_id)
+
+
+def event_lines_reference(events: Iterable[Any], seen: set[str]) -> tuple[list[LogLine], int]:
+    """The lines of `events` in their order, and how many were skipped: what the compiled
+    `event_lines` computes (monitoring/_cingest.c; the tests compare them)."""
+    lines: list[LogLine] = []
+    skipped = 0
+    for event in events:
+        line = event_line(event, seen)
+        if line is None:
+            skipped += 1
+        elif line is not False:
+            lines.append(line)
+    return lines, skipped
+
+
+try:  # the parser's first pass, compiled where built (docs/architecture.md §6)
+    from monitoring._cingest import event_lines as _event_lines
+except ImportError:  # pragma: no cover - no C compiler where it was installed
+    _event_lines = None
 
 _line_ts = attrgetter("timestamp_ms")
 

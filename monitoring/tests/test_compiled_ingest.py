@@ -1,7 +1,8 @@
 """The compiled parts of ingestion (monitoring/_cingest.c) compute exactly what their Python
-references compute, on any input: the keys a block of log lines is found by, the binary
-COPY tuples of log lines and those of their search blocks. A difference would make a line
-unfindable by log search, or store it differently from the Python path."""
+references compute, on any input: the parser's first pass (events to log lines), the keys
+a block of log lines is found by, the binary COPY tuples of log lines and those of their
+search blocks. A difference would parse an event differently, make a line unfindable by
+log search, or store it differently from the Python path."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitoring.logsearch import keys
+from monitoring.parsing import lambda_logs
 from monitoring.parsing.lambda_logs import LogLine, ParsedInvocation, ParseResult
 from monitoring.store import loglines
 
@@ -30,6 +32,7 @@ def test_make_venv_built_both_extensions() -> None:
     assert keys.COMPILED
     assert loglines.COMPILED
     assert loglines._encode_blocks is not None
+    assert lambda_logs._event_lines is not None
 
 
 # Words that exercise every rule: camelCase tails, digits, numbers, non-ASCII letters,
@@ -170,3 +173,81 @@ def test_a_block_whose_keys_exceed_a_tsvector_is_marked_unindexed_by_both_versio
     # A block under the limit keeps its keys.
     small = loglines.blocks_encode([1], [random_case_word(2_000)], resource_id=7, account_id=3)
     assert keys.UNINDEXED not in small[0]
+
+
+class Text(str):
+    """A str subclass: Python's checks (`type(x) is str`) and C's must agree on it."""
+
+
+class Number(int):
+    pass
+
+
+class Event(dict):  # type: ignore[type-arg]
+    """A Mapping that is not exactly a dict: the compiled pass hands it to Python."""
+
+
+# What a hostile or broken source may put in an event's fields.
+odd_values = st.sampled_from(
+    [None, "", "e1", "e2", Text("e1"), Text(""), 0, 1, True, False, 1.5, float("nan"), float("inf"), [], {}, b"e1"]
+)
+timestamps = (
+    st.integers(min_value=-62_135_596_800_000 - 2, max_value=-62_135_596_800_000 + 2)
+    | st.integers(min_value=253_402_300_799_999 - 2, max_value=253_402_300_799_999 + 2)
+    | st.integers(min_value=0, max_value=2_000_000_000_000)
+    | st.sampled_from([2**63, -(2**63) - 1, 2**70, Number(5), True, 1.0e12, 1.5, float("nan"), "12", None])
+)
+messages = texts.map(lambda t: t + "\n" * (len(t) % 3)) | st.sampled_from(
+    ["\n\n", "", "x\n\ny\n", Text("t\n"), 7, None]
+)
+events = st.fixed_dictionaries(
+    {},
+    optional={
+        "timestamp": timestamps,
+        "message": messages,
+        "logStreamName": st.sampled_from(["2026/11/26/[$LATEST]abc", "", Text("s"), None, 3]),
+        "eventId": odd_values,
+        "id": odd_values,
+    },
+)
+any_event = events | events.map(Event) | st.sampled_from([None, "event", 3, [("timestamp", 1)]])
+
+
+def first_pass(function: Any, batch: list[Any]) -> Any:
+    seen: set[str] = set()
+    lines, skipped = function(batch, seen)
+    return [(line.timestamp_ms, type(line.timestamp_ms), line.message, type(line.message), line.log_stream,
+             type(line.log_stream), line.event_id, type(line.event_id)) for line in lines], skipped, seen  # fmt: skip
+
+
+def compiled_first_pass(batch: list[Any], seen: set[str]) -> Any:
+    assert lambda_logs._event_lines is not None
+    return lambda_logs._event_lines(batch, LogLine, seen, lambda event: lambda_logs.event_line(event, seen))
+
+
+@pytest.mark.skipif(lambda_logs._event_lines is None, reason="the module is not built")
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(any_event, max_size=12))
+def test_the_first_pass_over_any_events_is_the_references(batch: list[Any]) -> None:
+    assert first_pass(compiled_first_pass, batch) == first_pass(lambda_logs.event_lines_reference, batch)
+
+
+@pytest.mark.skipif(lambda_logs._event_lines is None, reason="the module is not built")
+def test_the_first_pass_builds_real_log_lines_and_counts_what_it_skips() -> None:
+    batch = [
+        {"timestamp": 1_764_000_000_123, "message": "START RequestId: abc\n", "logStreamName": "s", "eventId": "1"},
+        {"timestamp": 1_764_000_000_124, "message": "again", "logStreamName": "s", "eventId": "1"},  # a repeat
+        {"timestamp": 1_764_000_000_125, "message": "no id", "id": "2"},
+        {"timestamp": 2**64, "message": "out of range"},
+        {"message": "no time"},
+        Event(timestamp=1_764_000_000_126, message="a Mapping", eventId="3"),
+    ]
+    lines, skipped = compiled_first_pass(batch, set())
+    assert lines == [
+        LogLine(1_764_000_000_123, "START RequestId: abc", "s", "1"),
+        LogLine(1_764_000_000_125, "no id", "", "2"),
+        LogLine(1_764_000_000_126, "a Mapping", "", "3"),
+    ]
+    assert skipped == 2
+    lines[0].message = "changed"  # a real slot, writable as any LogLine's
+    assert lines[0].message == "changed"
