@@ -740,58 +740,78 @@ done:
 }
 
 /* ---- events: event_lines --------------------------------------------------------------
- * event_lines(events, line_type, seen, slow) -> (lines, skipped). For each event: an exact
- * dict whose "timestamp" is an int, "message" a str, "eventId" (or, when that is missing,
- * None or "", "id") a str or missing or None, is handled here as `event_line` does: the
- * time in range, the message without its trailing newlines, the stream ("" unless a str),
- * the event id (None unless a str; an id in `seen` is a repeat: left out, not counted).
- * Any other event goes to slow(event) (`event_line`, with the same `seen`): a line, None
- * (skipped: counted) or False (a repeat). A line is built without running its class's
- * __init__ when the class is a dataclass with exactly these four slots, else by calling it.
+ * event_lines(events, line_type, seen, slow) -> (lines, skipped). An event that is an exact
+ * dict whose keys are all exact str (as every JSON decoder builds), whose "timestamp" is an
+ * int, "message" a str, "eventId" (or, when that is missing, None or "", "id") a str or
+ * missing or None, is handled here as `event_line` does: the time in range, the message
+ * without its trailing newlines, the stream ("" unless a str), the event id (None unless a
+ * str; an id in `seen` is a repeat: left out, not counted). Any other event, and every
+ * event when `seen` is not an exact set, goes to
+ * slow(event) (`event_line`, with the same `seen`): a line, None (skipped: counted) or
+ * False (a repeat).
+ *
+ * A line is built without running its class's __init__ when the class passes
+ * `line_type_learn`: its four attributes are writable object slots of its own, it has no
+ * __dict__ and no __post_init__, and building one by calling the class stores the four
+ * arguments, as given, in those slots in that order (a dataclass with these four fields).
+ * Else the class is called.
  */
 #define TS_MIN (-62135596800000LL) /* lambda_logs.py _TS_MIN: 0001-01-01 */
 #define TS_MAX 253402300799999LL   /* _TS_MAX: 9999-12-31 */
 
 static PyObject *str_timestamp, *str_message_key, *str_stream_key, *str_event_id_key, *str_id_key;
-static PyObject *line_type_known; /* the class last seen (a reference kept), its offsets below */
-static Py_ssize_t line_offsets[4];     /* timestamp_ms, message, log_stream, event_id */
+/* The class last learnt (a reference kept), whether it is built by its slots, and their
+ * offsets (timestamp_ms, message, log_stream, event_id): written together, after every
+ * call into Python that learning makes, so a nested call cannot leave them mismatched. */
+static PyObject *line_type_known;
+static Py_ssize_t line_offsets[4];
 static int line_fast;
 
-/* Whether `type` can be built by setting its four slots: each attribute an object slot
- * (a member descriptor, T_OBJECT_EX) and nothing else stored (no __dict__). */
-static void line_type_learn(PyTypeObject *type) {
+static int line_slots_of(PyTypeObject *type, Py_ssize_t offsets[4]) {
     PyObject *names[4] = {str_timestamp_ms, str_message, str_log_stream, str_event_id};
-    Py_XSETREF(line_type_known, Py_NewRef((PyObject *)type));
-    line_fast = 0;
-    if (type->tp_dictoffset != 0 || !(type->tp_flags & Py_TPFLAGS_HAVE_GC)) return;
-    PyObject *slots = PyObject_GetAttrString((PyObject *)type, "__slots__");
-    if (slots == NULL) {
-        PyErr_Clear();
-        return;
-    }
-    Py_ssize_t count = PySequence_Size(slots);
-    Py_DECREF(slots);
-    if (count != 4) {
-        PyErr_Clear();
-        return;
-    }
+    if (type->tp_dictoffset != 0 || !(type->tp_flags & Py_TPFLAGS_HAVE_GC)) return 0;
     for (int i = 0; i < 4; i++) {
         PyObject *descr = PyObject_GetAttr((PyObject *)type, names[i]);
         if (descr == NULL) {
             PyErr_Clear();
-            return;
+            return 0;
         }
-        int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type) && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX &&
-                 !(((PyMemberDescrObject *)descr)->d_member->flags & READONLY);
-        if (ok) line_offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type) && PyDescr_TYPE(descr) == type;
+        if (ok) {
+            PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+            offsets[i] = member->offset;
+            ok = member->type == T_OBJECT_EX && !(member->flags & READONLY) &&
+                 offsets[i] >= (Py_ssize_t)sizeof(PyObject) &&
+                 offsets[i] + (Py_ssize_t)sizeof(PyObject *) <= type->tp_basicsize;
+        }
         Py_DECREF(descr);
-        if (!ok) return;
+        if (!ok) return 0;
     }
-    line_fast = 1;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < i; j++)
+            if (offsets[i] == offsets[j]) return 0;
+    if (PyObject_HasAttrString((PyObject *)type, "__post_init__")) return 0;
+    /* What calling the class stores: each argument, as given, in its slot. */
+    PyObject *sample[4] = {PyLong_FromLong(1), PyUnicode_FromString("message"), PyUnicode_FromString("stream"),
+                           PyUnicode_FromString("event")};
+    int ok = sample[0] && sample[1] && sample[2] && sample[3];
+    PyObject *built = ok ? PyObject_Vectorcall((PyObject *)type, sample, 4, NULL) : NULL;
+    ok = built != NULL && Py_IS_TYPE(built, type);
+    for (int i = 0; ok && i < 4; i++) ok = *(PyObject **)((char *)built + offsets[i]) == sample[i];
+    Py_XDECREF(built);
+    for (int i = 0; i < 4; i++) Py_XDECREF(sample[i]);
+    PyErr_Clear();
+    return ok;
 }
 
 static PyObject *line_new(PyTypeObject *type, PyObject *values[4]) {
-    if ((PyObject *)type != line_type_known) line_type_learn(type);
+    if ((PyObject *)type != line_type_known) {
+        Py_ssize_t offsets[4];
+        int fast = line_slots_of(type, offsets);
+        Py_XSETREF(line_type_known, Py_NewRef((PyObject *)type));
+        memcpy(line_offsets, offsets, sizeof(offsets));
+        line_fast = fast;
+    }
     if (!line_fast) return PyObject_Vectorcall((PyObject *)type, values, 4, NULL);
     PyObject *line = type->tp_alloc(type, 0);
     if (line == NULL) return NULL;
@@ -799,22 +819,33 @@ static PyObject *line_new(PyTypeObject *type, PyObject *values[4]) {
     return line;
 }
 
+/* Whether every key of the dict is an exact str: then looking a str up runs no Python. */
+static int str_keys_only(PyObject *dict) {
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(dict, &pos, &key, &value))
+        if (!PyUnicode_CheckExact(key)) return 0;
+    return 1;
+}
+
 /* The event's line, fast: 1 (`*line` set, or NULL for a repeat), 0 to skip it (counted), 2 for
- * the slow path, -1 on error. */
+ * the slow path, -1 on error. Exact str keys are looked up in a dict of exact str keys: no
+ * Python code runs until the values are held. */
 static int event_line_fast(PyObject *event, PyTypeObject *type, PyObject *seen, PyObject **line) {
     *line = NULL;
-    if (!PyDict_CheckExact(event)) return 2;
+    if (!PyDict_CheckExact(event) || !str_keys_only(event)) return 2;
     PyObject *ts = PyDict_GetItemWithError(event, str_timestamp);
-    if (ts == NULL && PyErr_Occurred()) return -1;
+    PyObject *msg = ts || !PyErr_Occurred() ? PyDict_GetItemWithError(event, str_message_key) : NULL;
+    if (PyErr_Occurred()) return -1;
     if (ts == NULL || !PyLong_CheckExact(ts)) return 2;
     int overflow;
     long long ms = PyLong_AsLongLongAndOverflow(ts, &overflow);
     if (ms == -1 && PyErr_Occurred()) return -1;
     if (overflow || ms < TS_MIN || ms > TS_MAX) return 0;
-    PyObject *msg = PyDict_GetItemWithError(event, str_message_key);
-    if (msg == NULL && PyErr_Occurred()) return -1;
     if (msg == NULL || !PyUnicode_Check(msg)) return 0;
     if (!PyUnicode_CheckExact(msg)) return 2;
+    PyObject *stream = PyDict_GetItemWithError(event, str_stream_key);
+    if (stream == NULL && PyErr_Occurred()) return -1;
     PyObject *eid = PyDict_GetItemWithError(event, str_event_id_key);
     if (eid == NULL && PyErr_Occurred()) return -1;
     if (eid == NULL || eid == Py_None || (PyUnicode_CheckExact(eid) && PyUnicode_GET_LENGTH(eid) == 0)) {
@@ -827,34 +858,31 @@ static int event_line_fast(PyObject *event, PyTypeObject *type, PyObject *seen, 
     } else if (!PyUnicode_CheckExact(eid)) {
         return 2; /* its truth decides whether "id" is read: Python's */
     }
-    if (eid != NULL) {
-        int known = PySet_Contains(seen, eid);
-        if (known < 0) return -1;
-        if (known) return 1; /* a repeat */
-        if (PySet_Add(seen, eid) < 0) return -1;
+    /* Held from here: a member of `seen` may compare itself to the id in Python, and
+       calling the class (when it is not built by its slots) runs Python. */
+    PyObject *values[4] = {Py_NewRef(ts), Py_NewRef(msg),
+                           stream != NULL && PyUnicode_CheckExact(stream) ? Py_NewRef(stream) : PyUnicode_New(0, 0),
+                           Py_NewRef(eid != NULL ? eid : Py_None)};
+    int rc = values[2] == NULL ? -1 : 1;
+    if (rc == 1 && eid != NULL) {
+        int known = PySet_Contains(seen, values[3]);
+        if (known < 0) rc = -1;
+        else if (known) rc = 1; /* a repeat: no line */
+        else if (PySet_Add(seen, values[3]) < 0) rc = -1;
+        if (known) goto done;
     }
-    PyObject *stream = PyDict_GetItemWithError(event, str_stream_key);
-    if (stream == NULL && PyErr_Occurred()) return -1;
-    PyObject *empty = NULL;
-    if (stream == NULL || !PyUnicode_CheckExact(stream)) {
-        if ((empty = PyUnicode_New(0, 0)) == NULL) return -1;
-        stream = empty;
+    if (rc == 1) {
+        Py_ssize_t len = PyUnicode_GET_LENGTH(values[1]);
+        int kind = PyUnicode_KIND(values[1]);
+        const void *data = PyUnicode_DATA(values[1]);
+        Py_ssize_t end = len;
+        while (end > 0 && PyUnicode_READ(kind, data, end - 1) == '\n') end--;
+        if (end < len) Py_SETREF(values[1], PyUnicode_Substring(values[1], 0, end));
+        if (values[1] == NULL || (*line = line_new(type, values)) == NULL) rc = -1;
     }
-    Py_ssize_t len = PyUnicode_GET_LENGTH(msg);
-    int kind = PyUnicode_KIND(msg);
-    const void *data = PyUnicode_DATA(msg);
-    Py_ssize_t end = len;
-    while (end > 0 && PyUnicode_READ(kind, data, end - 1) == '\n') end--;
-    PyObject *text = end == len ? Py_NewRef(msg) : PyUnicode_Substring(msg, 0, end);
-    if (text == NULL) {
-        Py_XDECREF(empty);
-        return -1;
-    }
-    PyObject *values[4] = {ts, text, stream, eid != NULL ? eid : Py_None};
-    *line = line_new(type, values);
-    Py_DECREF(text);
-    Py_XDECREF(empty);
-    return *line == NULL ? -1 : 1;
+done:
+    for (int i = 0; i < 4; i++) Py_XDECREF(values[i]);
+    return rc;
 }
 
 static PyObject *event_lines(PyObject *self, PyObject *args) {
@@ -863,6 +891,8 @@ static PyObject *event_lines(PyObject *self, PyObject *args) {
     PyTypeObject *type;
     if (!PyArg_ParseTuple(args, "OO!O!O:event_lines", &events, &PyType_Type, &type, &PySet_Type, &seen, &slow))
         return NULL;
+    /* A set subclass may count membership its own way: Python's `in` and `add`, then. */
+    int fast = PySet_CheckExact(seen);
     PyObject *iterator = PyObject_GetIter(events);
     if (iterator == NULL) return NULL;
     PyObject *lines = PyList_New(0);
@@ -870,7 +900,7 @@ static PyObject *event_lines(PyObject *self, PyObject *args) {
     PyObject *event;
     while (lines != NULL && (event = PyIter_Next(iterator)) != NULL) {
         PyObject *line;
-        int rc = event_line_fast(event, type, seen, &line);
+        int rc = fast ? event_line_fast(event, type, seen, &line) : 2;
         if (rc == 2) {
             line = PyObject_CallOneArg(slow, event);
             if (line == NULL) rc = -1;

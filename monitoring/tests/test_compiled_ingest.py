@@ -251,3 +251,67 @@ def test_the_first_pass_builds_real_log_lines_and_counts_what_it_skips() -> None
     assert skipped == 2
     lines[0].message = "changed"  # a real slot, writable as any LogLine's
     assert lines[0].message == "changed"
+
+
+class Clearing:
+    """A key that collides with "logStreamName" and empties its event when compared: no JSON
+    decoder builds one, but the compiled pass must not read what it freed."""
+
+    def __init__(self, event: dict[Any, Any]) -> None:
+        self.event = event
+
+    def __hash__(self) -> int:
+        return hash("logStreamName")
+
+    def __eq__(self, other: object) -> bool:
+        self.event.clear()
+        return False
+
+
+class Reordered:
+    """Four slots, stored by __init__ in another order than the fields are named."""
+
+    __slots__ = ("event_id", "log_stream", "message", "timestamp_ms")
+
+    def __init__(self, a: Any, b: Any, c: Any, d: Any) -> None:
+        self.timestamp_ms, self.message, self.log_stream, self.event_id = d, c, b, a
+
+
+class Counting(set):  # type: ignore[type-arg]
+    """A set that counts membership its own way: Python's `in` and `add` must decide."""
+
+    def __contains__(self, item: object) -> bool:
+        return item == "blocked" or super().__contains__(item)
+
+
+def hostile_event() -> dict[Any, Any]:
+    event: dict[Any, Any] = {"timestamp": int("1764000012345"), "message": "m" * 50, "eventId": "x" * 40}
+    event[Clearing(event)] = 1
+    return event
+
+
+@pytest.mark.skipif(lambda_logs._event_lines is None, reason="the module is not built")
+@pytest.mark.parametrize(
+    ("batch", "line_type", "seen"),
+    [
+        ([hostile_event()], LogLine, set),
+        ([{"timestamp": 5, "message": "m", "eventId": "e"}] * 3, Reordered, set),
+        ([{"timestamp": 5, "message": "m", "eventId": "blocked"}, {"timestamp": 6, "message": "n"}], LogLine, Counting),
+    ],
+    ids=["key-emptying-its-event", "slots-stored-in-another-order", "set-subclass"],
+)
+def test_the_first_pass_does_what_python_does_with_odd_objects(batch: list[Any], line_type: Any, seen: Any) -> None:
+    def run(compiled: bool) -> Any:
+        copy = [dict(event) if not any(isinstance(k, Clearing) for k in event) else hostile_event() for event in batch]
+        found: set[str] = seen()
+        if compiled:
+            assert lambda_logs._event_lines is not None
+            lines, skipped = lambda_logs._event_lines(
+                copy, line_type, found, lambda event: lambda_logs.event_line(event, found)
+            )
+        else:
+            lines, skipped = lambda_logs.event_lines_reference(copy, found)
+            lines = [line_type(line.timestamp_ms, line.message, line.log_stream, line.event_id) for line in lines]
+        return [(x.timestamp_ms, x.message, x.log_stream, x.event_id) for x in lines], skipped, sorted(found)
+
+    assert run(compiled=True) == run(compiled=False)
