@@ -183,12 +183,12 @@ class Number(int):
     pass
 
 
-class Event(dict):  # type: ignore[type-arg]
+class Event(dict):
     """A Mapping that is not exactly a dict: the compiled pass hands it to Python."""
 
 
 # What a hostile or broken source may put in an event's fields.
-odd_values = st.sampled_from(
+odd_values: st.SearchStrategy[Any] = st.sampled_from(
     [None, "", "e1", "e2", Text("e1"), Text(""), 0, 1, True, False, 1.5, float("nan"), float("inf"), [], {}, b"e1"]
 )
 timestamps = (
@@ -277,7 +277,7 @@ class Reordered:
         self.timestamp_ms, self.message, self.log_stream, self.event_id = d, c, b, a
 
 
-class Counting(set):  # type: ignore[type-arg]
+class Counting(set):
     """A set that counts membership its own way: Python's `in` and `add` must decide."""
 
     def __contains__(self, item: object) -> bool:
